@@ -1,0 +1,1 @@
+"""Messaging channels (Telegram, SMS) and their encoding helpers."""

@@ -1,0 +1,135 @@
+"""Facts the engine reports, for the caller to persist. Frozen, named in the past tense."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from bot.engine.session import FieldValue
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every engine event."""
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def payload(self) -> dict[str, Any]:
+        out = asdict(self)
+        for key, value in out.items():
+            if isinstance(value, dt.datetime):
+                out[key] = value.isoformat()
+        return out
+
+
+@dataclass(frozen=True)
+class FlowStarted(Event):
+    flow_id: str
+    flow_version: str
+
+
+@dataclass(frozen=True)
+class QuestionAsked(Event):
+    node: str
+    asked: int
+
+
+@dataclass(frozen=True)
+class AnswerRecorded(Event):
+    node: str
+    field: str | None
+    value: FieldValue
+    raw: str
+    """Exactly what the person sent, byte for byte."""
+
+
+@dataclass(frozen=True)
+class AnswerRejected(Event):
+    node: str
+    raw: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class AnswerSkipped(Event):
+    node: str
+    field: str | None
+    reason: str
+    """``skip`` (they asked to), ``retries`` (too many invalid answers) or ``timeout``."""
+
+
+@dataclass(frozen=True)
+class FieldSet(Event):
+    field: str
+    value: FieldValue
+
+
+@dataclass(frozen=True)
+class ParticipantUpdated(Event):
+    field: str
+    value: FieldValue
+
+
+@dataclass(frozen=True)
+class ConsentGiven(Event):
+    version: str
+
+
+@dataclass(frozen=True)
+class ConsentDeclined(Event):
+    version: str
+
+
+@dataclass(frozen=True)
+class TimerScheduled(Event):
+    """Wake this session at ``due`` unless it has moved on (``asked`` no longer matches)."""
+
+    node: str
+    asked: int
+    due: dt.datetime
+
+
+@dataclass(frozen=True)
+class TimedOut(Event):
+    node: str
+
+
+@dataclass(frozen=True)
+class FlowCompleted(Event):
+    flow_id: str
+    outcome: str
+
+
+@dataclass(frozen=True)
+class FlowExpired(Event):
+    flow_id: str
+    node: str
+
+
+@dataclass(frozen=True)
+class FlowErrored(Event):
+    """A problem in the flow's content found at run time; the conversation carries on."""
+
+    node: str
+    message: str
+
+
+@dataclass(frozen=True)
+class HelpRequested(Event):
+    node: str
+
+
+@dataclass(frozen=True)
+class StaleInputIgnored(Event):
+    """A button from an earlier question, or a timer for a step already passed."""
+
+    detail: str
+
+
+@dataclass(frozen=True)
+class DistressFlagged(Event):
+    node: str
+    phrase: str

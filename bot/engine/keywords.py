@@ -1,0 +1,53 @@
+"""Global words that work in every state, on every channel (DESIGN §2).
+
+Recognition ignores case, spaces and punctuation, so "Stop.", " stop " and "S T O P"
+all count, as carriers do. Twilio's own opt-out and opt-in words are included so Parley
+agrees with what the carrier already did.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+Keyword = Literal["stop", "start", "help", "skip", "delete", "balance", "menu", "yes"]
+
+_WORDS: dict[str, Keyword] = {
+    "STOP": "stop", "STOPALL": "stop", "UNSUBSCRIBE": "stop", "CANCEL": "stop",
+    "END": "stop", "QUIT": "stop",
+    "START": "start", "UNSTOP": "start",
+    "HELP": "help", "INFO": "help",
+    "SKIP": "skip", "PASS": "skip",
+    "DELETE": "delete", "BALANCE": "balance", "MENU": "menu",
+    # Welsh, so the words a Welsh speaker reaches for work too
+    "STOPIO": "stop", "HELPU": "help", "CYMORTH": "help", "DILEU": "delete", "NESAF": "skip",
+}
+_COMMANDS: dict[str, Keyword] = {
+    "/stop": "stop", "/help": "help", "/skip": "skip", "/delete": "delete",
+    "/balance": "balance", "/menu": "menu", "/start": "start",
+}
+_STRIP = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def normalise(text: str) -> str:
+    """Upper case with every space and punctuation mark removed."""
+    return _STRIP.sub("", text).upper()
+
+
+def classify(text: str) -> Keyword | None:
+    """The global word ``text`` stands for, or None for an ordinary reply.
+
+    ``YES`` is returned as ``"yes"``: it means opt-in only for an opted-out address,
+    which the caller knows and the words alone do not.
+    """
+    stripped = text.strip()
+    if stripped.startswith("/"):
+        command = stripped.split()[0].split("@")[0].lower()
+        if command in _COMMANDS:
+            return _COMMANDS[command]
+    word = normalise(stripped)
+    if len(word) > 12:
+        return None
+    if word == "YES":
+        return "yes"
+    return _WORDS.get(word)

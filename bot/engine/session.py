@@ -1,0 +1,91 @@
+"""A participant's place in one flow, and what makes it valid."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal, get_args
+
+from bot.flows.models import AnswerKind, Flow
+
+SessionStatus = Literal["active", "waiting", "completed", "expired", "stopped"]
+FieldValue = str | int | float | bool | None
+STATUSES: tuple[str, ...] = get_args(SessionStatus)
+FINISHED: frozenset[str] = frozenset({"completed", "expired", "stopped"})
+
+
+class InvalidSession(ValueError):
+    """A session that no longer matches its flow (a bug, never a participant's doing)."""
+
+
+def _kind_matches(kind: AnswerKind, value: FieldValue) -> bool:
+    if value is None:
+        return True  # skipped
+    if kind in ("choice", "text"):
+        return isinstance(value, str)
+    if kind == "scale":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind == "yes_no":
+        return isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind == "date":
+        if not isinstance(value, str):
+            return False
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            return False
+        return True
+    return False
+
+
+@dataclass(frozen=True)
+class Session:
+    """Immutable: the engine returns a new Session for every step."""
+
+    id: str
+    participant_id: str
+    flow_id: str
+    flow_version: str
+    node: str
+    status: SessionStatus
+    locale: str
+    started_at: dt.datetime
+    updated_at: dt.datetime
+    fields: dict[str, FieldValue] = field(default_factory=dict)
+    vars: dict[str, str] = field(default_factory=dict)
+    asked: int = 0
+    """How many questions this session has asked: ties buttons and timers to one asking."""
+    retries: int = 0
+    round_id: str | None = None
+
+    def evolve(self, **changes: Any) -> Session:
+        return replace(self, **changes)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    def validate(self, flow: Flow) -> None:
+        """Raise InvalidSession unless the session points at a real node of its own flow
+        version, its saved fields hold values of their declared kinds, and its status is
+        one of the five known ones."""
+        if (flow.id, flow.version) != (self.flow_id, self.flow_version):
+            raise InvalidSession(f"session is on {self.flow_id}@{self.flow_version}, "
+                                 f"not {flow.id}@{flow.version}")
+        if self.node not in flow.nodes:
+            raise InvalidSession(f"node '{self.node}' is not in flow '{flow.id}'")
+        if self.status not in STATUSES:
+            raise InvalidSession(f"unknown status '{self.status}'")
+        if self.status == "waiting" and flow.nodes[self.node].type != "ask":
+            raise InvalidSession(f"waiting at '{self.node}', which is not a question")
+        if self.status == "completed" and flow.nodes[self.node].type != "end":
+            raise InvalidSession(f"completed at '{self.node}', which is not an end node")
+        declared = flow.fields()
+        for name, value in self.fields.items():
+            kind = declared.get(name)
+            if kind is not None and not _kind_matches(kind, value):
+                raise InvalidSession(f"field '{name}' holds {value!r}, not a {kind} answer")
+        if self.retries < 0 or self.asked < 0:
+            raise InvalidSession("negative counters")

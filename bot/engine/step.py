@@ -1,0 +1,359 @@
+"""``step``: one input moves one session; the result says what to send and what happened.
+
+Pure by design (goflow's "sprint"): the caller owns the clock, the store and the
+channels, so a conversation can be replayed, tested and benchmarked without I/O.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.channels.sms_encoding import measure
+from bot.engine import answers, events
+from bot.engine.io import Begin, Choice, Expire, Input, Output, OutputKind, Press, Reply, TimerFired
+from bot.engine.keywords import classify
+from bot.engine.session import FieldValue, Session
+from bot.errors import TemplateError
+from bot.flows import expressions
+from bot.flows.models import (
+    AskNode,
+    BranchNode,
+    ChoiceAnswer,
+    DateAnswer,
+    EndNode,
+    Flow,
+    Next,
+    NumberAnswer,
+    SayNode,
+    ScaleAnswer,
+    SetNode,
+    Switch,
+    TextAnswer,
+    YesNoAnswer,
+    is_template_key,
+)
+from bot.i18n.renderer import Renderer
+
+MAX_NODES_PER_STEP = 200
+"""Guards against a loop of branch/set nodes that never reaches a question."""
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """Everything besides the session that shapes a step; built once per participant."""
+
+    renderer: Renderer
+    project: Mapping[str, str] = field(default_factory=dict)
+    participant: Mapping[str, FieldValue] = field(default_factory=dict)
+    timezone: str = "Europe/London"
+    date_order: str = "DMY"
+    safeguarding_phrases: tuple[str, ...] = ()
+    signpost_key: str | None = None
+
+
+@dataclass(frozen=True)
+class StepResult:
+    session: Session
+    outputs: tuple[Output, ...]
+    events: tuple[events.Event, ...]
+
+
+class _Run:
+    """Accumulates one step's outputs and events while walking the flow."""
+
+    def __init__(self, flow: Flow, session: Session, now: dt.datetime, ctx: StepContext):
+        self.flow, self.session, self.now, self.ctx = flow, session, now, ctx
+        self.outputs: list[Output] = []
+        self.events: list[events.Event] = []
+
+    def result(self) -> StepResult:
+        return StepResult(self.session.evolve(updated_at=self.now), tuple(self.outputs),
+                          tuple(self.events))
+
+    # -- rendering --------------------------------------------------------------------
+    def data(self) -> dict[str, Any]:
+        participant = dict(self.ctx.participant)
+        for name, value in self.session.fields.items():
+            if name.startswith("participant."):
+                participant[name.split(".", 1)[1]] = value
+        fields = {k: v for k, v in self.session.fields.items() if not k.startswith("participant.")}
+        return {"fields": fields, "vars": self.session.vars, "participant": participant,
+                "project": self.ctx.project}
+
+    def render(self, key: str, node: str, **extra: Any) -> str:
+        try:
+            return self.ctx.renderer.render(key, self.session.locale, {**self.data(), **extra})
+        except TemplateError as exc:
+            self.events.append(events.FlowErrored(node, str(exc)))
+            return ""
+
+    def label(self, text: str, node: str) -> str:
+        return self.render(text, node) if is_template_key(text) else text
+
+    def say(self, kind: OutputKind, text: str, node: str | None = None) -> None:
+        if text:
+            self.outputs.append(Output(text=text, plain=text, kind=kind, node=node))
+
+    def system(self, kind: OutputKind, key: str, node: str, **extra: Any) -> None:
+        self.say(kind, self.render(key, node, **extra), node)
+
+    # -- walking ------------------------------------------------------------------------
+    def env(self) -> dict[str, expressions.Value]:
+        env: dict[str, expressions.Value] = {}
+        for name, value in self.ctx.participant.items():
+            env[f"participant.{name}"] = value
+        env.update(self.session.fields)
+        for name, var in self.session.vars.items():
+            env[f"vars.{name}"] = var
+        return env
+
+    def resolve(self, nxt: Next, node: str) -> str:
+        if isinstance(nxt, str):
+            return nxt
+        assert isinstance(nxt, Switch)
+        for cond in nxt.when:
+            try:
+                if expressions.truthy(expressions.evaluate(expressions.parse(cond.if_),
+                                                            self.env())):
+                    return cond.go
+            except expressions.ExpressionError as exc:
+                self.events.append(events.FlowErrored(node, f"'{cond.if_}': {exc}"))
+        return nxt.else_
+
+    def save(self, name: str, value: FieldValue) -> None:
+        self.session = self.session.evolve(fields={**self.session.fields, name: value})
+        if not name.startswith("participant."):
+            return
+        attr = name.split(".", 1)[1]
+        self.events.append(events.ParticipantUpdated(attr, value))
+        if attr == "locale" and isinstance(value, str) and value in self.ctx.renderer.locales:
+            self.session = self.session.evolve(locale=value)
+        if attr == "consent":
+            version = self.flow.consent_version or self.flow.version
+            agreed = value is True or value in ("yes", "agree", "given")
+            self.events.append(events.ConsentGiven(version) if agreed
+                               else events.ConsentDeclined(version))
+
+    def walk(self, node_id: str) -> None:
+        for _ in range(MAX_NODES_PER_STEP):
+            node = self.flow.nodes[node_id]
+            self.session = self.session.evolve(node=node_id, status="active")
+            if isinstance(node, AskNode):
+                self.ask(node_id, node)
+                return
+            if isinstance(node, EndNode):
+                if node.text:
+                    self.say("end", self.render(node.text, node_id), node_id)
+                self.session = self.session.evolve(status="completed")
+                self.events.append(events.FlowCompleted(self.flow.id, node.outcome))
+                return
+            if isinstance(node, SayNode):
+                self.outputs.append(self.info(node_id, node))
+            elif isinstance(node, SetNode):
+                try:
+                    value = expressions.evaluate(expressions.parse(node.value), self.env())
+                except expressions.ExpressionError as exc:
+                    self.events.append(events.FlowErrored(node_id, f"'{node.value}': {exc}"))
+                    value = None
+                stored: FieldValue = None if isinstance(value, list) else value
+                self.save(node.field, stored)
+                self.events.append(events.FieldSet(node.field, stored))
+            elif isinstance(node, BranchNode):
+                pass
+            node_id = self.resolve(node.next, node_id)
+        self.events.append(events.FlowErrored(node_id, "the flow went round in a loop "
+                                              f"{MAX_NODES_PER_STEP} times without a question"))
+        self.session = self.session.evolve(status="stopped")
+
+    def info(self, node_id: str, node: SayNode) -> Output:
+        text = self.render(node.text, node_id)
+        return Output(text=text, plain=text, kind="info", node=node_id,
+                      long_ok=node.sms_long is not None)
+
+    # -- questions ------------------------------------------------------------------------
+    def ask(self, node_id: str, node: AskNode) -> None:
+        asked = self.session.asked + 1
+        self.session = self.session.evolve(status="waiting", asked=asked, retries=0)
+        self.outputs.append(self.question(node_id, node))
+        self.events.append(events.QuestionAsked(node_id, asked))
+        if node.timeout is not None:
+            due = self.now + node.timeout.delta
+            self.events.append(events.TimerScheduled(node_id, asked, due))
+
+    def choices(self, node_id: str, node: AskNode) -> tuple[tuple[Choice, ...], str]:
+        """The choices and the layout a button channel should use."""
+        answer = node.answer
+        prefix = f"{self.session.id[-8:]}.{self.session.asked}"
+        if isinstance(answer, ChoiceAnswer):
+            return tuple(Choice(str(i + 1), self.label(o.label, node_id), o.value,
+                                f"{prefix}.{i}") for i, o in enumerate(answer.options)), "list"
+        if isinstance(answer, ScaleAnswer):
+            return tuple(Choice(str(v), str(v), v, f"{prefix}.{i}") for i, v in
+                         enumerate(range(answer.min, answer.max + 1))), "grid"
+        if isinstance(answer, YesNoAnswer):
+            return (Choice("1", self.label(answer.yes_label, node_id), True, f"{prefix}.0"),
+                    Choice("2", self.label(answer.no_label, node_id), False, f"{prefix}.1")), "row"
+        return (), "list"
+
+    def question(self, node_id: str, node: AskNode) -> Output:
+        text = self.render(node.text, node_id)
+        choices, layout = self.choices(node_id, node)
+        answer = node.answer
+        skip = node.skippable
+        hints: list[str] = []
+        button_text = text
+        if isinstance(answer, ScaleAnswer):
+            labels = {p: self.label(lbl, node_id) for p, lbl in sorted(answer.labels.items())}
+            args = {"min": answer.min, "max": answer.max, "labels": labels, "skip": skip}
+            hints = [self.render("system.scale_hint", node_id, **args),
+                     self.render("system.scale_hint_short", node_id, **args)]
+            if labels:
+                button_text = f"{text}\n{self.render('system.scale_legend', node_id, **args)}"
+        elif choices:
+            listing = "\n".join(f"{c.key} {c.label}" for c in choices)
+            hints = [listing + ("\n" + self.render("system.skip_hint", node_id) if skip else ""),
+                     listing]
+        elif skip:
+            hints = [self.render("system.skip_hint", node_id), ""]
+        plain = text
+        for hint in hints:
+            plain = f"{text}\n{hint}" if hint else text
+            if measure(plain).segments <= 1:
+                break
+        return Output(text=button_text, plain=plain, kind="question", node=node_id,
+                      choices=choices, layout=layout,  # type: ignore[arg-type]
+                      long_ok=node.sms_long is not None)
+
+    def answer(self, node_id: str, node: AskNode, raw: str) -> None:
+        parsed = self.parse(node, raw)
+        if isinstance(parsed, answers.Invalid):
+            self.events.append(events.AnswerRejected(node_id, raw, parsed.reason))
+            retries = self.session.retries + 1
+            if retries > node.retries:
+                self.events.append(events.AnswerSkipped(node_id, node.save_as, "retries"))
+                self.system("notice", "system.moving_on", node_id)
+                self.walk(self.resolve(node.next, node_id))
+                return
+            self.session = self.session.evolve(retries=retries)
+            self.reprompt(node_id, node, parsed.reprompt)
+            return
+        self.events.append(events.AnswerRecorded(node_id, node.save_as, parsed.value, raw))
+        if node.save_as:
+            self.save(node.save_as, parsed.value)
+        if isinstance(node.answer, TextAnswer) and isinstance(parsed.value, str):
+            self.check_distress(node_id, parsed.value)
+        self.walk(self.resolve(node.next, node_id))
+
+    def reprompt(self, node_id: str, node: AskNode, key: str) -> None:
+        answer = node.answer
+        args: dict[str, Any] = {"skip": node.skippable}
+        if isinstance(answer, ScaleAnswer | NumberAnswer):
+            args.update(min=answer.min, max=answer.max)
+        if isinstance(answer, ChoiceAnswer):
+            args.update(count=len(answer.options))
+        if isinstance(answer, TextAnswer):
+            args.update(max=answer.max_length)
+        self.system("reprompt", key, node_id, **args)
+
+    def parse(self, node: AskNode, raw: str) -> answers.Parsed:
+        answer = node.answer
+        if isinstance(answer, ScaleAnswer):
+            labels = {p: self.label(lbl, "") for p, lbl in answer.labels.items()}
+            return answers.parse_scale(answer, raw, labels)
+        if isinstance(answer, ChoiceAnswer):
+            return answers.parse_choice(answer, raw, [self.label(o.label, "")
+                                                      for o in answer.options])
+        if isinstance(answer, YesNoAnswer):
+            return answers.parse_yes_no(answer, raw, (self.label(answer.yes_label, ""),
+                                                      self.label(answer.no_label, "")))
+        if isinstance(answer, NumberAnswer):
+            return answers.parse_number(answer, raw)
+        if isinstance(answer, DateAnswer):
+            today = self.now.astimezone(ZoneInfo(self.ctx.timezone)).date()
+            return answers.parse_date(answer, raw, today, self.ctx.date_order)
+        return answers.parse_text(answer, raw)
+
+    def check_distress(self, node_id: str, text: str) -> None:
+        folded = " " + re.sub(r"[^\w']+", " ", text.casefold()) + " "
+        for phrase in self.ctx.safeguarding_phrases:
+            needle = " " + re.sub(r"[^\w']+", " ", phrase.casefold()).strip() + " "
+            if needle.strip() and needle in folded:
+                self.events.append(events.DistressFlagged(node_id, phrase))
+                if self.ctx.signpost_key:
+                    self.system("notice", self.ctx.signpost_key, node_id)
+                return
+
+
+def begin(
+    flow: Flow,
+    *,
+    session_id: str,
+    participant_id: str,
+    locale: str,
+    now: dt.datetime,
+    ctx: StepContext,
+    vars: Mapping[str, str] | None = None,
+    round_id: str | None = None,
+) -> StepResult:
+    """A new session at the flow's start, run up to its first question or its end."""
+    session = Session(
+        id=session_id, participant_id=participant_id, flow_id=flow.id,
+        flow_version=flow.version, node=flow.start, status="active", locale=locale,
+        started_at=now, updated_at=now, vars=dict(vars or {}), round_id=round_id,
+    )
+    return step(flow, session, Begin(dict(vars or {})), now, ctx)
+
+
+def step(flow: Flow, session: Session, input: Input, now: dt.datetime,
+         ctx: StepContext) -> StepResult:
+    """Apply one input to one session."""
+    run = _Run(flow, session, now, ctx)
+    node = flow.nodes[session.node]
+    if isinstance(input, Begin):
+        run.session = session.evolve(vars={**session.vars, **input.vars})
+        run.events.append(events.FlowStarted(flow.id, flow.version))
+        run.walk(flow.start)
+        return run.result()
+    if isinstance(input, Expire):
+        if not session.finished:
+            run.session = session.evolve(status="expired")
+            run.events.append(events.FlowExpired(flow.id, session.node))
+        return run.result()
+    if session.status != "waiting" or not isinstance(node, AskNode):
+        if isinstance(input, Press):
+            run.events.append(events.StaleInputIgnored(f"button {input.token}"))
+            run.system("notice", "system.question_closed", session.node)
+        elif isinstance(input, TimerFired):
+            run.events.append(events.StaleInputIgnored(f"timer for {input.node}"))
+        return run.result()
+    if isinstance(input, TimerFired):
+        if input.node != session.node or input.asked != session.asked or node.timeout is None:
+            run.events.append(events.StaleInputIgnored(f"timer for {input.node}"))
+            return run.result()
+        run.events.append(events.TimedOut(session.node))
+        run.walk(node.timeout.next)
+        return run.result()
+    if isinstance(input, Press):
+        choices, _ = run.choices(session.node, node)
+        chosen = next((c for c in choices if c.token == input.token), None)
+        if chosen is None:
+            run.events.append(events.StaleInputIgnored(f"button {input.token}"))
+            run.system("notice", "system.question_closed", session.node)
+            return run.result()
+        run.answer(session.node, node, chosen.key)
+        return run.result()
+    text = input.text
+    if classify(text) == "skip":
+        if node.skippable:
+            run.events.append(events.AnswerSkipped(session.node, node.save_as, "skip"))
+            run.walk(run.resolve(node.next, session.node))
+        else:
+            run.system("reprompt", "system.no_skip", session.node)
+        return run.result()
+    run.answer(session.node, node, text)
+    return run.result()

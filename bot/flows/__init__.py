@@ -1,0 +1,1 @@
+"""Flows as data: pydantic models, the TOML loader with line numbers, migrations, validation."""

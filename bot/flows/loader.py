@@ -1,0 +1,369 @@
+"""Load and validate flow files, reporting ``file:line: message`` for every problem.
+
+Validation happens in three passes, each reporting the line of the offending node or key:
+TOML syntax (``tomllib`` gives the line), structure (pydantic, whose error paths we map
+back to lines), and meaning (the graph: unknown, unreachable and dead-end nodes; fields
+and expressions; templates missing in an enabled locale; SMS length).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.errors import FlowError, Problem, TemplateError
+from bot.flows import expressions
+from bot.flows.migrations import migrate
+from bot.flows.models import (
+    CURRENT_SCHEMA_VERSION,
+    AskNode,
+    BranchNode,
+    ChoiceAnswer,
+    EndNode,
+    Flow,
+    ScaleAnswer,
+    SetNode,
+    Switch,
+    YesNoAnswer,
+    is_template_key,
+    next_targets,
+)
+from bot.flows.toml_positions import Path as KeyPath
+from bot.flows.toml_positions import key_lines, line_for
+from bot.i18n.renderer import Renderer
+
+_TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
+PARTICIPANT_FIELDS = {"locale", "consent", "preferred_name", "contact_time",
+                      "preferred_channel", "payment_preference", "timezone"}
+
+
+@dataclass
+class _Doc:
+    file: str
+    lines: dict[KeyPath, int]
+    problems: list[Problem] = field(default_factory=list)
+
+    def add(self, path: Sequence[str | int], message: str) -> None:
+        self.problems.append(Problem(self.file, line_for(self.lines, path), message))
+
+
+def flow_version(source: str) -> str:
+    """A short content hash: sessions stay on the exact text they started with."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:12]
+
+
+def _data_path(data: Any, loc: Sequence[str | int]) -> list[str | int]:
+    """Turn a pydantic error location into a path in the raw data, dropping union tags."""
+    path: list[str | int] = []
+    current = data
+    for part in loc:
+        if isinstance(current, dict):
+            key = part if part in current else str(part)
+            if key in current:
+                path.append(key)
+                current = current[key]
+                continue
+            if part in ("if_", "else_") and str(part).rstrip("_") in current:
+                path.append(str(part).rstrip("_"))
+                current = current[str(part).rstrip("_")]
+                continue
+        elif isinstance(current, list) and isinstance(part, int) and part < len(current):
+            path.append(part)
+            current = current[part]
+            continue
+    return path
+
+
+def _pydantic_message(err: Any, path: Sequence[str | int]) -> str:
+    where = ".".join(str(p) for p in path) or "file"
+    kind = err["type"]
+    msg = str(err["msg"])
+    loc = err["loc"]
+    if kind == "missing":
+        return f"{where}: missing required key '{loc[-1]}'"
+    if kind == "extra_forbidden":
+        return f"{where}: unknown key '{loc[-1]}'"
+    if kind == "union_tag_invalid":
+        expected = err.get("ctx", {}).get("expected_tags", "")
+        tag = err.get("ctx", {}).get("discriminator", "type").strip("'")
+        return f"{where}: unknown {tag} {err.get('ctx', {}).get('tag')!r} (expected {expected})"
+    if kind == "union_tag_not_found":
+        tag = err.get("ctx", {}).get("discriminator", "type").strip("'")
+        return f"{where}: missing '{tag}'"
+    if kind == "string_pattern_mismatch":
+        return f"{where}: {err['input']!r} is not a valid name (lowercase letters, digits, _)"
+    msg = msg.removeprefix("Value error, ")
+    return f"{where}: {msg}"
+
+
+def parse_flow_source(source: str, file: str) -> Flow:
+    """Parse and structurally validate one flow file's text (no graph checks)."""
+    flow, doc = _parse(source, file)
+    if flow is None:
+        raise FlowError(doc.problems)
+    return flow
+
+
+def _parse(source: str, file: str) -> tuple[Flow | None, _Doc]:
+    try:
+        data = tomllib.loads(source)
+    except tomllib.TOMLDecodeError as exc:
+        m = _TOML_LINE.search(str(exc))
+        line = int(m.group(1)) if m else 1
+        message = _TOML_LINE.sub("", str(exc)).strip()
+        return None, _Doc(file, {}, [Problem(file, line, f"TOML syntax: {message}")])
+    doc = _Doc(file, key_lines(source))
+    version = data.get("schema_version")
+    if version is None:
+        doc.add([], "missing schema_version (write schema_version = 1 at the top)")
+        return None, doc
+    if not isinstance(version, int) or version > CURRENT_SCHEMA_VERSION:
+        doc.add(["schema_version"], f"schema_version {version!r} is not supported by this "
+                f"Parley (it reads up to {CURRENT_SCHEMA_VERSION}); upgrade Parley")
+        return None, doc
+    data = migrate(data)
+    data["version"] = flow_version(source)
+    try:
+        return Flow.model_validate(data), doc
+    except ValidationError as exc:
+        for err in exc.errors():
+            path = _data_path(data, err["loc"])
+            doc.add(path, _pydantic_message(err, path))
+        doc.problems.sort(key=lambda p: p.line)
+        return None, doc
+
+
+def _check_graph(flow: Flow, doc: _Doc) -> None:
+    nodes = flow.nodes
+    if flow.start not in nodes:
+        doc.add(["start"], f"start node '{flow.start}' does not exist")
+    for nid, node in nodes.items():
+        nxt = getattr(node, "next", None)
+        if isinstance(nxt, str) and nxt not in nodes:
+            doc.add(["nodes", nid, "next"], f"node '{nid}' goes to unknown node '{nxt}'")
+        elif isinstance(nxt, Switch):
+            for i, cond in enumerate(nxt.when):
+                if cond.go not in nodes:
+                    doc.add(["nodes", nid, "next", "when", i, "go"],
+                            f"node '{nid}' goes to unknown node '{cond.go}'")
+            if nxt.else_ not in nodes:
+                doc.add(["nodes", nid, "next", "else"],
+                        f"node '{nid}' goes to unknown node '{nxt.else_}'")
+        if isinstance(node, AskNode) and node.timeout and node.timeout.next not in nodes:
+            doc.add(["nodes", nid, "timeout", "next"],
+                    f"node '{nid}' times out to unknown node '{node.timeout.next}'")
+    if flow.start not in nodes:
+        return
+    reachable: set[str] = set()
+    stack = [flow.start]
+    while stack:
+        nid = stack.pop()
+        if nid in reachable or nid not in nodes:
+            continue
+        reachable.add(nid)
+        stack.extend(next_targets(nodes[nid]))
+    for nid in nodes:
+        if nid not in reachable:
+            doc.add(["nodes", nid], f"node '{nid}' can never be reached from '{flow.start}'")
+    # dead ends: nodes from which no end node can be reached (an endless loop)
+    finishing = {nid for nid, n in nodes.items() if isinstance(n, EndNode)}
+    if not finishing:
+        doc.add(["nodes"], "the flow has no end node")
+        return
+    changed = True
+    while changed:
+        changed = False
+        for nid, node in nodes.items():
+            if nid not in finishing and any(t in finishing for t in next_targets(node)):
+                finishing.add(nid)
+                changed = True
+    for nid in sorted(reachable - finishing, key=lambda n: line_for(doc.lines, ["nodes", n])):
+        doc.add(["nodes", nid], f"node '{nid}' is a dead end: no path from it reaches an end node")
+
+
+def _check_fields(flow: Flow, doc: _Doc) -> None:
+    kinds: dict[str, tuple[str, str]] = {}
+    for nid, node in flow.nodes.items():
+        if isinstance(node, AskNode) and node.save_as:
+            seen = kinds.get(node.save_as)
+            if seen and seen[1] != node.answer.kind:
+                doc.add(["nodes", nid, "save_as"],
+                        f"field '{node.save_as}' is saved as {node.answer.kind} here but as "
+                        f"{seen[1]} by node '{seen[0]}'")
+            kinds.setdefault(node.save_as, (nid, node.answer.kind))
+        field_name = getattr(node, "save_as", None) or getattr(node, "field", None)
+        if isinstance(field_name, str) and field_name.startswith("participant."):
+            name = field_name.split(".", 1)[1]
+            if name not in PARTICIPANT_FIELDS:
+                key = "save_as" if isinstance(node, AskNode) else "field"
+                doc.add(["nodes", nid, key], f"unknown participant field '{name}' "
+                        f"(known: {', '.join(sorted(PARTICIPANT_FIELDS))})")
+    known = set(kinds) | {n.field for n in flow.nodes.values() if isinstance(n, SetNode)}
+    known |= {f"vars.{v}" for v in flow.vars}
+    known |= {f"participant.{p}" for p in PARTICIPANT_FIELDS}
+    for nid, node in flow.nodes.items():
+        exprs: list[tuple[list[str | int], str]] = []
+        if isinstance(node, SetNode):
+            exprs.append((["nodes", nid, "value"], node.value))
+        nxt = getattr(node, "next", None)
+        if isinstance(nxt, Switch):
+            exprs += [(["nodes", nid, "next", "when", i, "if"], c.if_)
+                      for i, c in enumerate(nxt.when)]
+        for path, source in exprs:
+            for name in sorted(expressions.names(expressions.parse(source)) - known):
+                doc.add(path, f"expression '{source}' uses unknown field '{name}'")
+
+
+def template_keys(flow: Flow) -> list[tuple[list[str | int], str]]:
+    """Every template key a flow refers to, with the path of the key that names it."""
+    keys: list[tuple[list[str | int], str]] = []
+    for nid, node in flow.nodes.items():
+        text = getattr(node, "text", None)
+        if isinstance(text, str):
+            keys.append((["nodes", nid, "text"], text))
+        if isinstance(node, AskNode):
+            answer = node.answer
+            if isinstance(answer, ChoiceAnswer):
+                for i, opt in enumerate(answer.options):
+                    if is_template_key(opt.label):
+                        keys.append((["nodes", nid, "answer", "options", i, "label"], opt.label))
+            elif isinstance(answer, ScaleAnswer):
+                for point, label in answer.labels.items():
+                    if is_template_key(label):
+                        keys.append((["nodes", nid, "answer", "labels", str(point)], label))
+            elif isinstance(answer, YesNoAnswer):
+                keys += [(["nodes", nid, "answer"], answer.yes_label),
+                         (["nodes", nid, "answer"], answer.no_label)]
+    return keys
+
+
+def _check_templates(flow: Flow, doc: _Doc, renderer: Renderer, locales: Iterable[str]) -> None:
+    for path, key in template_keys(flow):
+        for locale in locales:
+            if not renderer.has(key, locale):
+                doc.add(path, f"template '{key}' is missing for locale '{locale}'")
+
+
+def check_flow(
+    flow: Flow, doc_lines: dict[KeyPath, int], file: str,
+    renderer: Renderer | None = None, locales: Iterable[str] = (),
+) -> list[Problem]:
+    """Graph, field and template checks on an already parsed flow."""
+    doc = _Doc(file, doc_lines)
+    _check_graph(flow, doc)
+    _check_fields(flow, doc)
+    if renderer is not None:
+        _check_templates(flow, doc, renderer, list(locales))
+    return doc.problems
+
+
+def validate_source(
+    source: str, file: str, renderer: Renderer | None = None, locales: Iterable[str] = ()
+) -> tuple[Flow | None, list[Problem]]:
+    """Every problem in one flow file's text, sorted by line."""
+    flow, doc = _parse(source, file)
+    if flow is None:
+        return None, doc.problems
+    problems = check_flow(flow, doc.lines, file, renderer, locales)
+    problems.sort(key=lambda p: p.line)
+    return (flow if not problems else None), problems
+
+
+def load_flow_file(
+    path: Path, renderer: Renderer | None = None, locales: Iterable[str] = ()
+) -> Flow:
+    """Load one flow file or raise FlowError listing every problem."""
+    try:
+        source = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FlowError([Problem(str(path), 1, f"cannot read the file: {exc}")]) from exc
+    flow, problems = validate_source(source, str(path), renderer, locales)
+    if flow is None:
+        raise FlowError(problems)
+    return flow
+
+
+class FlowLibrary:
+    """The current version of every flow, plus any older versions sessions still need."""
+
+    def __init__(self, flows: Iterable[Flow] = (), sources: dict[str, str] | None = None) -> None:
+        self._current: dict[str, Flow] = {}
+        self._versions: dict[tuple[str, str], Flow] = {}
+        self.sources: dict[tuple[str, str], str] = {}
+        for flow in flows:
+            self.add(flow, (sources or {}).get(flow.id, ""))
+
+    def add(self, flow: Flow, source: str = "") -> None:
+        self._current[flow.id] = flow
+        self._versions[(flow.id, flow.version)] = flow
+        if source:
+            self.sources[(flow.id, flow.version)] = source
+
+    def add_version(self, source: str, file: str = "<store>") -> Flow:
+        """Register an older version (from the store) without making it current."""
+        flow = parse_flow_source(source, file)
+        self._versions[(flow.id, flow.version)] = flow
+        self.sources[(flow.id, flow.version)] = source
+        return flow
+
+    def get(self, flow_id: str, version: str | None = None) -> Flow:
+        if version is not None and (flow_id, version) in self._versions:
+            return self._versions[(flow_id, version)]
+        if flow_id not in self._current:
+            raise KeyError(f"no flow called '{flow_id}'")
+        if version is not None and self._current[flow_id].version != version:
+            raise KeyError(f"flow '{flow_id}' version {version} is not loaded")
+        return self._current[flow_id]
+
+    def has_version(self, flow_id: str, version: str) -> bool:
+        return (flow_id, version) in self._versions
+
+    def __contains__(self, flow_id: object) -> bool:
+        return flow_id in self._current
+
+    @property
+    def ids(self) -> list[str]:
+        return sorted(self._current)
+
+    @classmethod
+    def from_dir(
+        cls, folder: Path, renderer: Renderer | None = None, locales: Iterable[str] = ()
+    ) -> FlowLibrary:
+        """Load every ``*.toml`` in ``folder``; raise FlowError with all problems at once."""
+        problems: list[Problem] = []
+        library = cls()
+        seen: dict[str, str] = {}
+        locales = list(locales)
+        if not folder.is_dir():
+            raise FlowError([Problem(str(folder), 1, "flows folder not found")])
+        for path in sorted(folder.glob("*.toml")):
+            try:
+                flow = load_flow_file(path, renderer, locales)
+            except FlowError as exc:
+                problems.extend(exc.problems)
+                continue
+            if flow.id in seen:
+                line = key_lines(path.read_text(encoding="utf-8")).get(("id",), 1)
+                problems.append(Problem(str(path), line,
+                                        f"flow id '{flow.id}' is already used by {seen[flow.id]}"))
+                continue
+            seen[flow.id] = str(path)
+            library.add(flow, path.read_text(encoding="utf-8"))
+        if problems:
+            raise FlowError(problems)
+        return library
+
+
+def safe_render(renderer: Renderer, key: str, locale: str, data: dict[str, Any]) -> str:
+    """Render for validation purposes; TemplateError becomes the message."""
+    try:
+        return renderer.render(key, locale, data)
+    except TemplateError as exc:
+        return f"<{exc}>"

@@ -1,0 +1,1 @@
+"""Message templates per locale."""

@@ -1,0 +1,124 @@
+"""The pure ``Renderer``: template key + locale + data -> text.
+
+Templates live in ``templates/<locale>/<file>.toml`` (key ``<file>.<key>``) or
+``templates/<locale>/<file>/<key>.j2``. They are compiled once, in a jinja2
+``SandboxedEnvironment`` with ``StrictUndefined`` and no autoescaping (plain text). What a
+participant typed is only ever passed in as *data*: a reply containing ``{{ 7*7 }}`` is
+printed as written, never evaluated.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError
+from jinja2.exceptions import UndefinedError
+from jinja2.sandbox import SandboxedEnvironment
+
+from bot.errors import Problem, TemplateError
+from bot.flows.toml_positions import key_lines
+
+
+def _flatten(prefix: str, table: Mapping[str, Any], out: dict[str, str]) -> None:
+    for key, value in table.items():
+        full = f"{prefix}.{key}"
+        if isinstance(value, Mapping):
+            _flatten(full, value, out)
+        elif isinstance(value, str):
+            out[full] = value
+
+
+class Renderer:
+    """Compiled templates for every locale, with fallback to the default locale."""
+
+    def __init__(
+        self,
+        sources: Mapping[str, Mapping[str, str]],
+        *,
+        default_locale: str = "en",
+        drafts: Iterable[str] = (),
+        origins: Mapping[tuple[str, str], str] | None = None,
+    ) -> None:
+        self.default_locale = default_locale
+        self.drafts = frozenset(drafts)
+        self._env = SandboxedEnvironment(
+            undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
+        )
+        self._compiled: dict[str, dict[str, Template]] = {}
+        problems: list[Problem] = []
+        for locale, table in sources.items():
+            compiled: dict[str, Template] = {}
+            for key, text in table.items():
+                try:
+                    compiled[key] = self._env.from_string(text)
+                except TemplateSyntaxError as exc:
+                    where = (origins or {}).get((locale, key), f"templates/{locale}")
+                    file, _, line = where.partition(":")
+                    problems.append(Problem(file, int(line or 1), f"{key}: {exc.message}"))
+            self._compiled[locale] = compiled
+        if problems:
+            raise TemplateError("\n".join(str(p) for p in problems))
+
+    @classmethod
+    def from_dir(cls, root: Path, default_locale: str = "en") -> Renderer:
+        """Load every locale folder under ``root``; raise TemplateError with file:line."""
+        sources: dict[str, dict[str, str]] = {}
+        origins: dict[tuple[str, str], str] = {}
+        drafts: list[str] = []
+        if not root.is_dir():
+            raise TemplateError(f"{root}: templates folder not found")
+        for folder in sorted(p for p in root.iterdir() if p.is_dir()):
+            locale = folder.name
+            table: dict[str, str] = {}
+            for file in sorted(folder.glob("*.toml")):
+                text = file.read_text(encoding="utf-8")
+                try:
+                    data = tomllib.loads(text)
+                except tomllib.TOMLDecodeError as exc:
+                    raise TemplateError(f"{file}: {exc}") from exc
+                meta = data.pop("meta", None) if file.stem == "_meta" else None
+                if file.stem == "_meta":
+                    if isinstance(meta, Mapping) and meta.get("status") == "draft":
+                        drafts.append(locale)
+                    continue
+                flat: dict[str, str] = {}
+                _flatten(file.stem, data, flat)
+                lines = key_lines(text)
+                for key in flat:
+                    path = tuple(key.split(".")[1:])
+                    origins[(locale, key)] = f"{file}:{lines.get(path, 1)}"
+                table.update(flat)
+            for file in sorted(folder.glob("*/*.j2")):
+                key = f"{file.parent.name}.{file.stem}"
+                table[key] = file.read_text(encoding="utf-8").rstrip("\n")
+                origins[(locale, key)] = f"{file}:1"
+            sources[locale] = table
+        return cls(sources, default_locale=default_locale, drafts=drafts, origins=origins)
+
+    @property
+    def locales(self) -> list[str]:
+        return sorted(self._compiled)
+
+    def has(self, key: str, locale: str) -> bool:
+        """Whether ``locale`` itself (without fallback) defines ``key``."""
+        return key in self._compiled.get(locale, {})
+
+    def resolve_locale(self, key: str, locale: str) -> str | None:
+        if self.has(key, locale):
+            return locale
+        if self.has(key, self.default_locale):
+            return self.default_locale
+        return None
+
+    def render(self, key: str, locale: str, data: Mapping[str, Any] | None = None) -> str:
+        """Render ``key`` in ``locale`` (falling back to the default locale)."""
+        found = self.resolve_locale(key, locale)
+        if found is None:
+            raise TemplateError(f"template '{key}' is missing for locale '{locale}'")
+        try:
+            return self._compiled[found][key].render(**(data or {})).strip()
+        except UndefinedError as exc:
+            raise TemplateError(f"template '{key}' ({found}): {exc.message}") from exc

@@ -1,0 +1,1 @@
+"""Persistence: a narrow async repository with SQLite and in-memory implementations."""

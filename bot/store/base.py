@@ -1,0 +1,119 @@
+"""The repository interface every store implements.
+
+``SqliteStore`` is the real one; ``MemoryStore`` is its in-memory twin for fast tests and
+the simulator. ``tests/test_store_contract.py`` runs one suite against both, so a
+PostgreSQL store can later be added by passing the same suite.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+
+from bot.engine.session import Session
+from bot.store.records import (
+    Address,
+    AnswerRow,
+    Changes,
+    ConsentRecord,
+    EventRow,
+    InboxItem,
+    OutboxItem,
+    OutboxStatus,
+    Participant,
+    QueuedFlow,
+    Timer,
+)
+
+
+class Store(Protocol):
+    """Async persistence. Every method raises StoreError when the database is unusable."""
+
+    async def open(self) -> None:
+        """Connect and run pending migrations."""
+
+    async def close(self) -> None: ...
+
+    async def health(self) -> None:
+        """Raise StoreError with the reason when the store cannot be read and written."""
+
+    async def apply(self, changes: Changes) -> None:
+        """Commit every change in ``changes`` in one transaction (all or nothing).
+
+        Participants, addresses and sessions are upserted; answers, events, consents,
+        outbox rows, queued flows and timers are inserted (ids assigned to the objects);
+        ``timers_clear_session`` deletes timers first; ``inbox_done`` marks inbox rows
+        done with ``processed_at``= the latest event time or now.
+        """
+
+    # participants and addresses
+    async def get_participant(self, participant_id: str) -> Participant | None: ...
+    async def participant_for_address(self, address: str) -> Participant | None: ...
+    async def get_address(self, address: str) -> Address | None: ...
+    async def addresses_of(self, participant_id: str) -> list[Address]: ...
+    async def list_participants(self) -> list[Participant]:
+        """Every participant not erased, oldest first."""
+
+    async def erase_participant(self, participant_id: str, at: dt.datetime) -> None:
+        """Blank personal data everywhere (answers' values and raw text, profile, name,
+        addresses, events' payloads, outbox text) keeping an anonymised participant row
+        with status ``erased`` so totals stay consistent; make the text unrecoverable
+        from the database file."""
+
+    # sessions
+    async def get_session(self, session_id: str) -> Session | None: ...
+    async def active_session(self, participant_id: str) -> Session | None:
+        """The participant's session in status active or waiting, if any."""
+
+    async def sessions_of(self, participant_id: str) -> list[Session]: ...
+
+    # flow versions, so sessions keep the flow text they started with
+    async def save_flow_source(self, flow_id: str, version: str, source: str) -> None:
+        """Idempotent."""
+
+    async def flow_source(self, flow_id: str, version: str) -> str | None: ...
+
+    # answers, events, consents
+    async def answers(
+        self, *, participant_id: str | None = None, flow_id: str | None = None,
+        round_id: str | None = None,
+    ) -> list[AnswerRow]: ...
+    async def events(self, *, participant_id: str | None = None,
+                     name: str | None = None) -> list[EventRow]: ...
+    async def consents_of(self, participant_id: str) -> list[ConsentRecord]: ...
+
+    # inbox
+    async def inbox_put(self, item: InboxItem) -> bool:
+        """Insert and commit durably; False (and nothing written) when the dedupe key
+        ``(channel, dedupe_key)`` was already received."""
+
+    async def inbox_pending(self, limit: int = 100) -> list[InboxItem]:
+        """Pending items in arrival order."""
+
+    async def inbox_mark(self, item_id: int, status: str, at: dt.datetime) -> None: ...
+
+    # outbox
+    async def outbox_due(self, channel: str, now: dt.datetime, limit: int) -> list[OutboxItem]:
+        """Rows with status pending or retry whose ``not_before`` and ``next_attempt_at``
+        have passed, oldest first."""
+
+    async def outbox_update(self, item: OutboxItem) -> None:
+        """Write back status, attempts, next_attempt_at, provider_id, last_error,
+        delivery_status, segments, sent_at."""
+
+    async def outbox_by_provider_id(self, provider_id: str) -> OutboxItem | None: ...
+    async def outbox_of(self, participant_id: str) -> list[OutboxItem]: ...
+    async def outbox_all(self, *, round_id: str | None = None,
+                         status: OutboxStatus | None = None) -> list[OutboxItem]: ...
+    async def outbox_recover(self) -> int:
+        """At start-up: rows left ``sending`` by a crash become ``ambiguous`` (the request
+        may have reached the provider). Returns how many."""
+
+    # queued flows and timers
+    async def queued_flows(self, participant_id: str) -> list[QueuedFlow]: ...
+    async def timers_due(self, now: dt.datetime, limit: int = 500) -> list[Timer]: ...
+    async def timers_of(self, session_id: str) -> list[Timer]: ...
+
+    # small key/value settings (e.g. the Telegram bot's username)
+    async def get_meta(self, key: str) -> str | None: ...
+    async def set_meta(self, key: str, value: str) -> None: ...
