@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.channels.sms_encoding import measure
 from bot.engine import answers, events
-from bot.engine.io import Begin, Choice, Expire, Input, Output, OutputKind, Press, Reply, TimerFired
+from bot.engine.io import Begin, Choice, Expire, Input, Output, OutputKind, Press, TimerFired
 from bot.engine.keywords import classify
 from bot.engine.session import FieldValue, Session
 from bot.errors import TemplateError
@@ -357,3 +357,19 @@ def step(flow: Flow, session: Session, input: Input, now: dt.datetime,
         return run.result()
     run.answer(session.node, node, text)
     return run.result()
+
+
+def preview(flow: Flow, session: Session, node_id: str, now: dt.datetime,
+            ctx: StepContext) -> Output | None:
+    """The message a node sends, rendered for ``session`` without changing it: used to
+    repeat an open question after START and to check SMS lengths of a flow."""
+    run = _Run(flow, session, now, ctx)
+    node = flow.nodes[node_id]
+    if isinstance(node, AskNode):
+        return run.question(node_id, node)
+    if isinstance(node, SayNode):
+        return run.info(node_id, node)
+    if isinstance(node, EndNode) and node.text:
+        text = run.render(node.text, node_id)
+        return Output(text=text, plain=text, kind="end", node=node_id)
+    return None

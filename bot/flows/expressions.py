@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Union
 
-Value = Union[str, int, float, bool, None, list["Value"]]
+Value = Union[str, int, float, bool, None, list["Value"]]  # noqa: UP007 (recursive alias)
 
 
 class ExpressionError(ValueError):
@@ -64,7 +64,7 @@ class Binary:
     right: Node
 
 
-Node = Union[Literal, Name, ListExpr, Unary, Binary]
+Node = Union[Literal, Name, ListExpr, Unary, Binary]  # noqa: UP007 (forward references)
 
 _TOKEN = re.compile(
     r"""\s*(?:

@@ -24,7 +24,6 @@ from bot.flows.migrations import migrate
 from bot.flows.models import (
     CURRENT_SCHEMA_VERSION,
     AskNode,
-    BranchNode,
     ChoiceAnswer,
     EndNode,
     Flow,
@@ -81,6 +80,12 @@ def _data_path(data: Any, loc: Sequence[str | int]) -> list[str | int]:
     return path
 
 
+def _lookup(data: Any, path: Sequence[str | int]) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
 def _pydantic_message(err: Any, path: Sequence[str | int]) -> str:
     where = ".".join(str(p) for p in path) or "file"
     kind = err["type"]
@@ -135,6 +140,11 @@ def _parse(source: str, file: str) -> tuple[Flow | None, _Doc]:
     except ValidationError as exc:
         for err in exc.errors():
             path = _data_path(data, err["loc"])
+            if err["type"] in ("union_tag_invalid", "literal_error"):
+                tag = str(err.get("ctx", {}).get("discriminator", "")).strip("'")
+                node = _lookup(data, path)
+                if isinstance(node, dict) and tag in node:
+                    path.append(tag)
             doc.add(path, _pydantic_message(err, path))
         doc.problems.sort(key=lambda p: p.line)
         return None, doc
@@ -159,8 +169,8 @@ def _check_graph(flow: Flow, doc: _Doc) -> None:
         if isinstance(node, AskNode) and node.timeout and node.timeout.next not in nodes:
             doc.add(["nodes", nid, "timeout", "next"],
                     f"node '{nid}' times out to unknown node '{node.timeout.next}'")
-    if flow.start not in nodes:
-        return
+    if doc.problems:
+        return  # reachability would only repeat the unknown references as noise
     reachable: set[str] = set()
     stack = [flow.start]
     while stack:

@@ -11,7 +11,15 @@ import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from bot.flows import expressions
 from bot.flows.durations import parse_duration
@@ -104,7 +112,7 @@ class DateAnswer(_Strict):
 
 
 Answer = Annotated[
-    Union[ChoiceAnswer, ScaleAnswer, YesNoAnswer, NumberAnswer, TextAnswer, DateAnswer],
+    ChoiceAnswer | ScaleAnswer | YesNoAnswer | NumberAnswer | TextAnswer | DateAnswer,
     Field(discriminator="kind"),
 ]
 AnswerKind = Literal["choice", "scale", "yes_no", "number", "text", "date"]
@@ -137,7 +145,17 @@ class Switch(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-Next = Union[Annotated[str, Field(pattern=NODE_ID)], Switch]
+def _next_kind(value: Any) -> str:
+    return "switch" if isinstance(value, dict | Switch) else "node"
+
+
+Next = Annotated[
+    Union[  # noqa: UP007
+        Annotated[Annotated[str, Field(pattern=NODE_ID)], Tag("node")],
+        Annotated[Switch, Tag("switch")],
+    ],
+    Discriminator(_next_kind),
+]
 
 
 class Timeout(_Strict):
@@ -172,7 +190,7 @@ class AskNode(_NodeBase):
     save_as: Annotated[str | None, Field(pattern=FIELD_NAME)] = None
     next: Next
     skippable: bool = True
-    retries: Annotated[int, Field(ge=0, le=10)] = 2
+    retries: Annotated[int, Field(ge=0, le=10)] = 3
     timeout: Timeout | None = None
 
 
@@ -207,7 +225,7 @@ class EndNode(_NodeBase):
 
 
 FlowNode = Annotated[
-    Union[AskNode, SayNode, BranchNode, SetNode, EndNode], Field(discriminator="type")
+    AskNode | SayNode | BranchNode | SetNode | EndNode, Field(discriminator="type")
 ]
 
 

@@ -1,1 +1,26 @@
 """Persistence: a narrow async repository with SQLite and in-memory implementations."""
+
+from __future__ import annotations
+
+from bot.errors import ConfigError
+from bot.store.base import Store
+
+
+def open_store(url: str) -> Store:
+    """The store a ``[store] url`` names (not yet opened: call ``await store.open()``).
+
+    ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db`` is a SQLite file;
+    ``memory://`` keeps everything in memory for the life of the process.
+    """
+    from bot.store.memory import MemoryStore
+    from bot.store.sqlite import SqliteStore
+
+    if url.startswith("sqlite:"):
+        return SqliteStore.from_url(url)
+    if url.startswith("memory://"):
+        return MemoryStore()
+    raise ConfigError(f"[store] url: unsupported store '{url}'; "
+                      "use sqlite:///path/to/parley.db or memory://")
+
+
+__all__ = ["Store", "open_store"]

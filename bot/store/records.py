@@ -161,6 +161,8 @@ class Changes:
     participant: Participant | None = None
     addresses: list[Address] = field(default_factory=list)
     session: Session | None = None
+    more_sessions: list[Session] = field(default_factory=list)
+    """Further sessions changed in the same unit (a flow ends and the next begins)."""
     answers: list[AnswerRow] = field(default_factory=list)
     events: list[EventRow] = field(default_factory=list)
     consents: list[ConsentRecord] = field(default_factory=list)

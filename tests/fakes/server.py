@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import contextlib
 import os
 import socket
 import sys
@@ -119,7 +120,7 @@ class ServedApp:
         def run() -> None:
             try:
                 server.run(sockets=[sock])
-            except BaseException as exc:  # noqa: BLE001 - surfaced to the starting thread
+            except BaseException as exc:  # surfaced to the starting thread
                 self._error = exc
             finally:
                 sock.close()
@@ -229,10 +230,8 @@ class DroppedConnection(Response):
         transport: Any = getattr(getattr(receive, "__self__", None), "transport", None)
         if transport is not None and hasattr(transport, "close"):
             transport.close()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(receive(), timeout=1.0)  # -> http.disconnect
-            except TimeoutError:
-                pass
             return
         await send(
             {

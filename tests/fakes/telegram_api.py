@@ -64,7 +64,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.fakes.server import (
+from .server import (
     DroppedConnection,
     FailureScript,
     ScriptedFailure,
@@ -95,23 +95,53 @@ FAILURE_KINDS: Final = frozenset({"429", "403", "500", "hang", "drop"})
 
 # Methods that act on a chat: subject to blocked_chats and (for sends/edits) rate limits.
 _CHAT_METHODS: Final = frozenset(
-    {"sendMessage", "sendDocument", "editMessageText", "editMessageReplyMarkup",
-     "sendChatAction", "deleteMessage"}
+    {
+        "sendMessage",
+        "sendDocument",
+        "editMessageText",
+        "editMessageReplyMarkup",
+        "sendChatAction",
+        "deleteMessage",
+    }
 )
 _RATE_LIMITED: Final = frozenset(
     {"sendMessage", "sendDocument", "editMessageText", "editMessageReplyMarkup"}
 )
 _INT_FIELDS: Final = frozenset(
-    {"message_id", "offset", "limit", "timeout", "reply_to_message_id", "message_thread_id",
-     "cache_time", "max_connections", "user_id"}
+    {
+        "message_id",
+        "offset",
+        "limit",
+        "timeout",
+        "reply_to_message_id",
+        "message_thread_id",
+        "cache_time",
+        "max_connections",
+        "user_id",
+    }
 )
 _BOOL_FIELDS: Final = frozenset(
-    {"disable_notification", "protect_content", "show_alert", "drop_pending_updates",
-     "disable_web_page_preview", "allow_sending_without_reply", "disable_content_type_detection"}
+    {
+        "disable_notification",
+        "protect_content",
+        "show_alert",
+        "drop_pending_updates",
+        "disable_web_page_preview",
+        "allow_sending_without_reply",
+        "disable_content_type_detection",
+    }
 )
 _JSON_FIELDS: Final = frozenset(
-    {"reply_markup", "entities", "caption_entities", "allowed_updates", "commands", "scope",
-     "link_preview_options", "reply_parameters"}
+    {
+        "reply_markup",
+        "entities",
+        "caption_entities",
+        "allowed_updates",
+        "commands",
+        "scope",
+        "link_preview_options",
+        "reply_parameters",
+    }
 )
 _NOT_MODIFIED: Final = (
     "Bad Request: message is not modified: specified new message content and reply markup "
@@ -340,18 +370,18 @@ class FakeTelegram:
         self._failures = FailureScript()
         self._handlers: dict[str, Handler] = {
             "getMe": self._get_me,
-                "sendMessage": self._send_message,
-                "editMessageText": self._edit_message_text,
-                "editMessageReplyMarkup": self._edit_message_reply_markup,
-                "deleteMessage": self._delete_message,
-                "sendChatAction": self._true,
-                "answerCallbackQuery": self._true,
-                "setMyCommands": self._set_my_commands,
-                "getMyCommands": self._get_my_commands,
-                "deleteMyCommands": self._delete_my_commands,
-                "setWebhook": self._set_webhook,
-                "deleteWebhook": self._delete_webhook,
-                "getWebhookInfo": self._get_webhook_info,
+            "sendMessage": self._send_message,
+            "editMessageText": self._edit_message_text,
+            "editMessageReplyMarkup": self._edit_message_reply_markup,
+            "deleteMessage": self._delete_message,
+            "sendChatAction": self._true,
+            "answerCallbackQuery": self._true,
+            "setMyCommands": self._set_my_commands,
+            "getMyCommands": self._get_my_commands,
+            "deleteMyCommands": self._delete_my_commands,
+            "setWebhook": self._set_webhook,
+            "deleteWebhook": self._delete_webhook,
+            "getWebhookInfo": self._get_webhook_info,
             "sendDocument": self._send_document,
         }
         # Telegram matches method names case-insensitively; getUpdates is async.
@@ -464,8 +494,11 @@ class FakeTelegram:
                 message_id = max(ids) if ids else None
             message = self._messages.get((chat_id, message_id)) if message_id else None
             update = make_callback_update(
-                next(self._update_ids), chat_id, data,
-                message=json.loads(json.dumps(message)) if message else None, **kwargs,
+                next(self._update_ids),
+                chat_id,
+                data,
+                message=json.loads(json.dumps(message)) if message else None,
+                **kwargs,
             )
             self._updates.append(update)
             return update

@@ -1,0 +1,293 @@
+"""The ``parley`` command line: people get readable output, machines get JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from bot.channels.render import button_labels, sms_bodies
+from bot.clock import ManualClock
+from bot.config import Config, load_config
+from bot.errors import FlowError, ParleyError, Problem
+from bot.flows.loader import validate_source
+from bot.flows.sms_check import message_costs, sms_problems
+from bot.flows.toml_positions import key_lines
+from bot.i18n.renderer import Renderer
+from bot.ids import SequentialIds
+from bot.runtime import Runtime, open_runtime
+from bot.simulator import Received, SimulatedPhone, enrolled_phone
+from bot.store.memory import MemoryStore
+
+T = TypeVar("T")
+app = typer.Typer(help="Parley: co-produce research with people, over Telegram and SMS.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+flows_app = typer.Typer(help="Check and cost flow files.", no_args_is_help=True)
+app.add_typer(flows_app, name="flows")
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="config.toml to use "
+                      "(default ./config.toml, else built-in defaults)")]
+ChannelOpt = Annotated[str, typer.Option("--channel", help="telegram or sms")]
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]error:[/red] {message}", markup=True)
+    raise typer.Exit(code)
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        return asyncio.run(coro)
+    except ParleyError as exc:
+        fail(str(exc))
+        raise  # unreachable: fail raises
+
+
+def config_or_exit(path: Path | None) -> Config:
+    try:
+        return load_config(path)
+    except ParleyError as exc:
+        fail(str(exc))
+        raise
+
+
+def check_channel(channel: str) -> str:
+    if channel not in ("telegram", "sms"):
+        fail(f"--channel must be telegram or sms, not '{channel}'")
+    return channel
+
+
+def sim_address(channel: str, n: int = 1) -> str:
+    return f"telegram:{1000 + n}" if channel == "telegram" else f"tel:+44770090{n:04d}"
+
+
+async def _sim_runtime(config: Config) -> Runtime:
+    return await open_runtime(config, store=MemoryStore(),
+                              clock=ManualClock(datetime.now(UTC)), ids=SequentialIds())
+
+
+def _parse_vars(pairs: list[str]) -> dict[str, str]:
+    out_vars = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            fail(f"--var takes KEY=VALUE, not '{pair}'")
+        out_vars[key] = value
+    return out_vars
+
+
+async def _start(runtime: Runtime, flow_id: str, channel: str, locale: str,
+                 variables: dict[str, str]) -> SimulatedPhone:
+    if flow_id not in runtime.library:
+        raise ParleyError(f"no flow called '{flow_id}' (known: {', '.join(runtime.library.ids)})")
+    if locale not in runtime.config.project.locales and locale not in runtime.renderer.locales:
+        raise ParleyError(f"locale '{locale}' has no templates "
+                          f"(known: {', '.join(runtime.renderer.locales)})")
+    flow = runtime.library.get(flow_id)
+    for name in flow.vars:
+        variables.setdefault(name, f"(sample {name.replace('_', ' ')})")
+    phone, pid = await enrolled_phone(runtime, sim_address(channel), locale)
+    await runtime.conversations.start_flow(pid, flow_id, variables)
+    await phone.collect()
+    return phone
+
+
+def _message_json(msg: Received) -> list[dict[str, Any]]:
+    if msg.channel == "telegram":
+        return [{"text": msg.text, "choices": button_labels(msg.payload),
+                 "encoding": None, "segments": None}]
+    return [{"text": body.text, "choices": button_labels(msg.payload),
+             "encoding": body.encoding, "segments": body.segments}
+            for body in sms_bodies(msg.payload)]
+
+
+def _show(msg: Received) -> None:
+    for item in _message_json(msg):
+        out.print(f"[bold cyan]Parley[/] ▸ {item['text']}", markup=True)
+        if msg.channel == "telegram" and item["choices"]:
+            out.print("         " + "  ".join(f"[ {c} ]" for c in item["choices"]))
+        if item["segments"] is not None:
+            out.print(f"         [dim]({item['encoding']}, {item['segments']} segment"
+                      f"{'s' if item['segments'] != 1 else ''})[/]", markup=True)
+
+
+@app.command()
+def simulate(
+    flow: Annotated[str, typer.Argument(help="flow id, e.g. ons4")],
+    channel: ChannelOpt = "sms",
+    locale: Annotated[str, typer.Option(help="locale of the participant")] = "en",
+    reply: Annotated[list[str] | None, typer.Option("--reply", help="a reply, in order; "
+                                                    "repeat for several")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object per message")] = False,
+    var: Annotated[list[str] | None, typer.Option("--var", help="flow variable KEY=VALUE")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Run a flow non-interactively, feeding the replies in order."""
+    check_channel(channel)
+    cfg = config_or_exit(config)
+    variables = _parse_vars(var or [])
+
+    async def go() -> list[tuple[str | None, list[Received]]]:
+        runtime = await _sim_runtime(cfg)
+        phone = await _start(runtime, flow, channel, locale, variables)
+        turns: list[tuple[str | None, list[Received]]] = [(None, list(phone.inbox))]
+        for text in reply or []:
+            turns.append((text, await phone.say(text)))
+        await runtime.close()
+        return turns
+
+    for sent, received in run(go()):
+        if as_json:
+            for msg in received:
+                for item in _message_json(msg):
+                    sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
+            continue
+        if sent is not None:
+            out.print(f"[bold green]You[/]    ▸ {sent}", markup=True)
+        for msg in received:
+            _show(msg)
+
+
+@app.command()
+def chat(
+    flow: Annotated[str, typer.Argument(help="flow id, e.g. ons4")],
+    channel: ChannelOpt = "sms",
+    locale: Annotated[str, typer.Option(help="locale of the participant")] = "en",
+    config: ConfigOpt = None,
+) -> None:
+    """Talk to a flow in the terminal as a participant (Ctrl-D or /quit to leave)."""
+    check_channel(channel)
+    cfg = config_or_exit(config)
+
+    async def go() -> None:
+        runtime = await _sim_runtime(cfg)
+        phone = await _start(runtime, flow, channel, locale, {})
+        for msg in phone.inbox:
+            _show(msg)
+        while True:
+            try:
+                text = await asyncio.to_thread(input, "You    ▸ ")
+            except (EOFError, KeyboardInterrupt):
+                break
+            if text.strip() in ("/quit", "/exit"):
+                break
+            for msg in await phone.say(text):
+                _show(msg)
+        await runtime.close()
+
+    run(go())
+
+
+@app.command()
+def demo(
+    config: ConfigOpt = None,
+    participants: Annotated[int, typer.Option(help="simulated participants", min=2,
+                                              max=50)] = 2,
+) -> None:
+    """A co-production cycle on embedded defaults, printed as a transcript and summary."""
+    from bot.demo import run_demo
+
+    cfg = config_or_exit(config)
+    run(run_demo(cfg, out, participants))
+
+
+def _validate_paths(cfg: Config, paths: list[Path]) -> list[Problem]:
+    try:
+        renderer = Renderer.from_dir(cfg.templates_path(), cfg.project.locales[0])
+    except ParleyError as exc:
+        return [Problem(str(cfg.templates_path()), 1, str(exc))]
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(Problem(str(path), 1, f"cannot read the file: {exc}"))
+            continue
+        flow, found = validate_source(source, str(path), renderer, cfg.project.locales)
+        problems.extend(found)
+    return problems
+
+
+@flows_app.command("validate")
+def flows_validate(
+    paths: Annotated[list[Path] | None, typer.Argument(help="flow files (default: all)")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Validate flow files; prints file:line: message per problem, exit 1 if any."""
+    cfg = config_or_exit(config)
+    files = paths or sorted(cfg.flows_path().glob("*.toml"))
+    if not files:
+        fail(f"no flow files found in {cfg.flows_path()}")
+    problems = _validate_paths(cfg, list(files))
+    seen_ids: dict[str, Path] = {}
+    for path in files:
+        try:
+            flow, _ = validate_source(path.read_text(encoding="utf-8"), str(path))
+        except (OSError, UnicodeDecodeError):
+            continue
+        if flow is not None and flow.id in seen_ids:
+            line = key_lines(path.read_text(encoding="utf-8")).get(("id",), 1)
+            problems.append(Problem(str(path), line, f"flow id '{flow.id}' is already used "
+                                    f"by {seen_ids[flow.id]}"))
+        elif flow is not None:
+            seen_ids[flow.id] = path
+    for problem in problems:
+        sys.stdout.write(f"{problem}\n")
+    if problems:
+        raise typer.Exit(1)
+    out.print(f"{len(files)} flow file(s) OK")
+
+
+@flows_app.command("cost")
+def flows_cost(
+    flow: Annotated[str, typer.Argument(help="flow id")],
+    channel: ChannelOpt = "sms",
+    locale: Annotated[str, typer.Option(help="locale")] = "en",
+    config: ConfigOpt = None,
+) -> None:
+    """SMS segments per message and for a full completion (longest path)."""
+    if channel != "sms":
+        fail("only --channel sms has a per-segment cost")
+    cfg = config_or_exit(config)
+    from bot.runtime import load_content
+
+    try:
+        renderer, library = load_content(cfg)
+        if flow not in library:
+            fail(f"no flow called '{flow}' (known: {', '.join(library.ids)})")
+        target = library.get(flow)
+        rows = message_costs(target, renderer, locale, cfg.project_data())
+    except FlowError as exc:
+        fail(str(exc))
+        raise
+    from rich.table import Table
+
+    table = Table(title=f"{target.id}: SMS segments ({locale})")
+    for col in ("node", "encoding", "segments", "message"):
+        table.add_column(col)
+    for node, encoding, segments, body in rows:
+        table.add_row(node, encoding, str(segments), body.replace("\n", " / "))
+    out.print(table)
+    out.print(f"Full completion (every message once): {sum(r[2] for r in rows)} segments")
+    lines = key_lines(Path(cfg.flows_path() / f"{flow}.toml").read_text(encoding="utf-8")) \
+        if (cfg.flows_path() / f"{flow}.toml").is_file() else {}
+    for problem in sms_problems(target, f"{flow}.toml", lines, renderer, locale,
+                                cfg.project_data()):
+        out.print(f"[yellow]warning:[/] {problem}", markup=True)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

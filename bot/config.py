@@ -1,0 +1,221 @@
+"""Configuration: ``config.toml`` (see ``config.example.toml``) plus environment secrets.
+
+Every key has a safe built-in default, so ``parley demo`` and ``parley serve`` run with no
+file at all. Secrets may come from the environment, which wins over the file, so they
+never need to sit in a file in git. A bad value is reported as ``file:line: [section]
+key: what is wrong``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.errors import ConfigError
+from bot.flows.toml_positions import key_lines, line_for
+
+ENV_SECRETS = {
+    "PARLEY_TELEGRAM_TOKEN": ("telegram", "token"),
+    "PARLEY_TELEGRAM_WEBHOOK_SECRET": ("telegram", "webhook_secret"),
+    "PARLEY_TWILIO_ACCOUNT_SID": ("sms", "account_sid"),
+    "PARLEY_TWILIO_AUTH_TOKEN": ("sms", "auth_token"),
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProjectConfig(_Section):
+    name: str = "Parley"
+    contact: str = "reply HELP and a person will get back to you"
+    privacy_url: str = ""
+    locales: Annotated[list[str], Field(min_length=1)] = ["en"]
+    date_order: Literal["DMY", "MDY", "YMD"] = "DMY"
+    flows_dir: str = ""
+    templates_dir: str = ""
+
+
+class StoreConfig(_Section):
+    url: str = "sqlite:///parley.db"
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    public_url: str = ""
+    max_body_bytes: Annotated[int, Field(ge=1024)] = 256 * 1024
+
+
+class TelegramConfig(_Section):
+    token: str = ""
+    webhook_secret: str = ""
+    api_base_url: str = ""
+    mode: Literal["webhook", "polling"] = "webhook"
+    rate_limit_per_second: Annotated[float, Field(gt=0)] = 30
+    per_chat_per_second: Annotated[float, Field(gt=0)] = 1
+    request_timeout: Annotated[float, Field(gt=0)] = 10
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token)
+
+
+class SmsConfig(_Section):
+    account_sid: str = ""
+    auth_token: str = ""
+    from_number: str = ""
+    api_base_url: str = ""
+    default_region: str = "GB"
+    rate_limit_per_second: Annotated[float, Field(gt=0)] = 1
+    provider_handles_opt_out: bool = False
+    validity_period: Annotated[int, Field(ge=1, le=36000)] = 14400
+    request_timeout: Annotated[float, Field(gt=0)] = 15
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.account_sid and self.auth_token and self.from_number)
+
+
+class ScheduleConfig(_Section):
+    timezone: str = "Europe/London"
+    quiet_hours: str = "21:00-09:00"
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone '{value}' (e.g. Europe/London)") from exc
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        if value and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(f"'{value}' should look like \"21:00-09:00\" (or \"\" for none)")
+        return value
+
+
+class EnrolmentConfig(_Section):
+    mode: Literal["open", "invite"] = "open"
+    pathway: list[str] = ["language", "consent", "onboarding"]
+
+
+class CreditRule(_Section):
+    flow: str
+    amount: Annotated[float, Field(ge=0)]
+
+
+class CreditsConfig(_Section):
+    unit: str = "£"
+    value_per_credit: Annotated[float, Field(ge=0)] = 1.0
+    rules: list[CreditRule] = []
+    cap_per_month: Annotated[float, Field(ge=0)] | None = None
+
+
+class CoordinatorsConfig(_Section):
+    telegram_ids: list[int] = []
+    phones: list[str] = []
+
+
+class SafeguardingConfig(_Section):
+    phrases: list[str] = [
+        "suicide", "kill myself", "end it all", "self harm", "hurt myself",
+        "no way out", "can't go on", "cannot go on", "want to die",
+    ]
+    signpost: str = "system.signpost"
+
+
+class RetentionConfig(_Section):
+    days: Annotated[int, Field(ge=1)] = 365
+
+
+class Config(_Section):
+    project: ProjectConfig = ProjectConfig()
+    store: StoreConfig = StoreConfig()
+    server: ServerConfig = ServerConfig()
+    telegram: TelegramConfig = TelegramConfig()
+    sms: SmsConfig = SmsConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+    enrolment: EnrolmentConfig = EnrolmentConfig()
+    credits: CreditsConfig = CreditsConfig()
+    coordinators: CoordinatorsConfig = CoordinatorsConfig()
+    safeguarding: SafeguardingConfig = SafeguardingConfig()
+    retention: RetentionConfig = RetentionConfig()
+    source: str = "<built-in defaults>"
+
+    def project_data(self) -> dict[str, str]:
+        """What templates may say about the project."""
+        return {
+            "name": self.project.name,
+            "contact": self.project.contact,
+            "privacy_url": self.project.privacy_url,
+            "retention_days": str(self.retention.days),
+        }
+
+    def base_dir(self) -> Path:
+        return Path(self.source).parent if self.source != "<built-in defaults>" else Path.cwd()
+
+    def flows_path(self) -> Path:
+        return _resource(self, self.project.flows_dir, "flows")
+
+    def templates_path(self) -> Path:
+        return _resource(self, self.project.templates_dir, "templates")
+
+
+def _resource(config: Config, configured: str, name: str) -> Path:
+    """A configured folder, else ``./<name>``, else the one shipped beside the package."""
+    if configured:
+        path = Path(configured)
+        return path if path.is_absolute() else config.base_dir() / path
+    local = config.base_dir() / name
+    if local.is_dir():
+        return local
+    return Path(__file__).resolve().parent.parent / name
+
+
+def _format(err: Mapping[str, Any], lines: dict[tuple[str | int, ...], int], file: str) -> str:
+    loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-"))]
+    line = line_for(lines, loc)
+    where = f"[{loc[0]}] {'.'.join(str(p) for p in loc[1:])}" if len(loc) > 1 else f"{loc[0]}"
+    kind = err["type"]
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        msg = "unknown key (see config.example.toml for the keys Parley reads)"
+    return f"{file}:{line}: {where}: {msg}"
+
+
+def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """Load ``path`` (default ``./config.toml`` if present) with environment overrides."""
+    env = os.environ if env is None else env
+    data: dict[str, Any] = {}
+    lines: dict[tuple[str | int, ...], int] = {}
+    file = "<built-in defaults>"
+    candidate = Path(path) if path is not None else Path("config.toml")
+    if path is not None and not candidate.is_file():
+        raise ConfigError(f"{candidate}: config file not found")
+    if candidate.is_file():
+        file = str(candidate)
+        text = candidate.read_text(encoding="utf-8")
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: TOML syntax: {exc}") from exc
+        lines = key_lines(text)
+    for var, (section, key) in ENV_SECRETS.items():
+        if env.get(var):
+            data.setdefault(section, {})[key] = env[var]
+    data["source"] = file
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_format(e, lines, file) for e in exc.errors())) from exc

@@ -1,0 +1,493 @@
+"""Conversations: the one place where an inbound message becomes stored facts and replies.
+
+Every channel (Telegram, SMS, the console, the simulator) hands inbound messages to
+``Conversations.handle``. It finds or enrols the participant, honours the global words
+(STOP, START, HELP, DELETE, BALANCE, MENU), runs the pure engine, and commits the session
+change, answers, events and outbox rows in one transaction. Channels never decide what
+to say; they only carry it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.engine import StepContext, StepResult, begin, step
+from bot.engine import events as ev
+from bot.engine.io import Expire, Input, Output, Press, Reply, TimerFired
+from bot.engine.keywords import classify
+from bot.engine.session import Session
+from bot.engine.step import preview
+from bot.flows.loader import FlowLibrary
+from bot.flows.models import Flow
+from bot.i18n.renderer import Renderer
+from bot.ids import IdSource, RandomIds
+from bot.keyed_lock import KeyedLock
+from bot.store.base import Store
+from bot.store.records import (
+    Address,
+    AnswerRow,
+    Changes,
+    Channel,
+    ConsentRecord,
+    EventRow,
+    OutboxItem,
+    Participant,
+    QueuedFlow,
+    Timer,
+)
+
+InboundKind = Literal["text", "press", "media", "group"]
+PROFILE_FIELDS = {"preferred_name", "contact_time", "preferred_channel", "payment_preference"}
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """A message from a person, already authenticated and stored in the inbox."""
+
+    channel: Channel
+    address: str
+    received_at: dt.datetime
+    text: str = ""
+    kind: InboundKind = "text"
+    press: str | None = None
+    """Button token (Telegram callback data without its prefix)."""
+    invite: str | None = None
+    """Invite code from a Telegram deep link (``/start <code>``)."""
+    inbox_id: int | None = None
+
+
+def channel_of(address: str) -> Channel:
+    if address.startswith("telegram:"):
+        return "telegram"
+    if address.startswith("tel:"):
+        return "sms"
+    return "console"
+
+
+@dataclass
+class _Unit:
+    """What one call accumulates before it commits."""
+
+    participant: Participant
+    address: Address | None
+    now: dt.datetime
+    changes: Changes = field(default_factory=Changes)
+    sessions: dict[str, Session] = field(default_factory=dict)
+
+    def reply(self, output: Output, session: Session | None = None) -> None:
+        assert self.address is not None
+        self.changes.outbox.append(OutboxItem(
+            participant_id=self.participant.id, address=self.address.address,
+            channel=self.address.channel, payload=payload_of(output, session),
+            created_at=self.now, not_before=self.now,
+            round_id=session.round_id if session else None,
+        ))
+
+
+def payload_of(output: Output, session: Session | None) -> dict[str, Any]:
+    """The outbox form of an engine output: everything a channel needs to send it."""
+    return {
+        "text": output.text, "plain": output.plain, "kind": output.kind, "node": output.node,
+        "layout": output.layout, "long_ok": output.long_ok,
+        "choices": [{"key": c.key, "label": c.label, "value": c.value, "token": c.token}
+                    for c in output.choices],
+        "session_id": session.id if session else None,
+        "flow_id": session.flow_id if session else None,
+    }
+
+
+class Conversations:
+    """Turns inbound messages, timers and round starts into committed changes."""
+
+    def __init__(
+        self, *, store: Store, library: FlowLibrary, renderer: Renderer, config: Config,
+        clock: Clock, ids: IdSource | None = None,
+        balance_of: Callable[[str], Any] | None = None,
+    ) -> None:
+        self.store, self.library, self.renderer = store, library, renderer
+        self.config, self.clock = config, clock
+        self.ids = ids or RandomIds()
+        self.balance_of = balance_of
+        self._locks = KeyedLock()
+
+    # -- public entry points ------------------------------------------------------------
+    async def handle(self, inbound: Inbound) -> None:
+        """Process one inbound message (idempotent per inbox row: done rows are skipped)."""
+        async with self._locks.hold(inbound.address):
+            participant = await self.store.participant_for_address(inbound.address)
+            if participant is not None:
+                async with self._locks.hold(participant.id):
+                    await self._handle(inbound, participant)
+            else:
+                await self._handle(inbound, None)
+
+    async def start_flow(self, participant_id: str, flow_id: str,
+                         vars: dict[str, str] | None = None, round_id: str | None = None,
+                         address: str | None = None) -> str:
+        """Begin ``flow_id`` for a participant now, or queue it behind their active
+        session. Returns ``"started"``, ``"queued"`` or ``"unreachable"``."""
+        async with self._locks.hold(participant_id):
+            participant = await self.store.get_participant(participant_id)
+            if participant is None or participant.status == "erased":
+                return "unreachable"
+            addr = await self._address_for(participant, address)
+            unit = _Unit(participant, addr, self.clock.now())
+            active = await self.store.active_session(participant_id)
+            if active is not None or addr is None:
+                unit.changes.queue_push.append(QueuedFlow(
+                    participant_id, flow_id, dict(vars or {}), unit.now, round_id))
+                await self._commit(unit)
+                return "queued" if addr is not None else "unreachable"
+            await self._begin(unit, flow_id, vars or {}, round_id)
+            await self._commit(unit)
+            return "started"
+
+    async def fire_timer(self, timer: Timer) -> None:
+        """A no-reply timeout or an expiry came due; stale timers change nothing."""
+        async with self._locks.hold(timer.participant_id):
+            participant = await self.store.get_participant(timer.participant_id)
+            session = await self.store.get_session(timer.session_id)
+            if participant is None or session is None:
+                return
+            addr = await self._address_for(participant, None)
+            unit = _Unit(participant, addr, self.clock.now())
+            unit.changes.timers_clear_session.append(session.id)
+            flow = await self._flow(session)
+            if timer.kind == "expiry":
+                await self._step(unit, flow, session, Expire())
+            else:
+                await self._step(unit, flow, session, TimerFired(timer.node, timer.asked))
+            await self._commit(unit)
+
+    # -- the inbound path -----------------------------------------------------------------
+    async def _handle(self, inbound: Inbound, participant: Participant | None) -> None:
+        now = self.clock.now()
+        word = classify(inbound.text) if inbound.kind == "text" else None
+        address = await self.store.get_address(inbound.address)
+        if participant is None:
+            if self.config.enrolment.mode == "invite" and not inbound.invite and word != "stop":
+                await self._reply_unknown(inbound, "system.not_enrolled", now)
+                return
+            participant = Participant(id=self.ids.new("p"), created_at=now,
+                                      locale=self.config.project.locales[0])
+            address = Address(inbound.address, participant.id, inbound.channel, now)
+        assert address is not None
+        unit = _Unit(participant, address, now)
+        unit.changes.participant = participant
+        if inbound.inbox_id is not None:
+            unit.changes.inbox_done.append(inbound.inbox_id)
+        if address.opted_out and word not in ("start", "yes", "help", "delete"):
+            await self._commit(unit)  # nothing is sent to an opted-out address
+            return
+        if inbound.kind == "group":
+            self._system(unit, "system.group_not_supported")
+        elif inbound.kind == "media":
+            self._system(unit, "system.media_not_supported")
+        elif word is not None and word not in ("skip", "yes"):
+            await self._keyword(unit, word, inbound)
+        elif word == "yes" and address.opted_out:
+            await self._keyword(unit, "start", inbound)
+        elif participant.profile.get("delete_requested"):
+            participant.profile.pop("delete_requested")
+            self._system(unit, "system.delete_cancelled")
+        else:
+            await self._converse(unit, inbound)
+        await self._commit(unit)
+
+    async def _converse(self, unit: _Unit, inbound: Inbound) -> None:
+        p = unit.participant
+        if p.status == "declined":
+            self._system(unit, "system.declined_reminder")
+            return
+        session = await self.store.active_session(p.id)
+        if session is not None:
+            flow = await self._flow(session)
+            if session.started_at + flow.expiry <= unit.now:
+                await self._step(unit, flow, session, Expire())
+                self._system(unit, "system.expired")
+                return
+            user_input: Input = Press(inbound.press) if inbound.press else Reply(inbound.text)
+            await self._step(unit, flow, session, user_input)
+            return
+        if inbound.press:
+            self._system(unit, "system.question_closed")
+            return
+        if await self._continue_pathway(unit):
+            return
+        if await self._next_queued(unit):
+            return
+        self._system(unit, "system.idle")
+
+    async def _keyword(self, unit: _Unit, word: str, inbound: Inbound) -> None:
+        p, address = unit.participant, unit.address
+        assert address is not None
+        provider_replied = (address.channel == "sms"
+                            and self.config.sms.provider_handles_opt_out
+                            and word in ("stop", "start", "help"))
+        self._event(unit, "KeywordReceived", {"word": word, "address_channel": address.channel})
+        if word == "stop":
+            address.opted_out, address.opted_out_at = True, unit.now
+            unit.changes.addresses.append(address)
+            if not provider_replied:
+                self._system(unit, "system.stopped", kind="stop_ack")
+        elif word == "start":
+            was_out = address.opted_out
+            address.opted_out, address.opted_out_at = False, None
+            unit.changes.addresses.append(address)
+            session = await self.store.active_session(p.id)
+            if p.status == "declined":
+                p.status = "new"
+                await self._begin(unit, "consent", {}, None)
+            elif session is not None and session.status == "waiting":
+                if not provider_replied:
+                    self._system(unit, "system.restarted")
+                flow = await self._flow(session)
+                await self._repeat_question(unit, flow, session)
+            elif not was_out and not p.pathway_done:
+                await self._converse(unit, inbound)
+            elif not provider_replied:
+                self._system(unit, "system.restarted_idle")
+        elif word == "help":
+            if not provider_replied:
+                self._system(unit, "system.help")
+        elif word == "menu":
+            self._system(unit, "system.menu")
+        elif word == "balance":
+            balance = self.balance_of(p.id) if self.balance_of else 0
+            if asyncio.iscoroutine(balance):
+                balance = await balance
+            if balance:
+                self._system(unit, "system.balance", balance=balance,
+                             credit_unit=self.config.credits.unit)
+            else:
+                self._system(unit, "system.balance_none")
+        elif word == "delete":
+            if p.profile.get("delete_requested"):
+                await self._erase(unit)
+            else:
+                p.profile["delete_requested"] = unit.now.isoformat()
+                self._system(unit, "system.delete_confirm")
+
+    async def _erase(self, unit: _Unit) -> None:
+        """Erase on the second DELETE. The goodbye is queued unlinked from the person so
+        that erasing their data does not erase the confirmation of it."""
+        p, address = unit.participant, unit.address
+        assert address is not None
+        text = self.renderer.render("system.deleted", p.locale, self._data(p))
+        goodbye = Output(text=text, plain=text, kind="notice")
+        unit.changes = Changes(inbox_done=unit.changes.inbox_done)
+        unit.changes.outbox.append(OutboxItem(
+            participant_id="", address=address.address, channel=address.channel,
+            payload=payload_of(goodbye, None), created_at=unit.now, not_before=unit.now))
+        unit.changes.events.append(EventRow(None, None, "ParticipantErased",
+                                            {"participant_id": p.id}, unit.now))
+        await self.store.apply(unit.changes)
+        await self.store.erase_participant(p.id, unit.now)
+        p.status = "erased"
+        unit.changes = Changes()
+
+    # -- flows -----------------------------------------------------------------------------
+    def _pathway(self) -> list[str]:
+        pathway = [f for f in self.config.enrolment.pathway if f in self.library]
+        if len(self.config.project.locales) < 2 and "language" in pathway:
+            pathway.remove("language")
+        return pathway
+
+    async def _continue_pathway(self, unit: _Unit) -> bool:
+        """Start the first pathway flow this person has not completed."""
+        p = unit.participant
+        if p.pathway_done:
+            return False
+        done = {s.flow_id for s in await self.store.sessions_of(p.id)
+                if s.status == "completed"}
+        done |= {s.flow_id for s in unit.sessions.values() if s.status == "completed"}
+        for flow_id in self._pathway():
+            if flow_id == "consent" and p.status == "consented" and self._consent_current(p):
+                continue
+            if flow_id not in done or (flow_id == "consent" and p.status != "consented"):
+                await self._begin(unit, flow_id, {}, None)
+                return True
+        p.pathway_done = True
+        return False
+
+    def _consent_current(self, p: Participant) -> bool:
+        if "consent" not in self.library:
+            return True
+        consent = self.library.get("consent")
+        return p.consent_version == (consent.consent_version or consent.version)
+
+    async def _next_queued(self, unit: _Unit) -> bool:
+        queued = await self.store.queued_flows(unit.participant.id)
+        taken = set(unit.changes.queue_remove)
+        for item in queued:
+            if item.id in taken:
+                continue
+            assert item.id is not None
+            unit.changes.queue_remove.append(item.id)
+            await self._begin(unit, item.flow_id, item.vars, item.round_id)
+            return True
+        return False
+
+    async def _begin(self, unit: _Unit, flow_id: str, vars: dict[str, str],
+                     round_id: str | None) -> None:
+        flow = self.library.get(flow_id)
+        source = self.library.sources.get((flow.id, flow.version))
+        if source:
+            await self.store.save_flow_source(flow.id, flow.version, source)
+        result = begin(flow, session_id=self.ids.new("s"), participant_id=unit.participant.id,
+                       locale=unit.participant.locale, now=unit.now, ctx=self._ctx(unit),
+                       vars=vars, round_id=round_id)
+        await self._apply_result(unit, flow, result)
+
+    async def _step(self, unit: _Unit, flow: Flow, session: Session, user_input: Input) -> None:
+        result = step(flow, session, user_input, unit.now, self._ctx(unit))
+        await self._apply_result(unit, flow, result)
+
+    async def _repeat_question(self, unit: _Unit, flow: Flow, session: Session) -> None:
+        """Send the open question again (after START), without asking it anew."""
+        output = preview(flow, session, session.node, unit.now, self._ctx(unit))
+        if output is not None:
+            unit.reply(output, session)
+
+    async def _apply_result(self, unit: _Unit, flow: Flow, result: StepResult) -> None:
+        session, p = result.session, unit.participant
+        unit.sessions[session.id] = session
+        if self._record_allowed(p, flow):
+            for event in result.events:
+                self._record(unit, session, event)
+        else:
+            for event in result.events:
+                if isinstance(event, ev.ParticipantUpdated | ev.ConsentGiven |
+                              ev.ConsentDeclined | ev.FlowCompleted):
+                    self._record(unit, session, event)
+        unit.changes.timers_clear_session.append(session.id)
+        for event in result.events:
+            if isinstance(event, ev.TimerScheduled):
+                unit.changes.timers_set.append(Timer(session.id, p.id, event.node,
+                                                     event.asked, event.due))
+        if not session.finished:
+            flow_expiry = session.started_at + flow.expiry
+            unit.changes.timers_set.append(Timer(session.id, p.id, session.node, session.asked,
+                                                 flow_expiry, kind="expiry"))
+        for output in result.outputs:
+            if unit.address is not None:
+                unit.reply(output, session)
+        if session.status == "completed":
+            await self._after_completion(unit, flow, session, result)
+        elif session.status == "expired":
+            await self._next_queued(unit)
+
+    async def _after_completion(self, unit: _Unit, flow: Flow, session: Session,
+                                result: StepResult) -> None:
+        p = unit.participant
+        outcome = next((e.outcome for e in result.events if isinstance(e, ev.FlowCompleted)), "")
+        if flow.id == "consent" and outcome == "declined":
+            return  # declining ends the pathway; only the refusal is kept
+        in_pathway = not p.pathway_done and flow.id in self._pathway()
+        if in_pathway and await self._continue_pathway(unit):
+            return
+        await self._next_queued(unit)
+
+    def _record_allowed(self, p: Participant, flow: Flow) -> bool:
+        """Before consent, keep nothing but what is needed to reply."""
+        return p.status == "consented"
+
+    def _record(self, unit: _Unit, session: Session, event: ev.Event) -> None:
+        p, now = unit.participant, unit.now
+        payload = event.payload()
+        unit.changes.events.append(EventRow(p.id, session.id, event.name, payload, now))
+        if isinstance(event, ev.AnswerRecorded | ev.AnswerSkipped):
+            recorded = isinstance(event, ev.AnswerRecorded)
+            unit.changes.answers.append(AnswerRow(
+                participant_id=p.id, session_id=session.id, flow_id=session.flow_id,
+                flow_version=session.flow_version, node=event.node, field=event.field,
+                value=event.value if isinstance(event, ev.AnswerRecorded) else None,
+                raw=event.raw if isinstance(event, ev.AnswerRecorded) else None,
+                at=now, round_id=session.round_id, skipped=not recorded))
+        elif isinstance(event, ev.ParticipantUpdated):
+            if event.field == "locale" and isinstance(event.value, str):
+                p.locale = event.value
+            elif event.field == "timezone" and isinstance(event.value, str):
+                p.timezone = event.value
+            elif event.field in PROFILE_FIELDS:
+                p.profile[event.field] = event.value
+                if event.field == "preferred_channel" and event.value in ("telegram", "sms"):
+                    p.preferred_channel = event.value  # type: ignore[assignment]
+        elif isinstance(event, ev.ConsentGiven):
+            p.status, p.consent_version = "consented", event.version
+            unit.changes.consents.append(ConsentRecord(p.id, event.version, "given", now))
+        elif isinstance(event, ev.ConsentDeclined):
+            p.status = "declined"
+            unit.changes.consents.append(ConsentRecord(p.id, event.version, "declined", now))
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _data(self, p: Participant) -> dict[str, Any]:
+        return {"project": self.config.project_data(), "participant": dict(p.profile),
+                "fields": {}, "vars": {}}
+
+    def _system(self, unit: _Unit, key: str, kind: str = "notice", **extra: Any) -> None:
+        text = self.renderer.render(key, unit.participant.locale,
+                                    {**self._data(unit.participant), **extra})
+        output = Output(text=text, plain=text, kind="notice")
+        unit.reply(output)
+        if kind != "notice":
+            unit.changes.outbox[-1].payload["kind"] = kind
+
+    def _event(self, unit: _Unit, name: str, payload: dict[str, Any]) -> None:
+        if unit.participant.status == "consented":
+            unit.changes.events.append(EventRow(unit.participant.id, None, name, payload,
+                                                unit.now))
+
+    def _ctx(self, unit: _Unit) -> StepContext:
+        sg = self.config.safeguarding
+        return StepContext(
+            renderer=self.renderer, project=self.config.project_data(),
+            participant=dict(unit.participant.profile),
+            timezone=unit.participant.timezone or self.config.schedule.timezone,
+            date_order=self.config.project.date_order,
+            safeguarding_phrases=tuple(sg.phrases), signpost_key=sg.signpost or None,
+        )
+
+    async def _flow(self, session: Session) -> Flow:
+        if self.library.has_version(session.flow_id, session.flow_version):
+            return self.library.get(session.flow_id, session.flow_version)
+        source = await self.store.flow_source(session.flow_id, session.flow_version)
+        if source is None:
+            return self.library.get(session.flow_id)
+        return self.library.add_version(source)
+
+    async def _address_for(self, p: Participant, wanted: str | None) -> Address | None:
+        """The address to write to: the one asked for, else the preferred channel's,
+        else any that is neither opted out nor unreachable."""
+        addresses = [a for a in await self.store.addresses_of(p.id)
+                     if not a.opted_out and not a.unreachable]
+        if wanted is not None:
+            return next((a for a in addresses if a.address == wanted), None)
+        addresses.sort(key=lambda a: (a.channel != p.preferred_channel, a.created_at))
+        return addresses[0] if addresses else None
+
+    async def _reply_unknown(self, inbound: Inbound, key: str, now: dt.datetime) -> None:
+        text = self.renderer.render(key, self.config.project.locales[0],
+                                    {"project": self.config.project_data()})
+        item = OutboxItem(participant_id="", address=inbound.address, channel=inbound.channel,
+                          payload=payload_of(Output(text, text, "notice"), None),
+                          created_at=now, not_before=now)
+        await self.store.apply(Changes(outbox=[item], inbox_done=[inbound.inbox_id]
+                                       if inbound.inbox_id is not None else []))
+
+    async def _commit(self, unit: _Unit) -> None:
+        changes = unit.changes
+        sessions = list(unit.sessions.values())
+        if sessions:
+            changes.session, changes.more_sessions = sessions[0], sessions[1:]
+        if unit.address is not None and unit.participant.status != "erased":
+            if not any(a.address == unit.address.address for a in changes.addresses):
+                changes.addresses.append(unit.address)
+            changes.participant = unit.participant
+        await self.store.apply(changes)

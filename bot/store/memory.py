@@ -1,0 +1,420 @@
+"""``MemoryStore``: the SQLite store's in-memory twin, for fast tests and the simulator.
+
+It keeps the same contract, down to the details tests can see: values are normalised
+the way SQLite stores them (UTC datetimes, JSON-shaped dicts, lone surrogates in free
+text replaced), ids count up from 1 per table, an address must belong to a known
+participant, and ``apply`` is all or nothing. Objects are copied in and out, so a caller
+mutating what it passed or got back never changes stored state.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar, cast
+
+from bot.clock import Clock, SystemClock
+from bot.engine.session import Session
+from bot.errors import StoreError
+from bot.store.records import (
+    Address,
+    AnswerRow,
+    Changes,
+    ConsentRecord,
+    EventRow,
+    InboxItem,
+    InboxStatus,
+    OutboxItem,
+    OutboxStatus,
+    Participant,
+    QueuedFlow,
+    Timer,
+)
+from bot.store.sqlite import (
+    ACTIVE_STATUSES,
+    DUE_STATUSES,
+    check_new,
+    json_copy,
+    opt_utc,
+    safe_text,
+    to_utc,
+)
+
+T = TypeVar("T")
+
+
+# -- normalisation: what the object would look like after a trip through SQLite -----------
+
+def _participant(p: Participant) -> Participant:
+    return dataclasses.replace(
+        p, created_at=to_utc(p.created_at), tags=tuple(json_copy(list(p.tags))),
+        name=safe_text(p.name), profile=json_copy(p.profile), erased_at=opt_utc(p.erased_at))
+
+
+def _address(a: Address) -> Address:
+    return dataclasses.replace(a, created_at=to_utc(a.created_at),
+                               opted_out_at=opt_utc(a.opted_out_at),
+                               unreachable_reason=safe_text(a.unreachable_reason))
+
+
+def _session(s: Session) -> Session:
+    return dataclasses.replace(s, started_at=to_utc(s.started_at),
+                               updated_at=to_utc(s.updated_at), fields=json_copy(s.fields),
+                               vars=json_copy(s.vars))
+
+
+def _answer(a: AnswerRow) -> AnswerRow:
+    return dataclasses.replace(a, value=json_copy(a.value), at=to_utc(a.at))
+
+
+def _event(e: EventRow) -> EventRow:
+    return dataclasses.replace(e, payload=json_copy(e.payload), at=to_utc(e.at))
+
+
+def _consent(c: ConsentRecord) -> ConsentRecord:
+    return dataclasses.replace(c, at=to_utc(c.at))
+
+
+def _inbox(i: InboxItem) -> InboxItem:
+    return dataclasses.replace(i, payload=json_copy(i.payload),
+                               received_at=to_utc(i.received_at),
+                               processed_at=opt_utc(i.processed_at))
+
+
+def _outbox(o: OutboxItem) -> OutboxItem:
+    return dataclasses.replace(
+        o, payload=json_copy(o.payload), created_at=to_utc(o.created_at),
+        not_before=to_utc(o.not_before), next_attempt_at=opt_utc(o.next_attempt_at),
+        last_error=safe_text(o.last_error), sent_at=opt_utc(o.sent_at))
+
+
+def _queued(q: QueuedFlow) -> QueuedFlow:
+    return dataclasses.replace(q, vars=json_copy(q.vars), queued_at=to_utc(q.queued_at))
+
+
+def _timer(t: Timer) -> Timer:
+    return dataclasses.replace(t, due_at=to_utc(t.due_at))
+
+
+def _copies(items: Iterable[T]) -> list[T]:
+    return [copy.deepcopy(item) for item in items]
+
+
+def _sorted(items: Iterable[T], key: Callable[[T], Any]) -> list[T]:
+    return _copies(sorted(items, key=key))
+
+
+class MemoryStore:
+    """``Store`` in plain dicts and lists; nothing survives the process."""
+
+    def __init__(self, *, clock: Clock | None = None) -> None:
+        self._clock: Clock = clock or SystemClock()
+        self._open = False
+        self._participants: dict[str, Participant] = {}
+        self._addresses: dict[str, Address] = {}
+        self._consents: list[ConsentRecord] = []
+        self._sessions: dict[str, Session] = {}
+        self._flows: dict[tuple[str, str], str] = {}
+        self._answers: dict[int, AnswerRow] = {}
+        self._events: dict[int, EventRow] = {}
+        self._inbox: dict[int, InboxItem] = {}
+        self._inbox_keys: set[tuple[str, str]] = set()
+        self._outbox: dict[int, OutboxItem] = {}
+        self._queue: dict[int, QueuedFlow] = {}
+        self._timers: dict[int, Timer] = {}
+        self._meta: dict[str, str] = {}
+        self._last_id: dict[str, int] = {}
+
+    def __repr__(self) -> str:
+        return "MemoryStore()"
+
+    def _check(self) -> None:
+        if not self._open:
+            raise StoreError("store memory:// is not open")
+
+    def _next_id(self, table: str) -> int:
+        self._last_id[table] = self._last_id.get(table, 0) + 1
+        return self._last_id[table]
+
+    # -- lifecycle ----------------------------------------------------------------------
+    async def open(self) -> None:
+        self._open = True
+
+    async def close(self) -> None:
+        self._open = False
+
+    async def health(self) -> None:
+        self._check()
+
+    # -- the unit of work ---------------------------------------------------------------
+    async def apply(self, changes: Changes) -> None:
+        self._check()
+        for kind, items in (("answer", changes.answers), ("event", changes.events),
+                            ("outbox item", changes.outbox),
+                            ("queued flow", changes.queue_push), ("timer", changes.timers_set)):
+            check_new(kind, items)
+        # Copy and validate everything first: nothing below the line can fail.
+        participant = None if changes.participant is None else _participant(changes.participant)
+        session = None if changes.session is None else _session(changes.session)
+        addresses = [_address(a) for a in changes.addresses]
+        answers = [_answer(a) for a in changes.answers]
+        events = [_event(e) for e in changes.events]
+        consents = [_consent(c) for c in changes.consents]
+        outbox = [_outbox(o) for o in changes.outbox]
+        queue_push = [_queued(q) for q in changes.queue_push]
+        timers_set = [_timer(t) for t in changes.timers_set]
+        done_at = max((e.at for e in events), default=to_utc(self._clock.now()))
+        known = set(self._participants) | ({participant.id} if participant else set())
+        for address in addresses:
+            if address.participant_id not in known:
+                raise StoreError(f"store refused inconsistent data: address "
+                                 f"{address.address!r} names unknown participant "
+                                 f"{address.participant_id!r} (FOREIGN KEY constraint failed)")
+        # ----------------------------------------------------------------------------------
+        if participant is not None:
+            self._participants[participant.id] = participant
+        if session is not None:
+            self._sessions[session.id] = session
+        for row, original in zip(answers, changes.answers, strict=True):
+            row.id = original.id = self._next_id("answers")
+            self._answers[row.id] = row
+        for event, original_event in zip(events, changes.events, strict=True):
+            event.id = original_event.id = self._next_id("events")
+            self._events[event.id] = event
+        self._consents.extend(consents)
+        for item, original_item in zip(outbox, changes.outbox, strict=True):
+            item.id = original_item.id = self._next_id("outbox")
+            self._outbox[item.id] = item
+        for queue_id in changes.queue_remove:
+            self._queue.pop(queue_id, None)
+        for queued, original_queued in zip(queue_push, changes.queue_push, strict=True):
+            queued.id = original_queued.id = self._next_id("queued_flows")
+            self._queue[queued.id] = queued
+        clear = set(changes.timers_clear_session)
+        self._timers = {k: t for k, t in self._timers.items() if t.session_id not in clear}
+        for timer, original_timer in zip(timers_set, changes.timers_set, strict=True):
+            timer.id = original_timer.id = self._next_id("timers")
+            self._timers[timer.id] = timer
+        for address in addresses:
+            self._addresses[address.address] = address
+        for inbox_id in changes.inbox_done:
+            inbox = self._inbox.get(inbox_id)
+            if inbox is not None:
+                inbox.status, inbox.processed_at = "done", done_at
+                inbox.attempts += 1
+
+    # -- participants and addresses -----------------------------------------------------
+    async def get_participant(self, participant_id: str) -> Participant | None:
+        self._check()
+        return copy.deepcopy(self._participants.get(participant_id))
+
+    async def participant_for_address(self, address: str) -> Participant | None:
+        self._check()
+        found = self._addresses.get(address)
+        return None if found is None else await self.get_participant(found.participant_id)
+
+    async def get_address(self, address: str) -> Address | None:
+        self._check()
+        return copy.deepcopy(self._addresses.get(address))
+
+    async def addresses_of(self, participant_id: str) -> list[Address]:
+        self._check()
+        rows = list(self._addresses.values())
+        mine = [(a.created_at, i, a) for i, a in enumerate(rows)
+                if a.participant_id == participant_id]
+        return _copies(a for _, _, a in sorted(mine, key=lambda x: (x[0], x[1])))
+
+    async def list_participants(self) -> list[Participant]:
+        self._check()
+        rows = [(p.created_at, i, p) for i, p in enumerate(self._participants.values())
+                if p.status != "erased"]
+        return _copies(p for _, _, p in sorted(rows, key=lambda x: (x[0], x[1])))
+
+    async def erase_participant(self, participant_id: str, at: dt.datetime) -> None:
+        """As ``SqliteStore.erase_participant``: raises KeyError for an unknown id."""
+        self._check()
+        at = to_utc(at)
+        person = self._participants.get(participant_id)
+        if person is None:
+            raise KeyError(participant_id)
+        self._participants[participant_id] = dataclasses.replace(
+            person, status="erased", erased_at=person.erased_at or at, name=None, profile={},
+            tags=(), cohort=None, timezone=None, preferred_channel=None)
+        addresses = {a for a, row in self._addresses.items()
+                     if row.participant_id == participant_id}
+        for key, item in list(self._inbox.items()):
+            if item.address in addresses:
+                del self._inbox[key]
+        for address in addresses:
+            del self._addresses[address]
+        sessions = {s.id for s in self._sessions.values() if s.participant_id == participant_id}
+        for answer in self._answers.values():
+            if answer.participant_id == participant_id:
+                answer.value = answer.raw = None
+        for event in self._events.values():
+            if event.participant_id == participant_id or event.session_id in sessions:
+                event.payload = {}
+        for outbox in self._outbox.values():
+            if outbox.participant_id == participant_id:
+                outbox.payload, outbox.address, outbox.last_error = {}, "", None
+                if outbox.status in DUE_STATUSES:
+                    outbox.status = "cancelled"
+        self._queue = {k: q for k, q in self._queue.items()
+                       if q.participant_id != participant_id}
+        self._timers = {k: t for k, t in self._timers.items()
+                        if t.participant_id != participant_id and t.session_id not in sessions}
+        for session_id in sessions:
+            self._sessions[session_id] = self._sessions[session_id].evolve(fields={}, vars={})
+
+    # -- sessions -----------------------------------------------------------------------
+    async def get_session(self, session_id: str) -> Session | None:
+        self._check()
+        return copy.deepcopy(self._sessions.get(session_id))
+
+    async def active_session(self, participant_id: str) -> Session | None:
+        self._check()
+        rows = [(s.updated_at, i, s) for i, s in enumerate(self._sessions.values())
+                if s.participant_id == participant_id and s.status in ACTIVE_STATUSES]
+        if not rows:
+            return None
+        return copy.deepcopy(max(rows, key=lambda x: (x[0], x[1]))[2])
+
+    async def sessions_of(self, participant_id: str) -> list[Session]:
+        self._check()
+        rows = [(s.started_at, i, s) for i, s in enumerate(self._sessions.values())
+                if s.participant_id == participant_id]
+        return _copies(s for _, _, s in sorted(rows, key=lambda x: (x[0], x[1])))
+
+    # -- flow versions ------------------------------------------------------------------
+    async def save_flow_source(self, flow_id: str, version: str, source: str) -> None:
+        """Idempotent: the first source saved for a version is kept."""
+        self._check()
+        self._flows.setdefault((flow_id, version), safe_text(source) or "")
+
+    async def flow_source(self, flow_id: str, version: str) -> str | None:
+        self._check()
+        return self._flows.get((flow_id, version))
+
+    # -- answers, events, consents ------------------------------------------------------
+    async def answers(self, *, participant_id: str | None = None, flow_id: str | None = None,
+                      round_id: str | None = None) -> list[AnswerRow]:
+        self._check()
+        return _copies(
+            a for a in self._answers.values()
+            if (participant_id is None or a.participant_id == participant_id)
+            and (flow_id is None or a.flow_id == flow_id)
+            and (round_id is None or a.round_id == round_id))
+
+    async def events(self, *, participant_id: str | None = None,
+                     name: str | None = None) -> list[EventRow]:
+        self._check()
+        return _copies(e for e in self._events.values()
+                       if (participant_id is None or e.participant_id == participant_id)
+                       and (name is None or e.name == name))
+
+    async def consents_of(self, participant_id: str) -> list[ConsentRecord]:
+        self._check()
+        return _copies(c for c in self._consents if c.participant_id == participant_id)
+
+    # -- inbox --------------------------------------------------------------------------
+    async def inbox_put(self, item: InboxItem) -> bool:
+        self._check()
+        check_new("inbox item", [item])
+        stored = _inbox(item)
+        key = (item.channel, item.dedupe_key)
+        if key in self._inbox_keys:
+            return False
+        stored.id = item.id = self._next_id("inbox")
+        self._inbox[stored.id] = stored
+        self._inbox_keys.add(key)
+        return True
+
+    async def inbox_pending(self, limit: int = 100) -> list[InboxItem]:
+        self._check()
+        return _copies([i for i in self._inbox.values() if i.status == "pending"][:limit])
+
+    async def inbox_mark(self, item_id: int, status: str, at: dt.datetime) -> None:
+        """Set the status, ``processed_at = at``, and count one more processing attempt."""
+        self._check()
+        at = to_utc(at)
+        item = self._inbox.get(item_id)
+        if item is not None:
+            item.status = cast(InboxStatus, status)
+            item.processed_at = at
+            item.attempts += 1
+
+    # -- outbox -------------------------------------------------------------------------
+    async def outbox_due(self, channel: str, now: dt.datetime, limit: int) -> list[OutboxItem]:
+        self._check()
+        now = to_utc(now)
+        due = [o for o in self._outbox.values()
+               if o.channel == channel and o.status in DUE_STATUSES and o.not_before <= now
+               and (o.next_attempt_at is None or o.next_attempt_at <= now)]
+        due.sort(key=lambda o: (o.created_at, o.id or 0))
+        return _copies(due[:limit])
+
+    async def outbox_update(self, item: OutboxItem) -> None:
+        """Raises KeyError when the row does not exist."""
+        self._check()
+        if item.id is None:
+            raise KeyError("outbox item has no id; it was never stored")
+        stored = self._outbox.get(item.id)
+        if stored is None:
+            raise KeyError(f"no outbox row {item.id}")
+        new = _outbox(item)  # validates before changing anything
+        stored.status, stored.attempts = new.status, new.attempts
+        stored.next_attempt_at, stored.provider_id = new.next_attempt_at, new.provider_id
+        stored.last_error, stored.delivery_status = new.last_error, new.delivery_status
+        stored.segments, stored.sent_at = new.segments, new.sent_at
+
+    async def outbox_by_provider_id(self, provider_id: str) -> OutboxItem | None:
+        self._check()
+        found = [o for o in self._outbox.values() if o.provider_id == provider_id]
+        return copy.deepcopy(found[-1]) if found else None
+
+    async def outbox_of(self, participant_id: str) -> list[OutboxItem]:
+        self._check()
+        return _copies(o for o in self._outbox.values() if o.participant_id == participant_id)
+
+    async def outbox_all(self, *, round_id: str | None = None,
+                         status: OutboxStatus | None = None) -> list[OutboxItem]:
+        self._check()
+        return _copies(o for o in self._outbox.values()
+                       if (round_id is None or o.round_id == round_id)
+                       and (status is None or o.status == status))
+
+    async def outbox_recover(self) -> int:
+        self._check()
+        count = 0
+        for item in self._outbox.values():
+            if item.status == "sending":
+                item.status = "ambiguous"
+                count += 1
+        return count
+
+    # -- queued flows and timers --------------------------------------------------------
+    async def queued_flows(self, participant_id: str) -> list[QueuedFlow]:
+        self._check()
+        return _copies(q for q in self._queue.values() if q.participant_id == participant_id)
+
+    async def timers_due(self, now: dt.datetime, limit: int = 500) -> list[Timer]:
+        self._check()
+        now = to_utc(now)
+        due = [t for t in self._timers.values() if t.due_at <= now]
+        return _sorted(due, key=lambda t: (t.due_at, t.id or 0))[:limit]
+
+    async def timers_of(self, session_id: str) -> list[Timer]:
+        self._check()
+        mine = [t for t in self._timers.values() if t.session_id == session_id]
+        return _sorted(mine, key=lambda t: (t.due_at, t.id or 0))
+
+    # -- meta ---------------------------------------------------------------------------
+    async def get_meta(self, key: str) -> str | None:
+        self._check()
+        return self._meta.get(key)
+
+    async def set_meta(self, key: str, value: str) -> None:
+        self._check()
+        self._meta[key] = safe_text(value) or ""

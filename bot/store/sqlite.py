@@ -1,0 +1,821 @@
+"""The SQLite store: one aiosqlite connection in WAL mode, numbered migrations.
+
+Storage rules, shared with ``MemoryStore`` through the codec helpers below:
+
+- Datetimes must be timezone-aware; they are stored as fixed-width ISO-8601 UTC text
+  (``2026-01-05T09:00:00.000000+00:00``) so text comparison is time comparison, and
+  come back as aware UTC datetimes. A naive datetime raises ``ValueError``.
+- Dicts and lists are JSON (``ensure_ascii=False``, so stored text stays readable).
+  A value holding a lone surrogate (possible: ``json.loads('"\\ud800"')``) cannot be
+  encoded as UTF-8; such a value is written with ``ensure_ascii=True`` instead, which
+  escapes it, so it still round-trips exactly.
+- ``AnswerRow.raw`` round-trips exactly for every ``str``: normally stored as plain
+  text; when it holds a lone surrogate it is stored as an ASCII JSON string literal
+  with ``raw_escaped = 1`` and decoded on the way out.
+- Other free-text columns (a participant's name, provider errors, …) have lone
+  surrogates replaced by U+FFFD rather than failing the write.
+
+Every statement runs under one ``asyncio.Lock``, so a transaction opened by ``apply``
+is never interleaved with another coroutine's statements on the shared connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+import aiosqlite
+
+from bot.clock import Clock, SystemClock
+from bot.engine.session import FieldValue, Session, SessionStatus
+from bot.errors import ConfigError, StoreError
+from bot.store.records import (
+    Address,
+    AnswerRow,
+    Changes,
+    Channel,
+    ConsentRecord,
+    EventRow,
+    InboxItem,
+    InboxStatus,
+    OutboxItem,
+    OutboxStatus,
+    Participant,
+    ParticipantStatus,
+    QueuedFlow,
+    Timer,
+)
+
+log = logging.getLogger(__name__)
+
+UTC = dt.UTC
+T = TypeVar("T")
+Params = tuple[Any, ...]
+
+ACTIVE_STATUSES = ("active", "waiting")
+DUE_STATUSES = ("pending", "retry")
+HEALTH_KEY = "_parley.health_probe"
+"""The ``meta`` row ``health()`` rewrites to prove the database accepts writes."""
+
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[A-Za-z0-9_-]+\.sql$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+# -- codec (MemoryStore normalises values with the same functions) ----------------------
+
+def to_utc(value: dt.datetime) -> dt.datetime:
+    """The same instant in UTC; naive datetimes are refused."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value.isoformat()} given to the store; "
+                         "use timezone-aware datetimes")
+    return value.astimezone(UTC)
+
+
+def opt_utc(value: dt.datetime | None) -> dt.datetime | None:
+    return None if value is None else to_utc(value)
+
+
+def dt_text(value: dt.datetime) -> str:
+    return to_utc(value).isoformat(timespec="microseconds")
+
+
+def opt_dt_text(value: dt.datetime | None) -> str | None:
+    return None if value is None else dt_text(value)
+
+
+def parse_dt(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).astimezone(UTC)
+
+
+def opt_parse_dt(text: str | None) -> dt.datetime | None:
+    return None if text is None else parse_dt(text)
+
+
+def _utf8_ok(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def dumps(value: Any) -> str:
+    """JSON text for a column; raises TypeError for values JSON cannot hold."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if _utf8_ok(text) else json.dumps(value, ensure_ascii=True)
+
+
+def json_copy(value: T) -> T:
+    """What a value looks like after a trip through a JSON column (also a deep copy)."""
+    return cast(T, json.loads(dumps(value)))
+
+
+def safe_text(text: str | None) -> str | None:
+    """Free text made UTF-8 encodable: lone surrogates become U+FFFD."""
+    if text is None or _utf8_ok(text):
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def encode_raw(raw: str | None) -> tuple[str | None, int]:
+    if raw is None or _utf8_ok(raw):
+        return raw, 0
+    return json.dumps(raw, ensure_ascii=True), 1
+
+
+def decode_raw(text: str | None, escaped: int) -> str | None:
+    if text is None or not escaped:
+        return text
+    return cast(str, json.loads(text))
+
+
+def store_error(exc: sqlite3.Error) -> StoreError:
+    """A StoreError saying in plain words why SQLite refused."""
+    detail = str(exc) or type(exc).__name__
+    low = detail.lower()
+    if "locked" in low or "busy" in low:
+        reason = "store is locked by another process"
+    elif "full" in low:
+        reason = "store is full (disk full or size limit reached)"
+    elif "readonly" in low or "read-only" in low:
+        reason = "store is read-only"
+    elif "no such table" in low or "no such column" in low:
+        reason = "store has the wrong schema"
+    elif "malformed" in low or "not a database" in low:
+        reason = "store file is corrupt or not a Parley database"
+    elif "unable to open" in low:
+        reason = "cannot open the store file"
+    elif isinstance(exc, sqlite3.IntegrityError):
+        reason = "store refused inconsistent data"
+    else:
+        reason = "store error"
+    return StoreError(f"{reason}: {detail}")
+
+
+# -- rows --------------------------------------------------------------------------------
+
+def _participant_params(p: Participant) -> Params:
+    return (p.id, dt_text(p.created_at), p.status, p.locale, p.timezone, p.preferred_channel,
+            p.cohort, dumps(list(p.tags)), safe_text(p.name), dumps(p.profile),
+            p.consent_version, int(p.imported), int(p.pathway_done), opt_dt_text(p.erased_at))
+
+
+def _participant(row: sqlite3.Row) -> Participant:
+    return Participant(
+        id=row["id"], created_at=parse_dt(row["created_at"]),
+        status=cast(ParticipantStatus, row["status"]), locale=row["locale"],
+        timezone=row["timezone"], preferred_channel=cast(Channel | None,
+                                                         row["preferred_channel"]),
+        cohort=row["cohort"], tags=tuple(json.loads(row["tags"])), name=row["name"],
+        profile=json.loads(row["profile"]), consent_version=row["consent_version"],
+        imported=bool(row["imported"]), pathway_done=bool(row["pathway_done"]),
+        erased_at=opt_parse_dt(row["erased_at"]))
+
+
+def _address_params(a: Address) -> Params:
+    return (a.address, a.participant_id, a.channel, dt_text(a.created_at), int(a.opted_out),
+            opt_dt_text(a.opted_out_at), int(a.unreachable), safe_text(a.unreachable_reason))
+
+
+def _address(row: sqlite3.Row) -> Address:
+    return Address(
+        address=row["address"], participant_id=row["participant_id"],
+        channel=cast(Channel, row["channel"]), created_at=parse_dt(row["created_at"]),
+        opted_out=bool(row["opted_out"]), opted_out_at=opt_parse_dt(row["opted_out_at"]),
+        unreachable=bool(row["unreachable"]), unreachable_reason=row["unreachable_reason"])
+
+
+def _session_params(s: Session) -> Params:
+    return (s.id, s.participant_id, s.flow_id, s.flow_version, s.node, s.status, s.locale,
+            dt_text(s.started_at), dt_text(s.updated_at), dumps(s.fields), dumps(s.vars),
+            s.asked, s.retries, s.round_id)
+
+
+def _session(row: sqlite3.Row) -> Session:
+    return Session(
+        id=row["id"], participant_id=row["participant_id"], flow_id=row["flow_id"],
+        flow_version=row["flow_version"], node=row["node"],
+        status=cast(SessionStatus, row["status"]), locale=row["locale"],
+        started_at=parse_dt(row["started_at"]), updated_at=parse_dt(row["updated_at"]),
+        fields=json.loads(row["fields"]), vars=json.loads(row["vars"]), asked=row["asked"],
+        retries=row["retries"], round_id=row["round_id"])
+
+
+def _answer_params(a: AnswerRow) -> Params:
+    raw, escaped = encode_raw(a.raw)
+    return (a.participant_id, a.session_id, a.flow_id, a.flow_version, a.node, a.field,
+            dumps(a.value), raw, escaped, dt_text(a.at), a.round_id, int(a.skipped),
+            int(a.late))
+
+
+def _answer(row: sqlite3.Row) -> AnswerRow:
+    value: FieldValue = None if row["value"] is None else json.loads(row["value"])
+    return AnswerRow(
+        participant_id=row["participant_id"], session_id=row["session_id"],
+        flow_id=row["flow_id"], flow_version=row["flow_version"], node=row["node"],
+        field=row["field"], value=value, raw=decode_raw(row["raw"], row["raw_escaped"]),
+        at=parse_dt(row["at"]), round_id=row["round_id"], skipped=bool(row["skipped"]),
+        late=bool(row["late"]), id=row["id"])
+
+
+def _event_params(e: EventRow) -> Params:
+    return (e.participant_id, e.session_id, e.name, dumps(e.payload), dt_text(e.at))
+
+
+def _event(row: sqlite3.Row) -> EventRow:
+    return EventRow(participant_id=row["participant_id"], session_id=row["session_id"],
+                    name=row["name"], payload=json.loads(row["payload"]),
+                    at=parse_dt(row["at"]), id=row["id"])
+
+
+def _consent(row: sqlite3.Row) -> ConsentRecord:
+    return ConsentRecord(participant_id=row["participant_id"], version=row["version"],
+                         decision=cast(Any, row["decision"]), at=parse_dt(row["at"]))
+
+
+def _inbox(row: sqlite3.Row) -> InboxItem:
+    return InboxItem(
+        channel=cast(Channel, row["channel"]), dedupe_key=row["dedupe_key"],
+        address=row["address"], payload=json.loads(row["payload"]),
+        received_at=parse_dt(row["received_at"]), status=cast(InboxStatus, row["status"]),
+        attempts=row["attempts"], processed_at=opt_parse_dt(row["processed_at"]),
+        id=row["id"])
+
+
+def _outbox_params(o: OutboxItem) -> Params:
+    return (o.participant_id, o.address, o.channel, dumps(o.payload), dt_text(o.created_at),
+            dt_text(o.not_before), o.status, o.attempts, opt_dt_text(o.next_attempt_at),
+            o.provider_id, safe_text(o.last_error), o.round_id, o.delivery_status, o.segments,
+            opt_dt_text(o.sent_at))
+
+
+def _outbox(row: sqlite3.Row) -> OutboxItem:
+    return OutboxItem(
+        participant_id=row["participant_id"], address=row["address"],
+        channel=cast(Channel, row["channel"]), payload=json.loads(row["payload"]),
+        created_at=parse_dt(row["created_at"]), not_before=parse_dt(row["not_before"]),
+        status=cast(OutboxStatus, row["status"]), attempts=row["attempts"],
+        next_attempt_at=opt_parse_dt(row["next_attempt_at"]),
+        provider_id=row["provider_id"], last_error=row["last_error"],
+        round_id=row["round_id"], delivery_status=row["delivery_status"],
+        segments=row["segments"], sent_at=opt_parse_dt(row["sent_at"]), id=row["id"])
+
+
+def _queued(row: sqlite3.Row) -> QueuedFlow:
+    return QueuedFlow(participant_id=row["participant_id"], flow_id=row["flow_id"],
+                      vars=json.loads(row["vars"]), queued_at=parse_dt(row["queued_at"]),
+                      round_id=row["round_id"], id=row["id"])
+
+
+def _timer(row: sqlite3.Row) -> Timer:
+    return Timer(session_id=row["session_id"], participant_id=row["participant_id"],
+                 node=row["node"], asked=row["asked"], due_at=parse_dt(row["due_at"]),
+                 kind=row["kind"], id=row["id"])
+
+
+def check_new(kind: str, items: Iterable[Any]) -> None:
+    """Rows ``apply`` inserts must not carry an id yet (a retried, already stored row)."""
+    for item in items:
+        if item.id is not None:
+            raise ValueError(f"{kind} already has id {item.id}; apply inserts new rows only")
+
+
+# -- SQL ---------------------------------------------------------------------------------
+
+_UPSERT_PARTICIPANT = """
+INSERT INTO participants (id, created_at, status, locale, timezone, preferred_channel, cohort,
+    tags, name, profile, consent_version, imported, pathway_done, erased_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at, status = excluded.status,
+    locale = excluded.locale, timezone = excluded.timezone,
+    preferred_channel = excluded.preferred_channel, cohort = excluded.cohort,
+    tags = excluded.tags, name = excluded.name, profile = excluded.profile,
+    consent_version = excluded.consent_version, imported = excluded.imported,
+    pathway_done = excluded.pathway_done, erased_at = excluded.erased_at"""
+
+_UPSERT_ADDRESS = """
+INSERT INTO addresses (address, participant_id, channel, created_at, opted_out, opted_out_at,
+    unreachable, unreachable_reason)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (address) DO UPDATE SET participant_id = excluded.participant_id,
+    channel = excluded.channel, created_at = excluded.created_at,
+    opted_out = excluded.opted_out, opted_out_at = excluded.opted_out_at,
+    unreachable = excluded.unreachable, unreachable_reason = excluded.unreachable_reason"""
+
+_UPSERT_SESSION = """
+INSERT INTO sessions (id, participant_id, flow_id, flow_version, node, status, locale,
+    started_at, updated_at, fields, vars, asked, retries, round_id)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET participant_id = excluded.participant_id,
+    flow_id = excluded.flow_id, flow_version = excluded.flow_version, node = excluded.node,
+    status = excluded.status, locale = excluded.locale, started_at = excluded.started_at,
+    updated_at = excluded.updated_at, fields = excluded.fields, vars = excluded.vars,
+    asked = excluded.asked, retries = excluded.retries, round_id = excluded.round_id"""
+
+_INSERT_ANSWER = """
+INSERT INTO answers (participant_id, session_id, flow_id, flow_version, node, field, value,
+    raw, raw_escaped, at, round_id, skipped, late)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+
+_INSERT_EVENT = """
+INSERT INTO events (participant_id, session_id, name, payload, at) VALUES (?, ?, ?, ?, ?)"""
+
+_INSERT_CONSENT = """
+INSERT INTO consents (participant_id, version, decision, at) VALUES (?, ?, ?, ?)"""
+
+_INSERT_OUTBOX = """
+INSERT INTO outbox (participant_id, address, channel, payload, created_at, not_before, status,
+    attempts, next_attempt_at, provider_id, last_error, round_id, delivery_status, segments,
+    sent_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+
+_INSERT_QUEUED = """
+INSERT INTO queued_flows (participant_id, flow_id, vars, queued_at, round_id)
+VALUES (?, ?, ?, ?, ?)"""
+
+_INSERT_TIMER = """
+INSERT INTO timers (session_id, participant_id, node, asked, due_at, kind)
+VALUES (?, ?, ?, ?, ?, ?)"""
+
+_INSERT_INBOX = """
+INSERT INTO inbox (channel, dedupe_key, address, payload, received_at, status, attempts,
+    processed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (channel, dedupe_key) DO NOTHING"""
+
+
+@dataclass
+class _Encoded:
+    """A ``Changes`` turned into statement parameters before the transaction starts, so
+    encoding problems (naive datetimes, values JSON cannot hold) fail before any write."""
+
+    participant: Params | None
+    addresses: list[Params]
+    session: Params | None
+    answers: list[Params]
+    events: list[Params]
+    consents: list[Params]
+    outbox: list[Params]
+    queue_push: list[Params]
+    timers_set: list[Params]
+    inbox_done_at: str | None
+
+    @classmethod
+    def of(cls, changes: Changes, now: dt.datetime) -> _Encoded:
+        check_new("answer", changes.answers)
+        check_new("event", changes.events)
+        check_new("outbox item", changes.outbox)
+        check_new("queued flow", changes.queue_push)
+        check_new("timer", changes.timers_set)
+        done_at = max((to_utc(e.at) for e in changes.events), default=to_utc(now))
+        return cls(
+            participant=(None if changes.participant is None
+                         else _participant_params(changes.participant)),
+            addresses=[_address_params(a) for a in changes.addresses],
+            session=None if changes.session is None else _session_params(changes.session),
+            answers=[_answer_params(a) for a in changes.answers],
+            events=[_event_params(e) for e in changes.events],
+            consents=[(c.participant_id, c.version, c.decision, dt_text(c.at))
+                      for c in changes.consents],
+            outbox=[_outbox_params(o) for o in changes.outbox],
+            queue_push=[(q.participant_id, q.flow_id, dumps(q.vars), dt_text(q.queued_at),
+                         q.round_id) for q in changes.queue_push],
+            timers_set=[(t.session_id, t.participant_id, t.node, t.asked, dt_text(t.due_at),
+                         t.kind) for t in changes.timers_set],
+            inbox_done_at=dt_text(done_at) if changes.inbox_done else None)
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    """``(number, file name, sql)`` of every packaged migration, in order."""
+    folder = resources.files("bot.store").joinpath("migrations")
+    found: list[tuple[int, str, str]] = []
+    for entry in folder.iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    numbers = [n for n, _, _ in found]
+    if len(set(numbers)) != len(numbers):
+        raise StoreError(f"two migrations share a number: {[name for _, name, _ in found]}")
+    return found
+
+
+class SqliteStore:
+    """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
+
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
+                 clock: Clock | None = None) -> None:
+        self.path = Path(path)
+        self.busy_timeout_ms = busy_timeout_ms
+        self._clock: Clock = clock or SystemClock()
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def from_url(cls, url: str, *, busy_timeout_ms: int = 5000,
+                 clock: Clock | None = None) -> SqliteStore:
+        """``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``."""
+        prefix = "sqlite:///"
+        if not url.startswith(prefix) or len(url) == len(prefix):
+            raise ConfigError(f"[store] url: '{url}' is not a SQLite URL; "
+                              "expected sqlite:///path/to/parley.db")
+        path = url[len(prefix):]
+        if path == ":memory:":
+            raise ConfigError("[store] url: sqlite:///:memory: is not supported; "
+                              "use memory:// for a store that is not kept")
+        return cls(path, busy_timeout_ms=busy_timeout_ms, clock=clock)
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({str(self.path)!r})"
+
+    # -- connection plumbing ------------------------------------------------------------
+    def _conn(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise StoreError(f"store {self.path} is not open")
+        return self._db
+
+    @asynccontextmanager
+    async def _locked(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection, alone, with SQLite errors turned into StoreError."""
+        async with self._lock:
+            db = self._conn()
+            try:
+                yield db
+            except sqlite3.Error as exc:
+                raise store_error(exc) from exc
+            except ValueError as exc:
+                if "no active connection" in str(exc):
+                    raise StoreError(f"store {self.path} is closed") from exc
+                raise
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One ``BEGIN IMMEDIATE`` … ``COMMIT`` transaction; rolled back on any error."""
+        async with self._locked() as db:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                await db.execute("COMMIT")
+            except BaseException:
+                await self._rollback(db)
+                raise
+
+    @staticmethod
+    async def _rollback(db: aiosqlite.Connection) -> None:
+        try:
+            if db.in_transaction:
+                await db.execute("ROLLBACK")
+        except sqlite3.Error:  # the original error is the one worth reporting
+            log.exception("rollback failed")
+
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        async with self._locked() as db:
+            return list(await db.execute_fetchall(sql, params))
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        rows = await self._all(sql, params)
+        return rows[0] if rows else None
+
+    # -- lifecycle ----------------------------------------------------------------------
+    async def open(self) -> None:
+        if self._db is not None:
+            return
+        try:
+            db = await aiosqlite.connect(str(self.path), isolation_level=None,
+                                         timeout=self.busy_timeout_ms / 1000)
+        except sqlite3.Error as exc:
+            raise store_error(exc) from exc
+        db.row_factory = sqlite3.Row
+        self._db = db
+        try:
+            async with self._locked() as conn:
+                await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+                await conn.execute("PRAGMA foreign_keys = ON")
+                await conn.execute("PRAGMA secure_delete = ON")
+                await conn.execute("PRAGMA journal_mode = WAL")
+                await conn.execute("PRAGMA synchronous = FULL")
+                await self._migrate(conn)
+        except BaseException:
+            self._db = None
+            await db.close()
+            raise
+
+    async def _migrate(self, db: aiosqlite.Connection) -> None:
+        await db.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)""")
+        applied = {int(row[0]) for row in
+                   await db.execute_fetchall("SELECT version FROM schema_migrations")}
+        known = _migrations()
+        newest = max((n for n, _, _ in known), default=0)
+        if applied and max(applied) > newest:
+            raise StoreError(f"store {self.path} has schema {max(applied)}, newer than this "
+                             f"Parley knows ({newest}); upgrade Parley")
+        for number, name, sql in known:
+            if number in applied:
+                continue
+            record = (f"INSERT INTO schema_migrations (version, name, applied_at) VALUES "
+                      f"({number}, '{name}', '{dt_text(self._clock.now())}');")
+            try:
+                await db.executescript(f"BEGIN IMMEDIATE;\n{sql}\n;\n{record}\nCOMMIT;")
+            except BaseException:
+                await self._rollback(db)
+                raise
+            log.info("store %s: applied migration %s", self.path, name)
+
+    async def close(self) -> None:
+        db, self._db = self._db, None
+        if db is None:
+            return
+        async with self._lock:
+            try:
+                await db.close()
+            except sqlite3.Error as exc:
+                raise store_error(exc) from exc
+
+    async def health(self) -> None:
+        async with self._locked() as db:
+            await db.execute_fetchall("SELECT count(*) FROM schema_migrations")
+        async with self._write() as db:
+            await db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
+                             "DO UPDATE SET value = excluded.value",
+                             (HEALTH_KEY, dt_text(self._clock.now())))
+
+    async def schema_versions(self) -> list[int]:
+        """Migration numbers recorded as applied (for diagnostics and tests)."""
+        rows = await self._all("SELECT version FROM schema_migrations ORDER BY version")
+        return [int(row[0]) for row in rows]
+
+    # -- the unit of work ---------------------------------------------------------------
+    async def apply(self, changes: Changes) -> None:
+        enc = _Encoded.of(changes, self._clock.now())
+        ids: list[tuple[Any, int]] = []
+
+        async def insert_all(sql: str, rows: list[Params], objects: Sequence[Any],
+                             db: aiosqlite.Connection) -> None:
+            for params, obj in zip(rows, objects, strict=True):
+                cursor = await db.execute(sql, params)
+                ids.append((obj, cast(int, cursor.lastrowid)))
+
+        async with self._write() as db:
+            if enc.participant is not None:
+                await db.execute(_UPSERT_PARTICIPANT, enc.participant)
+            if enc.session is not None:
+                await db.execute(_UPSERT_SESSION, enc.session)
+            await insert_all(_INSERT_ANSWER, enc.answers, changes.answers, db)
+            await insert_all(_INSERT_EVENT, enc.events, changes.events, db)
+            if enc.consents:
+                await db.executemany(_INSERT_CONSENT, enc.consents)
+            await insert_all(_INSERT_OUTBOX, enc.outbox, changes.outbox, db)
+            if changes.queue_remove:
+                await db.executemany("DELETE FROM queued_flows WHERE id = ?",
+                                     [(i,) for i in changes.queue_remove])
+            await insert_all(_INSERT_QUEUED, enc.queue_push, changes.queue_push, db)
+            if changes.timers_clear_session:
+                await db.executemany("DELETE FROM timers WHERE session_id = ?",
+                                     [(s,) for s in changes.timers_clear_session])
+            await insert_all(_INSERT_TIMER, enc.timers_set, changes.timers_set, db)
+            # addresses last but one: a foreign-key failure here undoes everything above
+            if enc.addresses:
+                await db.executemany(_UPSERT_ADDRESS, enc.addresses)
+            if changes.inbox_done:
+                await db.executemany(
+                    "UPDATE inbox SET status = 'done', processed_at = ?, "
+                    "attempts = attempts + 1 WHERE id = ?",
+                    [(enc.inbox_done_at, i) for i in changes.inbox_done])
+        for obj, new_id in ids:  # only once committed
+            obj.id = new_id
+
+    # -- participants and addresses -----------------------------------------------------
+    async def get_participant(self, participant_id: str) -> Participant | None:
+        row = await self._one("SELECT * FROM participants WHERE id = ?", (participant_id,))
+        return None if row is None else _participant(row)
+
+    async def participant_for_address(self, address: str) -> Participant | None:
+        row = await self._one(
+            "SELECT p.* FROM participants p JOIN addresses a ON a.participant_id = p.id "
+            "WHERE a.address = ?", (address,))
+        return None if row is None else _participant(row)
+
+    async def get_address(self, address: str) -> Address | None:
+        row = await self._one("SELECT * FROM addresses WHERE address = ?", (address,))
+        return None if row is None else _address(row)
+
+    async def addresses_of(self, participant_id: str) -> list[Address]:
+        rows = await self._all("SELECT * FROM addresses WHERE participant_id = ? "
+                               "ORDER BY created_at, rowid", (participant_id,))
+        return [_address(r) for r in rows]
+
+    async def list_participants(self) -> list[Participant]:
+        rows = await self._all("SELECT * FROM participants WHERE status != 'erased' "
+                               "ORDER BY created_at, rowid")
+        return [_participant(r) for r in rows]
+
+    async def erase_participant(self, participant_id: str, at: dt.datetime) -> None:
+        """See ``Store.erase_participant``. Also cancels the person's unsent outbox rows
+        (their text is gone) and deletes their inbox rows, queued flows and timers; the
+        consent decisions (no personal data) are kept. Raises KeyError for an unknown id."""
+        at_text = dt_text(at)
+        pid = (participant_id,)
+        async with self._write() as db:
+            found = await db.execute_fetchall("SELECT 1 FROM participants WHERE id = ?", pid)
+            if not list(found):
+                raise KeyError(participant_id)
+            await db.execute(
+                "UPDATE participants SET status = 'erased', "
+                "erased_at = COALESCE(erased_at, ?), name = NULL, profile = '{}', "
+                "tags = '[]', cohort = NULL, timezone = NULL, preferred_channel = NULL "
+                "WHERE id = ?", (at_text, participant_id))
+            await db.execute("DELETE FROM inbox WHERE address IN "
+                             "(SELECT address FROM addresses WHERE participant_id = ?)", pid)
+            await db.execute("DELETE FROM addresses WHERE participant_id = ?", pid)
+            await db.execute("UPDATE answers SET value = NULL, raw = NULL, raw_escaped = 0 "
+                             "WHERE participant_id = ?", pid)
+            await db.execute("UPDATE events SET payload = '{}' WHERE participant_id = ? OR "
+                             "session_id IN (SELECT id FROM sessions WHERE participant_id = ?)",
+                             (participant_id, participant_id))
+            await db.execute(
+                "UPDATE outbox SET payload = '{}', address = '', last_error = NULL, "
+                "status = CASE WHEN status IN ('pending', 'retry') THEN 'cancelled' "
+                "ELSE status END WHERE participant_id = ?", pid)
+            await db.execute("DELETE FROM queued_flows WHERE participant_id = ?", pid)
+            await db.execute("DELETE FROM timers WHERE participant_id = ? OR session_id IN "
+                             "(SELECT id FROM sessions WHERE participant_id = ?)",
+                             (participant_id, participant_id))
+            await db.execute("UPDATE sessions SET fields = '{}', vars = '{}' "
+                             "WHERE participant_id = ?", pid)
+        await self.checkpoint()
+
+    async def checkpoint(self) -> None:
+        """Copy the WAL into the database file and truncate it, so overwritten text (zeroed
+        by ``secure_delete``) leaves no older copy in the ``-wal`` file."""
+        async with self._locked() as db:
+            rows = list(await db.execute_fetchall("PRAGMA wal_checkpoint(TRUNCATE)"))
+        if rows and rows[0][0]:
+            log.warning("store %s: WAL checkpoint blocked by another reader; erased data "
+                        "stays in the -wal file until the next checkpoint", self.path)
+
+    # -- sessions -----------------------------------------------------------------------
+    async def get_session(self, session_id: str) -> Session | None:
+        row = await self._one("SELECT * FROM sessions WHERE id = ?", (session_id,))
+        return None if row is None else _session(row)
+
+    async def active_session(self, participant_id: str) -> Session | None:
+        row = await self._one(
+            "SELECT * FROM sessions WHERE participant_id = ? AND status IN (?, ?) "
+            "ORDER BY updated_at DESC, rowid DESC LIMIT 1", (participant_id, *ACTIVE_STATUSES))
+        return None if row is None else _session(row)
+
+    async def sessions_of(self, participant_id: str) -> list[Session]:
+        rows = await self._all("SELECT * FROM sessions WHERE participant_id = ? "
+                               "ORDER BY started_at, rowid", (participant_id,))
+        return [_session(r) for r in rows]
+
+    # -- flow versions ------------------------------------------------------------------
+    async def save_flow_source(self, flow_id: str, version: str, source: str) -> None:
+        """Idempotent: the first source saved for a version is kept."""
+        async with self._write() as db:
+            await db.execute("INSERT INTO flow_versions (flow_id, version, source) "
+                             "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                             (flow_id, version, safe_text(source)))
+
+    async def flow_source(self, flow_id: str, version: str) -> str | None:
+        row = await self._one("SELECT source FROM flow_versions WHERE flow_id = ? AND "
+                              "version = ?", (flow_id, version))
+        return None if row is None else str(row[0])
+
+    # -- answers, events, consents ------------------------------------------------------
+    async def answers(self, *, participant_id: str | None = None, flow_id: str | None = None,
+                      round_id: str | None = None) -> list[AnswerRow]:
+        where, params = _filters(participant_id=participant_id, flow_id=flow_id,
+                                 round_id=round_id)
+        rows = await self._all(f"SELECT * FROM answers{where} ORDER BY id", params)
+        return [_answer(r) for r in rows]
+
+    async def events(self, *, participant_id: str | None = None,
+                     name: str | None = None) -> list[EventRow]:
+        where, params = _filters(participant_id=participant_id, name=name)
+        rows = await self._all(f"SELECT * FROM events{where} ORDER BY id", params)
+        return [_event(r) for r in rows]
+
+    async def consents_of(self, participant_id: str) -> list[ConsentRecord]:
+        rows = await self._all("SELECT * FROM consents WHERE participant_id = ? ORDER BY id",
+                               (participant_id,))
+        return [_consent(r) for r in rows]
+
+    # -- inbox --------------------------------------------------------------------------
+    async def inbox_put(self, item: InboxItem) -> bool:
+        check_new("inbox item", [item])
+        params = (item.channel, item.dedupe_key, item.address, dumps(item.payload),
+                  dt_text(item.received_at), item.status, item.attempts,
+                  opt_dt_text(item.processed_at))
+        async with self._write() as db:
+            cursor = await db.execute(_INSERT_INBOX, params)
+            inserted = cursor.rowcount == 1
+            new_id = cursor.lastrowid
+        if inserted:
+            item.id = new_id
+        return inserted
+
+    async def inbox_pending(self, limit: int = 100) -> list[InboxItem]:
+        rows = await self._all("SELECT * FROM inbox WHERE status = 'pending' ORDER BY id "
+                               "LIMIT ?", (limit,))
+        return [_inbox(r) for r in rows]
+
+    async def inbox_mark(self, item_id: int, status: str, at: dt.datetime) -> None:
+        """Set the status, ``processed_at = at``, and count one more processing attempt."""
+        at_text = dt_text(at)
+        async with self._write() as db:
+            await db.execute("UPDATE inbox SET status = ?, processed_at = ?, "
+                             "attempts = attempts + 1 WHERE id = ?", (status, at_text, item_id))
+
+    # -- outbox -------------------------------------------------------------------------
+    async def outbox_due(self, channel: str, now: dt.datetime, limit: int) -> list[OutboxItem]:
+        now_text = dt_text(now)
+        rows = await self._all(
+            "SELECT * FROM outbox WHERE channel = ? AND status IN (?, ?) AND not_before <= ? "
+            "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
+            "ORDER BY created_at, id LIMIT ?",
+            (channel, *DUE_STATUSES, now_text, now_text, limit))
+        return [_outbox(r) for r in rows]
+
+    async def outbox_update(self, item: OutboxItem) -> None:
+        """Raises KeyError when the row does not exist."""
+        if item.id is None:
+            raise KeyError("outbox item has no id; it was never stored")
+        params = (item.status, item.attempts, opt_dt_text(item.next_attempt_at),
+                  item.provider_id, safe_text(item.last_error), item.delivery_status,
+                  item.segments, opt_dt_text(item.sent_at), item.id)
+        async with self._write() as db:
+            cursor = await db.execute(
+                "UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, "
+                "provider_id = ?, last_error = ?, delivery_status = ?, segments = ?, "
+                "sent_at = ? WHERE id = ?", params)
+            if cursor.rowcount != 1:
+                raise KeyError(f"no outbox row {item.id}")
+
+    async def outbox_by_provider_id(self, provider_id: str) -> OutboxItem | None:
+        row = await self._one("SELECT * FROM outbox WHERE provider_id = ? "
+                              "ORDER BY id DESC LIMIT 1", (provider_id,))
+        return None if row is None else _outbox(row)
+
+    async def outbox_of(self, participant_id: str) -> list[OutboxItem]:
+        rows = await self._all("SELECT * FROM outbox WHERE participant_id = ? ORDER BY id",
+                               (participant_id,))
+        return [_outbox(r) for r in rows]
+
+    async def outbox_all(self, *, round_id: str | None = None,
+                         status: OutboxStatus | None = None) -> list[OutboxItem]:
+        where, params = _filters(round_id=round_id, status=status)
+        rows = await self._all(f"SELECT * FROM outbox{where} ORDER BY id", params)
+        return [_outbox(r) for r in rows]
+
+    async def outbox_recover(self) -> int:
+        async with self._write() as db:
+            cursor = await db.execute(
+                "UPDATE outbox SET status = 'ambiguous' WHERE status = 'sending'")
+            return cursor.rowcount
+
+    # -- queued flows and timers --------------------------------------------------------
+    async def queued_flows(self, participant_id: str) -> list[QueuedFlow]:
+        rows = await self._all("SELECT * FROM queued_flows WHERE participant_id = ? "
+                               "ORDER BY id", (participant_id,))
+        return [_queued(r) for r in rows]
+
+    async def timers_due(self, now: dt.datetime, limit: int = 500) -> list[Timer]:
+        rows = await self._all("SELECT * FROM timers WHERE due_at <= ? ORDER BY due_at, id "
+                               "LIMIT ?", (dt_text(now), limit))
+        return [_timer(r) for r in rows]
+
+    async def timers_of(self, session_id: str) -> list[Timer]:
+        rows = await self._all("SELECT * FROM timers WHERE session_id = ? "
+                               "ORDER BY due_at, id", (session_id,))
+        return [_timer(r) for r in rows]
+
+    # -- meta ---------------------------------------------------------------------------
+    async def get_meta(self, key: str) -> str | None:
+        row = await self._one("SELECT value FROM meta WHERE key = ?", (key,))
+        return None if row is None else str(row[0])
+
+    async def set_meta(self, key: str, value: str) -> None:
+        async with self._write() as db:
+            await db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
+                             "DO UPDATE SET value = excluded.value", (key, safe_text(value)))
+
+
+def _filters(**conditions: str | None) -> tuple[str, list[str]]:
+    """`` WHERE a = ? AND b = ?`` for the conditions that are not None (names are ours)."""
+    names = [name for name, value in conditions.items() if value is not None]
+    if not names:
+        return "", []
+    clause = " WHERE " + " AND ".join(f"{name} = ?" for name in names)
+    return clause, [v for v in conditions.values() if v is not None]
