@@ -57,3 +57,8 @@ async def runtime(clock: ManualClock) -> AsyncIterator[Runtime]:
     rt = await open_runtime(make_config(), store=MemoryStore(), clock=clock, ids=SequentialIds())
     yield rt
     await rt.close()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite tests/golden/*.json from the current engine output")

@@ -279,8 +279,10 @@ async def test_ptb_drop_is_network_error(
 
 async def test_wrong_token_and_unknown_method(tg: tuple[FakeTelegram, ServedApp]) -> None:
     _, srv = tg
+    bad = make_bot(srv, token="999:WRONG")
     with pytest.raises(InvalidToken):
-        await make_bot(srv, token="999:WRONG").initialize()
+        await bad.initialize()
+    await bad.request.shutdown()  # initialize() failed, so Bot.shutdown() would be a no-op
     async with httpx.AsyncClient() as client:
         unauthorized = await client.post(srv.url("/bot999:WRONG/getMe"))
         unknown = await client.post(srv.url(f"/bot{DEFAULT_TOKEN}/sendHologram"))

@@ -43,6 +43,7 @@ process also serves ``GET /_fake/stats`` and ``POST /_fake/fail_next`` /
 from __future__ import annotations
 
 import argparse
+import copy
 import asyncio
 import email.message
 import html
@@ -497,7 +498,7 @@ class FakeTelegram:
                 next(self._update_ids),
                 chat_id,
                 data,
-                message=json.loads(json.dumps(message)) if message else None,
+                message=copy.deepcopy(message) if message else None,
                 **kwargs,
             )
             self._updates.append(update)
@@ -507,7 +508,7 @@ class FakeTelegram:
         """Current server-side state of a bot message (after edits)."""
         with self._lock:
             found = self._messages.get((chat_id, message_id))
-            return json.loads(json.dumps(found)) if found else None
+            return copy.deepcopy(found) if found else None
 
     def calls_to(self, method: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -665,7 +666,7 @@ class FakeTelegram:
                     "time": self._clock(),
                 }
             )
-            return json.loads(json.dumps(message))
+            return copy.deepcopy(message)
 
     def _stored_message(self, params: dict[str, Any], action: str) -> dict[str, Any]:
         """Caller holds the lock."""
@@ -692,7 +693,7 @@ class FakeTelegram:
             else:
                 message["reply_markup"] = new_markup
             message["edit_date"] = int(time.time())
-            return json.loads(json.dumps(message))
+            return copy.deepcopy(message)
 
     def _edit_message_text(self, params: dict[str, Any]) -> dict[str, Any] | bool:
         text = params.get("text")
@@ -746,7 +747,7 @@ class FakeTelegram:
                     "time": self._clock(),
                 }
             )
-            return json.loads(json.dumps(message))
+            return copy.deepcopy(message)
 
     def _set_my_commands(self, params: dict[str, Any]) -> bool:
         commands = params.get("commands")

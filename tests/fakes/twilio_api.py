@@ -198,9 +198,9 @@ def _date_matches(sent: dt.datetime | None, op: str, bound: dt.datetime | dt.dat
     else:
         left = sent.date()
     if op == "<":
-        return left <= bound  # type: ignore[operator]
+        return left <= bound
     if op == ">":
-        return left >= bound  # type: ignore[operator]
+        return left >= bound
     return left == bound
 
 

@@ -1,0 +1,758 @@
+"""One contract suite for every Store implementation (MemoryStore and SqliteStore), plus
+the SQLite-only guarantees: durability across reopen, migrations, erasure really
+removing bytes from the file, and lock reporting."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import sqlite3
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.engine.session import Session
+from bot.errors import ConfigError, StoreError
+from bot.store import open_store
+from bot.store.base import Store
+from bot.store.memory import MemoryStore
+from bot.store.records import (
+    Address,
+    AnswerRow,
+    Changes,
+    Channel,
+    ConsentRecord,
+    EventRow,
+    InboxItem,
+    OutboxItem,
+    Participant,
+    QueuedFlow,
+    Timer,
+)
+from bot.store.sqlite import SqliteStore
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+MIN = timedelta(minutes=1)
+
+TRICKY = [
+    "Hello 👋🏽 — café",
+    "\u202eevil right-to-left override\u202c and \u200f RLM",
+    "zero\u200dwidth\u200bjoiner \ufeff BOM",
+    "e\u0301 combining a\u0308 marks Z\u0335\u0321a\u0337l\u0336g\u0334o",
+    "x" * 1999 + "é",
+    "'); DROP TABLE answers;--",
+    "{{ 7*7 }} {% raw %} ${jndi:ldap://x}",
+    "  leading and trailing  \n\t\r\n",
+    "nul \x00 inside",
+    "Ω≈ç√∫ 田中さん 👨‍👩‍👧‍👦 مرحبا",
+]
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    clock = ManualClock(T0 + timedelta(days=1))
+    s: Store = (MemoryStore(clock=clock) if request.param == "memory"
+                else SqliteStore(tmp_path / "parley.db", clock=clock))
+    await s.open()
+    yield s
+    await s.close()
+
+
+# -- builders ----------------------------------------------------------------------------
+
+def person(pid: str = "p1", *, at: datetime = T0, **kw: Any) -> Participant:
+    return Participant(id=pid, created_at=at, **kw)
+
+
+def address(addr: str = "tel:+447700900001", pid: str = "p1", **kw: Any) -> Address:
+    channel: Channel = "telegram" if addr.startswith("telegram:") else "sms"
+    return Address(address=addr, participant_id=pid, channel=channel, created_at=T0, **kw)
+
+
+def session(sid: str = "s1", pid: str = "p1", status: str = "waiting", **kw: Any) -> Session:
+    values: dict[str, Any] = dict(id=sid, participant_id=pid, flow_id="ons4", flow_version="v1",
+                                  node="q1", status=status, locale="en", started_at=T0,
+                                  updated_at=T0)
+    values.update(kw)
+    return Session(**values)
+
+
+def answer(pid: str = "p1", *, raw: str | None = "7", value: Any = 7, flow: str = "ons4",
+           round_id: str | None = None, sid: str = "s1") -> AnswerRow:
+    return AnswerRow(participant_id=pid, session_id=sid, flow_id=flow, flow_version="v1",
+                     node="q1", field="life_satisfaction", value=value, raw=raw, at=T0,
+                     round_id=round_id)
+
+
+def outbox(pid: str = "p1", *, channel: Channel = "sms", created: datetime = T0,
+           not_before: datetime = T0, **kw: Any) -> OutboxItem:
+    return OutboxItem(participant_id=pid, address="tel:+447700900001", channel=channel,
+                      payload={"text": "How are you?", "kind": "question"},
+                      created_at=created, not_before=not_before, **kw)
+
+
+def inbox(key: str, *, channel: Channel = "telegram", addr: str = "telegram:42") -> InboxItem:
+    return InboxItem(channel=channel, dedupe_key=key, address=addr,
+                     payload={"text": f"msg {key}"}, received_at=T0)
+
+
+async def enrol(store: Store, pid: str = "p1", addr: str = "tel:+447700900001") -> None:
+    await store.apply(Changes(participant=person(pid), addresses=[address(addr, pid)]))
+
+
+# -- participants and addresses ----------------------------------------------------------
+
+async def test_participant_and_addresses_upsert_and_lookup(store: Store) -> None:
+    p = person(name="Ada", tags=("carer", "north"), profile={"age": 34, "ok": True},
+               timezone="Europe/London", preferred_channel="sms")
+    await store.apply(Changes(participant=p, addresses=[
+        address("tel:+447700900001"), address("telegram:42")]))
+
+    assert await store.get_participant("p1") == p
+    assert await store.get_participant("nobody") is None
+    assert (await store.participant_for_address("telegram:42")) == p
+    assert await store.participant_for_address("telegram:43") is None
+    assert [a.address for a in await store.addresses_of("p1")] == [
+        "tel:+447700900001", "telegram:42"]
+
+    # upsert: same ids, new values
+    changed = dataclasses.replace(p, status="consented", name="Ada L.", pathway_done=True)
+    opted = address("tel:+447700900001", opted_out=True, opted_out_at=T0 + MIN)
+    await store.apply(Changes(participant=changed, addresses=[opted]))
+    assert await store.get_participant("p1") == changed
+    assert await store.get_address("tel:+447700900001") == opted
+    assert len(await store.addresses_of("p1")) == 2
+
+
+async def test_address_can_move_to_another_participant(store: Store) -> None:
+    await enrol(store, "p1", "telegram:42")
+    await store.apply(Changes(participant=person("p2"), addresses=[address("telegram:42", "p2")]))
+    assert (await store.participant_for_address("telegram:42")).id == "p2"  # type: ignore[union-attr]
+    assert await store.addresses_of("p1") == []
+
+
+async def test_list_participants_oldest_first(store: Store) -> None:
+    await store.apply(Changes(participant=person("late", at=T0 + MIN)))
+    await store.apply(Changes(participant=person("early", at=T0)))
+    await store.apply(Changes(participant=person("tie", at=T0)))
+    assert [p.id for p in await store.list_participants()] == ["early", "tie", "late"]
+
+
+async def test_datetimes_come_back_aware_utc(store: Store) -> None:
+    plus2 = timezone(timedelta(hours=2))
+    await store.apply(Changes(participant=person(at=datetime(2026, 1, 5, 11, 0, tzinfo=plus2))))
+    got = await store.get_participant("p1")
+    assert got is not None
+    assert got.created_at == T0 and got.created_at.utcoffset() == timedelta(0)
+
+
+async def test_naive_datetime_is_refused_and_nothing_kept(store: Store) -> None:
+    with pytest.raises(ValueError, match="naive"):
+        await store.apply(Changes(participant=person(at=datetime(2026, 1, 5, 9, 0))))
+    assert await store.get_participant("p1") is None
+
+
+# -- apply: atomic, ids ------------------------------------------------------------------
+
+async def test_apply_assigns_ids(store: Store) -> None:
+    await enrol(store)
+    a1, a2 = answer(), answer(raw="8", value=8)
+    ev = EventRow("p1", "s1", "AnswerRecorded", {"field": "x"}, T0)
+    ob = outbox()
+    q = QueuedFlow("p1", "weekly", {"round": "r1"}, T0)
+    tm = Timer("s1", "p1", "q1", 1, T0 + MIN)
+    await store.apply(Changes(session=session(), answers=[a1, a2], events=[ev], outbox=[ob],
+                              queue_push=[q], timers_set=[tm]))
+    assert a1.id is not None and a2.id is not None and a2.id > a1.id
+    assert [a.id for a in await store.answers()] == [a1.id, a2.id]
+    assert ev.id == (await store.events())[0].id
+    assert ob.id == (await store.outbox_of("p1"))[0].id
+    assert q.id == (await store.queued_flows("p1"))[0].id
+    assert tm.id == (await store.timers_of("s1"))[0].id
+
+
+async def test_apply_is_all_or_nothing_on_unserialisable_value(store: Store) -> None:
+    await enrol(store)
+    bad = outbox()
+    bad.payload = {"text": object()}
+    good_answer = answer()
+    with pytest.raises(TypeError):
+        await store.apply(Changes(participant=person(name="changed"), session=session(),
+                                  answers=[good_answer], outbox=[bad]))
+    assert await store.get_session("s1") is None
+    assert await store.answers() == []
+    assert await store.outbox_of("p1") == []
+    assert (await store.get_participant("p1")).name is None  # type: ignore[union-attr]
+    assert good_answer.id is None  # ids only once committed
+
+
+async def test_apply_is_all_or_nothing_on_constraint_failure(store: Store) -> None:
+    await enrol(store)
+    ev = EventRow("p1", "s1", "x", {}, T0)
+    with pytest.raises(StoreError):
+        await store.apply(Changes(session=session(), answers=[answer()], events=[ev],
+                                  timers_set=[Timer("s1", "p1", "q1", 1, T0)],
+                                  addresses=[address("telegram:9", "ghost")]))
+    assert await store.get_session("s1") is None
+    assert await store.answers() == [] and await store.events() == []
+    assert await store.timers_of("s1") == []
+    assert await store.get_address("telegram:9") is None
+    assert ev.id is None
+    # the store is still usable afterwards
+    await store.apply(Changes(session=session()))
+    assert await store.get_session("s1") == session()
+
+
+async def test_apply_refuses_rows_that_already_have_ids(store: Store) -> None:
+    await enrol(store)
+    a = answer()
+    await store.apply(Changes(answers=[a]))
+    with pytest.raises(ValueError, match="already has id"):
+        await store.apply(Changes(session=session(), answers=[a]))
+    assert await store.get_session("s1") is None
+    assert len(await store.answers()) == 1
+
+
+async def test_stored_state_is_not_shared_with_callers(store: Store) -> None:
+    s = session(fields={"a": 1}, vars={"v": "x"})
+    p = person(profile={"k": "v"})
+    ob = outbox()
+    await store.apply(Changes(participant=p, session=s, outbox=[ob]))
+    s.fields["a"] = 2
+    p.profile["k"] = "changed"
+    ob.payload["text"] = "changed"
+    got = await store.get_session("s1")
+    assert got is not None and got.fields == {"a": 1}
+    got.fields["a"] = 3
+    assert (await store.get_session("s1")).fields == {"a": 1}  # type: ignore[union-attr]
+    assert (await store.get_participant("p1")).profile == {"k": "v"}  # type: ignore[union-attr]
+    assert (await store.outbox_of("p1"))[0].payload["text"] == "How are you?"
+
+
+# -- sessions ----------------------------------------------------------------------------
+
+async def test_session_round_trip_and_active_session(store: Store) -> None:
+    await enrol(store)
+    s = session(fields={"n": 3, "f": 2.5, "b": False, "t": "text", "none": None},
+                vars={"round": "r1"}, asked=4, retries=1, round_id="r1")
+    await store.apply(Changes(session=s))
+    assert await store.get_session("s1") == s
+    assert await store.active_session("p1") == s
+
+    for status in ("active", "waiting"):
+        moved = s.evolve(status=status, updated_at=T0 + MIN)
+        await store.apply(Changes(session=moved))
+        assert await store.active_session("p1") == moved
+    for status in ("completed", "expired", "stopped"):
+        await store.apply(Changes(session=s.evolve(status=status)))
+        assert await store.active_session("p1") is None
+    assert await store.active_session("nobody") is None
+
+    s2 = session("s2", status="active", started_at=T0 + MIN)
+    await store.apply(Changes(session=s2))
+    assert await store.active_session("p1") == s2
+    assert [x.id for x in await store.sessions_of("p1")] == ["s1", "s2"]
+    assert await store.sessions_of("p2") == []
+
+
+# -- flow versions -----------------------------------------------------------------------
+
+async def test_flow_sources_are_idempotent(store: Store) -> None:
+    await store.save_flow_source("ons4", "v1", "id = 'ons4'  # ✓")
+    await store.save_flow_source("ons4", "v1", "id = 'ons4'  # ✓")
+    await store.save_flow_source("ons4", "v1", "a different text")
+    await store.save_flow_source("ons4", "v2", "v2 text")
+    assert await store.flow_source("ons4", "v1") == "id = 'ons4'  # ✓"
+    assert await store.flow_source("ons4", "v2") == "v2 text"
+    assert await store.flow_source("ons4", "v3") is None
+
+
+# -- answers, events, consents -----------------------------------------------------------
+
+async def test_answers_filter_by_participant_flow_and_round(store: Store) -> None:
+    await enrol(store, "p1")
+    await enrol(store, "p2", "telegram:2")
+    await store.apply(Changes(answers=[
+        answer("p1", flow="ons4", round_id="r1"), answer("p1", flow="intro", value="yes"),
+        answer("p2", flow="ons4", round_id="r1", value=1.5),
+        answer("p2", flow="ons4", round_id="r2", value=True)]))
+    assert len(await store.answers()) == 4
+    assert [a.flow_id for a in await store.answers(participant_id="p1")] == ["ons4", "intro"]
+    assert [a.participant_id for a in await store.answers(flow_id="ons4")] == ["p1", "p2", "p2"]
+    assert [a.participant_id for a in await store.answers(round_id="r1")] == ["p1", "p2"]
+    assert [a.value for a in await store.answers(participant_id="p2", flow_id="ons4",
+                                                  round_id="r2")] == [True]
+    values = [a.value for a in await store.answers()]
+    assert values == [7, "yes", 1.5, True]
+    assert [type(v) for v in values] == [int, str, float, bool]
+
+
+async def test_events_and_consents(store: Store) -> None:
+    await enrol(store)
+    await store.apply(Changes(
+        events=[EventRow("p1", "s1", "FlowStarted", {"flow": "ons4"}, T0),
+                EventRow(None, None, "RoundStarted", {"round": "r1", "n": [1, 2]}, T0 + MIN),
+                EventRow("p1", "s1", "FlowCompleted", {}, T0 + 2 * MIN)],
+        consents=[ConsentRecord("p1", "c1", "given", T0),
+                  ConsentRecord("p1", "c2", "withdrawn", T0 + MIN)]))
+    assert [e.name for e in await store.events(participant_id="p1")] == [
+        "FlowStarted", "FlowCompleted"]
+    (round_started,) = await store.events(name="RoundStarted")
+    assert round_started.payload == {"round": "r1", "n": [1, 2]}
+    assert round_started.participant_id is None
+    assert await store.events(participant_id="p1", name="RoundStarted") == []
+    assert [c.decision for c in await store.consents_of("p1")] == ["given", "withdrawn"]
+    assert await store.consents_of("p2") == []
+
+
+# -- inbox -------------------------------------------------------------------------------
+
+async def test_inbox_dedupe_and_pending_order(store: Store) -> None:
+    first = inbox("100")
+    assert await store.inbox_put(first) is True
+    assert first.id is not None
+    again = inbox("100")
+    assert await store.inbox_put(again) is False
+    assert again.id is None
+    assert await store.inbox_put(inbox("100", channel="sms", addr="tel:+447700900001")) is True
+    assert await store.inbox_put(inbox("99")) is True  # arrival order, not key order
+    pending = await store.inbox_pending()
+    assert [(i.channel, i.dedupe_key) for i in pending] == [
+        ("telegram", "100"), ("sms", "100"), ("telegram", "99")]
+    assert pending[0].payload == {"text": "msg 100"}
+    assert [i.dedupe_key for i in await store.inbox_pending(limit=1)] == ["100"]
+
+    await store.inbox_mark(pending[1].id, "failed", T0 + MIN)  # type: ignore[arg-type]
+    assert [i.dedupe_key for i in await store.inbox_pending()] == ["100", "99"]
+
+
+async def test_inbox_done_through_apply(store: Store) -> None:
+    item = inbox("1")
+    await store.inbox_put(item)
+    assert item.id is not None
+    await store.apply(Changes(events=[EventRow(None, None, "a", {}, T0 + MIN),
+                                      EventRow(None, None, "b", {}, T0 + 5 * MIN)],
+                              inbox_done=[item.id]))
+    assert await store.inbox_pending() == []
+    other = inbox("2")
+    await store.inbox_put(other)
+    assert other.id is not None
+    await store.apply(Changes(inbox_done=[other.id]))  # no events: the store's clock
+    assert await store.inbox_pending() == []
+    # a duplicate delivered after processing is still refused
+    assert await store.inbox_put(inbox("1")) is False
+
+
+# -- outbox ------------------------------------------------------------------------------
+
+async def test_outbox_due_respects_times_status_and_channel(store: Store) -> None:
+    now = T0 + 10 * MIN
+    rows = {
+        "due_old": outbox(created=T0),
+        "due_new": outbox(created=T0 + MIN, not_before=now),
+        "later": outbox(not_before=now + MIN),
+        "retry_due": outbox(created=T0 + 2 * MIN, status="retry", next_attempt_at=now),
+        "retry_later": outbox(status="retry", next_attempt_at=now + MIN),
+        "sent": outbox(status="sent"),
+        "sending": outbox(status="sending"),
+        "ambiguous": outbox(status="ambiguous"),
+        "telegram": outbox(channel="telegram"),
+    }
+    await store.apply(Changes(outbox=list(rows.values())))
+    due = await store.outbox_due("sms", now, limit=10)
+    names = {item.id: name for name, item in rows.items()}
+    assert [names[d.id] for d in due] == ["due_old", "due_new", "retry_due"]
+    assert len(await store.outbox_due("sms", now, limit=2)) == 2
+    assert [names[d.id] for d in await store.outbox_due("telegram", now, 10)] == ["telegram"]
+    assert await store.outbox_due("sms", T0 - MIN, 10) == []
+
+
+async def test_outbox_update_lookup_and_filters(store: Store) -> None:
+    a, b = outbox(round_id="r1"), outbox(round_id="r2")
+    await store.apply(Changes(outbox=[a, b]))
+    a.status, a.attempts, a.provider_id = "sent", 1, "SM123"
+    a.delivery_status, a.segments, a.sent_at = "queued", 2, T0 + MIN
+    a.last_error, a.next_attempt_at = "was slow", T0 + 2 * MIN
+    a.payload = {"text": "ignored: payload is not written back"}
+    await store.outbox_update(a)
+    got = await store.outbox_by_provider_id("SM123")
+    assert got is not None
+    assert got.id == a.id and got.status == "sent" and got.segments == 2
+    assert got.sent_at == T0 + MIN and got.delivery_status == "queued"
+    assert got.last_error == "was slow" and got.next_attempt_at == T0 + 2 * MIN
+    assert got.payload == {"text": "How are you?", "kind": "question"}
+    assert await store.outbox_by_provider_id("nope") is None
+    assert [o.id for o in await store.outbox_all(round_id="r1")] == [a.id]
+    assert [o.id for o in await store.outbox_all(status="pending")] == [b.id]
+    assert [o.id for o in await store.outbox_all(round_id="r2", status="pending")] == [b.id]
+    assert [o.id for o in await store.outbox_all()] == [a.id, b.id]
+    missing = outbox()
+    missing.id = 9999
+    with pytest.raises(KeyError):
+        await store.outbox_update(missing)
+
+
+async def test_outbox_recover_marks_sending_ambiguous(store: Store) -> None:
+    rows = [outbox(status="sending"), outbox(status="sending"), outbox(status="sent"),
+            outbox()]
+    await store.apply(Changes(outbox=rows))
+    assert await store.outbox_recover() == 2
+    assert [o.status for o in await store.outbox_of("p1")] == [
+        "ambiguous", "ambiguous", "sent", "pending"]
+    assert await store.outbox_recover() == 0
+
+
+# -- queued flows and timers -------------------------------------------------------------
+
+async def test_queued_flows_push_and_remove(store: Store) -> None:
+    q1, q2 = QueuedFlow("p1", "a", {}, T0, "r1"), QueuedFlow("p1", "b", {"x": "y"}, T0 + MIN)
+    await store.apply(Changes(queue_push=[q1, q2, QueuedFlow("p2", "c", {}, T0)]))
+    assert [(q.flow_id, q.vars, q.round_id) for q in await store.queued_flows("p1")] == [
+        ("a", {}, "r1"), ("b", {"x": "y"}, None)]
+    assert q1.id is not None
+    q3 = QueuedFlow("p1", "d", {}, T0)
+    await store.apply(Changes(queue_remove=[q1.id], queue_push=[q3]))
+    assert [q.flow_id for q in await store.queued_flows("p1")] == ["b", "d"]
+    await store.apply(Changes(queue_remove=[12345]))  # unknown ids are ignored
+
+
+async def test_timers_due_ordering_and_clearing(store: Store) -> None:
+    t_late = Timer("s1", "p1", "q1", 1, T0 + 3 * MIN)
+    t_early = Timer("s2", "p2", "q1", 1, T0 + MIN, kind="expiry")
+    t_mid = Timer("s1", "p1", "q2", 2, T0 + 2 * MIN)
+    t_future = Timer("s3", "p3", "q1", 1, T0 + 60 * MIN)
+    await store.apply(Changes(timers_set=[t_late, t_early, t_mid, t_future]))
+    due = await store.timers_due(T0 + 3 * MIN)
+    assert [(t.session_id, t.node) for t in due] == [("s2", "q1"), ("s1", "q2"), ("s1", "q1")]
+    assert due[0].kind == "expiry" and due[0] == t_early
+    assert len(await store.timers_due(T0 + 3 * MIN, limit=1)) == 1
+    assert await store.timers_due(T0) == []
+
+    replacement = Timer("s1", "p1", "q3", 3, T0 + 4 * MIN)
+    await store.apply(Changes(timers_clear_session=["s1"], timers_set=[replacement]))
+    assert [t.node for t in await store.timers_of("s1")] == ["q3"]
+    assert [t.session_id for t in await store.timers_due(T0 + 60 * MIN)] == ["s2", "s1", "s3"]
+
+
+# -- text fidelity -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", TRICKY, ids=range(len(TRICKY)))
+async def test_text_round_trips_exactly(store: Store, text: str) -> None:
+    await store.apply(Changes(participant=person(name=text, profile={"note": text},
+                                                 tags=(text,))))
+    a = answer(raw=text, value=text)
+    await store.apply(Changes(session=session(fields={"f": text}, vars={text: text}),
+                              answers=[a], events=[EventRow("p1", "s1", "e", {"t": text}, T0)],
+                              outbox=[dataclasses.replace(outbox(), payload={"text": text})]))
+    (got,) = await store.answers()
+    assert got.raw == text and got.value == text
+    assert got.raw is not None and got.raw.encode("utf-8") == text.encode("utf-8")
+    p = await store.get_participant("p1")
+    assert p is not None and p.name == text and p.profile == {"note": text}
+    assert p.tags == (text,)
+    s = await store.get_session("s1")
+    assert s is not None and s.fields == {"f": text} and s.vars == {text: text}
+    assert (await store.events())[0].payload == {"t": text}
+    assert (await store.outbox_of("p1"))[0].payload == {"text": text}
+    await store.set_meta("k", text)
+    assert await store.get_meta("k") == text
+    assert len(await store.answers()) == 1  # the injection text did nothing
+
+
+async def test_lone_surrogates_round_trip_in_raw_and_json(store: Store) -> None:
+    text = "half a pair \ud83d then \udc4b"
+    await store.apply(Changes(answers=[answer(raw=text, value=text)],
+                              events=[EventRow(None, None, "e", {"t": text}, T0)]))
+    (got,) = await store.answers()
+    assert got.raw == text and got.value == text
+    assert (await store.events())[0].payload == {"t": text}
+    # a raw text that merely looks like the escaped form is not decoded
+    looks_escaped = '"\\ud83d"'
+    await store.apply(Changes(answers=[answer(raw=looks_escaped)]))
+    assert (await store.answers())[1].raw == looks_escaped
+
+
+# -- erasure -----------------------------------------------------------------------------
+
+async def test_erase_participant_removes_personal_data(store: Store) -> None:
+    secret = "my neighbour Sam hits me"
+    p = person(name="Ada Lovelace", profile={"age": 34}, tags=("carer",), cohort="north",
+               timezone="Europe/London", status="consented")
+    await store.apply(Changes(participant=p, addresses=[address("tel:+447700900001"),
+                                                         address("telegram:42")],
+                              consents=[ConsentRecord("p1", "c1", "given", T0)]))
+    await store.inbox_put(inbox("5", addr="telegram:42"))
+    await store.inbox_put(inbox("6", addr="telegram:777"))  # someone else
+    await store.apply(Changes(
+        session=session(fields={"worry": secret}, vars={"name": "Ada"}),
+        answers=[answer(raw=secret, value=secret, round_id="r1")],
+        events=[EventRow("p1", "s1", "AnswerRecorded", {"raw": secret}, T0),
+                EventRow(None, "s1", "Flagged", {"text": secret}, T0)],
+        outbox=[dataclasses.replace(outbox(), payload={"text": f"You said: {secret}"}),
+                dataclasses.replace(outbox(status="sent", last_error="+447700900001"),
+                                    payload={"text": secret})],
+        queue_push=[QueuedFlow("p1", "weekly", {"name": "Ada"}, T0)],
+        timers_set=[Timer("s1", "p1", "q1", 1, T0 + MIN)]))
+    await enrol(store, "p2", "tel:+447700900002")
+    await store.apply(Changes(answers=[answer("p2", raw="other person's answer", sid="s9")]))
+
+    await store.erase_participant("p1", T0 + 10 * MIN)
+
+    erased = await store.get_participant("p1")
+    assert erased is not None
+    assert erased.status == "erased" and erased.erased_at == T0 + 10 * MIN
+    assert (erased.name, erased.profile, erased.tags, erased.cohort, erased.timezone) == (
+        None, {}, (), None, None)
+    assert [x.id for x in await store.list_participants()] == ["p2"]
+    assert await store.addresses_of("p1") == []
+    assert await store.participant_for_address("telegram:42") is None
+    assert await store.get_address("tel:+447700900001") is None
+    (a,) = await store.answers(participant_id="p1")
+    assert (a.value, a.raw, a.field, a.flow_id, a.round_id, a.at) == (
+        None, None, "life_satisfaction", "ons4", "r1", T0)  # kept for counts
+    assert [e.payload for e in await store.events()] == [{}, {}]
+    assert [e.name for e in await store.events()] == ["AnswerRecorded", "Flagged"]
+    rows = await store.outbox_of("p1")
+    assert [(o.payload, o.address, o.last_error) for o in rows] == [({}, "", None)] * 2
+    assert [o.status for o in rows] == ["cancelled", "sent"]
+    assert await store.outbox_due("sms", T0 + 60 * MIN, 10) == []
+    assert [i.dedupe_key for i in await store.inbox_pending()] == ["6"]
+    assert await store.queued_flows("p1") == []
+    assert await store.timers_of("s1") == []
+    s = await store.get_session("s1")
+    assert s is not None and s.fields == {} and s.vars == {}
+    assert [c.decision for c in await store.consents_of("p1")] == ["given"]
+    # the other participant is untouched
+    assert (await store.answers(participant_id="p2"))[0].raw == "other person's answer"
+    assert await store.get_address("tel:+447700900002") is not None
+    # erasing again is harmless and keeps the first erasure time
+    await store.erase_participant("p1", T0 + 20 * MIN)
+    assert (await store.get_participant("p1")).erased_at == T0 + 10 * MIN  # type: ignore[union-attr]
+    with pytest.raises(KeyError):
+        await store.erase_participant("nobody", T0)
+
+
+# -- concurrency -------------------------------------------------------------------------
+
+async def test_concurrent_work_does_not_interleave(store: Store) -> None:
+    await enrol(store)
+
+    async def one(i: int) -> None:
+        if i % 5 == 0:
+            bad = outbox()
+            bad.payload = {"x": object()}
+            with pytest.raises(TypeError):
+                await store.apply(Changes(session=session(f"bad{i}"), outbox=[bad]))
+        elif i % 5 == 1:
+            with pytest.raises(StoreError):
+                await store.apply(Changes(answers=[answer(raw=f"bad {i}")],
+                                          addresses=[address(f"telegram:{i}", "ghost")]))
+        else:
+            await store.apply(Changes(session=session(f"s{i}", status="completed"),
+                                      answers=[answer(raw=f"ok {i}")],
+                                      events=[EventRow("p1", f"s{i}", "e", {}, T0)]))
+            await store.inbox_put(inbox(str(i)))
+
+    await asyncio.gather(*(one(i) for i in range(40)))
+    ids = sorted(s.id for s in await store.sessions_of("p1"))
+    assert ids == sorted(f"s{i}" for i in range(40) if i % 5 > 1)
+    assert sorted(a.raw or "" for a in await store.answers()) == sorted(
+        f"ok {i}" for i in range(40) if i % 5 > 1)
+    assert len(await store.events()) == len(ids) == len(await store.inbox_pending())
+
+
+async def test_cancelled_apply_leaves_the_store_usable(store: Store) -> None:
+    await enrol(store)
+    for _ in range(5):
+        task = asyncio.ensure_future(store.apply(Changes(
+            session=session(), answers=[answer() for _ in range(50)])))
+        await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    await store.apply(Changes(session=session("s2")))
+    assert await store.get_session("s2") is not None
+    kept = await store.answers()
+    assert len(kept) in {0, 50, 100, 150, 200, 250}  # whole units only
+    await store.health()
+
+
+# -- meta, health, lifecycle -------------------------------------------------------------
+
+async def test_meta_get_set(store: Store) -> None:
+    assert await store.get_meta("telegram.username") is None
+    await store.set_meta("telegram.username", "parley_bot")
+    await store.set_meta("telegram.username", "parley2_bot")
+    assert await store.get_meta("telegram.username") == "parley2_bot"
+
+
+async def test_health_and_closed_store(store: Store) -> None:
+    await store.health()
+    await store.close()
+    with pytest.raises(StoreError):
+        await store.health()
+    with pytest.raises(StoreError):
+        await store.get_participant("p1")
+    await store.open()
+    await store.health()
+
+
+# -- factory -----------------------------------------------------------------------------
+
+def test_open_store_factory(tmp_path: Path) -> None:
+    s = open_store(f"sqlite:///{tmp_path}/x.db")
+    assert isinstance(s, SqliteStore) and s.path == tmp_path / "x.db"
+    rel = open_store("sqlite:///data/parley.db")
+    assert isinstance(rel, SqliteStore) and rel.path == Path("data/parley.db")
+    assert isinstance(open_store("memory://"), MemoryStore)
+    for bad in ("postgres://x/y", "sqlite://", "sqlite:///", "parley.db",
+                "sqlite:///:memory:"):
+        with pytest.raises(ConfigError, match=r"\[store\] url"):
+            open_store(bad)
+
+
+# -- SQLite only -------------------------------------------------------------------------
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "parley.db"
+
+
+async def test_sqlite_session_survives_reopen(db_path: Path) -> None:
+    first = SqliteStore(db_path)
+    await first.open()
+    s = session(fields={"x": "é👋"}, asked=2)
+    await first.apply(Changes(participant=person(), session=s,
+                              timers_set=[Timer("s1", "p1", "q1", 2, T0 + MIN)]))
+    await first.close()
+
+    second = SqliteStore(db_path)
+    await second.open()
+    try:
+        assert await second.active_session("p1") == s
+        assert [t.asked for t in await second.timers_due(T0 + MIN)] == [2]
+    finally:
+        await second.close()
+
+
+async def test_sqlite_migrations_recorded_once(db_path: Path) -> None:
+    store = SqliteStore(db_path)
+    await store.open()
+    assert await store.schema_versions() == [1]
+    await store.set_meta("k", "v")
+    await store.close()
+    with sqlite3.connect(db_path) as con:
+        before = con.execute("SELECT * FROM schema_migrations").fetchall()
+    await store.open()  # the same object reopened, then a fresh one
+    await store.close()
+    again = SqliteStore(db_path)
+    await again.open()
+    assert await again.schema_versions() == [1]
+    assert await again.get_meta("k") == "v"
+    await again.close()
+    with sqlite3.connect(db_path) as con:
+        assert con.execute("SELECT * FROM schema_migrations").fetchall() == before
+
+
+async def test_sqlite_pragmas(db_path: Path) -> None:
+    store = SqliteStore(db_path, busy_timeout_ms=1234)
+    await store.open()
+    db = store._db
+    assert db is not None
+    for pragma, expected in [("synchronous", 2), ("foreign_keys", 1), ("secure_delete", 1),
+                             ("busy_timeout", 1234), ("journal_mode", "wal")]:
+        rows = list(await db.execute_fetchall(f"PRAGMA {pragma}"))
+        assert rows[0][0] == expected, pragma
+    await store.close()
+    with sqlite3.connect(db_path) as con:
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # persistent
+
+
+async def test_sqlite_refuses_newer_schema(db_path: Path) -> None:
+    store = SqliteStore(db_path)
+    await store.open()
+    await store.close()
+    with sqlite3.connect(db_path) as con:
+        con.execute("INSERT INTO schema_migrations VALUES (9999, '9999_future.sql', 'x')")
+    with pytest.raises(StoreError, match="newer"):
+        await SqliteStore(db_path).open()
+
+
+async def test_sqlite_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not a database at all" * 100)
+    with pytest.raises(StoreError, match="corrupt or not"):
+        await SqliteStore(path).open()
+
+
+async def test_sqlite_erased_text_is_gone_from_the_files(db_path: Path) -> None:
+    needle = "QUOKKA-PARSNIP-7731"
+    store = SqliteStore(db_path)
+    await store.open()
+    try:
+        await store.apply(Changes(participant=person(name=f"{needle} name",
+                                                     profile={"n": needle}),
+                                  addresses=[address("tel:+447700912345")]))
+        for i in range(3):  # several versions of the session row, as a real flow writes
+            await store.apply(Changes(
+                session=session(fields={"worry": f"{needle} {i}"}, asked=i),
+                answers=[answer(raw=f"{needle} raw {i} " + "z" * 3000, value=f"{needle} {i}")],
+                events=[EventRow("p1", "s1", "AnswerRecorded", {"raw": needle}, T0)],
+                outbox=[dataclasses.replace(outbox(), payload={"text": needle})]))
+
+        def file_bytes() -> bytes:
+            return b"".join(p.read_bytes() for p in db_path.parent.glob("parley.db*"))
+
+        assert needle.encode() in file_bytes()
+        assert b"+447700912345" in file_bytes()
+        await store.erase_participant("p1", T0 + MIN)
+        data = file_bytes()
+        assert needle.encode() not in data
+        assert b"+447700912345" not in data
+        wal = db_path.with_name("parley.db-wal")
+        assert not wal.exists() or wal.stat().st_size == 0
+        assert len(await store.answers()) == 3
+    finally:
+        await store.close()
+
+
+async def test_sqlite_lock_is_reported_by_health_and_recovers(db_path: Path) -> None:
+    store = SqliteStore(db_path, busy_timeout_ms=50)
+    await store.open()
+    other = sqlite3.connect(db_path, isolation_level=None, timeout=0.05)
+    try:
+        await store.health()
+        other.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(StoreError, match="locked by another process"):
+            await store.health()
+        with pytest.raises(StoreError, match="locked"):
+            await store.apply(Changes(participant=person()))
+        with pytest.raises(StoreError, match="locked"):
+            await store.inbox_put(inbox("1"))
+        other.execute("ROLLBACK")
+        await store.health()
+        await store.apply(Changes(participant=person()))
+        assert await store.get_participant("p1") is not None
+    finally:
+        other.close()
+        await store.close()
+
+
+async def test_sqlite_readonly_file_is_reported(db_path: Path) -> None:
+    store = SqliteStore(db_path)
+    await store.open()
+    await store.close()
+    ro = SqliteStore(db_path)
+    await ro.open()
+    try:
+        assert ro._db is not None
+        await ro._db.execute("PRAGMA query_only = ON")
+        with pytest.raises(StoreError):
+            await ro.health()
+    finally:
+        await ro.close()
