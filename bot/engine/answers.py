@@ -76,6 +76,9 @@ def _words(text: str) -> str:
 
 def _one_number(text: str) -> float | None:
     """The single number in a short reply (``7``, ``7/10``, ``I'd say 7``, ``seven``)."""
+    bare = text.strip()
+    if bare.isascii() and bare.isdigit():
+        return float(bare)
     t = simplify(text)
     t = re.sub(r"\s*(?:/|out of)\s*\d+\s*$", "", t)  # "7/10", "7 out of 10"
     numbers = re.findall(r"-?\d+(?:[.,]\d+)?", t.replace(",", "") if re.search(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from bot.engine.session import FieldValue
 
@@ -47,9 +47,10 @@ Input = Begin | Reply | Press | TimerFired | Expire
 OutputKind = Literal["question", "info", "reprompt", "help", "notice", "end"]
 
 
-@dataclass(frozen=True)
-class Choice:
-    """One answer a person can pick: a number/key to type, a label and a button token."""
+class Choice(NamedTuple):
+    """One answer a person can pick: a number/key to type, a label and a button token.
+
+    A NamedTuple rather than a dataclass: a 0-10 scale makes eleven per question."""
 
     key: str
     label: str

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from bot.flows.models import AnswerKind, Flow
@@ -61,7 +61,15 @@ class Session:
     round_id: str | None = None
 
     def evolve(self, **changes: Any) -> Session:
-        return replace(self, **changes)
+        """A copy with ``changes`` applied (``dataclasses.replace`` without re-running
+        ``__init__``: the engine evolves sessions several times per step)."""
+        unknown = changes.keys() - self.__dict__.keys()
+        if unknown:
+            raise TypeError(f"Session has no field(s) {sorted(unknown)}")
+        new = object.__new__(Session)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
 
     @property
     def finished(self) -> bool:

@@ -7,8 +7,9 @@ channels, so a conversation can be replayed, tested and benchmarked without I/O.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -55,6 +56,10 @@ class StepContext:
     safeguarding_phrases: tuple[str, ...] = ()
     signpost_key: str | None = None
 
+    @functools.cached_property
+    def project_key(self) -> tuple[tuple[str, str], ...]:
+        return tuple(sorted(self.project.items()))
+
 
 @dataclass(frozen=True)
 class StepResult:
@@ -63,27 +68,70 @@ class StepResult:
     events: tuple[events.Event, ...]
 
 
+@dataclass(frozen=True)
+class _Skeleton:
+    text: str
+    plain: str
+    entries: tuple[tuple[str, str, FieldValue], ...]
+    layout: str
+    scale_labels: dict[int, str]
+    long_ok: bool
+
+
+_SKELETONS: dict[tuple[Any, ...], _Skeleton] = {}
+
+
+_LABEL_KEYS: dict[int, tuple[AskNode, tuple[str, ...]]] = {}
+
+
+def _label_keys(node: AskNode) -> tuple[str, ...]:
+    """The template keys a question renders: its text and any label that is a key.
+    Cached by identity (nodes hold dicts, so they are not hashable)."""
+    hit = _LABEL_KEYS.get(id(node))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    if len(_LABEL_KEYS) > 4096:
+        _LABEL_KEYS.clear()
+    answer = node.answer
+    labels: list[str] = []
+    if isinstance(answer, ChoiceAnswer):
+        labels = [o.label for o in answer.options]
+    elif isinstance(answer, ScaleAnswer):
+        labels = list(answer.labels.values())
+    elif isinstance(answer, YesNoAnswer):
+        labels = [answer.yes_label, answer.no_label]
+    keys = (node.text, *(label for label in labels if is_template_key(label)))
+    _LABEL_KEYS[id(node)] = (node, keys)
+    return keys
+_SKELETON_LIMIT = 10_000
+
+
 class _Run:
     """Accumulates one step's outputs and events while walking the flow."""
 
     def __init__(self, flow: Flow, session: Session, now: dt.datetime, ctx: StepContext):
-        self.flow, self.session, self.now, self.ctx = flow, session, now, ctx
+        self.flow, self.now, self.ctx = flow, now, ctx
+        self.session = session.evolve(updated_at=now)
         self.outputs: list[Output] = []
         self.events: list[events.Event] = []
+        self._data: dict[str, Any] | None = None
+        self._skeletons: dict[tuple[str, str], _Skeleton] = {}
 
     def result(self) -> StepResult:
-        return StepResult(self.session.evolve(updated_at=self.now), tuple(self.outputs),
-                          tuple(self.events))
+        return StepResult(self.session, tuple(self.outputs), tuple(self.events))
 
     # -- rendering --------------------------------------------------------------------
     def data(self) -> dict[str, Any]:
+        if self._data is not None:
+            return self._data
         participant = dict(self.ctx.participant)
         for name, value in self.session.fields.items():
             if name.startswith("participant."):
                 participant[name.split(".", 1)[1]] = value
         fields = {k: v for k, v in self.session.fields.items() if not k.startswith("participant.")}
-        return {"fields": fields, "vars": self.session.vars, "participant": participant,
-                "project": self.ctx.project}
+        self._data = {"fields": fields, "vars": self.session.vars,
+                      "participant": participant, "project": self.ctx.project}
+        return self._data
 
     def render(self, key: str, node: str, **extra: Any) -> str:
         try:
@@ -127,6 +175,8 @@ class _Run:
 
     def save(self, name: str, value: FieldValue) -> None:
         self.session = self.session.evolve(fields={**self.session.fields, name: value})
+        self._data = None
+        self._skeletons.clear()
         if not name.startswith("participant."):
             return
         attr = name.split(".", 1)[1]
@@ -142,14 +192,13 @@ class _Run:
     def walk(self, node_id: str) -> None:
         for _ in range(MAX_NODES_PER_STEP):
             node = self.flow.nodes[node_id]
-            self.session = self.session.evolve(node=node_id, status="active")
             if isinstance(node, AskNode):
                 self.ask(node_id, node)
                 return
             if isinstance(node, EndNode):
+                self.session = self.session.evolve(node=node_id, status="completed")
                 if node.text:
                     self.say("end", self.render(node.text, node_id), node_id)
-                self.session = self.session.evolve(status="completed")
                 self.events.append(events.FlowCompleted(self.flow.id, node.outcome))
                 return
             if isinstance(node, SayNode):
@@ -168,7 +217,7 @@ class _Run:
             node_id = self.resolve(node.next, node_id)
         self.events.append(events.FlowErrored(node_id, "the flow went round in a loop "
                                               f"{MAX_NODES_PER_STEP} times without a question"))
-        self.session = self.session.evolve(status="stopped")
+        self.session = self.session.evolve(node=node_id, status="stopped")
 
     def info(self, node_id: str, node: SayNode) -> Output:
         text = self.render(node.text, node_id)
@@ -178,56 +227,87 @@ class _Run:
     # -- questions ------------------------------------------------------------------------
     def ask(self, node_id: str, node: AskNode) -> None:
         asked = self.session.asked + 1
-        self.session = self.session.evolve(status="waiting", asked=asked, retries=0)
+        self.session = self.session.evolve(node=node_id, status="waiting", asked=asked,
+                                           retries=0)
         self.outputs.append(self.question(node_id, node))
         self.events.append(events.QuestionAsked(node_id, asked))
         if node.timeout is not None:
             due = self.now + node.timeout.delta
             self.events.append(events.TimerScheduled(node_id, asked, due))
 
-    def choices(self, node_id: str, node: AskNode) -> tuple[tuple[Choice, ...], str]:
-        """The choices and the layout a button channel should use."""
-        answer = node.answer
-        prefix = f"{self.session.id[-8:]}.{self.session.asked}"
-        if isinstance(answer, ChoiceAnswer):
-            return tuple(Choice(str(i + 1), self.label(o.label, node_id), o.value,
-                                f"{prefix}.{i}") for i, o in enumerate(answer.options)), "list"
-        if isinstance(answer, ScaleAnswer):
-            return tuple(Choice(str(v), str(v), v, f"{prefix}.{i}") for i, v in
-                         enumerate(range(answer.min, answer.max + 1))), "grid"
-        if isinstance(answer, YesNoAnswer):
-            return (Choice("1", self.label(answer.yes_label, node_id), True, f"{prefix}.0"),
-                    Choice("2", self.label(answer.no_label, node_id), False, f"{prefix}.1")), "row"
-        return (), "list"
+    def skeleton(self, node_id: str, node: AskNode) -> _Skeleton:
+        """Everything about a question except its button tokens, memoised: the same
+        question to thousands of people is worked out once per locale."""
+        local_key = (node_id, self.session.locale)
+        if local_key in self._skeletons and self._data is not None:
+            return self._skeletons[local_key]
+        locale = self.session.locale
+        uses_data = any(self.ctx.renderer.reads_data(k, locale) for k in _label_keys(node))
+        key = (self.ctx.renderer, self.flow.id, self.flow.version, node_id, locale,
+               repr(sorted(self.data().items())) if uses_data else None,
+               self.ctx.project_key)
+        found = _SKELETONS.get(key)
+        if found is None:
+            found = self.build_skeleton(node_id, node)
+            if len(_SKELETONS) >= _SKELETON_LIMIT:
+                _SKELETONS.clear()
+            if not any(isinstance(e, events.FlowErrored) for e in self.events):
+                _SKELETONS[key] = found
+        self._skeletons[local_key] = found
+        return found
 
-    def question(self, node_id: str, node: AskNode) -> Output:
-        text = self.render(node.text, node_id)
-        choices, layout = self.choices(node_id, node)
+    def build_skeleton(self, node_id: str, node: AskNode) -> _Skeleton:
         answer = node.answer
+        text = self.render(node.text, node_id)
+        entries: tuple[tuple[str, str, FieldValue], ...] = ()
+        layout = "list"
+        if isinstance(answer, ChoiceAnswer):
+            entries = tuple((str(i + 1), self.label(o.label, node_id), o.value)
+                            for i, o in enumerate(answer.options))
+        elif isinstance(answer, ScaleAnswer):
+            entries = tuple((str(v), str(v), v) for v in range(answer.min, answer.max + 1))
+            layout = "grid"
+        elif isinstance(answer, YesNoAnswer):
+            entries = (("1", self.label(answer.yes_label, node_id), True),
+                       ("2", self.label(answer.no_label, node_id), False))
+            layout = "row"
         skip = node.skippable
-        hints: list[str] = []
+        hints: list[Callable[[], str]] = []
         button_text = text
+        scale_labels: dict[int, str] = {}
         if isinstance(answer, ScaleAnswer):
-            labels = {p: self.label(lbl, node_id) for p, lbl in sorted(answer.labels.items())}
-            args = {"min": answer.min, "max": answer.max, "labels": labels, "skip": skip}
-            hints = [self.render("system.scale_hint", node_id, **args),
-                     self.render("system.scale_hint_short", node_id, **args)]
-            if labels:
+            scale_labels = {p: self.label(lbl, node_id) for p, lbl in sorted(answer.labels.items())}
+            args = {"min": answer.min, "max": answer.max, "labels": scale_labels, "skip": skip}
+            hints = [lambda: self.render("system.scale_hint", node_id, **args),
+                     lambda: self.render("system.scale_hint_short", node_id, **args)]
+            if scale_labels:
                 button_text = f"{text}\n{self.render('system.scale_legend', node_id, **args)}"
-        elif choices:
-            listing = "\n".join(f"{c.key} {c.label}" for c in choices)
-            hints = [listing + ("\n" + self.render("system.skip_hint", node_id) if skip else ""),
-                     listing]
+        elif entries:
+            listing = "\n".join(f"{k} {label}" for k, label, _ in entries)
+            skip_line = "\n" + self.render("system.skip_hint", node_id) if skip else ""
+            hints = [lambda: listing + skip_line, lambda: listing]
         elif skip:
-            hints = [self.render("system.skip_hint", node_id), ""]
+            hints = [lambda: self.render("system.skip_hint", node_id), lambda: ""]
+        # The most helpful hint that still fits one SMS segment; the last one otherwise.
         plain = text
-        for hint in hints:
+        for make_hint in hints:
+            hint = make_hint()
             plain = f"{text}\n{hint}" if hint else text
             if measure(plain).segments <= 1:
                 break
-        return Output(text=button_text, plain=plain, kind="question", node=node_id,
-                      choices=choices, layout=layout,  # type: ignore[arg-type]
-                      long_ok=node.sms_long is not None)
+        return _Skeleton(button_text, plain, entries, layout, scale_labels,
+                         node.sms_long is not None)
+
+    def choices(self, node_id: str, node: AskNode) -> tuple[Choice, ...]:
+        prefix = f"{self.session.id[-8:]}.{self.session.asked}"
+        return tuple(Choice(k, label, value, f"{prefix}.{i}")
+                     for i, (k, label, value) in enumerate(self.skeleton(node_id, node).entries))
+
+    def question(self, node_id: str, node: AskNode) -> Output:
+        sk = self.skeleton(node_id, node)
+        return Output(text=sk.text, plain=sk.plain, kind="question", node=node_id,
+                      choices=self.choices(node_id, node), layout=sk.layout,  # type: ignore[arg-type]
+                      long_ok=sk.long_ok)
 
     def answer(self, node_id: str, node: AskNode, raw: str) -> None:
         parsed = self.parse(node, raw)
@@ -263,14 +343,13 @@ class _Run:
     def parse(self, node: AskNode, raw: str) -> answers.Parsed:
         answer = node.answer
         if isinstance(answer, ScaleAnswer):
-            labels = {p: self.label(lbl, "") for p, lbl in answer.labels.items()}
-            return answers.parse_scale(answer, raw, labels)
-        if isinstance(answer, ChoiceAnswer):
-            return answers.parse_choice(answer, raw, [self.label(o.label, "")
-                                                      for o in answer.options])
-        if isinstance(answer, YesNoAnswer):
-            return answers.parse_yes_no(answer, raw, (self.label(answer.yes_label, ""),
-                                                      self.label(answer.no_label, "")))
+            return answers.parse_scale(answer, raw, self.skeleton(self.session.node,
+                                                                  node).scale_labels)
+        if isinstance(answer, ChoiceAnswer | YesNoAnswer):
+            labels = [label for _, label, _ in self.skeleton(self.session.node, node).entries]
+            if isinstance(answer, ChoiceAnswer):
+                return answers.parse_choice(answer, raw, labels)
+            return answers.parse_yes_no(answer, raw, (labels[0], labels[1]))
         if isinstance(answer, NumberAnswer):
             return answers.parse_number(answer, raw)
         if isinstance(answer, DateAnswer):
@@ -339,7 +418,7 @@ def step(flow: Flow, session: Session, input: Input, now: dt.datetime,
         run.walk(node.timeout.next)
         return run.result()
     if isinstance(input, Press):
-        choices, _ = run.choices(session.node, node)
+        choices = run.choices(session.node, node)
         chosen = next((c for c in choices if c.token == input.token), None)
         if chosen is None:
             run.events.append(events.StaleInputIgnored(f"button {input.token}"))

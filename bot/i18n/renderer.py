@@ -14,12 +14,16 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta
 from jinja2.exceptions import UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
 from bot.errors import Problem, TemplateError
 from bot.flows.toml_positions import key_lines
+
+
+_MISSING = object()
+_MEMO_LIMIT = 20_000
 
 
 def _flatten(prefix: str, table: Mapping[str, Any], out: dict[str, str]) -> None:
@@ -48,12 +52,19 @@ class Renderer:
             undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False
         )
         self._compiled: dict[str, dict[str, Template]] = {}
+        self._static: dict[tuple[str, str], str] = {}
+        self._uses: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._memo: dict[tuple[Any, ...], str] = {}
         problems: list[Problem] = []
         for locale, table in sources.items():
             compiled: dict[str, Template] = {}
             for key, text in table.items():
                 try:
                     compiled[key] = self._env.from_string(text)
+                    names = meta.find_undeclared_variables(self._env.parse(text))
+                    if not names:
+                        self._static[(locale, key)] = compiled[key].render().strip()
+                    self._uses[(locale, key)] = tuple(sorted(names))
                 except TemplateSyntaxError as exc:
                     where = (origins or {}).get((locale, key), f"templates/{locale}")
                     file, _, line = where.partition(":")
@@ -106,6 +117,11 @@ class Renderer:
         """Whether ``locale`` itself (without fallback) defines ``key``."""
         return key in self._compiled.get(locale, {})
 
+    def reads_data(self, key: str, locale: str) -> bool:
+        """Whether the template for ``key`` uses any variable (is not fixed text)."""
+        found = self.resolve_locale(key, locale)
+        return found is not None and bool(self._uses.get((found, key)))
+
     def resolve_locale(self, key: str, locale: str) -> str | None:
         if self.has(key, locale):
             return locale
@@ -118,7 +134,21 @@ class Renderer:
         found = self.resolve_locale(key, locale)
         if found is None:
             raise TemplateError(f"template '{key}' is missing for locale '{locale}'")
+        static = self._static.get((found, key))
+        if static is not None:
+            return static
+        data = data or {}
+        # Rendering is pure, so results are memoised on exactly the values the template
+        # reads; the same question to thousands of people renders once.
+        memo_key = (found, key, *(repr(data.get(n, _MISSING)) for n in self._uses[(found, key)]))
+        cached = self._memo.get(memo_key)
+        if cached is not None:
+            return cached
         try:
-            return self._compiled[found][key].render(**(data or {})).strip()
+            text = self._compiled[found][key].render(**data).strip()
         except UndefinedError as exc:
             raise TemplateError(f"template '{key}' ({found}): {exc.message}") from exc
+        if len(self._memo) >= _MEMO_LIMIT:
+            self._memo.clear()
+        self._memo[memo_key] = text
+        return text

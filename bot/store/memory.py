@@ -39,6 +39,7 @@ from bot.store.sqlite import (
     json_copy,
     opt_utc,
     safe_text,
+    sessions_of,
     to_utc,
 )
 
@@ -157,7 +158,7 @@ class MemoryStore:
             check_new(kind, items)
         # Copy and validate everything first: nothing below the line can fail.
         participant = None if changes.participant is None else _participant(changes.participant)
-        session = None if changes.session is None else _session(changes.session)
+        sessions = [_session(s) for s in sessions_of(changes)]
         addresses = [_address(a) for a in changes.addresses]
         answers = [_answer(a) for a in changes.answers]
         events = [_event(e) for e in changes.events]
@@ -175,7 +176,7 @@ class MemoryStore:
         # ----------------------------------------------------------------------------------
         if participant is not None:
             self._participants[participant.id] = participant
-        if session is not None:
+        for session in sessions:
             self._sessions[session.id] = session
         for row, original in zip(answers, changes.answers, strict=True):
             row.id = original.id = self._next_id("answers")
@@ -247,6 +248,7 @@ class MemoryStore:
         for key, item in list(self._inbox.items()):
             if item.address in addresses:
                 del self._inbox[key]
+                self._inbox_keys.discard((item.channel, item.dedupe_key))
         for address in addresses:
             del self._addresses[address]
         sessions = {s.id for s in self._sessions.values() if s.participant_id == participant_id}
@@ -321,7 +323,6 @@ class MemoryStore:
     # -- inbox --------------------------------------------------------------------------
     async def inbox_put(self, item: InboxItem) -> bool:
         self._check()
-        check_new("inbox item", [item])
         stored = _inbox(item)
         key = (item.channel, item.dedupe_key)
         if key in self._inbox_keys:

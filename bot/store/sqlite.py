@@ -22,6 +22,7 @@ is never interleaved with another coroutine's statements on the shared connectio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -283,6 +284,12 @@ def _timer(row: sqlite3.Row) -> Timer:
                  kind=row["kind"], id=row["id"])
 
 
+def sessions_of(changes: Changes) -> list[Session]:
+    """``session`` then ``more_sessions``, upserted in that order."""
+    first = [] if changes.session is None else [changes.session]
+    return [*first, *changes.more_sessions]
+
+
 def check_new(kind: str, items: Iterable[Any]) -> None:
     """Rows ``apply`` inserts must not carry an id yet (a retried, already stored row)."""
     for item in items:
@@ -361,7 +368,7 @@ class _Encoded:
 
     participant: Params | None
     addresses: list[Params]
-    session: Params | None
+    sessions: list[Params]
     answers: list[Params]
     events: list[Params]
     consents: list[Params]
@@ -382,7 +389,7 @@ class _Encoded:
             participant=(None if changes.participant is None
                          else _participant_params(changes.participant)),
             addresses=[_address_params(a) for a in changes.addresses],
-            session=None if changes.session is None else _session_params(changes.session),
+            sessions=[_session_params(s) for s in sessions_of(changes)],
             answers=[_answer_params(a) for a in changes.answers],
             events=[_event_params(e) for e in changes.events],
             consents=[(c.participant_id, c.version, c.decision, dt_text(c.at))
@@ -408,6 +415,21 @@ def _migrations() -> list[tuple[int, str, str]]:
     if len(set(numbers)) != len(numbers):
         raise StoreError(f"two migrations share a number: {[name for _, name, _ in found]}")
     return found
+
+
+def _statements(sql: str) -> list[str]:
+    """A migration script split into statements (SQLite's own tokenizer finds the ends,
+    so semicolons inside comments and strings are safe)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in sql.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())  # a trailing comment, or an unterminated statement
+    return statements
 
 
 class SqliteStore:
@@ -454,7 +476,7 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 raise store_error(exc) from exc
             except ValueError as exc:
-                if "no active connection" in str(exc):
+                if "no active connection" in str(exc) or "Connection closed" in str(exc):
                     raise StoreError(f"store {self.path} is closed") from exc
                 raise
 
@@ -462,8 +484,8 @@ class SqliteStore:
     async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
         """One ``BEGIN IMMEDIATE`` … ``COMMIT`` transaction; rolled back on any error."""
         async with self._locked() as db:
-            await db.execute("BEGIN IMMEDIATE")
             try:
+                await db.execute("BEGIN IMMEDIATE")  # inside: a cancelled BEGIN still ends
                 yield db
                 await db.execute("COMMIT")
             except BaseException:
@@ -509,30 +531,44 @@ class SqliteStore:
                 await self._migrate(conn)
         except BaseException:
             self._db = None
-            await db.close()
+            with contextlib.suppress(sqlite3.Error):
+                await db.close()
             raise
 
     async def _migrate(self, db: aiosqlite.Connection) -> None:
+        """Apply each pending migration in its own transaction. The applied set is read
+        again under the write lock, so two processes opening a new file at once do not
+        both apply a migration."""
         await db.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
             version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)""")
-        applied = {int(row[0]) for row in
-                   await db.execute_fetchall("SELECT version FROM schema_migrations")}
         known = _migrations()
         newest = max((n for n, _, _ in known), default=0)
+        applied = await self._applied(db)
         if applied and max(applied) > newest:
             raise StoreError(f"store {self.path} has schema {max(applied)}, newer than this "
                              f"Parley knows ({newest}); upgrade Parley")
         for number, name, sql in known:
             if number in applied:
                 continue
-            record = (f"INSERT INTO schema_migrations (version, name, applied_at) VALUES "
-                      f"({number}, '{name}', '{dt_text(self._clock.now())}');")
             try:
-                await db.executescript(f"BEGIN IMMEDIATE;\n{sql}\n;\n{record}\nCOMMIT;")
+                await db.execute("BEGIN IMMEDIATE")
+                if number in await self._applied(db):  # another process got there first
+                    await db.execute("ROLLBACK")
+                    continue
+                for statement in _statements(sql):
+                    await db.execute(statement)
+                await db.execute("INSERT INTO schema_migrations (version, name, applied_at) "
+                                 "VALUES (?, ?, ?)", (number, name, dt_text(self._clock.now())))
+                await db.execute("COMMIT")
             except BaseException:
                 await self._rollback(db)
                 raise
             log.info("store %s: applied migration %s", self.path, name)
+
+    @staticmethod
+    async def _applied(db: aiosqlite.Connection) -> set[int]:
+        rows = await db.execute_fetchall("SELECT version FROM schema_migrations")
+        return {int(row[0]) for row in rows}
 
     async def close(self) -> None:
         db, self._db = self._db, None
@@ -571,8 +607,8 @@ class SqliteStore:
         async with self._write() as db:
             if enc.participant is not None:
                 await db.execute(_UPSERT_PARTICIPANT, enc.participant)
-            if enc.session is not None:
-                await db.execute(_UPSERT_SESSION, enc.session)
+            if enc.sessions:
+                await db.executemany(_UPSERT_SESSION, enc.sessions)
             await insert_all(_INSERT_ANSWER, enc.answers, changes.answers, db)
             await insert_all(_INSERT_EVENT, enc.events, changes.events, db)
             if enc.consents:
@@ -716,7 +752,6 @@ class SqliteStore:
 
     # -- inbox --------------------------------------------------------------------------
     async def inbox_put(self, item: InboxItem) -> bool:
-        check_new("inbox item", [item])
         params = (item.channel, item.dedupe_key, item.address, dumps(item.payload),
                   dt_text(item.received_at), item.status, item.attempts,
                   opt_dt_text(item.processed_at))

@@ -12,9 +12,10 @@ Contents:
   (``with ServedApp(app) as srv: srv.base_url``; ``async with`` works too).
 * :func:`serve_forever` / :func:`add_server_args` - the ``python -m tests.fakes.X
   --port 0 --port-file F`` entry point used by benchmarks.
-* Transport-level tools shared by both fakes: :class:`DroppedConnection` (close the
-  socket without answering), :class:`SlidingWindow` (rate limiting) and
-  :func:`sleep_unless` (interruptible "hang").
+* Tools shared by both fakes: :class:`DroppedConnection` (close the socket without
+  answering), :class:`SlidingWindow` (rate limiting), :func:`sleep_unless`
+  (interruptible "hang") and :class:`FailureScript` / :class:`ScriptedFailure`
+  (the ``fail_next`` queue).
 """
 
 from __future__ import annotations
@@ -56,7 +57,6 @@ def bind_loopback(port: int = 0, host: str = LOOPBACK) -> socket.socket:
     except OSError:
         sock.close()
         raise
-    sock.set_inheritable(True)
     return sock
 
 

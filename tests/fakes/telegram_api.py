@@ -43,8 +43,8 @@ process also serves ``GET /_fake/stats`` and ``POST /_fake/fail_next`` /
 from __future__ import annotations
 
 import argparse
-import copy
 import asyncio
+import copy
 import email.message
 import html
 import itertools
@@ -454,7 +454,9 @@ class FakeTelegram:
         """
         kind = str(kind)
         if kind not in FAILURE_KINDS:
-            raise ValueError(f"unknown failure kind {kind!r}; expected one of {FAILURE_KINDS}")
+            raise ValueError(
+                f"unknown failure kind {kind!r}; expected one of {sorted(FAILURE_KINDS)}"
+            )
         self._failures.add(
             ScriptedFailure(
                 kind=kind,
@@ -858,6 +860,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--global-per-second", type=int, default=30)
     parser.add_argument("--per-chat-per-second", type=int, default=1)
     parser.add_argument("--burst", type=int, default=0)
+    parser.add_argument("--hang-seconds", type=float, default=5.0)
+    parser.add_argument("--max-long-poll", type=float, default=1.0)
     args = parser.parse_args(argv)
     fake = FakeTelegram(
         args.token,
@@ -865,6 +869,8 @@ def main(argv: list[str] | None = None) -> None:
         global_per_second=args.global_per_second,
         per_chat_per_second=args.per_chat_per_second,
         burst=args.burst,
+        hang_seconds=args.hang_seconds,
+        max_long_poll=args.max_long_poll,
     )
     serve_forever(fake.app, port=args.port, port_file=args.port_file)
 

@@ -298,7 +298,9 @@ class FakeTwilio:
         """
         kind = str(kind)
         if kind not in FAILURE_KINDS:
-            raise ValueError(f"unknown failure kind {kind!r}; expected one of {FAILURE_KINDS}")
+            raise ValueError(
+                f"unknown failure kind {kind!r}; expected one of {sorted(FAILURE_KINDS)}"
+            )
         self._failures.add(
             ScriptedFailure(
                 kind=kind,
@@ -617,12 +619,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--auth-token", default=DEFAULT_AUTH_TOKEN)
     parser.add_argument("--enforce-limits", action="store_true")
     parser.add_argument("--per-second", type=int, default=1)
+    parser.add_argument("--hang-seconds", type=float, default=5.0)
     args = parser.parse_args(argv)
     fake = FakeTwilio(
         args.account_sid,
         args.auth_token,
         enforce_limits=args.enforce_limits,
         per_second=args.per_second,
+        hang_seconds=args.hang_seconds,
     )
     serve_forever(fake.app, port=args.port, port_file=args.port_file)
 

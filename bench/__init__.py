@@ -1,0 +1,1 @@
+"""Parley benchmarks: each prints JSON lines ``{"name", "value", "unit", "baseline", "ratio"}``."""
