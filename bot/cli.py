@@ -200,6 +200,23 @@ def demo(
     run(run_demo(cfg, out, participants))
 
 
+@app.command()
+def serve(
+    config: ConfigOpt = None,
+    senders: Annotated[str, typer.Option(help="'on', or 'paused' to accept and store "
+                                         "messages without sending any")] = "on",
+    port_file: Annotated[Path | None, typer.Option(help="write the bound port here "
+                                                   "(useful with [server] port = 0)")] = None,
+) -> None:
+    """Run the web app (webhooks, health, metrics), scheduler and outbox senders."""
+    from bot.server import serve as run_server
+
+    if senders not in ("on", "paused"):
+        fail("--senders must be 'on' or 'paused'")
+    cfg = config_or_exit(config)
+    run(run_server(cfg, senders_paused=senders == "paused", port_file=port_file))
+
+
 def _validate_paths(cfg: Config, paths: list[Path]) -> list[Problem]:
     try:
         renderer = Renderer.from_dir(cfg.templates_path(), cfg.project.locales[0])
@@ -212,7 +229,7 @@ def _validate_paths(cfg: Config, paths: list[Path]) -> list[Problem]:
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(Problem(str(path), 1, f"cannot read the file: {exc}"))
             continue
-        flow, found = validate_source(source, str(path), renderer, cfg.project.locales)
+        _, found = validate_source(source, str(path), renderer, cfg.project.locales)
         problems.extend(found)
     return problems
 

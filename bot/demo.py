@@ -133,8 +133,8 @@ async def run_demo(config: Config, console: Console, count: int = 2) -> None:
 
         await stage("1. First contact: language, consent and getting started",
                     ["hello", "language", "consent", "onboarding"])
-        await _round(console, runtime, phones, personas, clock, "2. Baseline wellbeing survey (ONS4)",
-                     "ons4", {}, "ons4", timedelta(days=1))
+        await _round(console, runtime, phones, personas, clock,
+                     "2. Baseline wellbeing survey (ONS4)", "ons4", {}, "ons4", timedelta(days=1))
         await _round(console, runtime, phones, personas, clock,
                      "3. Check-back: endorse a draft finding", "endorsement", FINDING,
                      "endorsement", timedelta(days=13))

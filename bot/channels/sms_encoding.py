@@ -42,8 +42,6 @@ extension table and would corrupt the following character.
 
 from __future__ import annotations
 
-import functools
-
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -131,7 +129,7 @@ def _pack(costs: list[int], capacity: int) -> int:
     return segments
 
 
-@functools.lru_cache(maxsize=8192)
+@lru_cache(maxsize=8192)
 def measure(text: str) -> SegmentInfo:
     """Work out the encoding, size and segment count of ``text`` sent as one SMS.
 

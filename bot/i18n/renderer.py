@@ -21,7 +21,6 @@ from jinja2.sandbox import SandboxedEnvironment
 from bot.errors import Problem, TemplateError
 from bot.flows.toml_positions import key_lines
 
-
 _MISSING = object()
 _MEMO_LIMIT = 20_000
 

@@ -1,0 +1,1 @@
+"""Durable delivery: the inbox (persist, then acknowledge) and the outbox (paced senders)."""

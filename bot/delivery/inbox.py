@@ -1,0 +1,149 @@
+"""The inbox: persist every inbound message, acknowledge, then process it.
+
+A webhook is answered 200 only after its message is committed (``Store.inbox_put``), so
+a crash at any point loses nothing: start-up processes whatever is still pending.
+Processing is in arrival order per address (one drainer per address) and concurrent
+across addresses, bounded by a semaphore. Conversations marks the inbox row done in
+the same transaction as its effects, so a row is never half-processed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+
+from bot.clock import Clock
+from bot.conversations import Conversations, Inbound
+from bot.errors import StoreError
+from bot.metrics import Metrics
+from bot.store.base import Store
+from bot.store.records import InboxItem
+
+log = logging.getLogger("parley.inbox")
+MAX_ATTEMPTS = 5
+
+
+def to_inbound(item: InboxItem) -> Inbound:
+    """Inbox rows hold the normalised message, never a provider's raw update (which
+    carries names we may not keep before consent)."""
+    p = item.payload
+    return Inbound(channel=item.channel, address=item.address, received_at=item.received_at,
+                   text=str(p.get("text") or ""), kind=p.get("kind", "text"),
+                   press=p.get("press"), invite=p.get("invite"), inbox_id=item.id)
+
+
+class InboxProcessor:
+    def __init__(self, store: Store, conversations: Conversations, clock: Clock,
+                 metrics: Metrics, *, concurrency: int = 32, sweep_interval: float = 2.0):
+        self.store, self.conversations, self.clock = store, conversations, clock
+        self.metrics = metrics
+        self._slots = asyncio.Semaphore(concurrency)
+        self._queues: dict[str, deque[InboxItem]] = {}
+        self._known: set[int] = set()
+        self._attempts: dict[int, int] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+        self.sweep_interval = sweep_interval
+
+    async def accept(self, item: InboxItem) -> bool:
+        """Store durably; False for a duplicate. Processing starts in the background."""
+        is_new = await self.store.inbox_put(item)
+        if not is_new:
+            self.metrics.inc("parley_inbound_duplicates_total", channel=item.channel)
+            return False
+        self.metrics.inc("parley_inbound_total", channel=item.channel)
+        self.schedule(item)
+        return True
+
+    def schedule(self, item: InboxItem) -> None:
+        assert item.id is not None
+        if item.id in self._known:
+            return
+        self._known.add(item.id)
+        queue = self._queues.get(item.address)
+        if queue is not None:
+            queue.append(item)
+            return
+        self._queues[item.address] = deque([item])
+        task = asyncio.create_task(self._drain(item.address))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _drain(self, address: str) -> None:
+        queue = self._queues[address]
+        try:
+            while queue:
+                item = queue[0]
+                async with self._slots:
+                    done = await self._process(item)
+                queue.popleft()
+                assert item.id is not None
+                if done:
+                    self._known.discard(item.id)
+                    self._attempts.pop(item.id, None)
+                else:
+                    # leave it to the sweeper; later messages wait so order is kept
+                    self._known.discard(item.id)
+                    for rest in queue:
+                        assert rest.id is not None
+                        self._known.discard(rest.id)
+                    queue.clear()
+        finally:
+            del self._queues[address]
+
+    async def _process(self, item: InboxItem) -> bool:
+        assert item.id is not None
+        try:
+            await self.conversations.handle(to_inbound(item))
+        except StoreError as exc:
+            log.warning("inbox: store unavailable, message %s will be retried: %s", item.id, exc)
+            return False
+        except Exception:
+            attempts = self._attempts.get(item.id, 0) + 1
+            self._attempts[item.id] = attempts
+            log.exception("inbox: processing message %s failed (attempt %d)", item.id, attempts)
+            if attempts < MAX_ATTEMPTS:
+                return False
+            await self.store.inbox_mark(item.id, "failed", self.clock.now())
+            self.metrics.inc("parley_inbound_processed_total", channel=item.channel,
+                             result="failed")
+            return True
+        self.metrics.inc("parley_inbound_processed_total", channel=item.channel, result="done")
+        return True
+
+    async def recover(self) -> int:
+        """Schedule every pending row (after a restart, or ones that failed to process)."""
+        pending = await self.store.inbox_pending(10_000)
+        for item in pending:
+            self.schedule(item)
+        return len(pending)
+
+    async def start(self) -> None:
+        count = await self.recover()
+        if count:
+            log.info("inbox: resuming %d message(s) received before a restart", count)
+        self._sweeper = asyncio.create_task(self._sweep())
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_interval)
+            try:
+                await self.recover()
+            except StoreError as exc:
+                log.warning("inbox: sweep skipped, store unavailable: %s", exc)
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def wait_idle(self, timeout: float = 10.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._queues and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        if self._queues:
+            raise TimeoutError("inbox still processing")

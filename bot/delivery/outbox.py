@@ -1,0 +1,224 @@
+"""Outbox senders: a bounded pool per channel that paces, retries and never double-sends.
+
+Every outbound message is a row written in the same transaction as the change that
+caused it. A sender marks the row ``sending`` (committed) *before* the request, so a
+crash mid-request leaves ``sending`` rows that start-up turns into ``ambiguous``: they
+may have gone out, so they are never blindly resent (Telegram has no idempotency key);
+an SMS is looked up at the provider first. Outcomes follow DESIGN §3.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from bot.channels.base import SendResult, Transport
+from bot.clock import Clock
+from bot.delivery.pacing import PerChat, SlidingWindow
+from bot.errors import AmbiguousSend, RateLimited, StoreError, TransientError, Unreachable
+from bot.metrics import Metrics
+from bot.store.base import Store
+from bot.store.records import OutboxItem
+
+log = logging.getLogger("parley.outbox")
+MAX_ATTEMPTS = 8
+MAX_BACKOFF = 300.0
+
+
+def backoff(attempts: int) -> float:
+    """1, 2, 4 … seconds, capped at five minutes."""
+    return float(min(2 ** max(attempts - 1, 0), MAX_BACKOFF))
+
+
+class OutboxSender:
+    """Sends one channel's outbox rows through its transport."""
+
+    def __init__(self, store: Store, transport: Transport, clock: Clock, metrics: Metrics,
+                 *, workers: int = 4, poll_interval: float = 0.05, paused: bool = False,
+                 max_attempts: int = MAX_ATTEMPTS,
+                 on_unreachable: Callable[[OutboxItem, Unreachable], object] | None = None,
+                 ) -> None:
+        self.store, self.transport, self.clock, self.metrics = store, transport, clock, metrics
+        self.channel = transport.channel
+        self.workers = workers
+        self.poll_interval = poll_interval
+        self.paused = paused
+        self.max_attempts = max_attempts
+        self.window = SlidingWindow(transport.pacing.per_second)
+        self.per_chat = PerChat(transport.pacing.per_chat_per_second)
+        self._queue: asyncio.Queue[OutboxItem] = asyncio.Queue(maxsize=workers * 2)
+        self._in_flight: set[int] = set()
+        self._busy_chats: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
+        self._idle = asyncio.Event()
+
+    # -- lifecycle ----------------------------------------------------------------------
+    async def start(self) -> None:
+        await self.transport.start()
+        await self.resolve_ambiguous()
+        self._tasks = [asyncio.create_task(self._dispatch(), name=f"outbox-{self.channel}")]
+        self._tasks += [asyncio.create_task(self._work(), name=f"sender-{self.channel}-{i}")
+                        for i in range(self.workers)]
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        await self.transport.stop()
+
+    async def wait_idle(self, timeout: float = 10.0) -> None:
+        """For tests and the demo: until nothing is due or in flight."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            due = await self.store.outbox_due(self.channel, self.clock.now(), 1)
+            if not due and not self._in_flight and self._queue.empty():
+                return
+            await asyncio.sleep(0.02)
+        raise TimeoutError(f"{self.channel} outbox still busy after {timeout}s")
+
+    # -- the dispatcher keeps pacing and per-chat order; workers do the I/O ---------------
+    async def _dispatch(self) -> None:
+        while not self._stopping.is_set():
+            if self.paused:
+                await asyncio.sleep(self.poll_interval)
+                continue
+            try:
+                due = await self.store.outbox_due(self.channel, self.clock.now(),
+                                                  self.workers * 16)
+            except StoreError as exc:
+                log.warning("outbox %s: store unavailable (%s); retrying", self.channel, exc)
+                await asyncio.sleep(1.0)
+                continue
+            handed = 0
+            held: set[str] = set()
+            for item in due:
+                assert item.id is not None
+                if item.id in self._in_flight:
+                    continue
+                chat = item.address
+                if chat in held or chat in self._busy_chats or not self.per_chat.ready(chat):
+                    held.add(chat)  # an older message for this chat goes first
+                    continue
+                await self.window.acquire()
+                self.per_chat.record(chat)
+                self._in_flight.add(item.id)
+                self._busy_chats.add(chat)
+                held.add(chat)
+                await self._queue.put(item)
+                handed += 1
+            if not handed:
+                await asyncio.sleep(self.poll_interval)
+
+    async def _work(self) -> None:
+        while True:
+            item = await self._queue.get()
+            try:
+                await self.send_one(item)
+            except StoreError as exc:
+                log.warning("outbox %s: could not record a send (%s)", self.channel, exc)
+            except Exception:  # a bug must not kill the sender pool
+                log.exception("outbox %s: unexpected error sending row %s", self.channel,
+                              item.id)
+            finally:
+                assert item.id is not None
+                self._in_flight.discard(item.id)
+                self._busy_chats.discard(item.address)
+
+    # -- one row ----------------------------------------------------------------------------
+    async def send_one(self, item: OutboxItem) -> None:
+        now = self.clock.now()
+        if await self._suppressed(item):
+            item.status, item.last_error = "cancelled", "address opted out or erased"
+            await self.store.outbox_update(item)
+            self.metrics.inc("parley_outbound_total", channel=self.channel, outcome="cancelled")
+            return
+        item.status, item.attempts = "sending", item.attempts + 1
+        await self.store.outbox_update(item)  # committed before the request: see module doc
+        self.metrics.inc("parley_outbound_attempts_total", channel=self.channel)
+        try:
+            result = await self.transport.send(item)
+        except RateLimited as exc:
+            self.per_chat.pause(item.address, exc.retry_after)
+            self._retry(item, now, exc.retry_after, f"rate limited ({exc.retry_after}s)")
+            outcome = "retry"
+        except TransientError as exc:
+            if item.attempts >= self.max_attempts:
+                item.status, item.last_error = "failed", f"gave up: {exc}"
+                outcome = "failed"
+            else:
+                wait = backoff(item.attempts)
+                self.per_chat.pause(item.address, wait)
+                self._retry(item, now, wait, str(exc))
+                outcome = "retry"
+        except Unreachable as exc:
+            item.status, item.last_error = "failed", exc.reason
+            await self._mark_address(item, exc)
+            outcome = "failed"
+        except AmbiguousSend as exc:
+            item.status, item.last_error = "ambiguous", str(exc)
+            outcome = "ambiguous"
+        else:
+            self._sent(item, result, now)
+            outcome = "sent"
+        await self.store.outbox_update(item)
+        self.metrics.inc("parley_outbound_total", channel=self.channel, outcome=outcome)
+
+    def _sent(self, item: OutboxItem, result: SendResult, now: dt.datetime) -> None:
+        item.status, item.sent_at, item.last_error = "sent", now, None
+        item.provider_id = result.provider_id
+        if result.segments is not None:
+            item.segments = result.segments
+            self.metrics.inc("parley_sms_segments_total", result.segments, channel=self.channel)
+
+    def _retry(self, item: OutboxItem, now: dt.datetime, seconds: float, why: str) -> None:
+        item.status, item.last_error = "retry", why
+        item.next_attempt_at = now + dt.timedelta(seconds=seconds)
+
+    async def _suppressed(self, item: OutboxItem) -> bool:
+        """Nothing goes to an opted-out address except the STOP acknowledgement itself."""
+        address = await self.store.get_address(item.address)
+        if address is None:
+            return bool(item.participant_id)  # erased since it was queued
+        return address.opted_out and item.payload.get("kind") != "stop_ack"
+
+    async def _mark_address(self, item: OutboxItem, exc: Unreachable) -> None:
+        address = await self.store.get_address(item.address)
+        if address is None:
+            return
+        from bot.store.records import Changes
+
+        if exc.code == 21610:
+            address.opted_out, address.opted_out_at = True, self.clock.now()
+        else:
+            address.unreachable, address.unreachable_reason = True, exc.reason
+        await self.store.apply(Changes(addresses=[address]))
+
+    async def resolve_ambiguous(self) -> None:
+        """At start-up: rows a crash left mid-send become ambiguous; ask the provider about
+        each (SMS can be looked up; Telegram cannot, so those stay ambiguous)."""
+        recovered = await self.store.outbox_recover()
+        if recovered:
+            log.warning("outbox: %d send(s) interrupted by a restart are ambiguous", recovered)
+        for item in await self.store.outbox_all(status="ambiguous"):
+            if item.channel != self.channel or item.last_error == "cannot be checked":
+                continue
+            try:
+                found = await self.transport.resolve_ambiguous(item)
+            except AmbiguousSend:
+                item.last_error = "cannot be checked"
+            except TransientError as exc:
+                log.warning("outbox: could not check an ambiguous send now: %s", exc)
+                continue
+            else:
+                if found is not None:
+                    self._sent(item, found, self.clock.now())
+                else:  # the provider certainly never got it: safe to send
+                    item.status, item.next_attempt_at = "retry", self.clock.now()
+                    item.last_error = "not found at provider after restart; resending"
+            await self.store.outbox_update(item)

@@ -1,0 +1,64 @@
+"""Logging that never leaks secrets or phone numbers.
+
+python-telegram-bot's HTTP client (httpx) logs request URLs, which contain the bot
+token, at INFO; twilio logs requests (with numbers) at INFO. Those loggers are held at
+WARNING, and every record passes a filter that masks tokens, phone numbers and secrets
+whatever logger it came from.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable
+
+NOISY = ("httpx", "httpcore", "telegram", "telegram.ext", "twilio", "twilio.http_client",
+         "apscheduler", "uvicorn.access", "aiosqlite", "hpack")
+_TOKEN = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")        # Telegram bot token
+_BOT_URL = re.compile(r"/bot[^/\s]+/")                            # .../bot<TOKEN>/method
+_PHONE = re.compile(r"(?<![\w/])\+?\d[\d ()-]{8,}\d(?!\w)")     # E.164 and national numbers
+_SID = re.compile(r"\bAC[0-9a-fA-F]{32}\b")                       # Twilio account SID
+
+
+class Redactor(logging.Filter):
+    """Masks known secrets (exact values) and anything shaped like a token or number."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s and len(s) >= 6]
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, "[secret]")
+        text = _BOT_URL.sub("/bot[token]/", text)
+        text = _TOKEN.sub("[token]", text)
+        text = _SID.sub("AC[sid]", text)
+        return _PHONE.sub(lambda m: "[phone]" if sum(c.isdigit() for c in m.group()) >= 9
+                          else m.group(), text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.msg, record.args = self.redact(message), None
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        return True
+
+
+def configure_logging(level: str = "INFO", secrets: Iterable[str] = (),
+                      stream: object = None) -> Redactor:
+    """Set up root logging with redaction on every handler; returns the filter."""
+    redactor = Redactor(secrets)
+    handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(redactor)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in NOISY:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    return redactor

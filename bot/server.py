@@ -1,0 +1,77 @@
+"""``parley serve``: the web app, the inbox, the outbox senders and the scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+from pathlib import Path
+
+import uvicorn
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.logging_setup import configure_logging
+from bot.runtime import open_runtime
+from bot.service import ParleyService
+from bot.web.app import create_app
+
+log = logging.getLogger("parley.server")
+
+
+def build_channels(service: ParleyService) -> None:
+    """Add every channel whose credentials are configured (none is fine)."""
+    config = service.runtime.config
+    if config.telegram.enabled:
+        from bot.channels.telegram import TelegramChannel
+
+        service.add_channel(TelegramChannel(config))
+    if config.sms.enabled:
+        from bot.channels.sms import SmsChannel
+
+        service.add_channel(SmsChannel(config))
+
+
+def build_jobs(service: ParleyService) -> None:
+    """Background jobs beside the web app (the scheduler registers itself here)."""
+
+
+async def build_service(config: Config, *, senders_paused: bool = False,
+                        clock: Clock | None = None) -> ParleyService:
+    runtime = await open_runtime(config, clock=clock)
+    service = ParleyService(runtime, senders_paused=senders_paused)
+    build_channels(service)
+    build_jobs(service)
+    return service
+
+
+def _secrets(config: Config) -> list[str]:
+    return [config.telegram.token, config.telegram.webhook_secret, config.sms.auth_token,
+            config.sms.account_sid]
+
+
+async def serve(config: Config, *, senders_paused: bool = False,
+                port_file: Path | None = None) -> None:
+    configure_logging(os.environ.get("PARLEY_LOG_LEVEL", "INFO"), _secrets(config))
+    service = await build_service(config, senders_paused=senders_paused)
+    app = create_app(service)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((config.server.host, config.server.port))
+    port = sock.getsockname()[1]
+    uv_config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
+                               loop="auto", http="auto", timeout_graceful_shutdown=5)
+    server = uvicorn.Server(uv_config)
+    channels = ", ".join(service.channels) or "no channels (no credentials configured)"
+    log.info("Parley listening on http://%s:%d with %s%s", config.server.host, port, channels,
+             "; senders paused" if senders_paused else "")
+    if port_file is not None:
+        tmp = port_file.with_suffix(".tmp")
+        tmp.write_text(str(port))
+        tmp.replace(port_file)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+    await server.serve(sockets=[sock])

@@ -1,0 +1,102 @@
+"""The running service: inbox, outbox senders, channels and background jobs together.
+
+``parley serve`` builds one ``ParleyService`` and serves its Starlette app. Tests build
+the same thing in-process or run the real ``parley serve`` process against local fakes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from starlette.routing import BaseRoute
+
+from bot.channels.base import Transport
+from bot.delivery.inbox import InboxProcessor
+from bot.delivery.outbox import OutboxSender
+from bot.errors import StoreError
+from bot.metrics import Metrics
+from bot.runtime import Runtime
+from bot.store.records import Channel
+
+log = logging.getLogger("parley.service")
+
+
+class ChannelPlugin(Protocol):
+    """A channel: its webhook routes, its transport for the outbox, and start/stop."""
+
+    name: Channel
+    transport: Transport
+
+    def routes(self) -> list[BaseRoute]: ...
+    async def start(self, service: ParleyService) -> None: ...
+    async def stop(self) -> None: ...
+
+
+class BackgroundJob(Protocol):
+    """Anything else that runs beside the web app (the scheduler, for one)."""
+
+    async def start(self, service: ParleyService) -> None: ...
+    async def stop(self) -> None: ...
+
+
+class ParleyService:
+    def __init__(self, runtime: Runtime, *, senders_paused: bool = False,
+                 sender_workers: int = 4) -> None:
+        self.runtime = runtime
+        self.metrics = Metrics()
+        self.inbox = InboxProcessor(runtime.store, runtime.conversations, runtime.clock,
+                                    self.metrics)
+        self.channels: dict[str, ChannelPlugin] = {}
+        self.senders: dict[str, OutboxSender] = {}
+        self.jobs: list[BackgroundJob] = []
+        self.senders_paused = senders_paused
+        self.sender_workers = sender_workers
+        self.store_ok = True
+        self.store_problem = ""
+
+    def add_channel(self, plugin: ChannelPlugin) -> None:
+        self.channels[plugin.name] = plugin
+        self.senders[plugin.name] = OutboxSender(
+            self.runtime.store, plugin.transport, self.runtime.clock, self.metrics,
+            workers=self.sender_workers, paused=self.senders_paused)
+
+    def add_job(self, job: BackgroundJob) -> None:
+        self.jobs.append(job)
+
+    def routes(self) -> list[BaseRoute]:
+        return [route for plugin in self.channels.values() for route in plugin.routes()]
+
+    async def start(self) -> None:
+        for plugin in self.channels.values():
+            await plugin.start(self)
+        for sender in self.senders.values():
+            await sender.start()
+        await self.inbox.start()
+        for job in self.jobs:
+            await job.start(self)
+
+    async def stop(self) -> None:
+        for job in reversed(self.jobs):
+            await job.stop()
+        await self.inbox.stop()
+        for sender in self.senders.values():
+            await sender.stop()
+        for plugin in self.channels.values():
+            await plugin.stop()
+        await self.runtime.close()
+
+    async def health(self) -> tuple[bool, str]:
+        try:
+            await asyncio.wait_for(self.runtime.store.health(), timeout=3.0)
+        except (StoreError, TimeoutError) as exc:
+            self.store_ok, self.store_problem = False, str(exc) or "store did not answer"
+            return False, self.store_problem
+        self.store_ok, self.store_problem = True, ""
+        return True, ""
+
+    async def wait_idle(self, timeout: float = 10.0) -> None:
+        await self.inbox.wait_idle(timeout)
+        for sender in self.senders.values():
+            await sender.wait_idle(timeout)

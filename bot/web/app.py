@@ -1,0 +1,92 @@
+"""One Starlette app for every HTTP route of ``parley serve``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.service import ParleyService
+
+log = logging.getLogger("parley.web")
+
+
+class BodyLimit:
+    """Refuse request bodies over ``limit`` bytes with 413 before reading them whole."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            await PlainTextResponse("request body too large", status_code=413)(
+                scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await PlainTextResponse("request body too large", status_code=413)(
+                scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(service: ParleyService, *, manage_lifecycle: bool = True) -> ASGIApp:
+    async def healthz(request: Request) -> Response:
+        ok, problem = await service.health()
+        if ok:
+            return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "unavailable", "reason": problem}, status_code=503)
+
+    async def metrics(request: Request) -> Response:
+        gauges = {}
+        try:
+            pending: dict[tuple[tuple[str, str], ...], float] = {}
+            for channel in service.senders:
+                due = await service.runtime.store.outbox_all(status="pending")
+                pending[(("channel", channel),)] = float(sum(1 for i in due
+                                                             if i.channel == channel))
+            gauges["parley_outbox_pending"] = pending
+            gauges["parley_store_up"] = {(): 1.0}
+        except Exception:  # the store being down must not take /metrics with it
+            gauges["parley_store_up"] = {(): 0.0}
+        return PlainTextResponse(service.metrics.render(gauges),
+                                 media_type="text/plain; version=0.0.4")
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if manage_lifecycle:
+            await service.start()
+        try:
+            yield
+        finally:
+            if manage_lifecycle:
+                await service.stop()
+
+    routes = [Route("/healthz", healthz), Route("/metrics", metrics), *service.routes()]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.service = service
+    return BodyLimit(app, service.runtime.config.server.max_body_bytes)
