@@ -16,7 +16,7 @@ from rich.console import Console
 from bot.channels.render import button_labels, sms_bodies
 from bot.clock import ManualClock
 from bot.config import Config, load_config
-from bot.errors import FlowError, ParleyError, Problem
+from bot.errors import FlowError, ImportRowError, ParleyError, Problem
 from bot.flows.loader import validate_source
 from bot.flows.sms_check import message_costs, sms_problems
 from bot.flows.toml_positions import key_lines
@@ -31,6 +31,12 @@ app = typer.Typer(help="Parley: co-produce research with people, over Telegram a
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 flows_app = typer.Typer(help="Check and cost flow files.", no_args_is_help=True)
 app.add_typer(flows_app, name="flows")
+
+
+def _register_groups() -> None:
+    from bot.cli_participants import participants_app
+
+    app.add_typer(participants_app, name="participants")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -47,6 +53,11 @@ def fail(message: str, code: int = 1) -> None:
 def run(coro: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(coro)
+    except (FlowError, ImportRowError) as exc:
+        for problem in exc.problems:
+            sys.stderr.write(f"{problem}\n")
+        fail(f"{len(exc.problems)} problem(s); nothing was changed")
+        raise  # unreachable: fail raises
     except ParleyError as exc:
         fail(str(exc))
         raise  # unreachable: fail raises
@@ -303,6 +314,7 @@ def flows_cost(
 
 
 def main() -> None:
+    _register_groups()
     app()
 
 

@@ -171,12 +171,24 @@ class Conversations:
         word = classify(inbound.text) if inbound.kind == "text" else None
         address = await self.store.get_address(inbound.address)
         if participant is None:
-            if self.config.enrolment.mode == "invite" and not inbound.invite and word != "stop":
+            invite = await self.store.get_invite(inbound.invite) if inbound.invite else None
+            if invite is not None and invite.uses >= invite.max_uses:
+                invite = None
+            if invite is None and self.config.enrolment.mode == "invite" and word != "stop":
                 await self._reply_unknown(inbound, "system.not_enrolled", now)
                 return
-            participant = Participant(id=self.ids.new("p"), created_at=now,
-                                      locale=self.config.project.locales[0])
+            if invite is not None and invite.participant_id:
+                # an imported person following their own link: this chat becomes theirs
+                participant = await self.store.get_participant(invite.participant_id)
+                if participant is not None and participant.status == "erased":
+                    participant = None
+            if participant is None:
+                participant = Participant(id=self.ids.new("p"), created_at=now,
+                                          locale=self.config.project.locales[0],
+                                          cohort=invite.cohort if invite else None)
             address = Address(inbound.address, participant.id, inbound.channel, now)
+            if invite is not None:
+                await self.store.use_invite(invite.code, now)
         assert address is not None
         unit = _Unit(participant, address, now)
         unit.changes.participant = participant

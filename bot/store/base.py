@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Protocol
 
 from bot.engine.session import Session
+from bot.store.people import PeopleStore
 from bot.store.records import (
     Address,
     AnswerRow,
@@ -26,7 +27,7 @@ from bot.store.records import (
 )
 
 
-class Store(Protocol):
+class Store(PeopleStore, Protocol):
     """Async persistence. Every method raises StoreError when the database is unusable."""
 
     async def open(self) -> None:

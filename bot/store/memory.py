@@ -18,6 +18,7 @@ from typing import Any, TypeVar, cast
 from bot.clock import Clock, SystemClock
 from bot.engine.session import Session
 from bot.errors import StoreError
+from bot.store.people import MemoryPeople
 from bot.store.records import (
     Address,
     AnswerRow,
@@ -107,7 +108,7 @@ def _sorted(items: Iterable[T], key: Callable[[T], Any]) -> list[T]:
     return _copies(sorted(items, key=key))
 
 
-class MemoryStore:
+class MemoryStore(MemoryPeople):
     """``Store`` in plain dicts and lists; nothing survives the process."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:

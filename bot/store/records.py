@@ -173,3 +173,16 @@ class Changes:
     timers_clear_session: list[str] = field(default_factory=list)
     """Delete every timer of these session ids (before ``timers_set`` is applied)."""
     inbox_done: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Invite:
+    """An invite code: links a new chat to an imported person, or enrols into a cohort."""
+
+    code: str
+    created_at: dt.datetime
+    cohort: str | None = None
+    participant_id: str | None = None
+    used_at: dt.datetime | None = None
+    uses: int = 0
+    max_uses: int = 1

@@ -40,6 +40,7 @@ import aiosqlite
 from bot.clock import Clock, SystemClock
 from bot.engine.session import FieldValue, Session, SessionStatus
 from bot.errors import ConfigError, StoreError
+from bot.store.people import SqlitePeople
 from bot.store.records import (
     Address,
     AnswerRow,
@@ -432,7 +433,7 @@ def _statements(sql: str) -> list[str]:
     return statements
 
 
-class SqliteStore:
+class SqliteStore(SqlitePeople):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
