@@ -309,8 +309,10 @@ class _Run:
                       choices=self.choices(node_id, node), layout=sk.layout,  # type: ignore[arg-type]
                       long_ok=sk.long_ok)
 
-    def answer(self, node_id: str, node: AskNode, raw: str) -> None:
-        parsed = self.parse(node, raw)
+    def answer(self, node_id: str, node: AskNode, raw: str, key: str | None = None) -> None:
+        """``raw`` is what the person sent (for a button, its label); ``key`` what to
+        parse when it differs (the button's number)."""
+        parsed = self.parse(node, raw if key is None else key)
         if isinstance(parsed, answers.Invalid):
             self.events.append(events.AnswerRejected(node_id, raw, parsed.reason))
             retries = self.session.retries + 1
@@ -424,7 +426,7 @@ def step(flow: Flow, session: Session, input: Input, now: dt.datetime,
             run.events.append(events.StaleInputIgnored(f"button {input.token}"))
             run.system("notice", "system.question_closed", session.node)
             return run.result()
-        run.answer(session.node, node, chosen.key)
+        run.answer(session.node, node, chosen.label, key=chosen.key)
         return run.result()
     text = input.text
     if classify(text) == "skip":
