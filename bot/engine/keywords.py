@@ -41,6 +41,8 @@ def classify(text: str) -> Keyword | None:
     which the caller knows and the words alone do not.
     """
     stripped = text.strip()
+    if stripped.isdigit() or not stripped:
+        return None
     if stripped.startswith("/"):
         command = stripped.split()[0].split("@")[0].lower()
         if command in _COMMANDS:

@@ -61,14 +61,13 @@ class Session:
     round_id: str | None = None
 
     def evolve(self, **changes: Any) -> Session:
-        """A copy with ``changes`` applied (``dataclasses.replace`` without re-running
-        ``__init__``: the engine evolves sessions several times per step)."""
-        unknown = changes.keys() - self.__dict__.keys()
-        if unknown:
-            raise TypeError(f"Session has no field(s) {sorted(unknown)}")
+        """A copy with ``changes`` applied: ``dataclasses.replace`` without re-running
+        ``__init__`` (the engine evolves sessions several times per step). Only the
+        engine calls this, with field names it knows."""
         new = object.__new__(Session)
-        new.__dict__.update(self.__dict__)
-        new.__dict__.update(changes)
+        state = new.__dict__
+        state.update(self.__dict__)
+        state.update(changes)
         return new
 
     @property

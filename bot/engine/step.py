@@ -76,12 +76,27 @@ class _Skeleton:
     layout: str
     scale_labels: dict[int, str]
     long_ok: bool
+    buttons: tuple[tuple[str, str, FieldValue, str], ...]
 
 
 _SKELETONS: dict[tuple[Any, ...], _Skeleton] = {}
 
 
 _LABEL_KEYS: dict[int, tuple[AskNode, tuple[str, ...]]] = {}
+_READS: dict[tuple[int, int, str], tuple[Renderer, AskNode, bool]] = {}
+
+
+def _reads_data(renderer: Renderer, node: AskNode, locale: str) -> bool:
+    """Whether any template of a question depends on data (cached per node/locale)."""
+    key = (id(renderer), id(node), locale)
+    hit = _READS.get(key)
+    if hit is not None and hit[0] is renderer and hit[1] is node:
+        return hit[2]
+    if len(_READS) > 8192:
+        _READS.clear()
+    found = any(renderer.reads_data(k, locale) for k in _label_keys(node))
+    _READS[key] = (renderer, node, found)
+    return found
 
 
 def _label_keys(node: AskNode) -> tuple[str, ...]:
@@ -111,13 +126,17 @@ class _Run:
 
     def __init__(self, flow: Flow, session: Session, now: dt.datetime, ctx: StepContext):
         self.flow, self.now, self.ctx = flow, now, ctx
-        self.session = session.evolve(updated_at=now)
+        self.original = session
+        self.session = session
         self.outputs: list[Output] = []
         self.events: list[events.Event] = []
         self._data: dict[str, Any] | None = None
         self._skeletons: dict[tuple[str, str], _Skeleton] = {}
 
     def result(self) -> StepResult:
+        if self.session is not self.original:
+            # a fresh object only this step holds, so stamping it in place is safe
+            self.session.__dict__["updated_at"] = self.now
         return StepResult(self.session, tuple(self.outputs), tuple(self.events))
 
     # -- rendering --------------------------------------------------------------------
@@ -239,10 +258,11 @@ class _Run:
         """Everything about a question except its button tokens, memoised: the same
         question to thousands of people is worked out once per locale."""
         local_key = (node_id, self.session.locale)
-        if local_key in self._skeletons and self._data is not None:
-            return self._skeletons[local_key]
+        cached = self._skeletons.get(local_key)
+        if cached is not None:
+            return cached
         locale = self.session.locale
-        uses_data = any(self.ctx.renderer.reads_data(k, locale) for k in _label_keys(node))
+        uses_data = _reads_data(self.ctx.renderer, node, locale)
         key = (self.ctx.renderer, self.flow.id, self.flow.version, node_id, locale,
                repr(sorted(self.data().items())) if uses_data else None,
                self.ctx.project_key)
@@ -295,13 +315,14 @@ class _Run:
             plain = f"{text}\n{hint}" if hint else text
             if measure(plain).segments <= 1:
                 break
+        buttons = tuple((k, label, value, str(i)) for i, (k, label, value) in enumerate(entries))
         return _Skeleton(button_text, plain, entries, layout, scale_labels,
-                         node.sms_long is not None)
+                         node.sms_long is not None, buttons)
 
     def choices(self, node_id: str, node: AskNode) -> tuple[Choice, ...]:
-        prefix = f"{self.session.id[-8:]}.{self.session.asked}"
-        return tuple(Choice(k, label, value, f"{prefix}.{i}")
-                     for i, (k, label, value) in enumerate(self.skeleton(node_id, node).entries))
+        prefix = f"{self.session.id[-8:]}.{self.session.asked}."
+        return tuple([Choice(k, label, value, prefix + suffix)
+                      for k, label, value, suffix in self.skeleton(node_id, node).buttons])
 
     def question(self, node_id: str, node: AskNode) -> Output:
         sk = self.skeleton(node_id, node)
