@@ -79,6 +79,9 @@ def _one_number(text: str) -> float | None:
     bare = text.strip()
     if bare.isascii() and bare.isdigit():
         return float(bare)
+    word = bare.lower().rstrip(".!")
+    if word in NUMBER_WORDS:
+        return float(NUMBER_WORDS[word])
     t = simplify(text)
     t = re.sub(r"\s*(?:/|out of)\s*\d+\s*$", "", t)  # "7/10", "7 out of 10"
     numbers = re.findall(r"-?\d+(?:[.,]\d+)?", t.replace(",", "") if re.search(

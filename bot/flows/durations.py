@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from datetime import timedelta
 
 _PART = re.compile(r"(\d+)\s*([smhdw])")
@@ -10,6 +11,7 @@ _WHOLE = re.compile(r"^\s*(\d+\s*[smhdw]\s*)+$")
 _UNIT = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 
+@lru_cache(maxsize=1024)
 def parse_duration(text: str) -> timedelta:
     """Parse ``2d``, ``1w 3d``, ``90m``; raise ValueError with the accepted form otherwise."""
     if not _WHOLE.match(text or ""):
