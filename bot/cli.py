@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from bot.channels.render import button_labels, sms_bodies
 from bot.clock import ManualClock
@@ -46,7 +47,7 @@ ChannelOpt = Annotated[str, typer.Option("--channel", help="telegram or sms")]
 
 
 def fail(message: str, code: int = 1) -> None:
-    err.print(f"[red]error:[/red] {message}", markup=True)
+    err.print(f"[red]error:[/red] {escape(message)}", markup=True)
     raise typer.Exit(code)
 
 
@@ -123,9 +124,9 @@ def _message_json(msg: Received) -> list[dict[str, Any]]:
 
 def _show(msg: Received) -> None:
     for item in _message_json(msg):
-        out.print(f"[bold cyan]Parley[/] ▸ {item['text']}", markup=True)
+        out.print(f"[bold cyan]Parley[/] ▸ {escape(item['text'])}", markup=True)
         if msg.channel == "telegram" and item["choices"]:
-            out.print("         " + "  ".join(f"[ {c} ]" for c in item["choices"]))
+            out.print("         " + "  ".join(f"[ {c} ]" for c in item["choices"]), markup=False)
         if item["segments"] is not None:
             out.print(f"         [dim]({item['encoding']}, {item['segments']} segment"
                       f"{'s' if item['segments'] != 1 else ''})[/]", markup=True)
@@ -163,7 +164,7 @@ def simulate(
                     sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
             continue
         if sent is not None:
-            out.print(f"[bold green]You[/]    ▸ {sent}", markup=True)
+            out.print(f"[bold green]You[/]    ▸ {escape(sent)}", markup=True)
         for msg in received:
             _show(msg)
 
@@ -310,7 +311,7 @@ def flows_cost(
         if (cfg.flows_path() / f"{flow}.toml").is_file() else {}
     for problem in sms_problems(target, f"{flow}.toml", lines, renderer, locale,
                                 cfg.project_data()):
-        out.print(f"[yellow]warning:[/] {problem}", markup=True)
+        out.print(f"[yellow]warning:[/] {escape(str(problem))}", markup=True)
 
 
 def main() -> None:

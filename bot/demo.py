@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -68,14 +69,16 @@ PERSONAS = [
 
 
 def _line(console: Console, who: str, text: str, style: str) -> None:
-    console.print(f"  [{style}]{who:>8}[/] │ {text}", markup=True, highlight=False)
+    console.print(f"  [{style}]{escape(who):>8}[/] │ {escape(text)}", markup=True,
+                  highlight=False)
 
 
 def _show(console: Console, msg: Received) -> None:
     if msg.channel == "telegram":
         _line(console, "Parley", msg.text.replace("\n", "\n           │ "), "cyan")
         if msg.choices:
-            buttons = "  ".join(f"[reverse] {label} [/]" for label in button_labels(msg.payload))
+            buttons = "  ".join(f"[reverse] {escape(label)} [/]"
+                                for label in button_labels(msg.payload))
             console.print(f"           │ {buttons}", markup=True, highlight=False)
         return
     for body in sms_bodies(msg.payload):
