@@ -37,6 +37,8 @@ from bot.store.records import (
 )
 from bot.store.sqlite import SqliteStore
 
+ALL_MIGRATIONS = [number for number, _, _ in sqlite_module._migrations()]
+
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
 
@@ -665,7 +667,7 @@ async def test_sqlite_session_survives_reopen(db_path: Path) -> None:
 async def test_sqlite_migrations_recorded_once(db_path: Path) -> None:
     store = SqliteStore(db_path)
     await store.open()
-    assert await store.schema_versions() == [1]
+    assert await store.schema_versions() == ALL_MIGRATIONS
     await store.set_meta("k", "v")
     await store.close()
     with sqlite3.connect(db_path) as con:
@@ -674,7 +676,7 @@ async def test_sqlite_migrations_recorded_once(db_path: Path) -> None:
     await store.close()
     again = SqliteStore(db_path)
     await again.open()
-    assert await again.schema_versions() == [1]
+    assert await again.schema_versions() == ALL_MIGRATIONS
     assert await again.get_meta("k") == "v"
     await again.close()
     with sqlite3.connect(db_path) as con:
@@ -685,7 +687,7 @@ async def test_sqlite_two_processes_opening_a_new_file(db_path: Path) -> None:
     a, b = SqliteStore(db_path), SqliteStore(db_path)
     await asyncio.gather(a.open(), b.open())
     try:
-        assert await a.schema_versions() == await b.schema_versions() == [1]
+        assert await a.schema_versions() == await b.schema_versions() == ALL_MIGRATIONS
     finally:
         await a.close()
         await b.close()
@@ -699,14 +701,14 @@ async def test_sqlite_failed_migration_is_rolled_back(
     real = sqlite_module._migrations()
     broken = "CREATE TABLE extra (a TEXT); -- a comment; with semicolons\nCREATE TABLE meta (x);"
     monkeypatch.setattr(sqlite_module, "_migrations",
-                        lambda: [*real, (2, "0002_broken.sql", broken)])
+                        lambda: [*real, (9999, "9999_broken.sql", broken)])
     with pytest.raises(StoreError, match="already exists"):
         await SqliteStore(db_path).open()
     monkeypatch.undo()
     again = SqliteStore(db_path)
     await again.open()
     try:
-        assert await again.schema_versions() == [1]
+        assert await again.schema_versions() == ALL_MIGRATIONS
     finally:
         await again.close()
     with sqlite3.connect(db_path) as con:
@@ -816,3 +818,82 @@ async def test_sqlite_readonly_file_is_reported(db_path: Path) -> None:
             await ro.health()
     finally:
         await ro.close()
+
+
+async def test_processed_inbox_rows_keep_only_their_dedupe_key(store: Store) -> None:
+    """What someone wrote is not kept in the inbox once processed (before consent it
+    must not be kept at all); the key still stops a redelivery."""
+    item = InboxItem("sms", "SM1", "tel:+447700900123", {"text": "my words"},
+                     datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
+    assert await store.inbox_put(item)
+    assert item.id is not None
+    await store.apply(Changes(inbox_done=[item.id]))
+    assert await store.inbox_pending() == []
+    again = InboxItem("sms", "SM1", "tel:+447700900123", {"text": "my words"},
+                      datetime(2026, 1, 5, 9, 1, tzinfo=UTC))
+    assert not await store.inbox_put(again)
+
+
+# -- dashboard: coordinators, browser sessions, target mix -------------------------------
+
+async def test_coordinators_are_saved_replaced_and_listed(store: Store) -> None:
+    from bot.store.dashboard import Coordinator
+
+    await store.save_coordinator(Coordinator("b@example.org", "$argon2id$x", T0))
+    await store.save_coordinator(Coordinator("a@example.org", "$argon2id$y", T0))
+    await store.save_coordinator(Coordinator("b@example.org", "$argon2id$z", T0 + MIN))
+    found = await store.get_coordinator("b@example.org")
+    assert found is not None and found.password_hash == "$argon2id$z"
+    assert found.created_at == T0  # replacing keeps when the login was first made
+    assert await store.get_coordinator("nobody@example.org") is None
+    assert [c.email for c in await store.list_coordinators()] == ["a@example.org",
+                                                                  "b@example.org"]
+    await store.record_login("a@example.org", T0 + MIN)
+    again = await store.get_coordinator("a@example.org")
+    assert again is not None and again.last_login_at == T0 + MIN
+
+
+async def test_dashboard_sessions_expire_and_are_deleted(store: Store) -> None:
+    from bot.store.dashboard import DashboardSession
+
+    hour = timedelta(hours=1)
+    await store.create_dashboard_session(DashboardSession("h1", "a@x.org", "c1", T0, T0 + hour))
+    await store.create_dashboard_session(DashboardSession("h2", "a@x.org", "c2", T0, T0 + 9 * hour))
+    got = await store.get_dashboard_session("h1", T0 + MIN)
+    assert got is not None and (got.email, got.csrf_token) == ("a@x.org", "c1")
+    assert await store.get_dashboard_session("h1", T0 + hour) is None  # expired
+    assert await store.get_dashboard_session("nope", T0) is None
+    # a new session sweeps away expired ones
+    await store.create_dashboard_session(
+        DashboardSession("h3", "b@x.org", "c3", T0 + 2 * hour, T0 + 3 * hour))
+    assert await store.get_dashboard_session("h1", T0) is None
+    await store.delete_dashboard_session("h2")
+    assert await store.get_dashboard_session("h2", T0 + MIN) is None
+    await store.delete_dashboard_sessions_of("b@x.org")
+    assert await store.get_dashboard_session("h3", T0 + 2 * hour) is None
+
+
+async def test_cohort_targets_are_replaced_whole(store: Store) -> None:
+    assert await store.cohort_targets() == {}
+    await store.set_cohort_targets({"north": 60.0, "south": 40})
+    assert await store.cohort_targets() == {"north": 60.0, "south": 40.0}
+    await store.set_cohort_targets({"wales": 100})
+    assert await store.cohort_targets() == {"wales": 100.0}
+
+
+async def test_addresses_all_and_outbox_usage(store: Store) -> None:
+    await enrol(store, "p1", "tel:+447700900001")
+    await enrol(store, "p2", "telegram:42")
+    assert [a.address for a in await store.addresses_all()] == ["tel:+447700900001",
+                                                                "telegram:42"]
+    sent = [outbox("p1", segments=2), outbox("p1", segments=1), outbox("p1"),
+            outbox("p2", channel="telegram")]
+    await store.apply(Changes(outbox=sent))
+    for item, when in zip(sent, (T0, T0 + 2 * MIN, T0 + 3 * MIN, T0), strict=True):
+        item.status, item.sent_at = "sent", when
+        await store.outbox_update(item)
+    assert await store.outbox_usage("sms") == (3, 3)
+    assert await store.outbox_usage("sms", since=T0 + MIN) == (2, 1)
+    assert await store.outbox_usage("telegram") == (1, 0)
+    await store.erase_participant("p1", T0)
+    assert [a.address for a in await store.addresses_all()] == ["telegram:42"]

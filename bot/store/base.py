@@ -11,6 +11,7 @@ import datetime as dt
 from typing import Protocol
 
 from bot.engine.session import Session
+from bot.store.dashboard import DashboardStore
 from bot.store.people import PeopleStore
 from bot.store.records import (
     Address,
@@ -25,9 +26,10 @@ from bot.store.records import (
     QueuedFlow,
     Timer,
 )
+from bot.store.rounds_base import RoundsStore
 
 
-class Store(PeopleStore, Protocol):
+class Store(PeopleStore, DashboardStore, RoundsStore, Protocol):
     """Async persistence. Every method raises StoreError when the database is unusable."""
 
     async def open(self) -> None:
@@ -44,7 +46,8 @@ class Store(PeopleStore, Protocol):
         Participants, addresses and sessions are upserted; answers, events, consents,
         outbox rows, queued flows and timers are inserted (ids assigned to the objects);
         ``timers_clear_session`` deletes timers first; ``inbox_done`` marks inbox rows
-        done with ``processed_at``= the latest event time or now.
+        done with ``processed_at``= the latest event time or now, and empties their
+        payload (only the dedupe key is kept once a message has been processed).
         """
 
     # participants and addresses

@@ -18,6 +18,8 @@ from typing import Any, TypeVar, cast
 from bot.clock import Clock, SystemClock
 from bot.engine.session import Session
 from bot.errors import StoreError
+from bot.store.dashboard import MemoryDashboard
+from bot.store.memory_rounds import MemoryRounds
 from bot.store.people import MemoryPeople
 from bot.store.records import (
     Address,
@@ -108,7 +110,7 @@ def _sorted(items: Iterable[T], key: Callable[[T], Any]) -> list[T]:
     return _copies(sorted(items, key=key))
 
 
-class MemoryStore(MemoryPeople):
+class MemoryStore(MemoryPeople, MemoryDashboard, MemoryRounds):
     """``Store`` in plain dicts and lists; nothing survives the process."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:
@@ -168,6 +170,7 @@ class MemoryStore(MemoryPeople):
         queue_push = [_queued(q) for q in changes.queue_push]
         timers_set = [_timer(t) for t in changes.timers_set]
         done_at = max((e.at for e in events), default=to_utc(self._clock.now()))
+        targets, ledger = self._rounds_check(changes.targets, changes.ledger)
         known = set(self._participants) | ({participant.id} if participant else set())
         for address in addresses:
             if address.participant_id not in known:
@@ -201,11 +204,13 @@ class MemoryStore(MemoryPeople):
             self._timers[timer.id] = timer
         for address in addresses:
             self._addresses[address.address] = address
+        self._rounds_write(targets, changes.targets, ledger, changes.ledger)
         for inbox_id in changes.inbox_done:
             inbox = self._inbox.get(inbox_id)
             if inbox is not None:
                 inbox.status, inbox.processed_at = "done", done_at
                 inbox.attempts += 1
+                inbox.payload = {}  # processed: its effects are stored; keep only the key
 
     # -- participants and addresses -----------------------------------------------------
     async def get_participant(self, participant_id: str) -> Participant | None:

@@ -40,6 +40,7 @@ import aiosqlite
 from bot.clock import Clock, SystemClock
 from bot.engine.session import FieldValue, Session, SessionStatus
 from bot.errors import ConfigError, StoreError
+from bot.store.dashboard import SqliteDashboard
 from bot.store.people import SqlitePeople
 from bot.store.records import (
     Address,
@@ -57,6 +58,7 @@ from bot.store.records import (
     QueuedFlow,
     Timer,
 )
+from bot.store.sqlite_rounds import SqliteRounds, write_ledger, write_targets
 
 log = logging.getLogger(__name__)
 
@@ -433,7 +435,7 @@ def _statements(sql: str) -> list[str]:
     return statements
 
 
-class SqliteStore(SqlitePeople):
+class SqliteStore(SqlitePeople, SqliteDashboard, SqliteRounds):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
@@ -628,11 +630,17 @@ class SqliteStore(SqlitePeople):
                 await db.executemany(_UPSERT_ADDRESS, enc.addresses)
             if changes.inbox_done:
                 await db.executemany(
-                    "UPDATE inbox SET status = 'done', processed_at = ?, "
+                    # processed: its effects are stored, so only the dedupe key is kept
+                    # (before consent, what someone wrote must not linger here)
+                    "UPDATE inbox SET status = 'done', processed_at = ?, payload = '{}', "
                     "attempts = attempts + 1 WHERE id = ?",
                     [(enc.inbox_done_at, i) for i in changes.inbox_done])
+            await write_targets(db, changes.targets)
+            ids.extend(await write_ledger(db, changes.ledger))
         for obj, new_id in ids:  # only once committed
             obj.id = new_id
+        for target in changes.targets:
+            target.version += 1
 
     # -- participants and addresses -----------------------------------------------------
     async def get_participant(self, participant_id: str) -> Participant | None:
