@@ -58,6 +58,7 @@ from bot.store.records import (
     QueuedFlow,
     Timer,
 )
+from bot.store.sms import SqliteSms
 from bot.store.sqlite_rounds import SqliteRounds, write_ledger, write_targets
 
 log = logging.getLogger(__name__)
@@ -435,13 +436,14 @@ def _statements(sql: str) -> list[str]:
     return statements
 
 
-class SqliteStore(SqlitePeople, SqliteDashboard, SqliteRounds):
+class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
-                 clock: Clock | None = None) -> None:
+                 clock: Clock | None = None, max_page_count: int | None = None) -> None:
         self.path = Path(path)
         self.busy_timeout_ms = busy_timeout_ms
+        self.max_page_count = max_page_count
         self._clock: Clock = clock or SystemClock()
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
@@ -449,16 +451,26 @@ class SqliteStore(SqlitePeople, SqliteDashboard, SqliteRounds):
     @classmethod
     def from_url(cls, url: str, *, busy_timeout_ms: int = 5000,
                  clock: Clock | None = None) -> SqliteStore:
-        """``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``."""
+        """``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``, optionally
+        with ``?max_page_count=N`` to cap the database's size (SQLite then reports it
+        full, which Parley survives: webhooks answer 503 and providers retry)."""
         prefix = "sqlite:///"
         if not url.startswith(prefix) or len(url) == len(prefix):
             raise ConfigError(f"[store] url: '{url}' is not a SQLite URL; "
                               "expected sqlite:///path/to/parley.db")
-        path = url[len(prefix):]
+        path, _, query = url[len(prefix):].partition("?")
+        max_pages: int | None = None
+        for part in filter(None, query.split("&")):
+            key, _, value = part.partition("=")
+            if key != "max_page_count" or not value.isdigit():
+                raise ConfigError(f"[store] url: unknown option '{part}' "
+                                  "(only max_page_count=N is supported)")
+            max_pages = int(value)
         if path == ":memory:":
             raise ConfigError("[store] url: sqlite:///:memory: is not supported; "
                               "use memory:// for a store that is not kept")
-        return cls(path, busy_timeout_ms=busy_timeout_ms, clock=clock)
+        return cls(path, busy_timeout_ms=busy_timeout_ms, clock=clock,
+                   max_page_count=max_pages)
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r})"
@@ -529,14 +541,30 @@ class SqliteStore(SqlitePeople, SqliteDashboard, SqliteRounds):
                 await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
                 await conn.execute("PRAGMA foreign_keys = ON")
                 await conn.execute("PRAGMA secure_delete = ON")
-                await conn.execute("PRAGMA journal_mode = WAL")
+                await self._set_wal(conn)
                 await conn.execute("PRAGMA synchronous = FULL")
                 await self._migrate(conn)
+                if self.max_page_count is not None:
+                    await conn.execute(f"PRAGMA max_page_count = {int(self.max_page_count)}")
         except BaseException:
             self._db = None
             with contextlib.suppress(sqlite3.Error):
                 await db.close()
             raise
+
+    async def _set_wal(self, db: aiosqlite.Connection) -> None:
+        """Switching to WAL needs a moment alone with the file and SQLite does not wait
+        for it (no busy handler), so two processes opening a new file retry briefly."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.busy_timeout_ms / 1000
+        while True:
+            try:
+                await db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or loop.time() > deadline:
+                    raise
+                await asyncio.sleep(0.02)
 
     async def _migrate(self, db: aiosqlite.Connection) -> None:
         """Apply each pending migration in its own transaction. The applied set is read
@@ -590,6 +618,15 @@ class SqliteStore(SqlitePeople, SqliteDashboard, SqliteRounds):
             await db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
                              "DO UPDATE SET value = excluded.value",
                              (HEALTH_KEY, dt_text(self._clock.now())))
+        # Room for new rows? Rewriting one row fits in place even when the database is
+        # at its size limit, so also add a page's worth of data and roll it back.
+        async with self._locked() as db:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                await db.execute("INSERT INTO meta (key, value) VALUES (?, ?)",
+                                 (HEALTH_KEY + ".room", "x" * 8192))
+            finally:
+                await self._rollback(db)
 
     async def schema_versions(self) -> list[int]:
         """Migration numbers recorded as applied (for diagnostics and tests)."""
