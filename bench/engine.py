@@ -86,7 +86,10 @@ def toy_steps(seconds: float) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--quick", action="store_true", help="1 second per measurement")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.seconds = 1.0
     baseline = toy_steps(args.seconds)
     ours = engine_steps(args.seconds)
     figure("engine_steps_per_second_ons4", ours, "steps/s", baseline)
