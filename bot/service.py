@@ -43,7 +43,7 @@ class BackgroundJob(Protocol):
 
 class ParleyService:
     def __init__(self, runtime: Runtime, *, senders_paused: bool = False,
-                 sender_workers: int = 4) -> None:
+                 sender_workers: int = 16) -> None:
         self.runtime = runtime
         self.metrics = Metrics()
         self.inbox = InboxProcessor(runtime.store, runtime.conversations, runtime.clock,

@@ -97,6 +97,7 @@ class OutboxSender:
                 continue
             handed = 0
             held: set[str] = set()
+            batch: list[OutboxItem] = []
             for item in due:
                 assert item.id is not None
                 if item.id in self._in_flight:
@@ -105,42 +106,76 @@ class OutboxSender:
                 if chat in held or chat in self._busy_chats or not self.per_chat.ready(chat):
                     held.add(chat)  # an older message for this chat goes first
                     continue
+                if self.window.delay() > 0 and batch:
+                    break  # hand over what may go now; the rest waits for its slot
                 await self.window.acquire()
                 self.per_chat.record(chat)
                 self._in_flight.add(item.id)
                 self._busy_chats.add(chat)
                 held.add(chat)
-                await self._queue.put(item)
-                handed += 1
+                batch.append(item)
+            if batch:
+                handed = await self._hand_over(batch)
             if not handed:
                 await asyncio.sleep(self.poll_interval)
+
+    async def _hand_over(self, batch: list[OutboxItem]) -> int:
+        """Cancel what may no longer be sent, mark the rest ``sending`` in one durable
+        commit, then give them to the workers (who send at once)."""
+        ready: list[OutboxItem] = []
+        for item in batch:
+            if await self._suppressed(item):
+                await self._cancel(item)
+                self._release(item)
+            else:
+                ready.append(item)
+        try:
+            await self.store.outbox_mark_sending(ready)
+        except Exception:
+            for item in ready:
+                self._release(item)
+            raise
+        for item in ready:
+            self.metrics.inc("parley_outbound_attempts_total", channel=self.channel)
+            await self._queue.put(item)
+        return len(ready)
+
+    def _release(self, item: OutboxItem) -> None:
+        assert item.id is not None
+        self._in_flight.discard(item.id)
+        self._busy_chats.discard(item.address)
+
+    async def _cancel(self, item: OutboxItem) -> None:
+        item.status, item.last_error = "cancelled", "address opted out or erased"
+        await self.store.outbox_update(item)
+        self.metrics.inc("parley_outbound_total", channel=self.channel, outcome="cancelled")
 
     async def _work(self) -> None:
         while True:
             item = await self._queue.get()
             try:
-                await self.send_one(item)
+                await self._deliver(item)
             except StoreError as exc:
                 log.warning("outbox %s: could not record a send (%s)", self.channel, exc)
             except Exception:  # a bug must not kill the sender pool
                 log.exception("outbox %s: unexpected error sending row %s", self.channel,
                               item.id)
             finally:
-                assert item.id is not None
-                self._in_flight.discard(item.id)
-                self._busy_chats.discard(item.address)
+                self._release(item)
 
     # -- one row ----------------------------------------------------------------------------
     async def send_one(self, item: OutboxItem) -> None:
-        now = self.clock.now()
+        """Send one row now, outside the pool (suppression check, durable mark, send)."""
         if await self._suppressed(item):
-            item.status, item.last_error = "cancelled", "address opted out or erased"
-            await self.store.outbox_update(item)
-            self.metrics.inc("parley_outbound_total", channel=self.channel, outcome="cancelled")
+            await self._cancel(item)
             return
-        item.status, item.attempts = "sending", item.attempts + 1
-        await self.store.outbox_update(item)  # committed before the request: see module doc
+        await self.store.outbox_mark_sending([item])  # durable before the request
         self.metrics.inc("parley_outbound_attempts_total", channel=self.channel)
+        await self._deliver(item)
+
+    async def _deliver(self, item: OutboxItem) -> None:
+        """The request for a row already marked ``sending``, and its outcome."""
+        now = self.clock.now()
         try:
             result = await self.transport.send(item)
         except RateLimited as exc:
@@ -167,6 +202,9 @@ class OutboxSender:
             self._sent(item, result, now)
             outcome = "sent"
         await self.store.outbox_update(item)
+        if item.payload.get("forget_after_send") and outcome in ("sent", "failed"):
+            assert item.id is not None  # the goodbye after an erasure keeps no number
+            await self.store.outbox_forget(item.id)
         self.metrics.inc("parley_outbound_total", channel=self.channel, outcome=outcome)
 
     def _sent(self, item: OutboxItem, result: SendResult, now: dt.datetime) -> None:

@@ -8,6 +8,7 @@ PostgreSQL store can later be added by passing the same suite.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Protocol
 
 from bot.engine.session import Session
@@ -27,9 +28,10 @@ from bot.store.records import (
     Timer,
 )
 from bot.store.rounds_base import RoundsStore
+from bot.store.sms import SmsStore
 
 
-class Store(PeopleStore, DashboardStore, RoundsStore, Protocol):
+class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, Protocol):
     """Async persistence. Every method raises StoreError when the database is unusable."""
 
     async def open(self) -> None:
@@ -104,6 +106,10 @@ class Store(PeopleStore, DashboardStore, RoundsStore, Protocol):
     async def outbox_update(self, item: OutboxItem) -> None:
         """Write back status, attempts, next_attempt_at, provider_id, last_error,
         delivery_status, segments, sent_at."""
+
+    async def outbox_mark_sending(self, items: Sequence[OutboxItem]) -> None:
+        """Mark rows ``sending`` with one more attempt, durably, in one commit: done
+        just before their requests, so a crash leaves them ``sending`` (-> ambiguous)."""
 
     async def outbox_by_provider_id(self, provider_id: str) -> OutboxItem | None: ...
     async def outbox_of(self, participant_id: str) -> list[OutboxItem]: ...

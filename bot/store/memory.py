@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar, cast
 
 from bot.clock import Clock, SystemClock
@@ -35,6 +35,7 @@ from bot.store.records import (
     QueuedFlow,
     Timer,
 )
+from bot.store.sms import MemorySms
 from bot.store.sqlite import (
     ACTIVE_STATUSES,
     DUE_STATUSES,
@@ -110,7 +111,7 @@ def _sorted(items: Iterable[T], key: Callable[[T], Any]) -> list[T]:
     return _copies(sorted(items, key=key))
 
 
-class MemoryStore(MemoryPeople, MemoryDashboard, MemoryRounds):
+class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds):
     """``Store`` in plain dicts and lists; nothing survives the process."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:
@@ -375,6 +376,17 @@ class MemoryStore(MemoryPeople, MemoryDashboard, MemoryRounds):
         stored.next_attempt_at, stored.provider_id = new.next_attempt_at, new.provider_id
         stored.last_error, stored.delivery_status = new.last_error, new.delivery_status
         stored.segments, stored.sent_at = new.segments, new.sent_at
+
+    async def outbox_mark_sending(self, items: Sequence[OutboxItem]) -> None:
+        self._check()
+        for item in items:
+            if item.id is None or item.id not in self._outbox:
+                raise KeyError(f"no outbox row {item.id}")
+        for item in items:
+            assert item.id is not None
+            stored = self._outbox[item.id]
+            stored.status, stored.attempts = "sending", item.attempts + 1
+            item.status, item.attempts = "sending", item.attempts + 1
 
     async def outbox_by_provider_id(self, provider_id: str) -> OutboxItem | None:
         self._check()

@@ -447,6 +447,9 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds):
         self._clock: Clock = clock or SystemClock()
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self._sync_level = "FULL"
+        self._inbox_batch: list[tuple[InboxItem, Params, asyncio.Future[bool]]] = []
+        self._inbox_flusher: asyncio.Task[None] | None = None
 
     @classmethod
     def from_url(cls, url: str, *, busy_timeout_ms: int = 5000,
@@ -496,9 +499,19 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds):
                 raise
 
     @asynccontextmanager
-    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One ``BEGIN IMMEDIATE`` … ``COMMIT`` transaction; rolled back on any error."""
+    async def _write(self, *, durable: bool = True) -> AsyncIterator[aiosqlite.Connection]:
+        """One ``BEGIN IMMEDIATE`` … ``COMMIT`` transaction; rolled back on any error.
+
+        ``durable`` commits with ``synchronous=FULL`` (fsync of the WAL before COMMIT
+        returns): required before a webhook is acknowledged and before a message is
+        handed to a provider. Other commits use ``NORMAL``: in WAL mode they survive a
+        crash of the process and are made durable by the next FULL commit, which syncs
+        the whole WAL up to it — so nothing a FULL commit depends on can be lost."""
         async with self._locked() as db:
+            level = "FULL" if durable else "NORMAL"
+            if level != self._sync_level:
+                await db.execute(f"PRAGMA synchronous = {level}")
+                self._sync_level = level
             try:
                 await db.execute("BEGIN IMMEDIATE")  # inside: a cancelled BEGIN still ends
                 yield db
@@ -644,7 +657,7 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds):
                 cursor = await db.execute(sql, params)
                 ids.append((obj, cast(int, cursor.lastrowid)))
 
-        async with self._write() as db:
+        async with self._write(durable=False) as db:  # see _write: the next FULL syncs it
             if enc.participant is not None:
                 await db.execute(_UPSERT_PARTICIPANT, enc.participant)
             if enc.sessions:
@@ -798,16 +811,40 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds):
 
     # -- inbox --------------------------------------------------------------------------
     async def inbox_put(self, item: InboxItem) -> bool:
+        """Durable before it returns. Concurrent callers share one FULL commit (group
+        commit): while one transaction is being synced the next batch gathers, so a
+        burst of webhooks costs a few fsyncs rather than one each."""
         params = (item.channel, item.dedupe_key, item.address, dumps(item.payload),
                   dt_text(item.received_at), item.status, item.attempts,
                   opt_dt_text(item.processed_at))
-        async with self._write() as db:
-            cursor = await db.execute(_INSERT_INBOX, params)
-            inserted = cursor.rowcount == 1
-            new_id = cursor.lastrowid
-        if inserted:
-            item.id = new_id
-        return inserted
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._inbox_batch.append((item, params, future))
+        if self._inbox_flusher is None or self._inbox_flusher.done():
+            self._inbox_flusher = asyncio.create_task(self._flush_inbox())
+        return await asyncio.shield(future)
+
+    async def _flush_inbox(self) -> None:
+        while self._inbox_batch:
+            batch, self._inbox_batch = self._inbox_batch[:500], self._inbox_batch[500:]
+            try:
+                results: list[tuple[bool, int | None]] = []
+                async with self._write() as db:
+                    for _, params, _ in batch:
+                        cursor = await db.execute(_INSERT_INBOX, params)
+                        results.append((cursor.rowcount == 1, cursor.lastrowid))
+            except BaseException as exc:
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc if isinstance(exc, Exception)
+                                             else StoreError("store closed"))
+                if not isinstance(exc, Exception):
+                    raise
+                continue
+            for (item, _, future), (inserted, new_id) in zip(batch, results, strict=True):
+                if inserted:
+                    item.id = new_id
+                if not future.done():
+                    future.set_result(inserted)
 
     async def inbox_pending(self, limit: int = 100) -> list[InboxItem]:
         rows = await self._all("SELECT * FROM inbox WHERE status = 'pending' ORDER BY id "
@@ -838,13 +875,28 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds):
         params = (item.status, item.attempts, opt_dt_text(item.next_attempt_at),
                   item.provider_id, safe_text(item.last_error), item.delivery_status,
                   item.segments, opt_dt_text(item.sent_at), item.id)
-        async with self._write() as db:
+        # 'sending' must be on disk before the request; an outcome may be lost only with
+        # the machine's power, and then the row reads 'sending' -> ambiguous: never resent
+        async with self._write(durable=item.status == "sending") as db:
             cursor = await db.execute(
                 "UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, "
                 "provider_id = ?, last_error = ?, delivery_status = ?, segments = ?, "
                 "sent_at = ? WHERE id = ?", params)
             if cursor.rowcount != 1:
                 raise KeyError(f"no outbox row {item.id}")
+
+    async def outbox_mark_sending(self, items: Sequence[OutboxItem]) -> None:
+        """Mark several rows ``sending`` (attempts + 1) in one durable commit."""
+        if not items:
+            return
+        for item in items:
+            if item.id is None:
+                raise KeyError("outbox item has no id; it was never stored")
+        async with self._write() as db:
+            await db.executemany("UPDATE outbox SET status = 'sending', attempts = ? "
+                                 "WHERE id = ?", [(i.attempts + 1, i.id) for i in items])
+        for item in items:
+            item.status, item.attempts = "sending", item.attempts + 1
 
     async def outbox_by_provider_id(self, provider_id: str) -> OutboxItem | None:
         row = await self._one("SELECT * FROM outbox WHERE provider_id = ? "
