@@ -19,7 +19,7 @@ from bot.clock import ManualClock
 from bot.config import Config, load_config
 from bot.errors import FlowError, ImportRowError, ParleyError, Problem
 from bot.flows.loader import validate_source
-from bot.flows.sms_check import message_costs, sms_problems
+from bot.flows.sms_check import completion_segments, main_path, message_costs, sms_problems
 from bot.flows.toml_positions import key_lines
 from bot.i18n.renderer import Renderer
 from bot.ids import SequentialIds
@@ -38,6 +38,17 @@ def _register_groups() -> None:
     from bot.cli_participants import participants_app
 
     app.add_typer(participants_app, name="participants")
+    from bot.cli_coordinators import coordinators_app
+
+    app.add_typer(coordinators_app, name="coordinators")
+    from bot.cli_credits import credits_app
+    from bot.cli_findings import findings_app
+    from bot.cli_rounds import audit_app, rounds_app
+
+    app.add_typer(rounds_app, name="rounds")
+    app.add_typer(findings_app, name="findings")
+    app.add_typer(credits_app, name="credits")
+    app.add_typer(audit_app, name="audit")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -105,8 +116,9 @@ async def _start(runtime: Runtime, flow_id: str, channel: str, locale: str,
         raise ParleyError(f"locale '{locale}' has no templates "
                           f"(known: {', '.join(runtime.renderer.locales)})")
     flow = runtime.library.get(flow_id)
-    for name in flow.vars:
-        variables.setdefault(name, f"(sample {name.replace('_', ' ')})")
+    for name, spec in flow.vars.items():
+        if spec.required:  # optional ones (a revision's "you said") stay unset
+            variables.setdefault(name, f"(sample {name.replace('_', ' ')})")
     phone, pid = await enrolled_phone(runtime, sim_address(channel), locale)
     await runtime.conversations.start_flow(pid, flow_id, variables)
     await phone.collect()
@@ -217,6 +229,9 @@ def serve(
     config: ConfigOpt = None,
     senders: Annotated[str, typer.Option(help="'on', or 'paused' to accept and store "
                                          "messages without sending any")] = "on",
+    processing: Annotated[str, typer.Option(help="'on', or 'paused' to store incoming "
+                                            "messages and process them only on a later "
+                                            "start (maintenance)")] = "on",
     port_file: Annotated[Path | None, typer.Option(help="write the bound port here "
                                                    "(useful with [server] port = 0)")] = None,
 ) -> None:
@@ -225,8 +240,11 @@ def serve(
 
     if senders not in ("on", "paused"):
         fail("--senders must be 'on' or 'paused'")
+    if processing not in ("on", "paused"):
+        fail("--processing must be 'on' or 'paused'")
     cfg = config_or_exit(config)
-    run(run_server(cfg, senders_paused=senders == "paused", port_file=port_file))
+    run(run_server(cfg, senders_paused=senders == "paused",
+                   processing_paused=processing == "paused", port_file=port_file))
 
 
 def _validate_paths(cfg: Config, paths: list[Path]) -> list[Problem]:
@@ -283,7 +301,8 @@ def flows_cost(
     locale: Annotated[str, typer.Option(help="locale")] = "en",
     config: ConfigOpt = None,
 ) -> None:
-    """SMS segments per message and for a full completion (longest path)."""
+    """SMS segments per message and for a full completion (the main path: every
+    question answered, no reminders)."""
     if channel != "sms":
         fail("only --channel sms has a per-segment cost")
     cfg = config_or_exit(config)
@@ -306,7 +325,8 @@ def flows_cost(
     for node, encoding, segments, body in rows:
         table.add_row(node, encoding, str(segments), body.replace("\n", " / "))
     out.print(table)
-    out.print(f"Full completion (every message once): {sum(r[2] for r in rows)} segments")
+    total = completion_segments(target, renderer, locale, cfg.project_data())
+    out.print(f"Full completion ({' → '.join(main_path(target))}): {total} segments")
     lines = key_lines(Path(cfg.flows_path() / f"{flow}.toml").read_text(encoding="utf-8")) \
         if (cfg.flows_path() / f"{flow}.toml").is_file() else {}
     for problem in sms_problems(target, f"{flow}.toml", lines, renderer, locale,

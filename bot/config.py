@@ -78,6 +78,8 @@ class SmsConfig(_Section):
     provider_handles_opt_out: bool = False
     validity_period: Annotated[int, Field(ge=1, le=36000)] = 14400
     request_timeout: Annotated[float, Field(gt=0)] = 15
+    segment_price: Annotated[float, Field(ge=0)] = 0.04
+    """What one SMS segment costs, for ``rounds create --dry-run`` estimates."""
 
     @property
     def enabled(self) -> bool:

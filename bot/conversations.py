@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
+from bot.acks import ack_item
 from bot.clock import Clock
 from bot.config import Config
 from bot.engine import StepContext, StepResult, begin, step
@@ -23,11 +26,13 @@ from bot.engine.io import Expire, Input, Output, Press, Reply, TimerFired
 from bot.engine.keywords import classify
 from bot.engine.session import Session
 from bot.engine.step import preview
+from bot.flows.durations import parse_duration
 from bot.flows.loader import FlowLibrary
 from bot.flows.models import Flow
 from bot.i18n.renderer import Renderer
 from bot.ids import IdSource, RandomIds
 from bot.keyed_lock import KeyedLock
+from bot.privacy import export_participant
 from bot.store.base import Store
 from bot.store.records import (
     Address,
@@ -43,6 +48,10 @@ from bot.store.records import (
 )
 
 InboundKind = Literal["text", "press", "media", "group"]
+DELETE_TOKEN, KEEP_TOKEN = "sys.delete", "sys.keep"
+"""Button tokens of the DELETE confirmation (flow tokens never start with ``sys.``)."""
+FILE_CHANNELS = frozenset({"telegram"})
+"""Channels that can carry a file (the ``/mydata`` export)."""
 PROFILE_FIELDS = {"preferred_name", "contact_time", "preferred_channel", "payment_preference"}
 
 
@@ -60,6 +69,51 @@ class Inbound:
     invite: str | None = None
     """Invite code from a Telegram deep link (``/start <code>``)."""
     inbox_id: int | None = None
+    ack: str | None = None
+    """The provider's id for answering this input (Telegram's callback query id): every
+    press is answered through the outbox (see ``bot.acks``)."""
+    source_id: str | None = None
+    """The provider's id of our message this input responds to (the pressed question)."""
+
+
+class ConversationHooks(Protocol):
+    """What rounds, credits and chat-side coordinator commands add to conversations
+    (``bot/rounds/hooks.py``). Each call gets the unit's ``Changes``, so what it writes
+    commits with the session change that caused it, or not at all."""
+
+    async def intercept(self, inbound: Inbound) -> bool:
+        """Handle a coordinator's command; True when nothing else should happen."""
+
+    async def flow_begun(self, changes: Changes, participant: Participant, session: Session,
+                         now: dt.datetime) -> None:
+        """A round's flow began for this person (directly or from their queue)."""
+
+    async def flow_queued(self, changes: Changes, participant: Participant, flow_id: str,
+                          round_id: str, outcome: str, now: dt.datetime) -> None:
+        """A round's flow was queued (``queued``, ``introduced`` or ``unreachable``)."""
+
+    async def answer_given(self, changes: Changes, participant: Participant,
+                           session: Session, now: dt.datetime) -> bool:
+        """A reply in a round's session; True when it came after the round closed."""
+
+    async def flow_completed(self, changes: Changes, participant: Participant,
+                             session: Session, outcome: str, now: dt.datetime) -> None:
+        """Any flow reached an end node (credits are earned here)."""
+
+
+EXPIRE_VAR = "_expire_after"
+"""A session variable that lengthens its life beyond the flow's ``expire_after`` (a
+round whose close comes later, so late answers can still be kept)."""
+
+
+def expiry_of(flow: Flow, session: Session) -> dt.timedelta:
+    longer = session.vars.get(EXPIRE_VAR)
+    if not longer:
+        return flow.expiry
+    try:
+        return max(flow.expiry, parse_duration(longer))
+    except ValueError:
+        return flow.expiry
 
 
 def channel_of(address: str) -> Channel:
@@ -79,6 +133,10 @@ class _Unit:
     now: dt.datetime
     changes: Changes = field(default_factory=Changes)
     sessions: dict[str, Session] = field(default_factory=dict)
+    late: bool = False
+    """The answers in this unit came after the round's close (kept, marked late)."""
+    ack: OutboxItem | None = None
+    """The answer to the button press being handled (``bot.acks``), if it was one."""
 
     def reply(self, output: Output, session: Session | None = None) -> None:
         assert self.address is not None
@@ -109,17 +167,26 @@ class Conversations:
         self, *, store: Store, library: FlowLibrary, renderer: Renderer, config: Config,
         clock: Clock, ids: IdSource | None = None,
         balance_of: Callable[[str], Any] | None = None,
+        hooks: ConversationHooks | None = None,
     ) -> None:
         self.store, self.library, self.renderer = store, library, renderer
         self.config, self.clock = config, clock
         self.ids = ids or RandomIds()
         self.balance_of = balance_of
+        self.hooks = hooks
         self._locks = KeyedLock()
 
     # -- public entry points ------------------------------------------------------------
     async def handle(self, inbound: Inbound) -> None:
         """Process one inbound message (idempotent per inbox row: done rows are skipped)."""
         async with self._locks.hold(inbound.address):
+            if self.hooks is not None and await self.hooks.intercept(inbound):
+                ack = ack_item(ack=inbound.ack, source_id=inbound.source_id,
+                               participant_id="", address=inbound.address,
+                               channel=inbound.channel, now=self.clock.now())
+                if ack is not None:  # a coordinator's press: stop its spinner too
+                    await self.store.apply(Changes(outbox=[ack]))
+                return
             participant = await self.store.participant_for_address(inbound.address)
             if participant is not None:
                 async with self._locks.hold(participant.id):
@@ -131,7 +198,10 @@ class Conversations:
                          vars: dict[str, str] | None = None, round_id: str | None = None,
                          address: str | None = None) -> str:
         """Begin ``flow_id`` for a participant now, or queue it behind their active
-        session. Returns ``"started"``, ``"queued"`` or ``"unreachable"``."""
+        session. Returns ``"started"``, ``"queued"``, ``"unreachable"`` or
+        ``"introduced"``: someone who never consented (or whose consent text has since
+        changed) gets the introduction and consent first, and the flow waits in their
+        queue until they agree (DESIGN §2)."""
         async with self._locks.hold(participant_id):
             participant = await self.store.get_participant(participant_id)
             if participant is None or participant.status == "erased":
@@ -139,14 +209,51 @@ class Conversations:
             addr = await self._address_for(participant, address)
             unit = _Unit(participant, addr, self.clock.now())
             active = await self.store.active_session(participant_id)
-            if active is not None or addr is None:
+            consent_first = self._consent_first(participant, flow_id)
+            if active is not None or addr is None or consent_first:
                 unit.changes.queue_push.append(QueuedFlow(
                     participant_id, flow_id, dict(vars or {}), unit.now, round_id))
+                outcome = ("unreachable" if addr is None else "queued" if active is not None
+                           else "introduced")
+                if outcome == "introduced":
+                    await self._introduce(unit)
+                if round_id is not None and self.hooks is not None:
+                    await self.hooks.flow_queued(unit.changes, participant, flow_id, round_id,
+                                                 outcome, unit.now)
                 await self._commit(unit)
-                return "queued" if addr is not None else "unreachable"
+                return outcome
             await self._begin(unit, flow_id, vars or {}, round_id)
             await self._commit(unit)
             return "started"
+
+    def hold(self, participant_id: str) -> AbstractAsyncContextManager[None]:
+        """The participant's lock, for work on their behalf outside a conversation (a
+        round's scheduled steps), so it never interleaves with their own messages."""
+        return self._locks.hold(participant_id)
+
+    async def remind(self, participant_id: str, round_id: str,
+                     mark: Callable[[Changes], None],
+                     key: str = "system.round_reminder") -> bool:
+        """Remind someone whose session of ``round_id`` waits for an answer, and ask the
+        open question again; ``mark`` adds the round's bookkeeping to the same
+        transaction. False, and nothing written, when there is no such session."""
+        async with self._locks.hold(participant_id):
+            participant = await self.store.get_participant(participant_id)
+            session = await self.store.active_session(participant_id)
+            if (participant is None or session is None or session.round_id != round_id
+                    or session.status != "waiting"):
+                return False
+            addr = await self._address_for(participant, None)
+            if addr is None:
+                return False
+            unit = _Unit(participant, addr, self.clock.now())
+            text = self.renderer.render(key, participant.locale, self._data(participant))
+            unit.reply(Output(text=text, plain=text, kind="notice"), session)
+            unit.changes.outbox[-1].payload["kind"] = "reminder"
+            await self._repeat_question(unit, await self._flow(session), session)
+            mark(unit.changes)
+            await self._commit(unit)
+            return True
 
     async def fire_timer(self, timer: Timer) -> None:
         """A no-reply timeout or an expiry came due; stale timers change nothing."""
@@ -170,6 +277,10 @@ class Conversations:
         now = self.clock.now()
         word = classify(inbound.text) if inbound.kind == "text" else None
         address = await self.store.get_address(inbound.address)
+        if participant is None and inbound.kind == "group":
+            # a group chat is declined without enrolling it: nobody there has consented
+            await self._reply_unknown(inbound, "system.group_not_supported", now)
+            return
         if participant is None:
             invite = await self.store.get_invite(inbound.invite) if inbound.invite else None
             if invite is not None and invite.uses >= invite.max_uses:
@@ -194,6 +305,11 @@ class Conversations:
         unit.changes.participant = participant
         if inbound.inbox_id is not None:
             unit.changes.inbox_done.append(inbound.inbox_id)
+        unit.ack = ack_item(ack=inbound.ack, source_id=inbound.source_id,
+                            participant_id=participant.id, address=address.address,
+                            channel=address.channel, now=now)
+        if unit.ack is not None:  # first, so the press is answered before any reply
+            unit.changes.outbox.append(unit.ack)
         if address.opted_out and word not in ("start", "yes", "help", "delete"):
             await self._commit(unit)  # nothing is sent to an opted-out address
             return
@@ -205,6 +321,8 @@ class Conversations:
             await self._keyword(unit, word, inbound)
         elif word == "yes" and address.opted_out:
             await self._keyword(unit, "start", inbound)
+        elif inbound.press in (DELETE_TOKEN, KEEP_TOKEN):
+            await self._delete_pressed(unit, inbound.press)
         elif participant.profile.get("delete_requested"):
             participant.profile.pop("delete_requested")
             self._system(unit, "system.delete_cancelled")
@@ -220,15 +338,17 @@ class Conversations:
         session = await self.store.active_session(p.id)
         if session is not None:
             flow = await self._flow(session)
-            if session.started_at + flow.expiry <= unit.now:
+            if session.started_at + expiry_of(flow, session) <= unit.now:
                 await self._step(unit, flow, session, Expire())
                 self._system(unit, "system.expired")
                 return
-            user_input: Input = Press(inbound.press) if inbound.press else Reply(inbound.text)
-            await self._step(unit, flow, session, user_input)
+            if inbound.press:
+                await self._press(unit, flow, session, inbound.press)
+                return
+            await self._step(unit, flow, session, Reply(inbound.text))
             return
         if inbound.press:
-            self._system(unit, "system.question_closed")
+            self._closed(unit)
             return
         if await self._continue_pathway(unit):
             return
@@ -285,6 +405,92 @@ class Conversations:
             else:
                 p.profile["delete_requested"] = unit.now.isoformat()
                 self._system(unit, "system.delete_confirm")
+                self._delete_buttons(unit, unit.changes.outbox[-1])
+        elif word == "mydata":
+            await self._my_data(unit)
+
+    # -- buttons ----------------------------------------------------------------------------
+    async def _press(self, unit: _Unit, flow: Flow, session: Session, token: str) -> None:
+        """A button of the open question, or of an older one (stale). With an ``ack`` the
+        pressed question is edited to show the answer (buttons gone), and a stale press
+        is told "that question has closed" on the button itself, not in a new message."""
+        question = (preview(flow, session, session.node, unit.now, self._ctx(unit))
+                    if session.status == "waiting" else None)
+        chosen = next((c for c in question.choices if c.token == token),
+                      None) if question is not None else None
+        if unit.ack is not None:
+            if chosen is None or question is None:
+                self._event(unit, "StaleInputIgnored", {"detail": f"button {token}"})
+                self._closed(unit)
+                return
+            unit.ack.payload["edit_text"] = self._answered(unit, question.text, chosen.label)
+        await self._step(unit, flow, session, Press(token))
+
+    def _answered(self, unit: _Unit, question: str, label: str) -> str:
+        line = self.renderer.render("system.answered", unit.participant.locale,
+                                    {**self._data(unit.participant), "answer": label})
+        return f"{question}\n\n{line}"
+
+    def _closed(self, unit: _Unit) -> None:
+        if unit.ack is None:
+            self._system(unit, "system.question_closed")
+            return
+        unit.ack.payload["notice"] = self.renderer.render(
+            "system.question_closed", unit.participant.locale, self._data(unit.participant))
+        unit.ack.payload["drop_buttons"] = True
+
+    def _delete_buttons(self, unit: _Unit, item: OutboxItem) -> None:
+        """Buttons on the DELETE confirmation (typing DELETE again works everywhere)."""
+        locale, data = unit.participant.locale, self._data(unit.participant)
+        item.payload["choices"] = [
+            {"key": "DELETE", "label": self.renderer.render("system.delete_button", locale, data),
+             "value": "delete", "token": DELETE_TOKEN},
+            {"key": "KEEP", "label": self.renderer.render("system.keep_button", locale, data),
+             "value": "keep", "token": KEEP_TOKEN}]
+        item.payload["layout"] = "row"
+
+    async def _delete_pressed(self, unit: _Unit, token: str) -> None:
+        p = unit.participant
+        if not p.profile.get("delete_requested"):
+            self._closed(unit)
+            return
+        if unit.ack is not None:
+            key = "system.delete_button" if token == DELETE_TOKEN else "system.keep_button"
+            confirm = self.renderer.render("system.delete_confirm", p.locale, self._data(p))
+            label = self.renderer.render(key, p.locale, self._data(p))
+            unit.ack.payload["edit_text"] = self._answered(unit, confirm, label)
+        if token == DELETE_TOKEN:
+            await self._erase(unit)
+        else:
+            p.profile.pop("delete_requested")
+            self._system(unit, "system.delete_cancelled")
+
+    async def _my_data(self, unit: _Unit) -> None:
+        """What we hold, in words and (where the channel carries files) as a JSON file."""
+        p, address = unit.participant, unit.address
+        assert address is not None
+        try:
+            export = await export_participant(self.store, p.id)
+        except KeyError:  # their very first message: nothing is stored yet but the address
+            export = {"participant": {"id": p.id, "status": p.status}, "consents": [],
+                      "answers": [], "addresses": [{"address": address.address,
+                                                    "channel": address.channel}]}
+        name = p.profile.get("preferred_name") or p.name
+        with_file = address.channel in FILE_CHANNELS
+        self._system(unit, "system.mydata", answers=len(export.get("answers", [])),
+                     consents=len(export.get("consents", [])), name=name or "",
+                     channel={"sms": "SMS"}.get(address.channel, address.channel.title()),
+                     file=with_file)
+        if with_file:
+            text = json.dumps(export, ensure_ascii=False, indent=2, default=str)
+            unit.changes.outbox.append(OutboxItem(
+                participant_id=p.id, address=address.address, channel=address.channel,
+                payload={"kind": "document", "text": "", "plain": "", "choices": [],
+                         "layout": "list", "node": None, "long_ok": False,
+                         "session_id": None, "flow_id": None,
+                         "filename": "my-data.json", "mime_type": "application/json",
+                         "content": text},
+                created_at=unit.now, not_before=unit.now))
 
     async def _erase(self, unit: _Unit) -> None:
         """Erase on the second DELETE. The goodbye is queued unlinked from the person so
@@ -294,9 +500,13 @@ class Conversations:
         text = self.renderer.render("system.deleted", p.locale, self._data(p))
         goodbye = Output(text=text, plain=text, kind="notice")
         unit.changes = Changes(inbox_done=unit.changes.inbox_done)
+        if unit.ack is not None:  # unlinked too, so the erasure does not cancel it
+            unit.ack.participant_id = ""
+            unit.changes.outbox.append(unit.ack)
         unit.changes.outbox.append(OutboxItem(
             participant_id="", address=address.address, channel=address.channel,
-            payload=payload_of(goodbye, None), created_at=unit.now, not_before=unit.now))
+            payload={**payload_of(goodbye, None), "forget_after_send": True},
+            created_at=unit.now, not_before=unit.now))
         unit.changes.events.append(EventRow(None, None, "ParticipantErased",
                                             {"participant_id": p.id}, unit.now))
         await self.store.apply(unit.changes)
@@ -334,6 +544,22 @@ class Conversations:
         consent = self.library.get("consent")
         return p.consent_version == (consent.consent_version or consent.version)
 
+    def _consent_first(self, p: Participant, flow_id: str) -> bool:
+        """Someone who never consented, or consented to an older text, is asked (again)
+        before any other flow begins."""
+        if flow_id in self._pathway() or "consent" not in self.library:
+            return False
+        return p.status == "new" or (p.status == "consented" and not self._consent_current(p))
+
+    async def _introduce(self, unit: _Unit) -> None:
+        """Who is writing, why, and how to stop; then the pathway (or consent again)."""
+        p = unit.participant
+        if p.status == "new":
+            self._system(unit, "system.intro")
+        if p.status == "new" and not p.pathway_done and await self._continue_pathway(unit):
+            return
+        await self._begin(unit, "consent", {}, None)
+
     async def _next_queued(self, unit: _Unit) -> bool:
         queued = await self.store.queued_flows(unit.participant.id)
         taken = set(unit.changes.queue_remove)
@@ -355,9 +581,16 @@ class Conversations:
         result = begin(flow, session_id=self.ids.new("s"), participant_id=unit.participant.id,
                        locale=unit.participant.locale, now=unit.now, ctx=self._ctx(unit),
                        vars=vars, round_id=round_id)
+        if round_id is not None and self.hooks is not None:
+            await self.hooks.flow_begun(unit.changes, unit.participant, result.session,
+                                        unit.now)
         await self._apply_result(unit, flow, result)
 
     async def _step(self, unit: _Unit, flow: Flow, session: Session, user_input: Input) -> None:
+        if (self.hooks is not None and session.round_id is not None
+                and isinstance(user_input, Reply | Press)):
+            unit.late = await self.hooks.answer_given(unit.changes, unit.participant, session,
+                                                      unit.now)
         result = step(flow, session, user_input, unit.now, self._ctx(unit))
         await self._apply_result(unit, flow, result)
 
@@ -384,7 +617,7 @@ class Conversations:
                 unit.changes.timers_set.append(Timer(session.id, p.id, event.node,
                                                      event.asked, event.due))
         if not session.finished:
-            flow_expiry = session.started_at + flow.expiry
+            flow_expiry = session.started_at + expiry_of(flow, session)
             unit.changes.timers_set.append(Timer(session.id, p.id, session.node, session.asked,
                                                  flow_expiry, kind="expiry"))
         for output in result.outputs:
@@ -399,6 +632,8 @@ class Conversations:
                                 result: StepResult) -> None:
         p = unit.participant
         outcome = next((e.outcome for e in result.events if isinstance(e, ev.FlowCompleted)), "")
+        if self.hooks is not None:
+            await self.hooks.flow_completed(unit.changes, p, session, outcome, unit.now)
         if flow.id == "consent" and outcome == "declined":
             return  # declining ends the pathway; only the refusal is kept
         in_pathway = not p.pathway_done and flow.id in self._pathway()
@@ -421,7 +656,7 @@ class Conversations:
                 flow_version=session.flow_version, node=event.node, field=event.field,
                 value=event.value if isinstance(event, ev.AnswerRecorded) else None,
                 raw=event.raw if isinstance(event, ev.AnswerRecorded) else None,
-                at=now, round_id=session.round_id, skipped=not recorded))
+                at=now, round_id=session.round_id, skipped=not recorded, late=unit.late))
         elif isinstance(event, ev.ParticipantUpdated):
             if event.field == "locale" and isinstance(event.value, str):
                 p.locale = event.value
@@ -490,7 +725,10 @@ class Conversations:
         item = OutboxItem(participant_id="", address=inbound.address, channel=inbound.channel,
                           payload=payload_of(Output(text, text, "notice"), None),
                           created_at=now, not_before=now)
-        await self.store.apply(Changes(outbox=[item], inbox_done=[inbound.inbox_id]
+        ack = ack_item(ack=inbound.ack, source_id=inbound.source_id, participant_id="",
+                       address=inbound.address, channel=inbound.channel, now=now)
+        await self.store.apply(Changes(outbox=[item] if ack is None else [ack, item],
+                                       inbox_done=[inbound.inbox_id]
                                        if inbound.inbox_id is not None else []))
 
     async def _commit(self, unit: _Unit) -> None:

@@ -10,7 +10,8 @@
           ├── RateLimited     the provider asked us to wait ``retry_after`` seconds
           ├── Unreachable     the address cannot be messaged (blocked, opted out, bad number)
           ├── TransientError  worth retrying later (5xx, connection refused)
-          └── AmbiguousSend   the request was written but no answer came: it may have gone out
+          ├── AmbiguousSend   the request was written but no answer came: it may have gone out
+          └── Rejected        the provider refused this message for good (a bad request)
 
 Problems in a flow's *content* that only show at run time (an expression over a field
 that was skipped, say) become error events in the engine, not exceptions.
@@ -92,3 +93,8 @@ class TransientError(ChannelError):
 
 class AmbiguousSend(ChannelError):
     """The request was sent but no answer came back; the message may have been delivered."""
+
+
+class Rejected(ChannelError):
+    """The provider refused this one message permanently (Telegram 400 Bad Request: too
+    long, empty, malformed buttons). Sending it again would fail the same way."""

@@ -20,6 +20,8 @@ HELP = {
     "parley_outbound_attempts_total": "Outbound send attempts, by channel",
     "parley_sms_segments_total": "SMS segments accepted by the provider",
     "parley_delivery_status_total": "Provider delivery status callbacks, by status",
+    "parley_sms_ambiguous_total": "Unanswered SMS sends looked up at Twilio, by resolution",
+    "parley_sms_inbound_segments_total": "SMS segments received (Twilio bills these too)",
     "parley_outbox_pending": "Outbox rows waiting to be sent, by channel",
     "parley_store_up": "1 when the store can be read and written",
 }

@@ -44,4 +44,7 @@ async def open_runtime(config: Config, *, store: Store | None = None,
     clock = clock or SystemClock()
     conversations = Conversations(store=store, library=library, renderer=renderer,
                                   config=config, clock=clock, ids=ids)
+    from bot.rounds.wiring import attach
+
+    attach(conversations)  # rounds, credits (BALANCE) and coordinator commands
     return Runtime(config, renderer, library, store, conversations, clock)

@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 from pathlib import Path
 
 import uvicorn
@@ -36,12 +37,18 @@ def build_channels(service: ParleyService) -> None:
 
 def build_jobs(service: ParleyService) -> None:
     """Background jobs beside the web app (the scheduler registers itself here)."""
+    from bot.rounds.wiring import scheduler_job
+
+    interval = float(os.environ.get("PARLEY_SCHEDULER_INTERVAL", "20"))
+    service.add_job(scheduler_job(service.runtime, interval=interval))
 
 
 async def build_service(config: Config, *, senders_paused: bool = False,
+                        processing_paused: bool = False,
                         clock: Clock | None = None) -> ParleyService:
     runtime = await open_runtime(config, clock=clock)
-    service = ParleyService(runtime, senders_paused=senders_paused)
+    service = ParleyService(runtime, senders_paused=senders_paused,
+                            processing_paused=processing_paused)
     build_channels(service)
     build_jobs(service)
     return service
@@ -53,9 +60,16 @@ def _secrets(config: Config) -> list[str]:
 
 
 async def serve(config: Config, *, senders_paused: bool = False,
+                processing_paused: bool = False,
                 port_file: Path | None = None) -> None:
     configure_logging(os.environ.get("PARLEY_LOG_LEVEL", "INFO"), _secrets(config))
-    service = await build_service(config, senders_paused=senders_paused)
+    # The store's SQLite work runs on aiosqlite's thread, which needs the GIL back for a
+    # moment after every statement; with the default 5 ms switch interval a busy event
+    # loop makes each statement wait, and the single connection queues every turn
+    # behind it. 0.5 ms measured ~1.5× the webhook turns (bench/telegram_turns.py).
+    sys.setswitchinterval(0.0005)
+    service = await build_service(config, senders_paused=senders_paused,
+                                  processing_paused=processing_paused)
     app = create_app(service)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -66,7 +80,8 @@ async def serve(config: Config, *, senders_paused: bool = False,
     server = uvicorn.Server(uv_config)
     channels = ", ".join(service.channels) or "no channels (no credentials configured)"
     log.info("Parley listening on http://%s:%d with %s%s", config.server.host, port, channels,
-             "; senders paused" if senders_paused else "")
+             ("; senders paused" if senders_paused else "")
+             + ("; processing paused" if processing_paused else ""))
     if port_file is not None:
         tmp = port_file.with_suffix(".tmp")
         tmp.write_text(str(port))

@@ -43,11 +43,12 @@ class BackgroundJob(Protocol):
 
 class ParleyService:
     def __init__(self, runtime: Runtime, *, senders_paused: bool = False,
+                 processing_paused: bool = False,
                  sender_workers: int = 16) -> None:
         self.runtime = runtime
         self.metrics = Metrics()
         self.inbox = InboxProcessor(runtime.store, runtime.conversations, runtime.clock,
-                                    self.metrics)
+                                    self.metrics, paused=processing_paused)
         self.channels: dict[str, ChannelPlugin] = {}
         self.senders: dict[str, OutboxSender] = {}
         self.jobs: list[BackgroundJob] = []

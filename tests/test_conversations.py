@@ -99,7 +99,7 @@ async def test_stop_mid_survey_then_start_resumes(runtime: Runtime) -> None:
 
 
 async def test_yes_opts_back_in_only_when_opted_out(runtime: Runtime) -> None:
-    phone, pid = await enrolled_phone(runtime, SMS)
+    phone, _pid = await enrolled_phone(runtime, SMS)
     await phone.say("STOP")
     got = await phone.say("yes")
     assert "Welcome back" in got[0].text
@@ -176,7 +176,7 @@ async def test_timer_fires_nudge_and_stale_timer_is_ignored(runtime: Runtime,
 async def test_media_gets_a_polite_reply(runtime: Runtime) -> None:
     from bot.conversations import Inbound
 
-    phone, pid = await enrolled_phone(runtime, TG)
+    phone, _pid = await enrolled_phone(runtime, TG)
     await runtime.conversations.handle(Inbound(channel="telegram", address=TG, kind="media",
                                                received_at=runtime.clock.now()))
     got = await phone.collect()
@@ -194,7 +194,7 @@ async def test_invite_mode_refuses_strangers(clock: ManualClock) -> None:
 @pytest.mark.parametrize("word", ["STOP", "stop", "Unsubscribe", "CANCEL", "end", "quit",
                                   "stopall"])
 async def test_every_stop_word(runtime: Runtime, word: str) -> None:
-    phone, pid = await enrolled_phone(runtime, SMS)
+    phone, _pid = await enrolled_phone(runtime, SMS)
     got = await phone.say(word)
     assert len(got) == 1 and "won't get any more messages" in got[0].text
 
@@ -202,7 +202,7 @@ async def test_every_stop_word(runtime: Runtime, word: str) -> None:
 async def test_provider_handled_opt_out_is_recorded_without_reply(clock: ManualClock) -> None:
     config = make_config(sms={"provider_handles_opt_out": True})
     rt = await open_runtime(config, store=MemoryStore(), clock=clock)
-    phone, pid = await enrolled_phone(rt, SMS)
+    phone, _pid = await enrolled_phone(rt, SMS)
     assert await phone.say("STOP") == []
     address = await rt.store.get_address(SMS)
     assert address is not None and address.opted_out

@@ -123,7 +123,7 @@ def test_button_press_and_stale_button(library: FlowLibrary, ctx: StepContext) -
 def test_timeout_branch_and_stale_timer(library: FlowLibrary, ctx: StepContext) -> None:
     flow = library.get("ons4")
     first = start(flow, ctx)
-    timer = [e for e in first.events if isinstance(e, ev.TimerScheduled)][0]
+    timer = next(e for e in first.events if isinstance(e, ev.TimerScheduled))
     assert timer.due == T0 + dt.timedelta(days=2)
     answered = step(flow, first.session, Reply("5"), T0, ctx)
     late = step(flow, answered.session, TimerFired(timer.node, timer.asked), T0, ctx)

@@ -897,3 +897,202 @@ async def test_addresses_all_and_outbox_usage(store: Store) -> None:
     assert await store.outbox_usage("telegram") == (1, 0)
     await store.erase_participant("p1", T0)
     assert [a.address for a in await store.addresses_all()] == ["telegram:42"]
+
+
+# -- SMS delivery tracking (issue 5) -------------------------------------------------------
+
+async def test_sms_parts_and_status_history(store: Store) -> None:
+    from bot.store.sms import SmsPart
+
+    row = outbox()
+    await store.apply(Changes(outbox=[row]))
+    assert row.id is not None
+    assert await store.sms_parts_of(row.id) == []
+    for n, sid in ((2, "SM2"), (1, "SM1")):
+        await store.sms_part_add(SmsPart(sid, row.id, n, 2, 1, "queued", T0, T0))
+    await store.sms_part_add(SmsPart("SM1", row.id, 1, 2, 9, "sent", T0, T0))  # idempotent
+    assert [(p.sid, p.part, p.segments) for p in await store.sms_parts_of(row.id)] == [
+        ("SM1", 1, 1), ("SM2", 2, 1)]
+    assert await store.sms_status_record("SMunknown", "sent", None, T0) is None
+    part = await store.sms_status_record("SM1", "delivered", None, T0 + MIN)
+    assert part is not None and part.status == "delivered" and part.updated_at == T0 + MIN
+    late = await store.sms_status_record("SM1", "sent", None, T0 + 2 * MIN)  # out of order
+    assert late is not None and late.status == "delivered"
+    await store.sms_status_record("SM1", "sent", None, T0 + 3 * MIN)  # re-sent callback
+    failed = await store.sms_status_record("SM2", "undelivered", 30003, T0 + MIN)
+    assert failed is not None and failed.error_code == 30003
+    assert (await store.sms_part("SM2")) == failed
+    history = await store.sms_status_history(row.id)
+    assert [(e.sid, e.status, e.error_code) for e in history] == [
+        ("SM1", "delivered", None), ("SM1", "sent", None), ("SM2", "undelivered", 30003)]
+
+
+async def test_outbox_get_delivery_status_and_forget(store: Store) -> None:
+    row = outbox(status="sending")
+    await store.apply(Changes(outbox=[row]))
+    assert row.id is not None
+    assert await store.outbox_get(row.id + 100) is None
+    await store.outbox_set_delivery_status(row.id, "delivered")
+    got = await store.outbox_get(row.id)
+    assert got is not None and got.delivery_status == "delivered" and got.status == "sending"
+    await store.outbox_forget(row.id)
+    got = await store.outbox_get(row.id)
+    assert got is not None and (got.address, got.payload) == ("", {})
+    assert got.delivery_status == "delivered" and got.channel == "sms"
+
+
+# -- rounds, targets, findings, ledger, payouts, audit (bot/store/rounds_base.py) -----------
+
+def a_round(rid: str = "r1", **kw: Any) -> Any:
+    from bot.store.round_records import Round
+
+    values: dict[str, Any] = dict(id=rid, flow_id="ons4", audience="all", created_at=T0,
+                                  start_at=T0 + MIN, label="baseline", vars={"k": "é"},
+                                  remind_after=("2d", "5d"), audience_ids=("p1",))
+    values.update(kw)
+    return Round(**values)
+
+
+def a_target(pid: str, rid: str = "r1", **kw: Any) -> Any:
+    from bot.store.round_records import RoundTarget
+
+    values: dict[str, Any] = dict(round_id=rid, participant_id=pid, send_at=T0 + MIN,
+                                  channel="sms", address=f"tel:{pid}", next_at=T0 + MIN)
+    values.update(kw)
+    return RoundTarget(**values)
+
+
+async def test_rounds_add_get_save_compare_and_set(store: Store) -> None:
+    from bot.store.rounds_base import StaleWrite
+
+    r = a_round()
+    await store.round_add(r)
+    with pytest.raises(StoreError):
+        await store.round_add(a_round())
+    got = await store.round_get("r1")
+    assert got == r and got is not r
+    assert await store.round_get("nope") is None
+    got.status = "running"
+    await store.round_save(got)
+    assert got.version == 1
+    assert (await store.round_get("r1")).status == "running"  # type: ignore[union-attr]
+    with pytest.raises(StaleWrite):
+        await store.round_save(r)  # a copy read before the save
+    await store.round_add(a_round("r2", created_at=T0 + MIN))
+    assert [x.id for x in await store.rounds_all()] == ["r1", "r2"]
+
+
+async def test_round_plan_targets_due_and_compare_and_set(store: Store) -> None:
+    from bot.store.rounds_base import StaleWrite
+
+    r = a_round()
+    await store.round_add(r)
+    r.status = "running"
+    inserted = await store.round_plan(r, [a_target("p1"), a_target("p2", next_at=T0 + 5 * MIN),
+                                          a_target("p3", status="opted_out", next_at=None)])
+    assert inserted == 3 and r.version == 1
+    assert await store.round_plan(r, [a_target("p1")]) == 0  # already there: kept as is
+    assert [t.participant_id for t in await store.targets_due(T0 + 2 * MIN)] == ["p1"]
+    assert await store.targets_open("r1") == 2
+    assert await store.next_target_at() == T0 + MIN
+    t = await store.target_get("r1", "p1")
+    assert t is not None and t.version == 0
+    t.status, t.step, t.next_at, t.sent_at = "sent", 1, T0 + 60 * MIN, T0 + MIN
+    t.vars = {"you_said": "Ça va 👋"}
+    stale = dataclasses.replace(t)
+    await store.apply(Changes(targets=[t]))
+    assert t.version == 1
+    assert await store.target_get("r1", "p1") == t
+    with pytest.raises(StaleWrite):
+        await store.apply(Changes(targets=[stale], outbox=[outbox()]))
+    assert await store.outbox_all() == []  # the whole unit was rolled back
+    r.status = "paused"
+    await store.round_save(r)
+    assert await store.targets_due(T0 + 600 * MIN) == []  # only running rounds
+    assert await store.next_target_at() is None
+    assert [x.participant_id for x in await store.targets_of("r1")] == ["p1", "p2", "p3"]
+
+
+async def test_round_cancel_cancels_targets_queue_and_unsent_outbox(store: Store) -> None:
+    await enrol(store)
+    r = a_round()
+    await store.round_add(r)
+    r.status = "running"
+    await store.round_plan(r, [a_target("p1"), a_target("p2", status="completed",
+                                                          next_at=None)])
+    await store.apply(Changes(outbox=[outbox(round_id="r1"), outbox(round_id="r1",
+                                                                     status="sent"),
+                                      outbox(round_id="r2")],
+                              queue_push=[QueuedFlow("p1", "ons4", {}, T0, "r1")]))
+    r.status = "cancelled"
+    assert await store.round_cancel(r, T0) == 1
+    assert [t.status for t in await store.targets_of("r1")] == ["cancelled", "completed"]
+    assert [o.status for o in await store.outbox_all()] == ["cancelled", "sent", "pending"]
+    assert await store.queued_flows("p1") == []
+    rows = await store.round_delivery("r1")
+    assert [(d.participant_id, d.status, d.kind) for d in rows] == [
+        ("p1", "cancelled", "question"), ("p1", "sent", "question")]
+
+
+async def test_candidates_filter_and_carry_addresses(store: Store) -> None:
+    await store.apply(Changes(participant=person("p1", cohort="north", tags=("carer",),
+                                                 profile={"quiet_hours": "22:00-08:00",
+                                                          "contact_time": "evening"}),
+                              addresses=[address("tel:+447700900001", "p1"),
+                                         address("telegram:1", "p1", opted_out=True)]))
+    await store.apply(Changes(participant=person("p2", at=T0 + MIN, cohort="south"),
+                              addresses=[address("telegram:2", "p2")]))
+    await store.apply(Changes(participant=person("p3", at=T0 + 2 * MIN, status="declined")))
+    everyone = await store.candidates()
+    assert [c.id for c in everyone] == ["p1", "p2"]
+    c = everyone[0]
+    assert (c.quiet_hours, c.contact_time, c.tags, c.cohort) == (
+        "22:00-08:00", "evening", ("carer",), "north")
+    assert c.addresses == [("tel:+447700900001", "sms", False, False),
+                           ("telegram:1", "telegram", True, False)]
+    assert [c.id for c in await store.candidates(cohort="south")] == ["p2"]
+    assert [c.id for c in await store.candidates(tag="carer")] == ["p1"]
+    assert [c.id for c in await store.candidates(ids=["p2", "p3", "zz"])] == ["p2"]
+
+
+async def test_findings_ledger_payouts_and_audit(store: Store) -> None:
+    from bot.store.round_records import AuditEntry, Finding, LedgerEntry, PayoutBatch
+
+    f = Finding(id="F1", title="Fees", text="Fees hurt 👋", created_at=T0, lineage="F1")
+    await store.finding_add(f)
+    with pytest.raises(StoreError):
+        await store.finding_add(f)
+    assert await store.finding_get("F1") == f
+    assert [x.id for x in await store.findings_all()] == ["F1"]
+
+    earned = LedgerEntry("p1", T0, 500, key="completion:s1", flow_id="ons4", session_id="s1")
+    declined = LedgerEntry("p2", T0, 500, payable=False, key="completion:s2")
+    later = LedgerEntry("p1", T0 + 60 * MIN, -150, kind="adjustment", note="n", actor="sam")
+    await store.apply(Changes(ledger=[earned, declined]))
+    await store.apply(Changes(ledger=[LedgerEntry("p1", T0, 500, key="completion:s1"),
+                                      later]))
+    assert earned.id is not None and later.id is not None
+    assert [(e.participant_id, e.amount) for e in await store.ledger()] == [
+        ("p1", 500), ("p2", 500), ("p1", -150)]
+    assert [e.amount for e in await store.ledger(participant_id="p1")] == [500, -150]
+    assert [e.id for e in await store.payout_pending(T0 + MIN)] == [earned.id]
+    batch = PayoutBatch("B1", "2026-01", T0, 500, 1, file="x.csv", actor="sam")
+    await store.payout_create(batch, [earned.id])
+    with pytest.raises(StoreError):
+        await store.payout_create(PayoutBatch("B2", "2026-01", T0, 500, 1), [earned.id])
+    assert await store.payout_get("B2") is None
+    assert await store.payout_pending(T0 + 120 * MIN) == [later]
+    assert await store.payout_of_entries() == {earned.id: "B1"}
+    await store.payout_paid("B1", T0 + MIN, "sam")
+    await store.payout_paid("B1", T0 + 2 * MIN, "kim")  # the first stays
+    paid = await store.payout_get("B1")
+    assert paid is not None and (paid.status, paid.paid_at, paid.paid_by) == (
+        "paid", T0 + MIN, "sam")
+    assert [b.id for b in await store.payout_batches()] == ["B1"]
+
+    await store.audit_add(AuditEntry(T0, "cli:sam", "round.start", "r1", {"n": 3}))
+    await store.audit_add(AuditEntry(T0 + MIN, "telegram:9", "round.status", "r1"))
+    log = await store.audit_log()
+    assert [(e.actor, e.action, e.detail) for e in log] == [
+        ("telegram:9", "round.status", {}), ("cli:sam", "round.start", {"n": 3})]
+    assert len(await store.audit_log(limit=1)) == 1

@@ -30,12 +30,14 @@ def to_inbound(item: InboxItem) -> Inbound:
     p = item.payload
     return Inbound(channel=item.channel, address=item.address, received_at=item.received_at,
                    text=str(p.get("text") or ""), kind=p.get("kind", "text"),
-                   press=p.get("press"), invite=p.get("invite"), inbox_id=item.id)
+                   press=p.get("press"), invite=p.get("invite"), ack=p.get("ack"),
+                   source_id=p.get("source_id"), inbox_id=item.id)
 
 
 class InboxProcessor:
     def __init__(self, store: Store, conversations: Conversations, clock: Clock,
-                 metrics: Metrics, *, concurrency: int = 32, sweep_interval: float = 2.0):
+                 metrics: Metrics, *, concurrency: int = 32, sweep_interval: float = 2.0,
+                 paused: bool = False):
         self.store, self.conversations, self.clock = store, conversations, clock
         self.metrics = metrics
         self._slots = asyncio.Semaphore(concurrency)
@@ -45,6 +47,8 @@ class InboxProcessor:
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self.sweep_interval = sweep_interval
+        self.paused = paused
+        """Accept and store, but process nothing (maintenance; a later start processes)."""
 
     async def accept(self, item: InboxItem) -> bool:
         """Store durably; False for a duplicate. Processing starts in the background."""
@@ -53,7 +57,8 @@ class InboxProcessor:
             self.metrics.inc("parley_inbound_duplicates_total", channel=item.channel)
             return False
         self.metrics.inc("parley_inbound_total", channel=item.channel)
-        self.schedule(item)
+        if not self.paused:
+            self.schedule(item)
         return True
 
     def schedule(self, item: InboxItem) -> None:
@@ -120,6 +125,8 @@ class InboxProcessor:
         return len(pending)
 
     async def start(self) -> None:
+        if self.paused:
+            return
         count = await self.recover()
         if count:
             log.info("inbox: resuming %d message(s) received before a restart", count)

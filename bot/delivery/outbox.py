@@ -17,7 +17,14 @@ from collections.abc import Callable
 from bot.channels.base import SendResult, Transport
 from bot.clock import Clock
 from bot.delivery.pacing import PerChat, SlidingWindow
-from bot.errors import AmbiguousSend, RateLimited, StoreError, TransientError, Unreachable
+from bot.errors import (
+    AmbiguousSend,
+    RateLimited,
+    Rejected,
+    StoreError,
+    TransientError,
+    Unreachable,
+)
 from bot.metrics import Metrics
 from bot.store.base import Store
 from bot.store.records import OutboxItem
@@ -25,6 +32,9 @@ from bot.store.records import OutboxItem
 log = logging.getLogger("parley.outbox")
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 300.0
+UNPACED_KINDS = frozenset({"press_ack"})
+"""Payload kinds that are not messages in the chat (a Telegram button press answered and
+its question edited), so the per-chat pace neither holds nor counts them."""
 
 
 def backoff(attempts: int) -> float:
@@ -103,13 +113,18 @@ class OutboxSender:
                 if item.id in self._in_flight:
                     continue
                 chat = item.address
-                if chat in held or chat in self._busy_chats or not self.per_chat.ready(chat):
+                # acknowledging a button press is not a new message in the chat: it must
+                # not wait for, nor delay, the chat's next message (per-chat pacing)
+                unpaced = item.payload.get("kind") in UNPACED_KINDS
+                if chat in held or chat in self._busy_chats or not (
+                        unpaced or self.per_chat.ready(chat)):
                     held.add(chat)  # an older message for this chat goes first
                     continue
                 if self.window.delay() > 0 and batch:
                     break  # hand over what may go now; the rest waits for its slot
                 await self.window.acquire()
-                self.per_chat.record(chat)
+                if not unpaced:
+                    self.per_chat.record(chat)
                 self._in_flight.add(item.id)
                 self._busy_chats.add(chat)
                 held.add(chat)
@@ -198,6 +213,9 @@ class OutboxSender:
         except AmbiguousSend as exc:
             item.status, item.last_error = "ambiguous", str(exc)
             outcome = "ambiguous"
+        except Rejected as exc:  # the same request would be refused again
+            item.status, item.last_error = "failed", f"rejected: {exc}"
+            outcome = "failed"
         else:
             self._sent(item, result, now)
             outcome = "sent"
@@ -219,11 +237,12 @@ class OutboxSender:
         item.next_attempt_at = now + dt.timedelta(seconds=seconds)
 
     async def _suppressed(self, item: OutboxItem) -> bool:
-        """Nothing goes to an opted-out address except the STOP acknowledgement itself."""
+        """Nothing goes to an opted-out address except the STOP acknowledgement itself
+        (and the answer to a button press, which only stops the button's spinner)."""
         address = await self.store.get_address(item.address)
         if address is None:
             return bool(item.participant_id)  # erased since it was queued
-        return address.opted_out and item.payload.get("kind") != "stop_ack"
+        return address.opted_out and item.payload.get("kind") not in ("stop_ack", "press_ack")
 
     async def _mark_address(self, item: OutboxItem, exc: Unreachable) -> None:
         address = await self.store.get_address(item.address)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-Keyword = Literal["stop", "start", "help", "skip", "delete", "balance", "menu", "yes"]
+Keyword = Literal["stop", "start", "help", "skip", "delete", "balance", "menu", "yes",
+                  "mydata"]
 
 _WORDS: dict[str, Keyword] = {
     "STOP": "stop", "STOPALL": "stop", "UNSUBSCRIBE": "stop", "CANCEL": "stop",
@@ -24,7 +25,7 @@ _WORDS: dict[str, Keyword] = {
 }
 _COMMANDS: dict[str, Keyword] = {
     "/stop": "stop", "/help": "help", "/skip": "skip", "/delete": "delete",
-    "/balance": "balance", "/menu": "menu", "/start": "start",
+    "/balance": "balance", "/menu": "menu", "/start": "start", "/mydata": "mydata",
 }
 _STRIP = re.compile(r"[\W_]+", re.UNICODE)
 

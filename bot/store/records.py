@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.engine.session import FieldValue, Session
+from bot.store.round_records import LedgerEntry, RoundTarget
 
 Channel = Literal["telegram", "sms", "console"]
 ParticipantStatus = Literal["new", "consented", "declined", "erased"]
@@ -173,6 +174,11 @@ class Changes:
     timers_clear_session: list[str] = field(default_factory=list)
     """Delete every timer of these session ids (before ``timers_set`` is applied)."""
     inbox_done: list[int] = field(default_factory=list)
+    targets: list[RoundTarget] = field(default_factory=list)
+    """Round targets to write back, each only if its stored ``version`` is unchanged
+    (else ``StaleWrite`` and nothing in the unit is kept); see ``rounds_base.py``."""
+    ledger: list[LedgerEntry] = field(default_factory=list)
+    """Credit ledger entries; one whose ``key`` is already recorded is not added again."""
 
 
 @dataclass

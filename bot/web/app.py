@@ -13,6 +13,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.service import ParleyService
+from bot.web.dashboard import dashboard_routes
 
 log = logging.getLogger("parley.web")
 
@@ -86,7 +87,8 @@ def create_app(service: ParleyService, *, manage_lifecycle: bool = True) -> ASGI
             if manage_lifecycle:
                 await service.stop()
 
-    routes = [Route("/healthz", healthz), Route("/metrics", metrics), *service.routes()]
+    routes = [Route("/healthz", healthz), Route("/metrics", metrics), *service.routes(),
+              *dashboard_routes(service)]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.service = service
     return BodyLimit(app, service.runtime.config.server.max_body_bytes)

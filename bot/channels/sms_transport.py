@@ -1,0 +1,290 @@
+"""Sending SMS through Twilio's real ``Client``, with outcomes the outbox understands.
+
+Why the synchronous client in a thread: its ``TwilioHttpClient(timeout=...)`` bounds
+every request (twilio's aiohttp client ignores its timeout), and ``requests`` tells the
+two failures DESIGN §3 keeps apart: a connection that never opened
+(``NewConnectionError``/``ConnectTimeout``: nothing was sent, safe to retry) and a
+request that was written but got no answer (``ReadTimeout``, a dropped connection: the
+message may have gone out). Sends are few (about one a second on a long code), so a
+thread per in-flight send costs nothing.
+
+Outcomes (raised for the outbox sender, see ``bot.errors``):
+
+- 429 → ``RateLimited`` (Twilio sends no ``Retry-After``: 1, 2, 4 … s, at most a minute)
+- 5xx, connection refused → ``TransientError`` (back-off)
+- 21610 → ``Unreachable(code=21610)``: the person opted out at the carrier
+- 21211 / 21614 / 21612 → ``Unreachable``: not a number Twilio can text
+- written but unanswered → wait a moment, then look the message up (To, From, date and
+  exact body, skipping SIDs already recorded): found → sent; certainly absent →
+  ``TransientError`` (resent); the look-up itself failing → ``AmbiguousSend``.
+
+One outbox row may be several messages (a long text the flow allows is split into
+``(1/3)`` parts). Each accepted part is recorded (``SmsStore.sms_part_add``) as soon as
+Twilio answers, so a retry after a failure on part 2 sends parts 2 and 3 only, and a
+restart mid-row looks up just the parts it has no record of.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import Any
+
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+from urllib3.exceptions import NewConnectionError
+
+from bot.channels.base import Pacing, SendResult
+from bot.channels.render import SmsBody, sms_bodies
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+from bot.delivery.pacing import SlidingWindow
+from bot.errors import AmbiguousSend, RateLimited, TransientError, Unreachable
+from bot.metrics import Metrics
+from bot.store.base import Store
+from bot.store.records import Channel, OutboxItem
+from bot.store.sms import SmsPart, summarise
+
+log = logging.getLogger("parley.sms")
+
+BAD_NUMBER = {21211: "not a valid phone number (21211)",
+              21614: "not a mobile number (21614)",
+              21612: "not reachable by SMS (21612)"}
+OPTED_OUT = 21610
+CLOCK_SKEW = dt.timedelta(minutes=2)
+"""Our clock and Twilio's may differ: a looked-up message may be this much 'earlier'."""
+
+
+class _Written(Exception):
+    """The request went out but no answer came back (internal)."""
+
+
+class _LookupFailed(Exception):
+    """Twilio could not be asked whether a message exists (internal)."""
+
+
+def phone_of(address: str) -> str:
+    """``tel:+447700900123`` → ``+447700900123``."""
+    return address.removeprefix("tel:")
+
+
+def never_sent(exc: requests.RequestException) -> bool:
+    """True when the request certainly never reached Twilio (no connection was made)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.exceptions.ConnectionError):
+        return False
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, NewConnectionError | ConnectionRefusedError):
+            return True
+        stack.extend([getattr(current, "reason", None), current.__cause__, current.__context__,
+                      *[a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]])
+    return False
+
+
+class TwilioTransport:
+    """``Transport`` for the ``sms`` channel. ``store`` is needed before the first send
+    (``SmsChannel.start`` hands over the service's; tests may pass one)."""
+
+    channel: Channel = "sms"
+
+    def __init__(self, config: Config, *, store: Store | None = None,
+                 metrics: Metrics | None = None, clock: Clock | None = None,
+                 client: Client | None = None) -> None:
+        self.sms = config.sms
+        self.public_url = config.server.public_url.rstrip("/")
+        self.pacing = Pacing(per_second=config.sms.rate_limit_per_second)
+        self.store = store
+        self.metrics = metrics or Metrics()
+        self.clock: Clock = clock or SystemClock()
+        self.window: SlidingWindow | None = None
+        """The sender's window, so the 2nd and later parts of a row are paced too."""
+        self.ambiguous_grace = min(max(config.sms.request_timeout / 2, 0.5), 5.0)
+        """Seconds to let Twilio finish a create we gave up waiting for, before looking."""
+        self._client = client
+        self._http: TwilioHttpClient | None = None
+
+    # -- lifecycle ----------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._client is None:
+            self._http = TwilioHttpClient(timeout=self.sms.request_timeout)
+            self._client = Client(self.sms.account_sid, self.sms.auth_token,
+                                  http_client=self._http)
+            if self.sms.api_base_url:
+                self._client.api.base_url = self.sms.api_base_url.rstrip("/")
+
+    async def stop(self) -> None:
+        if self._http is not None and self._http.session is not None:
+            self._http.session.close()
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            raise RuntimeError("TwilioTransport.start() was not called")
+        return self._client
+
+    def _store(self) -> Store:
+        if self.store is None:
+            raise RuntimeError("TwilioTransport has no store")
+        return self.store
+
+    # -- sending --------------------------------------------------------------------------
+    async def send(self, item: OutboxItem) -> SendResult:
+        bodies = [b for b in sms_bodies(item.payload) if b.text]
+        if not bodies:
+            return SendResult(None, 0)  # nothing to say (e.g. an erased row)
+        to = phone_of(item.address)
+        done = {p.part for p in await self._parts(item)}
+        sent_now = 0
+        for index, body in enumerate(bodies, start=1):
+            if index in done:
+                continue
+            if sent_now and self.window is not None:
+                await self.window.acquire()
+            await self._send_part(item, to, body, index, len(bodies))
+            sent_now += 1
+        return await self._result(item, bodies)
+
+    async def _send_part(self, item: OutboxItem, to: str, body: SmsBody, index: int,
+                         total: int) -> None:
+        started = self.clock.now()
+        try:
+            message = await asyncio.to_thread(self._create, to, body.text)
+        except TwilioRestException as exc:
+            raise self._outcome(exc, item) from exc
+        except _Written as exc:
+            await asyncio.sleep(self.ambiguous_grace)
+            try:
+                message = await self._find(to, body.text, since=started)
+            except _LookupFailed as lookup:
+                self.metrics.inc("parley_sms_ambiguous_total", resolution="unknown")
+                raise AmbiguousSend(f"{exc}; looking it up failed: {lookup}") from exc
+            if message is None:
+                self.metrics.inc("parley_sms_ambiguous_total", resolution="not_found")
+                raise TransientError(f"{exc}; Twilio has no such message, sending again") \
+                    from exc
+            self.metrics.inc("parley_sms_ambiguous_total", resolution="found")
+            log.info("sms: a send that got no answer had reached Twilio (%s)", message.sid)
+        except requests.RequestException as exc:  # never reached Twilio
+            raise TransientError(f"Twilio unreachable: {type(exc).__name__}") from exc
+        await self._record(item, message, body, index, total)
+
+    def _create(self, to: str, text: str) -> Any:
+        """One create request (in a worker thread)."""
+        params: dict[str, Any] = {"to": to, "from_": self.sms.from_number, "body": text,
+                                  "validity_period": self.sms.validity_period}
+        if self.public_url:
+            params["status_callback"] = f"{self.public_url}/sms/status"
+        try:
+            return self.client.messages.create(**params)
+        except requests.RequestException as exc:
+            if never_sent(exc):
+                raise
+            raise _Written(f"no answer from Twilio ({type(exc).__name__})") from exc
+
+    def _outcome(self, exc: TwilioRestException, item: OutboxItem) -> Exception:
+        code, status = exc.code, exc.status
+        detail = f"Twilio {status} error {code}: {exc.msg}"
+        if status == 429 or code == 20429:
+            return RateLimited(float(min(2 ** max(item.attempts - 1, 0), 60)), detail)
+        if code == OPTED_OUT:
+            return Unreachable("opted out at the carrier (21610)", OPTED_OUT)
+        if code in BAD_NUMBER:
+            return Unreachable(BAD_NUMBER[code], code)
+        if status in (401, 403):
+            log.error("sms: Twilio refused our credentials (%s); check [sms] account_sid "
+                      "and auth_token", code)
+        return TransientError(detail)
+
+    async def _record(self, item: OutboxItem, message: Any, body: SmsBody, index: int,
+                      total: int) -> None:
+        if item.id is None:
+            return
+        now = self.clock.now()
+        try:
+            segments = int(message.num_segments or 0)
+        except (TypeError, ValueError):
+            segments = 0
+        await self._store().sms_part_add(SmsPart(
+            sid=str(message.sid), outbox_id=item.id, part=index, parts=total,
+            segments=segments or body.segments, status=str(message.status or "queued"),
+            created_at=now, updated_at=now))
+
+    async def _parts(self, item: OutboxItem) -> list[SmsPart]:
+        return [] if item.id is None else await self._store().sms_parts_of(item.id)
+
+    async def _result(self, item: OutboxItem, bodies: list[SmsBody]) -> SendResult:
+        parts = await self._parts(item)
+        if not parts:
+            return SendResult(None, sum(b.segments for b in bodies))
+        item.delivery_status = summarise(parts)
+        first = min(parts, key=lambda p: p.part)
+        return SendResult(first.sid, sum(p.segments for p in parts))
+
+    # -- did it go out? -----------------------------------------------------------------
+    async def resolve_ambiguous(self, item: OutboxItem) -> SendResult | None:
+        """After a restart: look up every part of the row we have no record of."""
+        bodies = [b for b in sms_bodies(item.payload) if b.text]
+        if not item.address or not bodies:
+            raise AmbiguousSend("cannot be checked: the message text is no longer kept")
+        to = phone_of(item.address)
+        done = {p.part for p in await self._parts(item)}
+        missing = False
+        for index, body in enumerate(bodies, start=1):
+            if index in done:
+                continue
+            try:
+                message = await self._find(to, body.text, since=item.created_at)
+            except _LookupFailed as exc:
+                raise TransientError(f"could not ask Twilio: {exc}") from exc
+            if message is None:
+                missing = True
+            else:
+                await self._record(item, message, body, index, len(bodies))
+        self.metrics.inc("parley_sms_ambiguous_total",
+                         resolution="not_found" if missing else "found")
+        if missing:
+            return None
+        return await self._result(item, bodies)
+
+    async def _find(self, to: str, text: str, since: dt.datetime) -> Any | None:
+        """The oldest message to ``to`` with exactly ``text``, created after ``since``,
+        that no outbox row has claimed yet; None when Twilio has none."""
+        try:
+            candidates = await asyncio.to_thread(self._list, to, since)
+        except (TwilioException, requests.RequestException) as exc:
+            raise _LookupFailed(f"{type(exc).__name__}: {exc}") from exc
+        earliest = since - CLOCK_SKEW
+        matching = [m for m in candidates
+                    if m.body == text and (m.date_created is None or m.date_created >= earliest)]
+        matching.sort(key=_created)
+        for message in matching:
+            if await self._store().sms_part(str(message.sid)) is None:
+                return message
+        return None
+
+    def _list(self, to: str, since: dt.datetime) -> list[Any]:
+        """Messages to ``to`` sent since the day of ``since`` (DateSent>=), plus the newest
+        few whatever their date (a message still queued has no DateSent yet)."""
+        day = since.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        messages = self.client.messages
+        found = {m.sid: m for m in messages.list(to=to, from_=self.sms.from_number,
+                                                 date_sent_after=day, limit=200)}
+        for m in messages.list(to=to, from_=self.sms.from_number, limit=50):
+            found.setdefault(m.sid, m)
+        return list(found.values())
+
+
+def _created(message: Any) -> dt.datetime:
+    created: dt.datetime | None = message.date_created
+    return created or dt.datetime.max.replace(tzinfo=dt.UTC)
+

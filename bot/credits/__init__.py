@@ -1,0 +1,1 @@
+"""Credits: an append-only ledger of what people earned, paid out in batches."""

@@ -1,0 +1,1 @@
+"""Findings: versioned drafts that participants endorse, amend or reject."""

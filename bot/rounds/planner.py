@@ -1,0 +1,94 @@
+"""Planning a round: who gets it, on which channel, and when in their own day.
+
+Planning is pure given the candidates (read in one query): each person's send time is
+the round's start moved out of their quiet hours and into the part of the day they said
+suits them, in their time zone. People sharing a zone and preferences share the same
+answer, so 100,000 people cost a few hundred time-zone calculations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+
+from bot.config import Config
+from bot.scheduler.timing import next_allowed, zone
+from bot.store.round_records import Candidate, Channel, Round, RoundTarget
+
+
+@dataclass(frozen=True)
+class Prefs:
+    """Where and when a person may be messaged."""
+
+    timezone: str
+    quiet: str
+    contact_time: str | None
+
+
+def prefs_of(timezone: str | None, quiet_hours: object, contact_time: object,
+             config: Config) -> Prefs:
+    """A person's own settings, else the project's (an unknown zone falls back too)."""
+    tz = timezone or config.schedule.timezone
+    try:
+        zone(tz)
+    except ValueError:
+        tz = config.schedule.timezone
+    quiet = quiet_hours if isinstance(quiet_hours, str) else config.schedule.quiet_hours
+    contact = contact_time if isinstance(contact_time, str) else None
+    return Prefs(tz, quiet, contact)
+
+
+def pick_address(c: Candidate) -> tuple[str, Channel] | str:
+    """The address to use (preferred channel first), or why there is none:
+    ``opted_out`` or ``unreachable``."""
+    usable = [(a, ch) for a, ch, opted_out, unreachable in c.addresses
+              if not opted_out and not unreachable]
+    if not usable:
+        return "opted_out" if any(a[2] for a in c.addresses) else "unreachable"
+    usable.sort(key=lambda a: a[1] != c.preferred_channel)  # stable: oldest first otherwise
+    return usable[0]
+
+
+class SendTimes:
+    """Memoised local send times for one start moment."""
+
+    def __init__(self, start: dt.datetime, config: Config) -> None:
+        self.start, self.config = start, config
+        self._memo: dict[Prefs, dt.datetime] = {}
+
+    def for_prefs(self, prefs: Prefs) -> dt.datetime:
+        found = self._memo.get(prefs)
+        if found is None:
+            found = next_allowed(self.start, prefs.timezone, prefs.quiet, prefs.contact_time)
+            self._memo[prefs] = found
+        return found
+
+    def of(self, c: Candidate) -> dt.datetime:
+        return self.for_prefs(prefs_of(c.timezone, c.quiet_hours, c.contact_time, self.config))
+
+
+def plan_targets(item: Round, people: list[Candidate], config: Config, now: dt.datetime,
+                 segments: Callable[[str], int],
+                 person_vars: Mapping[str, dict[str, str]] | None = None,
+                 ) -> Iterator[RoundTarget]:
+    """One target per person: planned (with a send time) or already final (opted out,
+    unreachable). ``segments(locale)`` estimates an SMS completion."""
+    times = SendTimes(max(item.start_at, now), config)
+    extra = person_vars or {}
+    for c in people:
+        choice = pick_address(c)
+        if isinstance(choice, str):
+            known = sorted(c.addresses, key=lambda a: a[1] != c.preferred_channel)
+            yield RoundTarget(round_id=item.id, participant_id=c.id, send_at=times.of(c),
+                              channel=known[0][1] if known else None,
+                              status="opted_out" if choice == "opted_out" else "unreachable",
+                              vars=extra.get(c.id, {}))
+            continue
+        address, channel = choice
+        send_at = times.of(c)
+        yield RoundTarget(
+            round_id=item.id, participant_id=c.id, send_at=send_at, channel=channel,
+            address=address, status="planned", step=0, next_at=send_at,
+            segments_estimated=segments(c.locale) if channel == "sms" else 0,
+            vars=extra.get(c.id, {}))

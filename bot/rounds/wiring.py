@@ -1,0 +1,46 @@
+"""Putting rounds, credits and coordinator commands into a running Parley."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.conversations import Conversations
+from bot.credits.ledger import balance_of
+from bot.rounds.coordinator_chat import CoordinatorChat
+from bot.rounds.hooks import ParleyHooks
+from bot.rounds.service import RoundService
+from bot.scheduler.due import DueWork
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+    from bot.scheduler.job import SchedulerJob
+
+
+def round_service(conversations: Conversations) -> RoundService:
+    return RoundService(store=conversations.store, config=conversations.config,
+                        library=conversations.library, renderer=conversations.renderer,
+                        clock=conversations.clock)
+
+
+def attach(conversations: Conversations) -> None:
+    """Round bookkeeping, credits, BALANCE and chat-side coordinator commands."""
+    store = conversations.store
+    chat = CoordinatorChat(store=store, config=conversations.config,
+                           rounds=round_service(conversations))
+    conversations.hooks = ParleyHooks(store=store, config=conversations.config,
+                                      library=conversations.library, coordinator=chat)
+    if conversations.balance_of is None:
+        conversations.balance_of = lambda pid: balance_of(store, pid)
+
+
+def due_work(runtime: Runtime) -> DueWork:
+    conversations = runtime.conversations
+    return DueWork(store=runtime.store, conversations=conversations,
+                   rounds=round_service(conversations), config=runtime.config,
+                   library=runtime.library)
+
+
+def scheduler_job(runtime: Runtime, interval: float = 20.0) -> SchedulerJob:
+    from bot.scheduler.job import SchedulerJob
+
+    return SchedulerJob(due_work(runtime), runtime.clock, interval=interval)

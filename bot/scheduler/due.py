@@ -1,0 +1,245 @@
+"""``due(now)``: everything that has come due, taken from the store, one step each.
+
+The store is the source of truth; the APScheduler job only decides when to call this.
+Each pass, in order:
+
+1. flow timers (no-reply timeouts and expiries), held back during the person's quiet
+   hours;
+2. the next occurrence of each repeating round whose time has come (after downtime, only
+   the latest missed one);
+3. round targets: first sends, reminders and closes. A step is written in the same
+   transaction as its messages and only if the target is unchanged, so a crash or a
+   second process never repeats it. After downtime, of several reminders due only the
+   latest is sent, and not at all if its moment passed more than a day and a half ago;
+   nothing goes out in quiet hours (it waits for the morning);
+4. rounds with nothing left to do are closed.
+
+``DueReport.next_due`` says when the next known piece of work is due.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+
+from bot.config import Config
+from bot.conversations import Conversations
+from bot.flows.loader import FlowLibrary
+from bot.rounds.hooks import prefs_for
+from bot.rounds.planner import Prefs
+from bot.rounds.service import RoundService
+from bot.rounds.steps import STALE_REMINDER, finish, flow_vars, reminder_times, schedule
+from bot.scheduler.timing import next_allowed
+from bot.store.base import Store
+from bot.store.records import Changes, Participant
+from bot.store.round_records import Round, RoundTarget
+from bot.store.rounds_base import StaleWrite
+
+log = logging.getLogger("parley.scheduler")
+BATCH = 500
+
+
+@dataclass
+class DueReport:
+    timers: int = 0
+    spawned: list[str] = field(default_factory=list)
+    sent: int = 0
+    queued: int = 0
+    reminded: int = 0
+    skipped_reminders: int = 0
+    deferred: int = 0
+    closed: int = 0
+    final: int = 0
+    stale: int = 0
+    rounds_closed: list[str] = field(default_factory=list)
+    next_due: dt.datetime | None = None
+
+    @property
+    def work(self) -> int:
+        return (self.timers + len(self.spawned) + self.sent + self.queued + self.reminded
+                + self.skipped_reminders + self.closed + self.final)
+
+
+class DueWork:
+    def __init__(self, *, store: Store, conversations: Conversations, rounds: RoundService,
+                 config: Config, library: FlowLibrary, time_budget: float = 20.0) -> None:
+        self.store, self.conversations, self.rounds = store, conversations, rounds
+        self.config, self.library = config, library
+        self.time_budget = time_budget
+        self._timer_hold: dict[int, dt.datetime] = {}
+
+    async def due(self, now: dt.datetime) -> DueReport:
+        report = DueReport()
+        started = time.monotonic()
+        await self._timers(now, report)
+        report.spawned = [r.id for r in await self.rounds.spawn_due(now)]
+        cache: dict[str, Round | None] = {}
+        while time.monotonic() - started < self.time_budget:
+            batch = await self.store.targets_due(now, BATCH)
+            for target in batch:
+                await self._advance(target, now, cache, report)
+            if len(batch) < BATCH:
+                break
+        await self._close_rounds(now, report)
+        report.next_due = await self._next_due(now)
+        return report
+
+    # -- flow timers ------------------------------------------------------------------------
+    async def _timers(self, now: dt.datetime, report: DueReport) -> None:
+        for timer in await self.store.timers_due(now, 2000):
+            assert timer.id is not None
+            held = self._timer_hold.get(timer.id)
+            if held is not None and held > now:
+                continue
+            person = await self.store.get_participant(timer.participant_id)
+            if person is not None:
+                prefs = prefs_for(person, self.config)
+                allowed = next_allowed(now, prefs.timezone, prefs.quiet)
+                if allowed > now:
+                    self._timer_hold[timer.id] = allowed
+                    continue
+            self._timer_hold.pop(timer.id, None)
+            await self.conversations.fire_timer(timer)
+            report.timers += 1
+
+    # -- round targets ------------------------------------------------------------------------
+    async def _advance(self, target: RoundTarget, now: dt.datetime,
+                       cache: dict[str, Round | None], report: DueReport) -> None:
+        if target.round_id not in cache:
+            cache[target.round_id] = await self.store.round_get(target.round_id)
+        item = cache[target.round_id]
+        if item is None or item.status != "running":
+            return
+        try:
+            if target.status == "planned":
+                await self._first_send(target, item, now, report)
+            elif target.status == "sent":
+                await self._reminder(target, item, now, report)
+            else:  # queued or consenting: only the close is scheduled
+                await self._close(target, now, report)
+        except StaleWrite as exc:
+            report.stale += 1
+            log.info("scheduler: skipped a step already taken elsewhere: %s", exc)
+
+    async def _locked_write(self, target: RoundTarget, changes: Changes | None = None) -> None:
+        """Write a target change (no message) under the person's lock."""
+        async with self.conversations.hold(target.participant_id):
+            unit = changes or Changes()
+            unit.targets.append(target)
+            await self.store.apply(unit)
+
+    def _defer(self, prefs: Prefs, now: dt.datetime) -> dt.datetime | None:
+        allowed = next_allowed(now, prefs.timezone, prefs.quiet, prefs.contact_time)
+        return allowed if allowed > now else None
+
+    async def _person(self, target: RoundTarget) -> Participant | None:
+        person = await self.store.get_participant(target.participant_id)
+        return None if person is None or person.status == "erased" else person
+
+    async def _first_send(self, target: RoundTarget, item: Round, now: dt.datetime,
+                          report: DueReport) -> None:
+        person = await self._person(target)
+        if person is None or person.status == "declined":
+            finish(target, "skipped" if person is None else "declined")
+            await self._locked_write(target)
+            report.final += 1
+            return
+        later = self._defer(prefs_for(person, self.config), now)
+        if later is not None:
+            target.next_at = later
+            await self._locked_write(target)
+            report.deferred += 1
+            return
+        addresses = [a for a in await self.store.addresses_of(person.id)
+                     if not a.opted_out and not a.unreachable]
+        if not addresses:
+            every = await self.store.addresses_of(person.id)
+            finish(target, "opted_out" if any(a.opted_out for a in every) else "unreachable")
+            await self._locked_write(target)
+            report.final += 1
+            return
+        variables = flow_vars(item, target, self.library.get(item.flow_id))
+        outcome = await self.conversations.start_flow(person.id, item.flow_id, variables, item.id)
+        if outcome == "started":
+            report.sent += 1
+        else:
+            report.queued += 1
+
+    async def _reminder(self, target: RoundTarget, item: Round, now: dt.datetime,
+                        report: DueReport) -> None:
+        person = await self._person(target)
+        assert target.sent_at is not None and target.closes_at is not None
+        if person is None or now >= target.closes_at:
+            await self._close(target, now, report)
+            return
+        prefs = prefs_for(person, self.config)
+        times = reminder_times(item, prefs, target.sent_at)
+        due = [k for k in range(max(target.step, 1), len(times) + 1)
+               if times[k - 1] <= now and times[k - 1] < target.closes_at]
+        if not due:  # woken early (e.g. after a quiet-hours wait): set the next moment
+            schedule(target, item, prefs)
+            await self._locked_write(target)
+            return
+        latest = max(due)
+        if now - times[latest - 1] > STALE_REMINDER:
+            target.step = latest + 1
+            schedule(target, item, prefs)
+            await self._locked_write(target)
+            report.skipped_reminders += len(due)
+            return
+        later = self._defer(prefs, now)
+        if later is not None:
+            target.next_at = later
+            await self._locked_write(target)
+            report.deferred += 1
+            return
+        report.skipped_reminders += len(due) - 1  # at most one reminder per pass
+        target.step = latest + 1
+        schedule(target, item, prefs)
+        sent = await self.conversations.remind(person.id, item.id,
+                                               lambda changes: changes.targets.append(target))
+        if sent:
+            report.reminded += 1
+        else:  # nothing waiting for an answer (finished, expired, or another flow first)
+            await self._locked_write(target)
+            report.skipped_reminders += 1
+
+    async def _close(self, target: RoundTarget, now: dt.datetime, report: DueReport) -> None:
+        changes = Changes()
+        if target.status in ("queued", "consenting"):
+            queued = await self.store.queued_flows(target.participant_id)
+            changes.queue_remove = [q.id for q in queued
+                                    if q.round_id == target.round_id and q.id is not None]
+        finish(target, "closed")
+        await self._locked_write(target, changes)
+        report.closed += 1
+
+    # -- rounds ----------------------------------------------------------------------------
+    async def _close_rounds(self, now: dt.datetime, report: DueReport) -> None:
+        for item in await self.store.rounds_all():
+            if item.status != "running" or item.start_at > now:
+                continue
+            if await self.store.targets_open(item.id) == 0:
+                item.status, item.closed_at = "closed", now
+                try:
+                    await self.store.round_save(item)
+                except StaleWrite:
+                    continue
+                report.rounds_closed.append(item.id)
+
+    async def _next_due(self, now: dt.datetime) -> dt.datetime | None:
+        times = [t for t in [await self.store.next_target_at()] if t is not None]
+        timers = await self.store.timers_due(now + dt.timedelta(days=1), 1)
+        times += [t.due_at for t in timers]
+        times += [t for t in self._timer_hold.values() if t > now]
+        every_round = await self.store.rounds_all()
+        for head in every_round:
+            if head.every is not None and head.series_id == head.id and head.status != "cancelled":
+                members = [r for r in every_round if r.series_id == head.id]
+                n = max(r.occurrence for r in members) + 1
+                start = self.rounds.occurrence_start(head, n)
+                if head.until is None or start <= head.until:
+                    times.append(start)
+        return min(times, default=None)

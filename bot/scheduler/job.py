@@ -1,0 +1,95 @@
+"""The one APScheduler 3.x ``AsyncIOScheduler`` inside ``parley serve``.
+
+It holds no state of its own (memory job store, nothing persisted): it only wakes
+``DueWork.due(now)`` every ``interval`` seconds and, sooner, at the next moment the last
+pass said something is due. What is due lives in our tables, so a restart, a missed tick
+or a laptop asleep overnight simply finds the work on the next pass. ``max_instances=1``
+and a lock mean passes never overlap. Nothing outside this module imports APScheduler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.clock import Clock
+from bot.scheduler.due import DueReport, DueWork
+
+if TYPE_CHECKING:
+    from bot.service import ParleyService
+
+log = logging.getLogger("parley.scheduler")
+TICK_ID, WAKE_ID = "parley-due", "parley-wake"
+
+
+class SchedulerJob:
+    """A ``BackgroundJob`` (see ``bot/service.py``)."""
+
+    def __init__(self, work: DueWork, clock: Clock, *, interval: float = 20.0) -> None:
+        self.work, self.clock = work, clock
+        self.interval = interval
+        self.scheduler: AsyncIOScheduler | None = None
+        self.passes = 0
+        self.last: DueReport | None = None
+        self._lock = asyncio.Lock()
+
+    async def start(self, service: ParleyService | None = None) -> None:
+        scheduler = AsyncIOScheduler(timezone=dt.UTC, job_defaults={
+            "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+        scheduler.add_job(self.tick, "interval", seconds=self.interval, id=TICK_ID,
+                          next_run_time=dt.datetime.now(dt.UTC))
+        scheduler.start()
+        self.scheduler = scheduler
+
+    async def stop(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        async with self._lock:  # let a pass in progress finish its transaction
+            pass
+
+    async def tick(self) -> DueReport | None:
+        """One pass (skipped if one is already running)."""
+        if self._lock.locked():
+            return None
+        async with self._lock:
+            try:
+                report = await self.work.due(self.clock.now())
+            except Exception:  # a pass that fails is retried on the next tick
+                log.exception("scheduler: due() failed; retrying on the next tick")
+                return None
+            self.passes += 1
+            self.last = report
+            if report.work:
+                log.info("scheduler: %s", _describe(report))
+            self._wake_at(report)
+            return report
+
+    def _wake_at(self, report: DueReport) -> None:
+        """An extra wake at the next known due moment, if it is before the next tick."""
+        if self.scheduler is None or report.next_due is None:
+            return
+        wait = (report.next_due - self.clock.now()).total_seconds()
+        if wait >= self.interval:
+            return
+        when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=max(wait, 0.05))
+        self.scheduler.add_job(self.tick, "date", run_date=when, id=WAKE_ID,
+                               replace_existing=True)
+
+
+def _describe(report: DueReport) -> str:
+    parts: list[Any] = []
+    for name in ("timers", "sent", "queued", "reminded", "skipped_reminders", "deferred",
+                 "closed", "final", "stale"):
+        value = getattr(report, name)
+        if value:
+            parts.append(f"{name.replace('_', ' ')} {value}")
+    if report.spawned:
+        parts.append(f"new occurrences {', '.join(report.spawned)}")
+    if report.rounds_closed:
+        parts.append(f"rounds closed {', '.join(report.rounds_closed)}")
+    return ", ".join(str(p) for p in parts)

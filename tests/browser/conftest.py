@@ -1,0 +1,202 @@
+"""A real ``parley serve`` process against the local Telegram and Twilio fakes, driven
+by Debian's chromium through Playwright (no browser download).
+
+The browser tests skip, saying why, only when /usr/bin/chromium (or the playwright
+package) is missing; ``.ci/run`` installs chromium with apt first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import datetime as dt
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.config import load_config
+from bot.runtime import load_content
+from bot.store.sqlite import SqliteStore
+from tests.browser.seed import EMAIL, PASSWORD, seed
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.twilio_api import FakeTwilio
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+TOKEN, SECRET = "123:ABC", "browser-test-secret"
+SMS_FROM = "+447700900999"
+
+if not CHROMIUM.exists():
+    pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium "
+                "(apt-get install chromium; .ci/run does this)", allow_module_level=True)
+if importlib.util.find_spec("playwright") is None:
+    pytest.skip("browser tests need the playwright package (pip install -e '.[test]')",
+                allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+
+
+def has_module(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+@dataclass
+class Project:
+    url: str
+    folder: Path
+    telegram: FakeTelegram | None
+    twilio: FakeTwilio | None
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def post_telegram(self, update: dict[str, Any]) -> None:
+        response = httpx.post(f"{self.url}/telegram/webhook", json=update, timeout=10,
+                              headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+        response.raise_for_status()
+
+    def post_twilio(self, path: str, form: dict[str, str]) -> None:
+        from tests.fakes.twilio_api import sign_twilio_request
+
+        assert self.twilio is not None
+        url = f"{self.url}{path}"
+        signature = sign_twilio_request(self.twilio.auth_token, url, form)
+        response = httpx.post(url, data=form, headers={"X-Twilio-Signature": signature},
+                              timeout=10)
+        response.raise_for_status()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _config(folder: Path, port: int, telegram: str | None, twilio: FakeTwilio | None,
+            twilio_url: str | None) -> str:
+    lines = [
+        '[project]', 'name = "Money Voices"', 'contact = "call 0800 123 456"',
+        'locales = ["en", "cy"]',
+        '[store]', f'url = "sqlite:///{folder / "parley.db"}"',
+        '[server]', 'host = "127.0.0.1"', f'port = {port}',
+        f'public_url = "http://127.0.0.1:{port}"',
+        '[schedule]', 'timezone = "Europe/London"', 'quiet_hours = ""',
+        '[credits]', 'unit = "£"', 'value_per_credit = 1.0',
+        'rules = [{ flow = "ons4", amount = 5 }, { flow = "endorsement", amount = 3 }]',
+        '[coordinators]', 'telegram_ids = [9001]',
+    ]
+    if telegram is not None:
+        lines += ['[telegram]', f'token = "{TOKEN}"', f'webhook_secret = "{SECRET}"',
+                  f'api_base_url = "{telegram}/bot"', 'mode = "webhook"',
+                  'rate_limit_per_second = 30', 'per_chat_per_second = 30']
+    if twilio is not None and twilio_url is not None:
+        lines += ['[sms]', f'account_sid = "{twilio.account_sid}"',
+                  f'auth_token = "{twilio.auth_token}"', f'from_number = "{SMS_FROM}"',
+                  f'api_base_url = "{twilio_url}"', 'rate_limit_per_second = 50']
+    return "\n".join(lines) + "\n"
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"parley serve exited {process.returncode}:\n"
+                               f"{log.read_text(errors='replace')[-3000:]}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"parley serve did not become healthy:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
+    folder = tmp_path_factory.mktemp("dashboard")
+    use_telegram = has_module("bot.channels.telegram")
+    use_sms = has_module("bot.channels.sms")
+    telegram = FakeTelegram(TOKEN) if use_telegram else None
+    twilio = FakeTwilio() if use_sms else None
+    with contextlib.ExitStack() as stack:
+        tg_url = stack.enter_context(telegram.serve()).base_url if telegram else None
+        tw_url = stack.enter_context(twilio.serve()).base_url if twilio else None
+        port = _free_port()
+        config = folder / "config.toml"
+        config.write_text(_config(folder, port, tg_url, twilio, tw_url))
+
+        async def prepare() -> None:
+            consent = load_content(load_config(config))[1].get("consent")
+            store = SqliteStore(folder / "parley.db")
+            await store.open()
+            await seed(store, dt.datetime.now(dt.UTC), consent.consent_version or consent.version)
+            await store.close()
+
+        # in a thread of its own: Playwright's sync API may already run a loop here
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, prepare()).result()
+        log = folder / "serve.log"
+        env = {**os.environ, "PARLEY_LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1",
+               "PARLEY_SCHEDULER_INTERVAL": "1"}
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "serve", "--config", str(config)],
+                cwd=folder, stdout=out, stderr=subprocess.STDOUT, env=env)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_healthy(url, process, log)
+            yield Project(url, folder, telegram, twilio, process, log)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        found = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield found
+        found.close()
+
+
+@pytest.fixture
+def page(browser: Browser, project: Project) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                  base_url=project.url, accept_downloads=True)
+    context.set_default_timeout(10_000)
+    found = context.new_page()
+    yield found
+    context.close()
+
+
+def log_in(page: Page, email: str = EMAIL, password: str = PASSWORD) -> None:
+    page.goto("/admin/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/admin/**")
+
+
+def shot(page: Page, name: str, *, full: bool = True) -> None:
+    """A commit-ready PNG of the current page under docs/screenshots/."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full)

@@ -1,0 +1,222 @@
+"""Running the real ``parley serve`` against the fake Bot API, for the Telegram tests.
+
+The server is a separate process started as an operator would (``python -m bot.cli
+serve --config F --port-file P [--senders paused]``); the fake
+Telegram runs in the test process on 127.0.0.1 and records every call. A ``Chat`` is one
+person's Telegram: it posts updates to ``POST /telegram/webhook`` with the secret token
+exactly as Telegram does, presses inline buttons on the messages the fake received, and
+reads what the bot sent to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.fakes.telegram_api import (
+    DEFAULT_TOKEN,
+    SECRET_TOKEN_HEADER,
+    FakeTelegram,
+    make_callback_update,
+    make_text_update,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "s3cret-webhook-token_123"
+_UPDATE_IDS = itertools.count(700_000_000 + int(time.time() * 1000) % 100_000_000)
+
+
+def write_config(folder: Path, fake_url: str, *, public_url: str = "",
+                 **telegram: Any) -> Path:
+    settings: dict[str, Any] = {"token": DEFAULT_TOKEN, "webhook_secret": SECRET,
+                                "api_base_url": f"{fake_url}/bot", "mode": "webhook",
+                                "rate_limit_per_second": 200, "per_chat_per_second": 50,
+                                "request_timeout": 2}
+    settings.update(telegram)
+    lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in settings.items())
+    path = folder / "config.toml"
+    path.write_text(f"""
+[project]
+name = "Money Voices"
+contact = "call 0800 123 456"
+locales = ["en", "cy"]
+flows_dir = "{ROOT / 'flows'}"
+templates_dir = "{ROOT / 'templates'}"
+
+[store]
+url = "sqlite:///{folder / 'parley.db'}"
+
+[server]
+host = "127.0.0.1"
+port = 0
+public_url = "{public_url}"
+
+[schedule]
+quiet_hours = ""
+
+[telegram]
+{lines}
+""", encoding="utf-8")
+    return path
+
+
+class ParleyProcess:
+    """``parley serve`` in a subprocess; ``base_url`` once it answers /healthz."""
+
+    def __init__(self, config: Path, *, paused: bool = False, log_level: str = "INFO") -> None:
+        self.config, self.paused, self.log_level = config, paused, log_level
+        self.port_file = config.with_name("port")
+        self.log = config.with_name("serve.log")
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.base_url = ""
+
+    def start(self, timeout: float = 20.0) -> ParleyProcess:
+        self.port_file.unlink(missing_ok=True)
+        env = {**os.environ, "PARLEY_LOG_LEVEL": self.log_level, "PYTHONPATH": str(ROOT)}
+        command = [sys.executable, "-m", "bot.cli", "serve", "--config", str(self.config),
+                   "--port-file", str(self.port_file)]
+        if self.paused:
+            command += ["--senders", "paused"]
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(command, cwd=self.config.parent, env=env,
+                                         stdout=log, stderr=log)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"parley serve exited {self.proc.returncode}:\n"
+                                   + self.log.read_text(errors="replace")[-3000:])
+            if self.port_file.exists():
+                self.base_url = f"http://127.0.0.1:{self.port_file.read_text().strip()}"
+                try:
+                    if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
+                        return self
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.05)
+        self.stop()
+        raise TimeoutError("parley serve did not become healthy:\n"
+                           + self.log.read_text(errors="replace")[-3000:])
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: no shutdown code runs at all."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+
+async def until(check: Callable[[], object], timeout: float = 10.0,
+                what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def post_update(server: ParleyProcess, update: dict[str, Any] | bytes, *,
+                      secret: str | None = SECRET) -> httpx.Response:
+    headers = {} if secret is None else {SECRET_TOKEN_HEADER: secret}
+    async with httpx.AsyncClient(timeout=10) as http:
+        if isinstance(update, bytes):
+            return await http.post(server.base_url + "/telegram/webhook", content=update,
+                                   headers={**headers, "content-type": "application/json"})
+        return await http.post(server.base_url + "/telegram/webhook", json=update,
+                               headers=headers)
+
+
+class Chat:
+    """One person's private chat with the bot."""
+
+    def __init__(self, server: ParleyProcess, fake: FakeTelegram, chat_id: int) -> None:
+        self.server, self.fake, self.chat_id = server, fake, chat_id
+        self.address = f"telegram:{chat_id}"
+        self.seen = 0
+        self._message_ids = itertools.count(10_000)
+
+    # -- what the bot sent ---------------------------------------------------------------
+    def messages(self) -> list[dict[str, Any]]:
+        return [m for m in self.fake.sent_messages if m["chat_id"] == self.chat_id]
+
+    def texts(self) -> list[str]:
+        return [m["text"] for m in self.messages()]
+
+    def buttons(self, message: dict[str, Any]) -> list[str]:
+        markup = message.get("reply_markup") or {}
+        return [b["text"] for row in markup.get("inline_keyboard", []) for b in row]
+
+    def keyboard(self, message: dict[str, Any]) -> list[list[str]]:
+        markup = message.get("reply_markup") or {}
+        return [[b["text"] for b in row] for row in markup.get("inline_keyboard", [])]
+
+    # -- what the person does ------------------------------------------------------------
+    def text_update(self, text: str) -> dict[str, Any]:
+        return make_text_update(next(_UPDATE_IDS), self.chat_id, text,
+                                message_id=next(self._message_ids), first_name="Ffion")
+
+    async def send(self, text: str) -> httpx.Response:
+        return await post_update(self.server, self.text_update(text))
+
+    def press_update(self, label: str, message: dict[str, Any] | None = None,
+                     ) -> dict[str, Any]:
+        """A press of the button ``label`` on ``message`` (default: the latest message
+        that has buttons)."""
+        if message is None:
+            message = next(m for m in reversed(self.messages()) if self.buttons(m))
+        markup = message["reply_markup"]
+        data = next(b["callback_data"] for row in markup["inline_keyboard"] for b in row
+                    if b["text"] == label)
+        current = self.fake.message(self.chat_id, message["message_id"])
+        return make_callback_update(next(_UPDATE_IDS), self.chat_id, data,
+                                    message=current, first_name="Ffion")
+
+    async def press(self, label: str, message: dict[str, Any] | None = None,
+                    ) -> httpx.Response:
+        return await post_update(self.server, self.press_update(label, message))
+
+    async def replies(self, timeout: float = 10.0, quiet: float = 0.3) -> list[str]:
+        """Messages that arrive after the last call: at least one, then until none has
+        come for ``quiet`` seconds."""
+        await until(lambda: len(self.messages()) > self.seen, timeout,
+                    f"no reply in chat {self.chat_id}")
+        count = -1
+        while count != len(self.messages()):
+            count = len(self.messages())
+            await asyncio.sleep(quiet)
+        new = self.texts()[self.seen:]
+        self.seen = count
+        return new
+
+    async def say(self, text: str) -> list[str]:
+        response = await self.send(text)
+        assert response.status_code == 200, response.text
+        return await self.replies()
+
+    async def tap(self, label: str) -> list[str]:
+        response = await self.press(label)
+        assert response.status_code == 200, response.text
+        return await self.replies()
+
+    async def silence(self, seconds: float = 0.8) -> None:
+        await asyncio.sleep(seconds)
+        assert self.texts()[self.seen:] == []
