@@ -10,7 +10,7 @@ def figure(name: str, value: float, unit: str, baseline: float | None = None,
            higher_is_better: bool = True) -> dict[str, object]:
     """Print one figure; ``ratio`` is ours ÷ baseline (or baseline ÷ ours for times)."""
     ratio = None
-    if baseline:
+    if baseline and value:
         ratio = round(value / baseline if higher_is_better else baseline / value, 3)
     row = {"name": name, "value": round(value, 3), "unit": unit,
            "baseline": None if baseline is None else round(baseline, 3), "ratio": ratio}

@@ -49,6 +49,7 @@ class ParleyService:
         self.metrics = Metrics()
         self.inbox = InboxProcessor(runtime.store, runtime.conversations, runtime.clock,
                                     self.metrics, paused=processing_paused)
+        self.inbox.on_processed = self.wake_senders
         self.channels: dict[str, ChannelPlugin] = {}
         self.senders: dict[str, OutboxSender] = {}
         self.jobs: list[BackgroundJob] = []
@@ -62,6 +63,11 @@ class ParleyService:
         self.senders[plugin.name] = OutboxSender(
             self.runtime.store, plugin.transport, self.runtime.clock, self.metrics,
             workers=self.sender_workers, paused=self.senders_paused)
+
+    def wake_senders(self) -> None:
+        """New outbox rows may be due: senders look now instead of at their next poll."""
+        for sender in self.senders.values():
+            sender.wake()
 
     def add_job(self, job: BackgroundJob) -> None:
         self.jobs.append(job)

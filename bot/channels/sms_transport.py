@@ -148,9 +148,14 @@ class TwilioTransport:
         for index, body in enumerate(bodies, start=1):
             if index in done:
                 continue
+            slot = None
             if sent_now and self.window is not None:
-                await self.window.acquire()
-            await self._send_part(item, to, body, index, len(bodies))
+                slot = await self.window.acquire()
+            try:
+                await self._send_part(item, to, body, index, len(bodies))
+            finally:
+                if slot is not None and self.window is not None:
+                    self.window.close(slot)  # pacing counts from Twilio's answer
             sent_now += 1
         return await self._result(item, bodies)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Callable
 
 from bot.clock import Clock
 from bot.conversations import Conversations, Inbound
@@ -49,6 +50,8 @@ class InboxProcessor:
         self.sweep_interval = sweep_interval
         self.paused = paused
         """Accept and store, but process nothing (maintenance; a later start processes)."""
+        self.on_processed: Callable[[], None] | None = None
+        """Called after each message is processed (the service wakes the senders)."""
 
     async def accept(self, item: InboxItem) -> bool:
         """Store durably; False for a duplicate. Processing starts in the background."""
@@ -115,6 +118,8 @@ class InboxProcessor:
                              result="failed")
             return True
         self.metrics.inc("parley_inbound_processed_total", channel=item.channel, result="done")
+        if self.on_processed is not None:
+            self.on_processed()
         return True
 
     async def recover(self) -> int:

@@ -10,13 +10,14 @@ an SMS is looked up at the provider first. Outcomes follow DESIGN §3.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
 
 from bot.channels.base import SendResult, Transport
 from bot.clock import Clock
-from bot.delivery.pacing import PerChat, SlidingWindow
+from bot.delivery.pacing import PerChat, SlidingWindow, Slot
 from bot.errors import (
     AmbiguousSend,
     RateLimited,
@@ -31,6 +32,9 @@ from bot.store.records import OutboxItem
 
 log = logging.getLogger("parley.outbox")
 MAX_ATTEMPTS = 8
+DUE_WINDOW = 500
+"""How many due rows the dispatcher looks at: enough to see every chat of a broadcast,
+so all chats progress together instead of the last ones trailing at 1/s per chat."""
 MAX_BACKOFF = 300.0
 UNPACED_KINDS = frozenset({"press_ack"})
 """Payload kinds that are not messages in the chat (a Telegram button press answered and
@@ -60,10 +64,12 @@ class OutboxSender:
         self.per_chat = PerChat(transport.pacing.per_chat_per_second)
         self._queue: asyncio.Queue[OutboxItem] = asyncio.Queue(maxsize=workers * 2)
         self._in_flight: set[int] = set()
+        self._slots: dict[int, Slot] = {}
         self._busy_chats: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
         self._idle = asyncio.Event()
+        self._wake = asyncio.Event()
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
@@ -92,15 +98,25 @@ class OutboxSender:
             await asyncio.sleep(0.02)
         raise TimeoutError(f"{self.channel} outbox still busy after {timeout}s")
 
+    def wake(self) -> None:
+        """Look for due rows now rather than at the next poll (new rows were committed,
+        or a chat became free), so a reply does not wait out the poll interval."""
+        self._wake.set()
+
+    async def _nap(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+
     # -- the dispatcher keeps pacing and per-chat order; workers do the I/O ---------------
     async def _dispatch(self) -> None:
         while not self._stopping.is_set():
             if self.paused:
                 await asyncio.sleep(self.poll_interval)
                 continue
+            self._wake.clear()  # before the query: a wake during it is not lost
             try:
                 due = await self.store.outbox_due(self.channel, self.clock.now(),
-                                                  self.workers * 16)
+                                                  DUE_WINDOW)
             except StoreError as exc:
                 log.warning("outbox %s: store unavailable (%s); retrying", self.channel, exc)
                 await asyncio.sleep(1.0)
@@ -122,9 +138,7 @@ class OutboxSender:
                     continue
                 if self.window.delay() > 0 and batch:
                     break  # hand over what may go now; the rest waits for its slot
-                await self.window.acquire()
-                if not unpaced:
-                    self.per_chat.record(chat)
+                self._slots[item.id] = await self.window.acquire()
                 self._in_flight.add(item.id)
                 self._busy_chats.add(chat)
                 held.add(chat)
@@ -132,7 +146,7 @@ class OutboxSender:
             if batch:
                 handed = await self._hand_over(batch)
             if not handed:
-                await asyncio.sleep(self.poll_interval)
+                await self._nap()
 
     async def _hand_over(self, batch: list[OutboxItem]) -> int:
         """Cancel what may no longer be sent, mark the rest ``sending`` in one durable
@@ -156,9 +170,16 @@ class OutboxSender:
         return len(ready)
 
     def _release(self, item: OutboxItem) -> None:
+        """The send is over (answered, failed or cancelled): pacing counts from now."""
         assert item.id is not None
+        slot = self._slots.pop(item.id, None)
+        if slot is not None:
+            self.window.close(slot)
+        if item.payload.get("kind") not in UNPACED_KINDS:
+            self.per_chat.record(item.address)
         self._in_flight.discard(item.id)
         self._busy_chats.discard(item.address)
+        self._wake.set()  # the chat's next message may go now
 
     async def _cancel(self, item: OutboxItem) -> None:
         item.status, item.last_error = "cancelled", "address opted out or erased"

@@ -1,9 +1,14 @@
-"""Send-rate limits as providers enforce them: a sliding window, not a token bucket.
+"""Send-rate limits as providers enforce them: counted where the provider counts.
 
-Telegram and Twilio count messages in a window; a token bucket that allows a full burst
-and then refills can put 1.5× the limit inside one second and earn 429s. We keep the
-times of recent sends and wait until the oldest leaves the window, with a small margin
-for network jitter between our clock and theirs.
+Telegram and Twilio count messages arriving in a window. Two things make a naive limiter
+earn 429s: a token bucket lets a full burst through and then refills, putting 1.5× the
+limit inside one second; and timestamps taken when a request *leaves* say nothing of
+when it *arrives* — one slow request lands late, inside the next second's window.
+
+So each send holds a slot from the moment it is dispatched until its answer comes back
+(its arrival lies somewhere in between), and a new send may go only when the slot it
+replaces was answered a full window ago. Per chat, likewise, the next message waits
+until the previous one was answered, plus the interval.
 """
 
 from __future__ import annotations
@@ -13,11 +18,26 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-MARGIN = 1.02
+MARGIN = 1.005
+"""A hair over one second: a window measured on our clock, not the provider's."""
+POLL = 0.002
+
+
+class Slot:
+    """One send's place in the window: open until ``close``, then dated by the answer."""
+
+    __slots__ = ("at", "open")
+
+    def __init__(self, at: float) -> None:
+        self.at, self.open = at, True
+
+    def close(self, at: float) -> None:
+        self.at, self.open = at, False
 
 
 class SlidingWindow:
-    """At most ``rate`` events in any window of ``MARGIN`` seconds."""
+    """At most ``rate`` sends in any window of ``MARGIN`` seconds, measured between the
+    answer to a send and the dispatch of the one that takes its place."""
 
     def __init__(self, rate: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         if rate <= 0:
@@ -25,31 +45,40 @@ class SlidingWindow:
         self.clock = clock
         if rate >= 1:
             self.count, self.window = int(rate), MARGIN
-        else:  # e.g. 0.5/s: one event every 2 s
+        else:  # e.g. 0.5/s: one send every 2 s
             self.count, self.window = 1, MARGIN / rate
-        self._times: deque[float] = deque()
+        self._slots: deque[Slot] = deque()
 
     def delay(self) -> float:
-        """Seconds to wait before the next event may happen (0 if now)."""
+        """Seconds to wait before the next send may leave (0 if now)."""
         now = self.clock()
-        while self._times and now - self._times[0] >= self.window:
-            self._times.popleft()
-        if len(self._times) < self.count:
+        # the same expression as the delay returned below, so "wait 0" always frees a slot
+        while self._slots and not self._slots[0].open and \
+                self._slots[0].at + self.window <= now:
+            self._slots.popleft()
+        if len(self._slots) < self.count:
             return 0.0
-        return self._times[0] + self.window - now
+        oldest = self._slots[0]
+        return POLL if oldest.open else oldest.at + self.window - now
 
-    def record(self) -> None:
-        self._times.append(self.clock())
+    def take(self) -> Slot:
+        slot = Slot(self.clock())
+        self._slots.append(slot)
+        return slot
 
-    async def acquire(self) -> None:
+    async def acquire(self) -> Slot:
         while (wait := self.delay()) > 0:
             await asyncio.sleep(wait)
-        self.record()
+        return self.take()
+
+    def close(self, slot: Slot) -> None:
+        """The send's answer came back (or it failed before leaving)."""
+        slot.close(self.clock())
 
 
 class PerChat:
-    """At most ``rate`` events per second to any one chat, plus explicit pauses
-    (after a 429 or a retry) so a chat's messages stay in order."""
+    """At most ``rate`` sends per second to any one chat, counted from the previous
+    send's answer, plus explicit pauses (after a 429 or a retry)."""
 
     def __init__(self, rate: float | None, *, clock: Callable[[], float] = time.monotonic):
         self.interval = MARGIN / rate if rate else 0.0
@@ -60,6 +89,7 @@ class PerChat:
         return self._next.get(chat, 0.0) <= self.clock()
 
     def record(self, chat: str) -> None:
+        """Call when a send to ``chat`` has been answered."""
         self._next[chat] = max(self._next.get(chat, 0.0), self.clock() + self.interval)
         if len(self._next) > 50_000:  # forget chats whose pause has long passed
             now = self.clock()
