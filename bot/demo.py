@@ -373,17 +373,20 @@ async def run_demo(config: Config, console: Console, count: int = 2) -> None:
 
 async def _payouts(cycle: Cycle, config: Config) -> None:
     store, console = cycle.runtime.store, cycle.console
-    names = {p.id: p.name or str(p.profile.get("preferred_name") or p.id)
-             for p in await store.list_participants()}
+    names = {}
+    for persona in cycle.personas:
+        person = await store.participant_for_address(persona.address)
+        if person is not None:
+            names[person.id] = persona.name
     table = Table(title=f"parley credits balance ({config.credits.unit}"
                         f"{config.credits.value_per_credit} a credit)")
     for col in ("participant", "completions", "earned", "owed", "payment"):
         table.add_column(col)
     prefs = {p.id: str(p.profile.get("payment_preference") or "—")
              for p in await store.list_participants()}
-    for pid, b in (await balances(store)).items():
-        table.add_row(escape(names.get(pid, pid)), str(b.completions), credits_text(b.earned),
-                      credits_text(b.owed), prefs.get(pid, "—"))
+    for pid, bal in (await balances(store)).items():
+        table.add_row(escape(names.get(pid, pid)), str(bal.completions),
+                      credits_text(bal.earned), credits_text(bal.owed), prefs.get(pid, "—"))
     console.print(table)
     total_batches = []
     for period in ("2026-03", "2026-04", "2026-05"):
@@ -400,6 +403,10 @@ async def _payouts(cycle: Cycle, config: Config) -> None:
                       f"({config.credits.unit}{money_text(b.total, config)})")
         for line in out.read_text(encoding="utf-8").splitlines():
             console.print(f"  [dim]{escape(line)}[/]", markup=True)
+        if result.participation_file is not None and period == "2026-05":
+            console.print("Participation record (everyone who took part, paid or not):")
+            for line in result.participation_file.read_text(encoding="utf-8").splitlines():
+                console.print(f"  [dim]{escape(line)}[/]", markup=True)
     again = await export(store, config, "2026-05", cycle.folder / "again.csv",
                          actor="coordinator@demo", now=cycle.clock.now())
     console.print("A second export of 2026-05 pays "

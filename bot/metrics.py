@@ -15,6 +15,8 @@ HELP = {
     "parley_inbound_total": "Inbound messages accepted (stored), by channel",
     "parley_inbound_duplicates_total": "Inbound messages already received (deduplicated)",
     "parley_inbound_rejected_total": "Inbound requests refused, by channel and reason",
+    "parley_inbound_ignored_total": "Inbound updates acknowledged but not acted on "
+                                    "(edits, group chatter), by channel",
     "parley_inbound_processed_total": "Inbound messages processed, by channel and result",
     "parley_outbound_total": "Outbound send outcomes, by channel and outcome",
     "parley_outbound_attempts_total": "Outbound send attempts, by channel",

@@ -62,3 +62,34 @@ async def runtime(clock: ManualClock) -> AsyncIterator[Runtime]:
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", default=False,
                      help="rewrite tests/golden/*.json from the current engine output")
+
+
+# -- safety net: a test that forgets to close a store must not hang the whole run -------
+# aiosqlite's worker threads are not daemons, so one unclosed connection keeps pytest
+# from exiting after every test has passed. Track connections and stop the stragglers at
+# the end, naming how many there were so the leak is still visible.
+import weakref  # noqa: E402
+
+import aiosqlite.core  # noqa: E402
+
+_CONNECTIONS: weakref.WeakSet[aiosqlite.core.Connection] = weakref.WeakSet()
+_original_init = aiosqlite.core.Connection.__init__
+
+
+def _tracking_init(self: aiosqlite.core.Connection, *args: object, **kwargs: object) -> None:
+    _original_init(self, *args, **kwargs)  # type: ignore[arg-type]
+    _CONNECTIONS.add(self)
+
+
+aiosqlite.core.Connection.__init__ = _tracking_init  # type: ignore[method-assign]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    leaked = [c for c in list(_CONNECTIONS) if c._running and c._thread.is_alive()]
+    for connection in leaked:
+        connection._running = False
+        connection._tx.put_nowait((None, lambda: aiosqlite.core._STOP_RUNNING_SENTINEL))
+    if leaked:
+        session.config.pluginmanager.get_plugin("terminalreporter").write_line(
+            f"warning: {len(leaked)} SQLite connection(s) were left open by tests; "
+            "stopped them so the run can end")

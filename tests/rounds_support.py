@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bot.clock import ManualClock
 from bot.config import Config
@@ -172,10 +174,23 @@ class Project:
                 candidates.append(self.replies[0][0])
             self.clock.set(max(min(candidates), now + dt.timedelta(minutes=1)))
 
+OPENED: list[Runtime] = []
+
+
 async def open_project(tmp: Path, start: dt.datetime, *, store: Store | None = None,
                        **sections: dict[str, Any]) -> Project:
     config = project_config(project_dir(tmp), **sections)
     clock = ManualClock(start)
     runtime = await open_runtime(config, store=store or MemoryStore(clock=clock), clock=clock,
                                  ids=SequentialIds())
+    OPENED.append(runtime)
     return Project(runtime, clock, due_work(runtime), round_service(runtime.conversations))
+
+
+@pytest.fixture(autouse=True)
+async def close_projects() -> AsyncIterator[None]:
+    """Close every project a test opened (an open aiosqlite connection is a thread that
+    would keep the test process from exiting)."""
+    yield
+    while OPENED:
+        await OPENED.pop().close()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bot.conversations import Inbound
 from bot.simulator import SimulatedPhone
-from tests.rounds_support import Project, open_project
+from tests.rounds_support import Project, close_projects, open_project  # noqa: F401  (autouse)
 
 UTC = dt.UTC
 T0 = dt.datetime(2026, 3, 2, 10, tzinfo=UTC)

@@ -90,10 +90,10 @@ async def test_killed_with_replies_written_but_unsent(tmp_path: Path) -> None:
 async def test_killed_mid_broadcast_after_a_seeded_number_of_sends(tmp_path: Path,
                                                                      seed: int) -> None:
     people = 30
-    kill_after = random.Random(seed).randint(5, people - 5)
+    kill_after = random.Random(seed).randint(5, people - 12)
     fake = FakeTwilio()
     with ServedApp(fake.app) as served:
-        config = write_config(tmp_path, served.base_url, rate_limit_per_second=15)
+        config = write_config(tmp_path, served.base_url, rate_limit_per_second=8)
         runtime = await db_runtime(config)
         numbers = [f"+4477009{n:05d}" for n in range(people)]
         for number in numbers:

@@ -13,7 +13,7 @@ from bot.credits.ledger import adjust, balance_of, balances, credits_text
 from bot.credits.payouts import export, mark_paid
 from bot.errors import ParleyError
 from bot.store.sqlite import SqliteStore
-from tests.rounds_support import Project, open_project
+from tests.rounds_support import Project, close_projects, open_project  # noqa: F401  (autouse)
 
 UTC = dt.UTC
 T0 = dt.datetime(2026, 3, 2, 10, tzinfo=UTC)

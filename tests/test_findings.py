@@ -10,7 +10,7 @@ import pytest
 from bot.errors import ParleyError
 from bot.findings.publish import parse_finding, publish
 from bot.findings.summary import commenters, lineage, summarise
-from tests.rounds_support import Project, open_project
+from tests.rounds_support import Project, close_projects, open_project  # noqa: F401  (autouse)
 
 UTC = dt.UTC
 T0 = dt.datetime(2026, 3, 2, 10, tzinfo=UTC)

@@ -14,7 +14,7 @@ import pytest
 
 from bot.scheduler.timing import is_quiet
 from bot.store.sqlite import SqliteStore
-from tests.rounds_support import Project, open_project
+from tests.rounds_support import Project, close_projects, open_project  # noqa: F401  (autouse)
 
 UTC = dt.UTC
 LONDON_QUIET = "21:00-09:00"

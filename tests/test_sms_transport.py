@@ -255,3 +255,24 @@ async def test_channel_rechecks_ambiguous_rows_while_running(
         await channel.stop()
         await channel.twilio.stop()
         await runtime.close()
+
+
+async def test_later_parts_take_and_give_back_pacing_slots(
+        fake: FakeTwilio, transport: TwilioTransport, store: MemoryStore) -> None:
+    import asyncio
+
+    from bot.delivery.pacing import SlidingWindow
+
+    window = SlidingWindow(1)
+    transport.window = window
+    await transport.send(await queued(store, FINDING, long_ok=True))  # 2 parts at 1/s
+    assert len(fake.messages) == 2
+    await asyncio.wait_for(window.acquire(), 3)  # no slot left open: sending goes on
+
+
+async def test_a_message_twilio_can_never_take_is_rejected(
+        fake: FakeTwilio, transport: TwilioTransport, store: MemoryStore) -> None:
+    from bot.errors import Rejected
+
+    with pytest.raises(Rejected, match="21617"):
+        await transport.send(await queued(store, "x" * 1700))  # over Twilio's 1600

@@ -21,7 +21,7 @@ import pytest
 from bot.config import load_config
 from bot.runtime import Runtime, open_runtime
 from bot.simulator import enrolled_phone
-from bot.store.records import OutboxItem
+from bot.store.records import Address, Invite, OutboxItem, Participant
 from tests.fakes.server import ServedApp
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram, make_text_update
 from tests.telegram_harness import (
@@ -405,3 +405,27 @@ async def test_polling_mode_and_no_secret_or_name_in_any_log(tmp_path: Path) -> 
                    "ffion_w"):
         assert secret not in log
     assert DEFAULT_TOKEN not in log
+
+
+async def test_start_with_an_invite_code_joins_the_cohort_or_the_imported_person(
+        server: ParleyProcess, fake: tuple[FakeTelegram, ServedApp], db: Runtime) -> None:
+    now = db.clock.now()
+    imported = Participant(id="p_imported1", created_at=now, imported=True, cohort="north")
+    await db.store.import_participants([(imported, [Address("tel:+447700900777",
+                                                            imported.id, "sms", now)])])
+    await db.store.create_invites([
+        Invite("cohortSouth-1", now, cohort="south", max_uses=10),
+        Invite("personal_9f3a", now, participant_id=imported.id)])
+    stranger = chat(server, fake, 1011)
+    got = await stranger.say("/start cohortSouth-1")
+    assert got == ["Hello! Which language would you like? / Helo! Pa iaith hoffech chi?"]
+    p = await db.store.participant_for_address(stranger.address)
+    assert p is not None and p.cohort == "south"
+    invited = chat(server, fake, 1012)
+    await invited.say("/start personal_9f3a")
+    p = await db.store.participant_for_address(invited.address)
+    assert p is not None and p.id == imported.id  # this chat is now theirs too
+    assert {a.address for a in await db.store.addresses_of(imported.id)} == {
+        "tel:+447700900777", invited.address}
+    used = await db.store.get_invite("personal_9f3a")
+    assert used is not None and used.uses == 1

@@ -14,6 +14,7 @@ Outcomes (raised for the outbox sender, see ``bot.errors``):
 - 5xx, connection refused → ``TransientError`` (back-off)
 - 21610 → ``Unreachable(code=21610)``: the person opted out at the carrier
 - 21211 / 21614 / 21612 → ``Unreachable``: not a number Twilio can text
+- 21602 / 21617 / 21619 → ``Rejected``: this message can never be sent as it is
 - written but unanswered → wait a moment, then look the message up (To, From, date and
   exact body, skipping SIDs already recorded): found → sent; certainly absent →
   ``TransientError`` (resent); the look-up itself failing → ``AmbiguousSend``.
@@ -42,7 +43,7 @@ from bot.channels.render import SmsBody, sms_bodies
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.delivery.pacing import SlidingWindow
-from bot.errors import AmbiguousSend, RateLimited, TransientError, Unreachable
+from bot.errors import AmbiguousSend, RateLimited, Rejected, TransientError, Unreachable
 from bot.metrics import Metrics
 from bot.store.base import Store
 from bot.store.records import Channel, OutboxItem
@@ -54,6 +55,9 @@ BAD_NUMBER = {21211: "not a valid phone number (21211)",
               21614: "not a mobile number (21614)",
               21612: "not reachable by SMS (21612)"}
 OPTED_OUT = 21610
+MESSAGE_REFUSED = {21602: "message body is required (21602)",
+                   21617: "message is over 1600 characters (21617)",
+                   21619: "message body or media is required (21619)"}
 CLOCK_SKEW = dt.timedelta(minutes=2)
 """Our clock and Twilio's may differ: a looked-up message may be this much 'earlier'."""
 
@@ -205,6 +209,8 @@ class TwilioTransport:
             return Unreachable("opted out at the carrier (21610)", OPTED_OUT)
         if code in BAD_NUMBER:
             return Unreachable(BAD_NUMBER[code], code)
+        if code in MESSAGE_REFUSED:  # this message, not the number: it would fail again
+            return Rejected(MESSAGE_REFUSED[code])
         if status in (401, 403):
             log.error("sms: Twilio refused our credentials (%s); check [sms] account_sid "
                       "and auth_token", code)

@@ -36,7 +36,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
-import warnings
 from typing import Any
 
 import httpx
@@ -51,7 +50,6 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.warnings import PTBUserWarning
 
 from bot.acks import PRESS_ACK
 from bot.channels.base import Pacing, SendResult
@@ -68,8 +66,6 @@ from bot.errors import (
 from bot.store.records import Channel, OutboxItem
 
 log = logging.getLogger("parley.telegram")
-warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'",
-                        category=PTBUserWarning)
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 """httpx errors raised before any byte of the request left: safe to send again."""
 GRID_WIDTH = 6
@@ -199,9 +195,10 @@ class TelegramTransport:
     async def _send_message(self, fields: dict[str, Any]) -> str:
         """``sendMessage`` through PTB's request pipeline (encoding, errors) but without
         building ``Message`` objects from the answer, which we never read beyond its id:
-        that saves about a third of the CPU a send costs. ``do_api_request`` warns that
-        ``Bot.send_message`` exists; that warning is silenced for this module only."""
-        result = await self.bot.do_api_request("sendMessage", api_kwargs=fields)
+        that saves about a third of the CPU a send costs. The method is named in lower
+        case (Bot API method names are case-insensitive) because ``do_api_request``
+        warns when asked for a method ``Bot`` also has as a Python method."""
+        result = await self.bot.do_api_request("sendmessage", api_kwargs=fields)
         if not isinstance(result, dict) or "message_id" not in result:
             raise TransientError("telegram: sendMessage answered without a message")
         return str(result["message_id"])

@@ -1,8 +1,9 @@
 """Publishing a draft finding from a Markdown file, as a new finding or a new version.
 
 The file's first heading (``# Title``) is the title; the rest is the text people are
-asked to endorse, exactly as written. An optional ``## What we changed`` section (only
-in a revision) is kept apart: it is the "we did" of "you said, we did".
+asked to endorse, word for word (a paragraph's line breaks are soft, as in Markdown).
+An optional ``## What we changed`` section (only in a revision) is kept apart: it is the
+"we did" of "you said, we did".
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ def parse_finding(text: str, file: str) -> tuple[str, str, str]:
             in_changes = True
             continue
         (changes if in_changes else body).append(line)
-    text_out = "\n".join(body).strip()
+    paragraphs = "\n".join(body).strip().split("\n\n")
+    # a Markdown paragraph's line breaks are soft: one paragraph, one line
+    text_out = "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
     if not text_out:
         raise ParleyError(f"{file}:{start + 2}: the finding has no text under its title")
     return title, text_out, " ".join(" ".join(changes).split())

@@ -42,12 +42,16 @@ def prefs_of(timezone: str | None, quiet_hours: object, contact_time: object,
 def pick_address(c: Candidate) -> tuple[str, Channel] | str:
     """The address to use (preferred channel first), or why there is none:
     ``opted_out`` or ``unreachable``."""
-    usable = [(a, ch) for a, ch, opted_out, unreachable in c.addresses
-              if not opted_out and not unreachable]
-    if not usable:
-        return "opted_out" if any(a[2] for a in c.addresses) else "unreachable"
-    usable.sort(key=lambda a: a[1] != c.preferred_channel)  # stable: oldest first otherwise
-    return usable[0]
+    first: tuple[str, Channel] | None = None
+    for address, channel, opted_out, unreachable in c.addresses:  # oldest first
+        if opted_out or unreachable:
+            continue
+        if channel == c.preferred_channel:
+            return address, channel
+        first = first or (address, channel)
+    if first is not None:
+        return first
+    return "opted_out" if any(a[2] for a in c.addresses) else "unreachable"
 
 
 class SendTimes:
@@ -56,6 +60,7 @@ class SendTimes:
     def __init__(self, start: dt.datetime, config: Config) -> None:
         self.start, self.config = start, config
         self._memo: dict[Prefs, dt.datetime] = {}
+        self._raw: dict[tuple[str | None, str | None, str | None], dt.datetime] = {}
 
     def for_prefs(self, prefs: Prefs) -> dt.datetime:
         found = self._memo.get(prefs)
@@ -65,7 +70,12 @@ class SendTimes:
         return found
 
     def of(self, c: Candidate) -> dt.datetime:
-        return self.for_prefs(prefs_of(c.timezone, c.quiet_hours, c.contact_time, self.config))
+        key = (c.timezone, c.quiet_hours, c.contact_time)
+        found = self._raw.get(key)
+        if found is None:
+            found = self.for_prefs(prefs_of(*key, self.config))
+            self._raw[key] = found
+        return found
 
 
 def plan_targets(item: Round, people: list[Candidate], config: Config, now: dt.datetime,
@@ -76,19 +86,20 @@ def plan_targets(item: Round, people: list[Candidate], config: Config, now: dt.d
     unreachable). ``segments(locale)`` estimates an SMS completion."""
     times = SendTimes(max(item.start_at, now), config)
     extra = person_vars or {}
+    rid = item.id
     for c in people:
         choice = pick_address(c)
+        mine = extra.get(c.id)
         if isinstance(choice, str):
             known = sorted(c.addresses, key=lambda a: a[1] != c.preferred_channel)
-            yield RoundTarget(round_id=item.id, participant_id=c.id, send_at=times.of(c),
-                              channel=known[0][1] if known else None,
+            yield RoundTarget(rid, c.id, times.of(c), known[0][1] if known else None,
                               status="opted_out" if choice == "opted_out" else "unreachable",
-                              vars=extra.get(c.id, {}))
+                              vars=dict(mine or {}))
             continue
         address, channel = choice
         send_at = times.of(c)
-        yield RoundTarget(
-            round_id=item.id, participant_id=c.id, send_at=send_at, channel=channel,
-            address=address, status="planned", step=0, next_at=send_at,
-            segments_estimated=segments(c.locale) if channel == "sms" else 0,
-            vars=extra.get(c.id, {}))
+        target = RoundTarget(rid, c.id, send_at, channel, address, "planned", 0, send_at,
+                             segments_estimated=segments(c.locale) if channel == "sms" else 0)
+        if mine:
+            target.vars = dict(mine)
+        yield target

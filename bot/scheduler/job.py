@@ -38,6 +38,8 @@ class SchedulerJob:
         self._lock = asyncio.Lock()
 
     async def start(self, service: ParleyService | None = None) -> None:
+        # a tick skipped because the previous pass is still busy is expected, not news
+        logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
         scheduler = AsyncIOScheduler(timezone=dt.UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
         scheduler.add_job(self.tick, "interval", seconds=self.interval, id=TICK_ID,

@@ -63,7 +63,7 @@ class RoundsStore(Protocol):
     async def candidates(self, *, cohort: str | None = None, tag: str | None = None,
                          ids: Sequence[str] | None = None) -> list[Candidate]:
         """People who may be sent a round (not erased, not declined), with their
-        addresses, filtered by cohort, tag or ids; oldest first."""
+        addresses (oldest first), filtered by cohort, tag or ids; in enrolment order."""
 
     # targets ----------------------------------------------------------------------------
     async def target_get(self, round_id: str, participant_id: str) -> RoundTarget | None: ...

@@ -41,6 +41,7 @@ from bot.clock import Clock, SystemClock
 from bot.engine.session import FieldValue, Session, SessionStatus
 from bot.errors import ConfigError, StoreError
 from bot.store.dashboard import SqliteDashboard
+from bot.store.inline_sqlite import inline_connect
 from bot.store.people import SqlitePeople
 from bot.store.records import (
     Address,
@@ -543,8 +544,10 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds):
         if self._db is not None:
             return
         try:
-            db = await aiosqlite.connect(str(self.path), isolation_level=None,
-                                         timeout=self.busy_timeout_ms / 1000)
+            # quick statements run on the loop's thread, the rest on aiosqlite's: see
+            # bot/store/inline_sqlite.py (about a third less CPU a conversation turn)
+            db = await inline_connect(str(self.path), isolation_level=None,
+                                      timeout=self.busy_timeout_ms / 1000)
         except sqlite3.Error as exc:
             raise store_error(exc) from exc
         db.row_factory = sqlite3.Row

@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from functools import lru_cache
 from itertools import islice
 from typing import Any, cast
 
@@ -20,7 +21,6 @@ from bot.store.round_records import (
     ACTIVE_TARGET_STATUSES,
     AuditEntry,
     Candidate,
-    Channel,
     DeliveryRow,
     Finding,
     LedgerEntry,
@@ -36,12 +36,19 @@ _ACTIVE = ",".join(f"'{s}'" for s in ACTIVE_TARGET_STATUSES)
 CHUNK = 2000
 
 
+@lru_cache(maxsize=4096)
 def _t(value: dt.datetime | None) -> str | None:
+    """Stored form of a datetime (cached: a round's targets share a few send times)."""
     if value is None:
         return None
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"naive datetime {value.isoformat()} given to the store")
     return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+@lru_cache(maxsize=1024)
+def _tags(text: str) -> tuple[str, ...]:
+    return tuple(json.loads(text))
 
 
 def _d(text: str | None) -> dt.datetime | None:
@@ -249,26 +256,33 @@ class SqliteRounds:
         if tag is not None:
             where.append("EXISTS (SELECT 1 FROM json_each(p.tags) WHERE value = ?)")
             params.append(tag)
-        rows = await self._all(
-            "SELECT p.id, p.status, p.locale, p.timezone, p.preferred_channel, p.cohort, "
-            "p.tags, p.pathway_done, json_extract(p.profile, '$.quiet_hours') AS quiet, "
-            "json_extract(p.profile, '$.contact_time') AS contact, a.address, a.channel, "
-            "a.opted_out, a.unreachable FROM participants p LEFT JOIN addresses a "
-            f"ON a.participant_id = p.id WHERE {' AND '.join(where)} "
-            "ORDER BY p.created_at, p.rowid, a.created_at, a.rowid", params)
+        sql = ("SELECT p.id, p.status, p.locale, p.timezone, p.preferred_channel, p.cohort, "
+               "p.tags, p.pathway_done, json_extract(p.profile, '$.quiet_hours'), "
+               "json_extract(p.profile, '$.contact_time'), a.address, a.channel, "
+               "a.opted_out, a.unreachable FROM participants p LEFT JOIN addresses a "
+               f"ON a.participant_id = p.id WHERE {' AND '.join(where)} "
+               "ORDER BY p.rowid")  # enrolment order, and no sort for 100,000 rows
         wanted = None if ids is None else set(ids)
         out: list[Candidate] = []
         last: Candidate | None = None
-        for r in rows:
-            pid = r[0]
-            if wanted is not None and pid not in wanted:
-                continue
-            if last is None or last.id != pid:
-                last = Candidate(pid, r[1], r[2], r[3], r[4], r[5], tuple(json.loads(r[6])),
-                                 bool(r[7]), r[8], r[9])
-                out.append(last)
-            if r[10] is not None:
-                last.addresses.append((r[10], cast(Channel, r[11]), bool(r[12]), bool(r[13])))
+        async with self._locked() as db:
+            db.row_factory = None  # plain tuples: a third of the cost for 100,000 rows
+            cursor = await db.execute(sql, params)
+            try:
+                while rows := await cursor.fetchmany(5000):  # streamed, not all in memory
+                    for r in rows:
+                        pid = r[0]
+                        if wanted is not None and pid not in wanted:
+                            continue
+                        if last is None or last.id != pid:
+                            last = Candidate(pid, r[1], r[2], r[3], r[4], r[5], _tags(r[6]),
+                                             bool(r[7]), r[8], r[9])
+                            out.append(last)
+                        if r[10] is not None:
+                            last.addresses.append((r[10], r[11], bool(r[12]), bool(r[13])))
+            finally:
+                db.row_factory = sqlite3.Row
+                await cursor.close()
         return out
 
     # targets ----------------------------------------------------------------------------

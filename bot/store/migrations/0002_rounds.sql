@@ -48,7 +48,6 @@ CREATE TABLE round_targets (
     PRIMARY KEY (round_id, participant_id)
 ) WITHOUT ROWID;
 CREATE INDEX round_targets_next ON round_targets (next_at) WHERE next_at IS NOT NULL;
-CREATE INDEX round_targets_participant ON round_targets (participant_id);
 
 CREATE INDEX participants_cohort ON participants (cohort);
 CREATE INDEX sessions_round ON sessions (round_id, participant_id);
