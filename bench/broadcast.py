@@ -93,6 +93,16 @@ def outbox(db: Path) -> list[tuple[str, str]]:
         return list(con.execute("SELECT channel, status FROM outbox"))
 
 
+def release_spread(db: Path) -> float:
+    """Seconds between the first and the last message the round queued."""
+    with sqlite3.connect(db) as con:
+        first, last = con.execute("SELECT min(created_at), max(created_at) FROM outbox "
+                                  "WHERE channel = 'telegram'").fetchone()
+    from datetime import datetime
+
+    return (datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds()
+
+
 def rate_of(times: list[float]) -> float:
     """Messages per second over the broadcast, counting the first window too: N sends at
     R/s need (N/R - 1) s between first and last, so a perfect sender scores exactly R."""
@@ -125,6 +135,8 @@ async def parley_round(telegram_people: int, sms_people: int) -> dict[str, Any]:
         finally:
             server.stop()
         rows = outbox(folder / "parley.db")
+        print(f"broadcast: the round queued its messages over "
+              f"{release_spread(folder / 'parley.db'):.1f}s", file=sys.stderr)
     tg_sent = list(tg.sent_messages)
     steady = 0.0
     if tg_sent:

@@ -1,26 +1,33 @@
 """Telegram conversation turns per second and turn latency, through the webhook.
 
 Load: ``--users`` simulated people (100) in parallel, each answering the four ONS4
-questions in a loop (``--turns`` answers each): post an update to the webhook, wait
-until the bot's next question reaches the (fake) Bot API, answer again. A turn is
-timed from the POST to the next question's ``sendMessage`` arriving at the fake.
+questions in a loop (``--turns`` answers each, 20; 8 with ``--quick``): post an update
+to the webhook, wait until the bot's next question reaches the (fake) Bot API, answer
+again. A turn is timed from the POST to that ``sendMessage`` arriving at the fake.
 
-Parley: the real ``parley serve`` process with SQLite (WAL; every webhook committed
-before its 200, every message marked ``sending`` on disk before its request), the Bot
-API a local fake served in this process. People are enrolled beforehand and the flow
-is ONS4 with its last question leading back to the first, so each answer is one turn
-and one reply, as in the baseline.
+Parley: the real ``parley serve`` process with SQLite (WAL; every webhook committed with
+fsync before its 200, every message marked ``sending`` on disk before its request). People
+are enrolled beforehand and the flow is ONS4 with its last question leading back to the
+first, so each answer is one turn and one reply, as in the baseline.
 
 Baseline, same machine, same run, same fake: a python-telegram-bot 22 bot built the way
 PTB's documentation shows — an ``Application`` with a ``ConversationHandler`` of four
 states (the same four questions, the same 0-10 inline keyboard, answers kept in
 ``user_data``) and ``PicklePersistence``, fed by PTB's "custom webhook" pattern
-(Starlette + uvicorn, ``update_queue.put(Update.de_json(...))``, exactly the stack
-Parley serves with) in its own process. It gets ``concurrent_updates(True)`` so the
-100 people are not served one at a time (its default would be much slower and would
-flatter Parley). Its pickle is written every 60 s (PTB's default ``update_interval``),
-so a crash loses up to a minute of answers and any update acknowledged but not yet
-handled; Parley loses nothing.
+(Starlette + uvicorn, ``update_queue.put(Update.de_json(...))``, the same web stack
+Parley serves with) in its own process. It gets ``concurrent_updates(True)`` so the 100
+people are not served one at a time (its default would be much slower and flatter
+Parley). Its pickle is written every 60 s (PTB's default ``update_interval``), so a crash
+loses up to a minute of answers and any update acknowledged but not yet handled;
+Parley loses nothing.
+
+Fairness of the rig: the fake Bot API runs in its own process (in this one it would
+queue behind the load generator for the GIL) and tells the load generator of each
+message by a UDP datagram; the load generator speaks raw HTTP/1.1 on one keep-alive
+connection per person (httpx would cost more CPU than the servers it measures). Both
+servers get the same fake, the same load and the same machine, one after the other.
+The servers' CPU time per turn is printed on stderr: it is less sensitive than wall
+time to whatever else the machine is doing.
 
 Prints the contract's JSON lines: turns/s, p50 and p99 latency, each with the baseline
 and the ratio (ours ÷ baseline for turns/s; baseline ÷ ours for latencies, so > 1 is

@@ -129,9 +129,12 @@ def create(
             preview = await service.preview(item)
             await service.create(item, who)
             counts = preview.by_channel()
+            past = start is not None and item.start_at < service.clock.now()
             out.print(f"Draft round {item.id}: {item.flow_id} to {len(preview.targets)} "
                       f"people now in '{item.audience}' ({counts['telegram']} Telegram, "
                       f"{counts['sms']} SMS), starting {_local(cfg, item.start_at)}"
+                      + (" (already passed: it goes out as soon as it is started)"
+                         if past else "")
                       + (f", every {item.every}" if item.every else "")
                       + ". Check it with --dry-run or `parley rounds test-send`, then "
                       f"`parley rounds start {item.id}`.")

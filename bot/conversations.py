@@ -414,11 +414,11 @@ class Conversations:
         """A button of the open question, or of an older one (stale). With an ``ack`` the
         pressed question is edited to show the answer (buttons gone), and a stale press
         is told "that question has closed" on the button itself, not in a new message."""
-        question = (preview(flow, session, session.node, unit.now, self._ctx(unit))
-                    if session.status == "waiting" else None)
-        chosen = next((c for c in question.choices if c.token == token),
-                      None) if question is not None else None
         if unit.ack is not None:
+            question = (preview(flow, session, session.node, unit.now, self._ctx(unit))
+                        if session.status == "waiting" else None)
+            chosen = next((c for c in question.choices if c.token == token),
+                          None) if question is not None else None
             if chosen is None or question is None:
                 self._event(unit, "StaleInputIgnored", {"detail": f"button {token}"})
                 self._closed(unit)

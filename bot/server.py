@@ -7,7 +7,6 @@ import logging
 import os
 import signal
 import socket
-import sys
 from pathlib import Path
 
 import uvicorn
@@ -63,11 +62,6 @@ async def serve(config: Config, *, senders_paused: bool = False,
                 processing_paused: bool = False,
                 port_file: Path | None = None) -> None:
     configure_logging(os.environ.get("PARLEY_LOG_LEVEL", "INFO"), _secrets(config))
-    # The store's SQLite work runs on aiosqlite's thread, which needs the GIL back for a
-    # moment after every statement; with the default 5 ms switch interval a busy event
-    # loop makes each statement wait, and the single connection queues every turn
-    # behind it. 0.5 ms measured ~1.5× the webhook turns (bench/telegram_turns.py).
-    sys.setswitchinterval(0.0005)
     service = await build_service(config, senders_paused=senders_paused,
                                   processing_paused=processing_paused)
     app = create_app(service)

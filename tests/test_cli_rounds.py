@@ -126,3 +126,28 @@ def test_ids_audience_findings_and_credits(project: Path) -> None:
     assert "Nothing new to pay" in second.stdout
     assert parley(project, "credits", "mark-paid", batch).returncode == 0
     assert parley(project, "credits", "mark-paid", batch).returncode == 1
+
+
+async def test_demo_runs_the_whole_cycle_in_process() -> None:
+    import io
+
+    from rich.console import Console
+
+    from bot.config import Config
+    from bot.demo import run_demo
+
+    console = Console(file=io.StringIO(), width=140, record=True)
+    await run_demo(Config(), console, 3)
+    text = console.export_text()
+    for expected in [
+        "Hello, this is Money Voices. We'd like to invite you",   # the imported person
+        "Bryn (SMS, America/New_York, Mon 09:00 their time)",     # their own morning
+        "Just a reminder: we'd still love to hear from you",      # the check-in reminder
+        "parley findings summary F1: v1",
+        'You said: "Say \'charged fees\' – some of us were never told why"',
+        "Co-authors who asked to be named: Amira",
+        "batch B2026-03-1", "A second export of 2026-05 pays nothing new.",
+        "2026-05,p_0005,,2,feedback;ons4,10,no",                   # declined: recorded only
+        "What Parley stored",
+    ]:
+        assert expected in text, expected

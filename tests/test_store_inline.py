@@ -87,3 +87,28 @@ async def test_after_a_cancelled_wait_statements_queue_behind_it(
     await db.execute("ROLLBACK")
     assert await thread_of(db) == threading.get_ident()  # inline again once idle
     other.close()
+
+
+async def test_wal_checkpoints_happen_on_the_worker_thread(db: InlineConnection,
+                                                           tmp_path: Path) -> None:
+    await db.execute("CREATE TABLE blobs (b BLOB)")
+    await db.execute("PRAGMA synchronous = NORMAL")
+    scheduled = 0
+    schedule = db._checkpoint_later
+
+    def counting() -> None:
+        nonlocal scheduled
+        scheduled += 1
+        schedule()
+
+    db._checkpoint_later = counting  # type: ignore[method-assign]
+    for _ in range(300):  # ~5 MB written, 16 KB a commit
+        await db.execute("BEGIN IMMEDIATE")
+        await db.execute("INSERT INTO blobs (b) VALUES (zeroblob(16384))")
+        await db.execute("COMMIT")
+        await asyncio.sleep(0)
+    # one checkpoint every 100 inline commits (commits queued behind one are not inline)
+    assert 2 <= scheduled <= 3
+    await db.execute("SELECT 1")
+    wal = tmp_path / "t.db-wal"
+    assert wal.stat().st_size < 3_500_000  # reused after each checkpoint, not 5 MB

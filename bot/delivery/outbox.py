@@ -32,7 +32,7 @@ from bot.store.records import OutboxItem
 
 log = logging.getLogger("parley.outbox")
 MAX_ATTEMPTS = 8
-DUE_WINDOW = 500
+DUE_WINDOW = 2000
 """How many due rows the dispatcher looks at: enough to see every chat of a broadcast,
 so all chats progress together instead of the last ones trailing at 1/s per chat."""
 MAX_BACKOFF = 300.0
@@ -122,31 +122,40 @@ class OutboxSender:
                 await asyncio.sleep(1.0)
                 continue
             handed = 0
-            held: set[str] = set()
             batch: list[OutboxItem] = []
-            for item in due:
+            for item in self._ready(due):
                 assert item.id is not None
-                if item.id in self._in_flight:
-                    continue
-                chat = item.address
-                # acknowledging a button press is not a new message in the chat: it must
-                # not wait for, nor delay, the chat's next message (per-chat pacing)
-                unpaced = item.payload.get("kind") in UNPACED_KINDS
-                if chat in held or chat in self._busy_chats or not (
-                        unpaced or self.per_chat.ready(chat)):
-                    held.add(chat)  # an older message for this chat goes first
-                    continue
                 if self.window.delay() > 0 and batch:
                     break  # hand over what may go now; the rest waits for its slot
                 self._slots[item.id] = await self.window.acquire()
                 self._in_flight.add(item.id)
-                self._busy_chats.add(chat)
-                held.add(chat)
+                self._busy_chats.add(item.address)
                 batch.append(item)
             if batch:
                 handed = await self._hand_over(batch)
             if not handed:
                 await self._nap()
+
+    def _ready(self, due: list[OutboxItem]) -> list[OutboxItem]:
+        """The oldest message of each chat that may be sent now, least recently served
+        chat first: a broadcast then reaches every chat in turn, rather than chat by
+        chat, which would leave the last chats trailing at 1/s each."""
+        held: set[str] = set()
+        ready: list[OutboxItem] = []
+        for item in due:
+            assert item.id is not None
+            if item.id in self._in_flight:
+                continue
+            chat = item.address
+            # acknowledging a button press is not a new message in the chat: it must
+            # not wait for, nor delay, the chat's next message (per-chat pacing)
+            unpaced = item.payload.get("kind") in UNPACED_KINDS
+            if chat not in held and chat not in self._busy_chats and (
+                    unpaced or self.per_chat.ready(chat)):
+                ready.append(item)
+            held.add(chat)  # an older message for this chat goes first
+        ready.sort(key=lambda item: self.per_chat.served_at(item.address))  # stable
+        return ready
 
     async def _hand_over(self, batch: list[OutboxItem]) -> int:
         """Cancel what may no longer be sent, mark the rest ``sending`` in one durable

@@ -95,5 +95,10 @@ class PerChat:
             now = self.clock()
             self._next = {c: t for c, t in self._next.items() if t > now}
 
+    def served_at(self, chat: str) -> float:
+        """When ``chat`` was last answered (-inf for a chat not served lately)."""
+        found = self._next.get(chat)
+        return float("-inf") if found is None else found - self.interval
+
     def pause(self, chat: str, seconds: float) -> None:
         self._next[chat] = max(self._next.get(chat, 0.0), self.clock() + seconds)

@@ -52,7 +52,7 @@ class CoordinatorChat:
         if not self.is_coordinator(inbound.address):
             return False
         text = inbound.text.strip()
-        word = text.split()[0].lower() if text else ""
+        word = text.split()[0].split("@")[0].lower() if text else ""
         arg = text.split()[1] if len(text.split()) > 1 else ""
         if inbound.kind == "press" and (inbound.press or "").startswith(PREFIX):
             await self._confirmed(inbound, inbound.press or "")

@@ -20,6 +20,10 @@ A target is read afresh inside the participant's lock and written only if unchan
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from bot.config import Config
@@ -38,6 +42,7 @@ if TYPE_CHECKING:
     from bot.conversations import Inbound
     from bot.rounds.coordinator_chat import CoordinatorChat
 
+log = logging.getLogger("parley.rounds")
 SENDABLE = ("planned", "queued", "consenting")
 
 
@@ -58,6 +63,21 @@ class ParleyHooks:
         self.store, self.config, self.library = store, config, library
         self.credits = CreditRules(config)
         self.coordinator = coordinator
+        self.sending: Counter[tuple[str, str]] = Counter()
+        """(round, person) the scheduler is sending right now: a begin that finds the step
+        already taken must undo itself (StaleWrite), not send twice."""
+
+    @contextmanager
+    def first_send(self, round_id: str, pid: str) -> Iterator[None]:
+        """Mark a scheduler's first send (see ``sending``)."""
+        key = (round_id, pid)
+        self.sending[key] += 1
+        try:
+            yield
+        finally:
+            self.sending[key] -= 1
+            if self.sending[key] <= 0:
+                del self.sending[key]
 
     async def _target(self, changes: Changes, round_id: str, pid: str) -> RoundTarget | None:
         found = pending_target(changes, round_id, pid)
@@ -80,8 +100,12 @@ class ParleyHooks:
         if target is None or item is None:
             return
         if target.status not in SENDABLE:
-            raise StaleWrite(f"round {item.id} already reached {participant.id} "
-                             f"({target.status})")
+            if (item.id, participant.id) in self.sending:
+                raise StaleWrite(f"round {item.id} already reached {participant.id} "
+                                 f"({target.status})")
+            log.warning("round %s: a queued flow began for %s whose target is %s; "
+                        "the target is left as it is", item.id, participant.id, target.status)
+            return
         flow = self.library.get(session.flow_id, session.flow_version) \
             if self.library.has_version(session.flow_id, session.flow_version) \
             else self.library.get(session.flow_id)

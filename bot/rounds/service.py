@@ -84,6 +84,8 @@ class RoundService:
             until_at = parse_local(until, tz) if until else None
         except ValueError as exc:
             raise ParleyError(f"--start/--until: {exc}") from exc
+        if until_at is not None and every is None:
+            raise ParleyError("--until needs --every (it ends a repeating round)")
         reminders = tuple(p.strip() for p in (remind_after or "").split(",") if p.strip())
         for name, value in [("--every", every), ("--close-after", close_after),
                             *[("--remind-after", r) for r in reminders]]:

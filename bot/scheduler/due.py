@@ -22,12 +22,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from bot.config import Config
 from bot.conversations import Conversations
 from bot.flows.loader import FlowLibrary
-from bot.rounds.hooks import prefs_for
+from bot.rounds.hooks import ParleyHooks, prefs_for
 from bot.rounds.planner import Prefs
 from bot.rounds.service import RoundService
 from bot.rounds.steps import STALE_REMINDER, finish, flow_vars, reminder_times, schedule
@@ -161,7 +162,12 @@ class DueWork:
             report.final += 1
             return
         variables = flow_vars(item, target, self.library.get(item.flow_id))
-        outcome = await self.conversations.start_flow(person.id, item.flow_id, variables, item.id)
+        hooks = self.conversations.hooks
+        guard = hooks.first_send(item.id, person.id) if isinstance(hooks, ParleyHooks) \
+            else nullcontext()
+        with guard:
+            outcome = await self.conversations.start_flow(person.id, item.flow_id, variables,
+                                                          item.id)
         if outcome == "started":
             report.sent += 1
         else:

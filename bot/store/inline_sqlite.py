@@ -12,9 +12,9 @@ What runs where:
   ``UPDATE``, ``DELETE``, ``WITH``), ``PRAGMA synchronous``, fetching rows, and a
   ``COMMIT`` under ``synchronous=NORMAL`` (no fsync to wait for). In WAL mode a read
   never waits for a writer, and a write inside ``BEGIN IMMEDIATE`` already holds the
-  write lock, so none of these can wait on another process's lock. (A ``COMMIT`` that
-  crosses the WAL's auto-checkpoint size copies it into the database, a few
-  milliseconds every few thousand pages written.)
+  write lock, so none of these can wait on another process's lock. SQLite's automatic
+  WAL checkpoint, which would run inside such a ``COMMIT``, is replaced by one on the
+  worker thread every ``CHECKPOINT_EVERY`` commits;
 - ``BEGIN`` inline too when the write lock is free (tried with a zero busy timeout);
   when another process holds it, on aiosqlite's thread, which waits up to the busy
   timeout without stopping the loop;
@@ -40,6 +40,11 @@ from typing import Any
 import aiosqlite
 
 _INLINE_SQL = ("SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "REPLACE")
+CHECKPOINT_EVERY = 100
+"""Inline commits between WAL checkpoints. SQLite's automatic checkpoint (every 1,000
+WAL pages) would run inside whichever COMMIT crossed the line, on the loop's thread,
+with fsyncs; it is switched off for this connection and done here instead, on the
+worker thread, about as often (a turn writes ten or so pages)."""
 
 
 def _quick(sql: str) -> bool:
@@ -56,6 +61,7 @@ class InlineConnection(aiosqlite.Connection):
         self._finished = 0
         self._busy_ms: int | None = None
         self._full = True
+        self._commits = 0
         """``synchronous`` is FULL (or stricter): a COMMIT waits for fsync, so not inline."""
 
     def _inline(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> bool:
@@ -93,9 +99,29 @@ class InlineConnection(aiosqlite.Connection):
             conn.execute(f"PRAGMA busy_timeout = {self._busy_ms}")
         return True
 
+    def _checkpoint_later(self) -> None:
+        """Copy the WAL into the database on the worker thread, unawaited; statements
+        queue behind it meanwhile (see ``CHECKPOINT_EVERY``)."""
+        conn = self._conn
+
+        def checkpoint() -> None:
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            finally:
+                self._finished += 1
+
+        self._queued += 1
+        self._tx.put_nowait((None, checkpoint))
+
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if self._inline(fn, args):
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            if args and isinstance(args[0], str) and args[0].lstrip()[:6].upper() == "COMMIT":
+                self._commits += 1
+                if self._commits >= CHECKPOINT_EVERY:
+                    self._commits = 0
+                    self._checkpoint_later()
+            return result
         if (getattr(fn, "__name__", "") == "execute" and args and isinstance(args[0], str)
                 and args[0].lstrip()[:5].upper() == "BEGIN" and not any(args[1:])
                 and self._queued == self._finished and self._connection is not None
@@ -119,6 +145,7 @@ def inline_connect(database: str | Path, **kwargs: Any) -> InlineConnection:
         # used from the loop's thread and aiosqlite's, never both at once (see above)
         connection: sqlite3.Connection = sqlite3.connect(
             str(database), check_same_thread=False, **kwargs)
+        connection.execute("PRAGMA wal_autocheckpoint = 0")  # see CHECKPOINT_EVERY
         return connection
 
     return InlineConnection(connector)
