@@ -217,3 +217,28 @@ def test_huge_bodies_are_refused_before_reading(app: App) -> None:
         response = app.run(app.client.post(path, content=huge, headers={
             "X-Telegram-Bot-Api-Secret-Token": SECRET}))
         assert response.status_code == 413
+
+
+@pytest.mark.timeout(60)
+def test_locked_store_means_503_and_nothing_acknowledged_then_recovery(app: App) -> None:
+    """While another process holds the database, /healthz says 503 and a webhook is not
+    acknowledged (Telegram will resend it); afterwards both work and nothing was lost."""
+    other = sqlite3.connect(app.db, isolation_level=None, timeout=1)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        health = app.run(app.client.get("/healthz"))
+        assert health.status_code == 503 and health.json()["status"] == "unavailable"
+        body = json.dumps(telegram_update(424242, 777, "are you there?"))
+        refused = app.run(app.client.post("/telegram/webhook", content=body, headers={
+            "X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}))
+        assert refused.status_code >= 500  # not a 2xx: the provider retries
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert app.run(app.client.get("/healthz")).status_code == 200
+    again = app.run(app.client.post("/telegram/webhook", content=body, headers={
+        "X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}))
+    assert again.status_code == 200
+    with sqlite3.connect(app.db) as con:
+        assert con.execute("SELECT count(*) FROM inbox WHERE dedupe_key LIKE '%424242%'"
+                           ).fetchone()[0] == 1
