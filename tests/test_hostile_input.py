@@ -242,3 +242,22 @@ def test_locked_store_means_503_and_nothing_acknowledged_then_recovery(app: App)
     with sqlite3.connect(app.db) as con:
         assert con.execute("SELECT count(*) FROM inbox WHERE dedupe_key LIKE '%424242%'"
                            ).fetchone()[0] == 1
+
+
+@pytest.mark.timeout(60)
+def test_out_of_order_and_week_late_updates_are_each_taken_once(app: App) -> None:
+    """Telegram may deliver updates out of order, and re-deliver one days later: each is
+    stored once, in the order it arrived, however old its message date."""
+    week_ago = 1767600000 - 8 * 24 * 3600
+    later, earlier = telegram_update(5001, 8080, "Hi"), telegram_update(5000, 8080, "hello")
+    stale = telegram_update(4000, 8080, "sent last week")
+    stale["message"]["date"] = week_ago
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    for update in (later, earlier, stale, later, stale):
+        response = app.run(app.client.post("/telegram/webhook", json=update, headers=headers))
+        assert response.status_code == 200
+    with sqlite3.connect(app.db) as con:
+        rows = con.execute("SELECT dedupe_key FROM inbox WHERE address = 'telegram:8080' "
+                           "ORDER BY id").fetchall()
+    assert len(rows) == 3
+    assert [k for (k,) in rows][0].startswith("5001")  # arrival order is kept
