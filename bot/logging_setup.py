@@ -19,6 +19,17 @@ _TOKEN = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")        # Telegram bot to
 _BOT_URL = re.compile(r"/bot[^/\s]+/")                            # .../bot<TOKEN>/method
 _PHONE = re.compile(r"(?<![\w/])\+?\d[\d ()-]{8,}\d(?!\w)")     # E.164 and national numbers
 _SID = re.compile(r"\bAC[0-9a-fA-F]{32}\b")                       # Twilio account SID
+_ENCODED_PLUS = re.compile(r"%2[Bb]\d{7,15}")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?: \d{1,2})?$")              # 2026-03-16 (10)
+
+
+def _mask_number(match: re.Match[str]) -> str:
+    """A run of 9+ digits is a number to hide, unless it is a date (and the hour after
+    it, as in "2026-03-16 10:00", which the pattern would otherwise swallow)."""
+    found = match.group()
+    if _DATE.match(found) or sum(c.isdigit() for c in found) < 9:
+        return found
+    return "[phone]"
 
 
 class Redactor(logging.Filter):
@@ -34,8 +45,8 @@ class Redactor(logging.Filter):
         text = _BOT_URL.sub("/bot[token]/", text)
         text = _TOKEN.sub("[token]", text)
         text = _SID.sub("AC[sid]", text)
-        return _PHONE.sub(lambda m: "[phone]" if sum(c.isdigit() for c in m.group()) >= 9
-                          else m.group(), text)
+        text = _ENCODED_PLUS.sub("%2B[phone]", text)  # "+44…" inside a URL or form body
+        return _PHONE.sub(_mask_number, text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -105,3 +105,15 @@ async def test_no_secret_or_number_in_any_log_line(tmp_path: Path) -> None:
                  DEFAULT_ACCOUNT_SID, NUMBER, NUMBER[1:], "07700 900123", "07700900123"]
     for needle in forbidden:
         assert needle not in logged, f"{needle[:6]}… appears in the server log"
+
+
+def test_redaction_masks_numbers_but_keeps_dates_and_times() -> None:
+    from bot.logging_setup import Redactor
+
+    redact = Redactor(secrets=["hunter2-secret"]).redact
+    assert redact("round r1 starts 2026-03-16 10:00 for 5 people") == \
+        "round r1 starts 2026-03-16 10:00 for 5 people"
+    assert redact("to +447700900123 and 07700 900456") == "to [phone] and [phone]"
+    assert redact("POST To=%2B447700900123&Body=hi") == "POST To=%2B[phone]&Body=hi"
+    assert redact("GET /bot7212345678:AAHk3jWxyz/sendMessage") == "GET /bot[token]/sendMessage"
+    assert redact("auth hunter2-secret") == "auth [secret]"
