@@ -260,4 +260,4 @@ def test_out_of_order_and_week_late_updates_are_each_taken_once(app: App) -> Non
         rows = con.execute("SELECT dedupe_key FROM inbox WHERE address = 'telegram:8080' "
                            "ORDER BY id").fetchall()
     assert len(rows) == 3
-    assert [k for (k,) in rows][0].startswith("5001")  # arrival order is kept
+    assert rows[0][0].startswith("5001")  # arrival order is kept
