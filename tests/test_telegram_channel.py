@@ -400,3 +400,31 @@ async def test_lean_backend_reads_chunked_and_close_delimited_answers() -> None:
 def test_a_proxy_in_the_environment_means_httpx() -> None:
     assert proxy_configured({"HTTPS_PROXY": "http://proxy:3128"})
     assert not proxy_configured({})
+
+
+async def test_a_rejected_message_fails_at_once_with_the_reason(runtime: Runtime) -> None:
+    from bot.delivery.outbox import OutboxSender
+    from bot.metrics import Metrics
+    from bot.store.records import Changes
+
+    class Refusing:
+        channel = "telegram"
+        pacing = Pacing(30, 1)
+
+        async def start(self) -> None: ...
+        async def stop(self) -> None: ...
+
+        async def send(self, item: OutboxItem) -> Any:
+            raise Rejected("telegram: Bad Request: message is too long")
+
+        async def resolve_ambiguous(self, item: OutboxItem) -> Any:
+            raise AmbiguousSend("cannot tell")
+
+    item = row({"text": "x", "kind": "notice"}, item_id=None)  # type: ignore[arg-type]
+    item.participant_id = ""
+    await runtime.store.apply(Changes(outbox=[item]))
+    sender = OutboxSender(runtime.store, Refusing(), runtime.clock, Metrics())  # type: ignore[arg-type]
+    await sender.send_one(item)
+    [stored] = await runtime.store.outbox_all()
+    assert stored.status == "failed" and stored.attempts == 1
+    assert stored.last_error == "rejected: telegram: Bad Request: message is too long"
