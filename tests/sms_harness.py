@@ -1,5 +1,7 @@
 """Running the real ``parley serve`` against the fake Twilio, for the SMS tests.
 
+``ParleyProcess`` and ``until`` live in ``tests/serve_process.py`` (shared with Telegram).
+
 The server is a separate process, started exactly as an operator would
 (``python -m bot.cli serve --config F --port-file P``), so these tests cover the CLI, the
 config file, uvicorn, the lifespan, the senders and the SQLite file together. Inbound
@@ -10,11 +12,7 @@ to sit behind a proxy at ``https://parley.example``), whatever port the process 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -32,6 +30,7 @@ from tests.fakes.twilio_api import (
     inbound_sms_form,
     sign_twilio_request,
 )
+from tests.serve_process import ParleyProcess, until
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_URL = "https://parley.example"
@@ -70,61 +69,6 @@ quiet_hours = ""
 {lines}
 """, encoding="utf-8")
     return path
-
-
-class ParleyProcess:
-    """``parley serve`` in a subprocess; ``base_url`` once it answers /healthz."""
-
-    def __init__(self, config: Path, log_level: str = "INFO",
-                 args: tuple[str, ...] = ()) -> None:
-        self.config = config
-        self.log_level = log_level
-        self.args = args
-        self.port_file = config.with_name("port")
-        self.log = config.with_name("serve.log")
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.base_url = ""
-
-    def start(self, timeout: float = 20.0) -> ParleyProcess:
-        self.port_file.unlink(missing_ok=True)
-        env = {**os.environ, "PARLEY_LOG_LEVEL": self.log_level, "PYTHONPATH": str(ROOT)}
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "serve", "--config", str(self.config),
-                 "--port-file", str(self.port_file), *self.args],
-                cwd=self.config.parent, env=env, stdout=log, stderr=log)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"parley serve exited {self.proc.returncode}:\n"
-                                   + self.log.read_text(errors="replace")[-3000:])
-            if self.port_file.exists():
-                self.base_url = f"http://127.0.0.1:{self.port_file.read_text().strip()}"
-                try:
-                    if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
-                        return self
-                except httpx.HTTPError:
-                    pass
-            time.sleep(0.05)
-        self.stop()
-        raise TimeoutError("parley serve did not become healthy:\n"
-                           + self.log.read_text(errors="replace")[-3000:])
-
-    def stop(self, timeout: float = 10.0) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout)
-
-    def kill(self) -> None:
-        """As a crash would: no clean shutdown at all."""
-        assert self.proc is not None
-        self.proc.kill()
-        self.proc.wait(10)
 
 
 class Phone:
@@ -176,15 +120,6 @@ async def post_signed(server: ParleyProcess, path: str, form: dict[str, str], *,
         headers = {}
     async with httpx.AsyncClient(timeout=10) as http:
         return await http.post(server.base_url + path, data=form, headers=headers)
-
-
-async def until(check: Callable[[], object], timeout: float = 10.0,
-                what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def until_db(runtime: Runtime, check: Callable[[Runtime], Any], timeout: float = 10.0,

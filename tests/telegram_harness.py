@@ -13,12 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +26,7 @@ from tests.fakes.telegram_api import (
     make_callback_update,
     make_text_update,
 )
+from tests.serve_process import ParleyProcess, until
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "s3cret-webhook-token_123"
@@ -69,69 +65,6 @@ quiet_hours = ""
 {lines}
 """, encoding="utf-8")
     return path
-
-
-class ParleyProcess:
-    """``parley serve`` in a subprocess; ``base_url`` once it answers /healthz."""
-
-    def __init__(self, config: Path, *, paused: bool = False, log_level: str = "INFO") -> None:
-        self.config, self.paused, self.log_level = config, paused, log_level
-        self.port_file = config.with_name("port")
-        self.log = config.with_name("serve.log")
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.base_url = ""
-
-    def start(self, timeout: float = 20.0) -> ParleyProcess:
-        self.port_file.unlink(missing_ok=True)
-        env = {**os.environ, "PARLEY_LOG_LEVEL": self.log_level, "PYTHONPATH": str(ROOT)}
-        command = [sys.executable, "-m", "bot.cli", "serve", "--config", str(self.config),
-                   "--port-file", str(self.port_file)]
-        if self.paused:
-            command += ["--senders", "paused"]
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(command, cwd=self.config.parent, env=env,
-                                         stdout=log, stderr=log)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"parley serve exited {self.proc.returncode}:\n"
-                                   + self.log.read_text(errors="replace")[-3000:])
-            if self.port_file.exists():
-                self.base_url = f"http://127.0.0.1:{self.port_file.read_text().strip()}"
-                try:
-                    if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
-                        return self
-                except httpx.HTTPError:
-                    pass
-            time.sleep(0.05)
-        self.stop()
-        raise TimeoutError("parley serve did not become healthy:\n"
-                           + self.log.read_text(errors="replace")[-3000:])
-
-    def stop(self, timeout: float = 10.0) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout)
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash: no shutdown code runs at all."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-
-async def until(check: Callable[[], object], timeout: float = 10.0,
-                what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 async def post_update(server: ParleyProcess, update: dict[str, Any] | bytes, *,
