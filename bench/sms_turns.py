@@ -24,6 +24,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
@@ -80,6 +81,31 @@ def own_client(base_url: str) -> httpx.AsyncClient:
                              limits=httpx.Limits(max_connections=1))
 
 
+async def converse(base_url: str, numbers: list[str],
+                   next_question: Callable[[str], Awaitable[float]] | None,
+                   ) -> tuple[float, list[float]]:
+    """Everyone answers the four questions, each waiting for the next question: from
+    the webhook's own answer (TwiML) when ``next_question`` is None, else from the time
+    ``next_question`` reports it reached the phone. Returns turns/s and latencies."""
+    latencies: list[float] = []
+
+    async def person(number: str) -> None:
+        async with own_client(base_url) as http:
+            for answer in ["7", "6", "5", "8"]:
+                form = inbound_sms_form(number, TWILIO_NUMBER, answer)
+                start = time.perf_counter()
+                response = await http.post("/sms/inbound", data=form,
+                                           headers=signed(PUBLIC_URL + "/sms/inbound", form))
+                response.raise_for_status()
+                arrived = time.perf_counter() if next_question is None \
+                    else await next_question(number)
+                latencies.append(arrived - start)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(person(n) for n in numbers))
+    return len(latencies) / (time.perf_counter() - began), latencies
+
+
 def signed(url: str, form: dict[str, str]) -> dict[str, str]:
     return {"X-Twilio-Signature": RequestValidator(DEFAULT_AUTH_TOKEN).compute_signature(
         url, form)}
@@ -104,26 +130,13 @@ async def parley_run(users: int, quick: bool) -> tuple[float, list[float]]:
             for number in numbers:  # intro + first question
                 for _ in range(2):
                     await asyncio.wait_for(fake.arrived[number].get(), 30)
-            latencies: list[float] = []
+            async def next_question(number: str) -> float:
+                return await asyncio.wait_for(fake.arrived[number].get(), 30)
 
-            async def person(number: str) -> None:
-                async with own_client(server.base_url) as http:
-                    for answer in ["7", "6", "5", "8"]:
-                        form = inbound_sms_form(number, TWILIO_NUMBER, answer)
-                        start = time.perf_counter()
-                        response = await http.post("/sms/inbound", data=form,
-                                                   headers=signed(PUBLIC_URL + "/sms/inbound",
-                                                                  form))
-                        response.raise_for_status()
-                        arrived = await asyncio.wait_for(fake.arrived[number].get(), 30)
-                        latencies.append(arrived - start)
-
-            began = time.perf_counter()
-            await asyncio.gather(*(person(n) for n in numbers))
-            elapsed = time.perf_counter() - began
+            rate, latencies = await converse(server.base_url, numbers, next_question)
         finally:
             server.stop()
-    return len(latencies) / elapsed, latencies
+    return rate, latencies
 
 
 def tutorial_app() -> Starlette:
@@ -156,7 +169,6 @@ def tutorial_app() -> Starlette:
 async def baseline_run(users: int) -> tuple[float, list[float]]:
     """The tutorial app in its own uvicorn process, as Parley runs in its own."""
     numbers = [f"+4477008{i:05d}" for i in range(users)]
-    latencies: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         port_file = Path(tmp) / "port"
         proc = subprocess.Popen([sys.executable, "-m", "bench.sms_turns", "--serve-baseline",
@@ -169,24 +181,11 @@ async def baseline_run(users: int) -> tuple[float, list[float]]:
                 await asyncio.sleep(0.05)
             base_url = f"http://127.0.0.1:{port_file.read_text().strip()}"
 
-            async def person(number: str) -> None:
-                async with own_client(base_url) as http:
-                    for answer in ["7", "6", "5", "8"]:
-                        form = inbound_sms_form(number, TWILIO_NUMBER, answer)
-                        start = time.perf_counter()
-                        response = await http.post("/sms/inbound", data=form,
-                                                   headers=signed(PUBLIC_URL + "/sms/inbound",
-                                                                  form))
-                        response.raise_for_status()
-                        latencies.append(time.perf_counter() - start)
-
-            began = time.perf_counter()
-            await asyncio.gather(*(person(n) for n in numbers))
-            elapsed = time.perf_counter() - began
+            rate, latencies = await converse(base_url, numbers, None)
         finally:
             proc.terminate()
             proc.wait(10)
-    return len(latencies) / elapsed, latencies
+    return rate, latencies
 
 
 def serve_baseline(port_file: Path) -> None:
