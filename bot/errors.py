@@ -5,6 +5,7 @@
      ├── FlowError            a flow file is wrong (carries file:line: message problems)
      ├── TemplateError        a message template is missing or does not render
      ├── StoreError           the database is unusable (locked, full, wrong schema)
+     │    └── AlreadyProcessed  an inbox row's effects were stored before (nothing written)
      ├── ImportRowError       a CSV row could not be imported (file:line)
      └── ChannelError         a provider refused or failed a send
           ├── RateLimited     the provider asked us to wait ``retry_after`` seconds
@@ -56,6 +57,15 @@ class TemplateError(ParleyError):
 
 class StoreError(ParleyError):
     """The store cannot be read or written."""
+
+
+class AlreadyProcessed(StoreError):
+    """A unit of work tried to finish an inbox row that is no longer pending: the message
+    was processed before, so the whole unit was rolled back rather than applied twice."""
+
+    def __init__(self, inbox_id: int) -> None:
+        self.inbox_id = inbox_id
+        super().__init__(f"inbox message {inbox_id} was already processed")
 
 
 class ImportRowError(ParleyError):

@@ -17,7 +17,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.engine.session import Session
-from bot.errors import ConfigError, StoreError
+from bot.errors import AlreadyProcessed, ConfigError, StoreError
 from bot.store import open_store
 from bot.store import sqlite as sqlite_module
 from bot.store.base import Store
@@ -369,6 +369,28 @@ async def test_inbox_done_through_apply(store: Store) -> None:
     assert await store.inbox_pending() == []
     # a duplicate delivered after processing is still refused
     assert await store.inbox_put(inbox("1")) is False
+
+
+async def test_a_message_processed_twice_is_refused_whole(store: Store) -> None:
+    """A second run over the same inbox row (a sweep racing the first run) must not
+    queue a second reply or store a second answer: the store refuses the unit whole."""
+    item = inbox("7")
+    await store.inbox_put(item)
+    assert item.id is not None
+    await store.apply(Changes(outbox=[outbox(pid="")], inbox_done=[item.id]))
+    with pytest.raises(AlreadyProcessed) as refused:
+        await store.apply(Changes(outbox=[outbox(pid="")],
+                                  events=[EventRow(None, None, "again", {}, T0 + MIN)],
+                                  inbox_done=[item.id]))
+    assert refused.value.inbox_id == item.id
+    assert len(await store.outbox_all()) == 1
+    failed = inbox("8")
+    await store.inbox_put(failed)
+    assert failed.id is not None
+    await store.inbox_mark(failed.id, "failed", T0 + MIN)
+    with pytest.raises(AlreadyProcessed):
+        await store.apply(Changes(outbox=[outbox(pid="")], inbox_done=[failed.id]))
+    assert len(await store.outbox_all()) == 1
 
 
 # -- outbox ------------------------------------------------------------------------------

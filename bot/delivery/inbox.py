@@ -16,13 +16,14 @@ from collections.abc import Callable
 
 from bot.clock import Clock
 from bot.conversations import Conversations, Inbound
-from bot.errors import StoreError
+from bot.errors import AlreadyProcessed, StoreError
 from bot.metrics import Metrics
 from bot.store.base import Store
 from bot.store.records import InboxItem
 
 log = logging.getLogger("parley.inbox")
 MAX_ATTEMPTS = 5
+FINISHED_MEMORY = 10_000
 
 
 def to_inbound(item: InboxItem) -> Inbound:
@@ -44,6 +45,9 @@ class InboxProcessor:
         self._slots = asyncio.Semaphore(concurrency)
         self._queues: dict[str, deque[InboxItem]] = {}
         self._known: set[int] = set()
+        # ids finished lately: a sweep that read a row as pending while it was being
+        # processed must not schedule it again (the store would refuse it anyway)
+        self._finished: dict[int, None] = {}
         self._attempts: dict[int, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
@@ -66,7 +70,7 @@ class InboxProcessor:
 
     def schedule(self, item: InboxItem) -> None:
         assert item.id is not None
-        if item.id in self._known:
+        if item.id in self._known or item.id in self._finished:
             return
         self._known.add(item.id)
         queue = self._queues.get(item.address)
@@ -88,6 +92,9 @@ class InboxProcessor:
                 queue.popleft()
                 assert item.id is not None
                 if done:
+                    self._finished[item.id] = None
+                    if len(self._finished) > FINISHED_MEMORY:
+                        del self._finished[next(iter(self._finished))]
                     self._known.discard(item.id)
                     self._attempts.pop(item.id, None)
                 else:
@@ -104,6 +111,13 @@ class InboxProcessor:
         assert item.id is not None
         try:
             await self.conversations.handle(to_inbound(item))
+        except AlreadyProcessed:
+            # a sweep read the row as pending just before its processing committed; the
+            # store refused the second run whole, so nothing is answered twice
+            log.info("inbox: message %s was already processed; skipped", item.id)
+            self.metrics.inc("parley_inbound_processed_total", channel=item.channel,
+                             result="duplicate")
+            return True
         except StoreError as exc:
             log.warning("inbox: store unavailable, message %s will be retried: %s", item.id, exc)
             return False

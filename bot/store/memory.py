@@ -17,7 +17,7 @@ from typing import Any, TypeVar, cast
 
 from bot.clock import Clock, SystemClock
 from bot.engine.session import Session
-from bot.errors import StoreError
+from bot.errors import AlreadyProcessed, StoreError
 from bot.store.dashboard import MemoryDashboard
 from bot.store.memory_rounds import MemoryRounds
 from bot.store.people import MemoryPeople
@@ -172,6 +172,10 @@ class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds):
         timers_set = [_timer(t) for t in changes.timers_set]
         done_at = max((e.at for e in events), default=to_utc(self._clock.now()))
         targets, ledger = self._rounds_check(changes.targets, changes.ledger)
+        for inbox_id in changes.inbox_done:
+            pending = self._inbox.get(inbox_id)
+            if pending is not None and pending.status != "pending":
+                raise AlreadyProcessed(inbox_id)
         known = set(self._participants) | ({participant.id} if participant else set())
         for address in addresses:
             if address.participant_id not in known:

@@ -39,7 +39,7 @@ import aiosqlite
 
 from bot.clock import Clock, SystemClock
 from bot.engine.session import FieldValue, Session, SessionStatus
-from bot.errors import ConfigError, StoreError
+from bot.errors import AlreadyProcessed, ConfigError, StoreError
 from bot.store.dashboard import SqliteDashboard
 from bot.store.inline_sqlite import inline_connect
 from bot.store.people import SqlitePeople
@@ -681,13 +681,18 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds):
             # addresses last but one: a foreign-key failure here undoes everything above
             if enc.addresses:
                 await db.executemany(_UPSERT_ADDRESS, enc.addresses)
-            if changes.inbox_done:
-                await db.executemany(
-                    # processed: its effects are stored, so only the dedupe key is kept
-                    # (before consent, what someone wrote must not linger here)
+            for inbox_id in changes.inbox_done:
+                # processed: its effects are stored, so only the dedupe key is kept
+                # (before consent, what someone wrote must not linger here). Only a
+                # pending row may finish: a second processing of the same message rolls
+                # back whole, so no answer is stored and no reply queued twice.
+                cursor = await db.execute(
                     "UPDATE inbox SET status = 'done', processed_at = ?, payload = '{}', "
-                    "attempts = attempts + 1 WHERE id = ?",
-                    [(enc.inbox_done_at, i) for i in changes.inbox_done])
+                    "attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
+                    (enc.inbox_done_at, inbox_id))
+                if cursor.rowcount == 0 and await (await db.execute(
+                        "SELECT 1 FROM inbox WHERE id = ?", (inbox_id,))).fetchone():
+                    raise AlreadyProcessed(inbox_id)
             await write_targets(db, changes.targets)
             ids.extend(await write_ledger(db, changes.ledger))
         for obj, new_id in ids:  # only once committed
