@@ -415,6 +415,13 @@ async def test_outbox_due_respects_times_status_and_channel(store: Store) -> Non
     assert len(await store.outbox_due("sms", now, limit=2)) == 2
     assert [names[d.id] for d in await store.outbox_due("telegram", now, 10)] == ["telegram"]
     assert await store.outbox_due("sms", T0 - MIN, 10) == []
+    # the cheap form a sender reads often: the same rows, the same order, only ids
+    assert await store.outbox_due_ids("sms", now, 10) == [d.id for d in due]
+    assert await store.outbox_due_ids("sms", now, 2) == [d.id for d in due[:2]]
+    wanted = [rows["retry_due"].id, 99_999, rows["sent"].id, rows["due_old"].id]
+    got = await store.outbox_rows([i for i in wanted if i is not None])
+    assert [names[g.id] for g in got] == ["retry_due", "sent", "due_old"]  # missing: left out
+    assert got[0].payload == rows["retry_due"].payload and got[0].status == "retry"
 
 
 async def test_outbox_update_lookup_and_filters(store: Store) -> None:
@@ -450,6 +457,28 @@ async def test_outbox_recover_marks_sending_ambiguous(store: Store) -> None:
     assert [o.status for o in await store.outbox_of("p1")] == [
         "ambiguous", "ambiguous", "sent", "pending"]
     assert await store.outbox_recover() == 0
+
+
+async def test_mark_sending_only_takes_rows_still_due(store: Store) -> None:
+    """A sender working from a list read a moment ago: a row cancelled, sent or erased
+    since is not marked, not returned, and so never sent."""
+    rows = [outbox(), outbox(status="retry", attempts=2), outbox(), outbox(), outbox()]
+    participant = Participant(id="p1", created_at=T0, locale="en")
+    await store.apply(Changes(participant=participant, outbox=rows))
+    stale = [dataclasses.replace(r) for r in rows]
+    rows[2].status = "cancelled"
+    await store.outbox_update(rows[2])
+    rows[3].status = "sent"
+    await store.outbox_update(rows[3])
+    gone = dataclasses.replace(rows[0], id=9999)  # a row erased since it was read
+    marked = await store.outbox_mark_sending([*stale, gone])
+    assert [m.id for m in marked] == [rows[0].id, rows[1].id, rows[4].id]
+    assert [(m.status, m.attempts) for m in marked] == [("sending", 1), ("sending", 3),
+                                                        ("sending", 1)]
+    assert [o.status for o in await store.outbox_of("p1")] == [
+        "sending", "sending", "cancelled", "sent", "sending"]
+    assert stale[2].status == "pending"  # what was not marked is left as it was
+    assert await store.outbox_mark_sending(marked) == []  # already sending: not again
 
 
 # -- queued flows and timers -------------------------------------------------------------

@@ -35,6 +35,11 @@ MAX_ATTEMPTS = 8
 DUE_WINDOW = 2000
 """How many due rows the dispatcher looks at: enough to see every chat of a broadcast,
 so all chats progress together instead of the last ones trailing at 1/s per chat."""
+REFRESH_EVERY = 1.0
+"""Seconds the dispatcher works from the due rows it last read before reading them
+again. New rows wake it at once (``wake``) and its own retries note when they fall due,
+so this only bounds how late it sees a row whose time came by other means (a delayed
+send, a row queued by another process)."""
 MAX_BACKOFF = 300.0
 UNPACED_KINDS = frozenset({"press_ack"})
 """Payload kinds that are not messages in the chat (a Telegram button press answered and
@@ -63,6 +68,14 @@ class OutboxSender:
         self.window = SlidingWindow(transport.pacing.per_second)
         self.per_chat = PerChat(transport.pacing.per_chat_per_second)
         self._queue: asyncio.Queue[OutboxItem] = asyncio.Queue(maxsize=workers * 2)
+        # The due rows last read, oldest first. Reading up to DUE_WINDOW rows for every
+        # send cost most of a broadcast's CPU; the list is read again when new rows are
+        # committed, when a retry falls due, or every REFRESH_EVERY seconds. A row that
+        # changed meanwhile (cancelled, erased) is refused by outbox_mark_sending.
+        self._due: dict[int, OutboxItem] = {}
+        self._stale = True
+        self._read_at = float("-inf")
+        self._recheck_at = float("inf")
         self._in_flight: set[int] = set()
         self._slots: dict[int, Slot] = {}
         self._busy_chats: set[str] = set()
@@ -99,8 +112,9 @@ class OutboxSender:
         raise TimeoutError(f"{self.channel} outbox still busy after {timeout}s")
 
     def wake(self) -> None:
-        """Look for due rows now rather than at the next poll (new rows were committed,
-        or a chat became free), so a reply does not wait out the poll interval."""
+        """New rows were committed: read the due rows now rather than at the next poll,
+        so a reply does not wait out the poll interval."""
+        self._stale = True
         self._wake.set()
 
     async def _nap(self) -> None:
@@ -114,16 +128,17 @@ class OutboxSender:
                 await asyncio.sleep(self.poll_interval)
                 continue
             self._wake.clear()  # before the query: a wake during it is not lost
-            try:
-                due = await self.store.outbox_due(self.channel, self.clock.now(),
-                                                  DUE_WINDOW)
-            except StoreError as exc:
-                log.warning("outbox %s: store unavailable (%s); retrying", self.channel, exc)
-                await asyncio.sleep(1.0)
-                continue
+            if self._must_read():
+                try:
+                    await self._read_due()
+                except StoreError as exc:
+                    log.warning("outbox %s: store unavailable (%s); retrying",
+                                self.channel, exc)
+                    await asyncio.sleep(1.0)
+                    continue
             handed = 0
             batch: list[OutboxItem] = []
-            for item in self._ready(due):
+            for item in self._ready(list(self._due.values())):
                 assert item.id is not None
                 if self.window.delay() > 0 and batch:
                     break  # hand over what may go now; the rest waits for its slot
@@ -135,6 +150,27 @@ class OutboxSender:
                 handed = await self._hand_over(batch)
             if not handed:
                 await self._nap()
+
+    def _must_read(self) -> bool:
+        now = asyncio.get_running_loop().time()
+        age = now - self._read_at
+        return (self._stale or age >= REFRESH_EVERY or now >= self._recheck_at
+                or (not self._due and age >= self.poll_interval))
+
+    async def _read_due(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._stale, self._recheck_at = False, float("inf")  # before: a wake is not lost
+        self._read_at = loop.time()
+        ids = [i for i in await self.store.outbox_due_ids(self.channel, self.clock.now(),
+                                                          DUE_WINDOW)
+               if i not in self._in_flight]
+        # only rows not read before are fetched whole (a broadcast's thousands of rows
+        # would otherwise be decoded again at every read)
+        known = self._due
+        new = await self.store.outbox_rows([i for i in ids if i not in known])
+        fetched = {item.id: item for item in new}
+        self._due = {i: item for i in ids
+                     if (item := known.get(i) or fetched.get(i)) is not None}
 
     def _ready(self, due: list[OutboxItem]) -> list[OutboxItem]:
         """The oldest message of each chat that may be sent now, least recently served
@@ -162,29 +198,38 @@ class OutboxSender:
         commit, then give them to the workers (who send at once)."""
         ready: list[OutboxItem] = []
         for item in batch:
+            assert item.id is not None
+            self._due.pop(item.id, None)
             if await self._suppressed(item):
                 await self._cancel(item)
                 self._release(item)
             else:
                 ready.append(item)
         try:
-            await self.store.outbox_mark_sending(ready)
+            marked = await self.store.outbox_mark_sending(ready)
         except Exception:
             for item in ready:
                 self._release(item)
             raise
+        if len(marked) < len(ready):  # changed since it was read: not ours to send
+            taken = {id(item) for item in marked}
+            for item in ready:
+                if id(item) not in taken:
+                    self._release(item, sent=False)
+            ready = marked
         for item in ready:
             self.metrics.inc("parley_outbound_attempts_total", channel=self.channel)
             await self._queue.put(item)
         return len(ready)
 
-    def _release(self, item: OutboxItem) -> None:
-        """The send is over (answered, failed or cancelled): pacing counts from now."""
+    def _release(self, item: OutboxItem, *, sent: bool = True) -> None:
+        """The send is over (answered, failed or cancelled): pacing counts from now.
+        ``sent=False``: no request was made, so the chat's pace is not held."""
         assert item.id is not None
         slot = self._slots.pop(item.id, None)
         if slot is not None:
             self.window.close(slot)
-        if item.payload.get("kind") not in UNPACED_KINDS:
+        if sent and item.payload.get("kind") not in UNPACED_KINDS:
             self.per_chat.record(item.address)
         self._in_flight.discard(item.id)
         self._busy_chats.discard(item.address)
@@ -214,7 +259,8 @@ class OutboxSender:
         if await self._suppressed(item):
             await self._cancel(item)
             return
-        await self.store.outbox_mark_sending([item])  # durable before the request
+        if not await self.store.outbox_mark_sending([item]):  # durable before the request
+            return  # sent, cancelled or erased meanwhile
         self.metrics.inc("parley_outbound_attempts_total", channel=self.channel)
         await self._deliver(item)
 
@@ -265,6 +311,9 @@ class OutboxSender:
     def _retry(self, item: OutboxItem, now: dt.datetime, seconds: float, why: str) -> None:
         item.status, item.last_error = "retry", why
         item.next_attempt_at = now + dt.timedelta(seconds=seconds)
+        # read the due rows again when this one falls due, not a refresh later
+        due_at = asyncio.get_running_loop().time() + seconds
+        self._recheck_at = min(self._recheck_at, due_at)
 
     async def _suppressed(self, item: OutboxItem) -> bool:
         """Nothing goes to an opted-out address except the STOP acknowledgement itself

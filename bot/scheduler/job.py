@@ -36,10 +36,12 @@ class SchedulerJob:
         self.passes = 0
         self.last: DueReport | None = None
         self._lock = asyncio.Lock()
+        self._service: ParleyService | None = None
 
     async def start(self, service: ParleyService | None = None) -> None:
         # a tick skipped because the previous pass is still busy is expected, not news
         logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+        self._service = service
         scheduler = AsyncIOScheduler(timezone=dt.UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
         scheduler.add_job(self.tick, "interval", seconds=self.interval, id=TICK_ID,
@@ -68,6 +70,8 @@ class SchedulerJob:
             self.last = report
             if report.work:
                 log.info("scheduler: %s", _describe(report))
+                if self._service is not None:  # what it queued goes out now
+                    self._service.wake_senders()
             self._wake_at(report)
             return report
 

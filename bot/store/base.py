@@ -103,13 +103,24 @@ class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, Protocol):
         """Rows with status pending or retry whose ``not_before`` and ``next_attempt_at``
         have passed, oldest first."""
 
+    async def outbox_due_ids(self, channel: str, now: dt.datetime, limit: int) -> list[int]:
+        """The ids of ``outbox_due``'s rows, in its order: cheap to read often, for a
+        sender that keeps the rows it has already read."""
+
+    async def outbox_rows(self, ids: Sequence[int]) -> list[OutboxItem]:
+        """The rows with these ids that exist, in the order of ``ids``."""
+
     async def outbox_update(self, item: OutboxItem) -> None:
         """Write back status, attempts, next_attempt_at, provider_id, last_error,
         delivery_status, segments, sent_at."""
 
-    async def outbox_mark_sending(self, items: Sequence[OutboxItem]) -> None:
+    async def outbox_mark_sending(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
         """Mark rows ``sending`` with one more attempt, durably, in one commit: done
-        just before their requests, so a crash leaves them ``sending`` (-> ambiguous)."""
+        just before their requests, so a crash leaves them ``sending`` (-> ambiguous).
+
+        Only rows still pending or retry are marked; the ones returned are those (a row
+        cancelled, sent or erased since it was read is left alone and not returned), so
+        a sender working from a slightly old list can never send a row twice."""
 
     async def outbox_by_provider_id(self, provider_id: str) -> OutboxItem | None: ...
     async def outbox_of(self, participant_id: str) -> list[OutboxItem]: ...

@@ -367,6 +367,13 @@ class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds):
         due.sort(key=lambda o: (o.created_at, o.id or 0))
         return _copies(due[:limit])
 
+    async def outbox_due_ids(self, channel: str, now: dt.datetime, limit: int) -> list[int]:
+        return [o.id for o in await self.outbox_due(channel, now, limit) if o.id is not None]
+
+    async def outbox_rows(self, ids: Sequence[int]) -> list[OutboxItem]:
+        self._check()
+        return _copies([self._outbox[i] for i in ids if i in self._outbox])
+
     async def outbox_update(self, item: OutboxItem) -> None:
         """Raises KeyError when the row does not exist."""
         self._check()
@@ -381,16 +388,21 @@ class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds):
         stored.last_error, stored.delivery_status = new.last_error, new.delivery_status
         stored.segments, stored.sent_at = new.segments, new.sent_at
 
-    async def outbox_mark_sending(self, items: Sequence[OutboxItem]) -> None:
+    async def outbox_mark_sending(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
         self._check()
         for item in items:
-            if item.id is None or item.id not in self._outbox:
-                raise KeyError(f"no outbox row {item.id}")
+            if item.id is None:
+                raise KeyError("outbox item has no id; it was never stored")
+        marked: list[OutboxItem] = []
         for item in items:
             assert item.id is not None
-            stored = self._outbox[item.id]
-            stored.status, stored.attempts = "sending", item.attempts + 1
-            item.status, item.attempts = "sending", item.attempts + 1
+            stored = self._outbox.get(item.id)
+            if stored is None or stored.status not in DUE_STATUSES:
+                continue
+            stored.status, stored.attempts = "sending", stored.attempts + 1
+            item.status, item.attempts = "sending", stored.attempts
+            marked.append(item)
+        return marked
 
     async def outbox_by_provider_id(self, provider_id: str) -> OutboxItem | None:
         self._check()

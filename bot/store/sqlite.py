@@ -26,6 +26,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import random
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -541,6 +542,25 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds):
 
     # -- lifecycle ----------------------------------------------------------------------
     async def open(self) -> None:
+        """Connect, switch to WAL and apply pending migrations. Two processes opening a
+        new file at the same moment can meet SQLite's "database is locked" without its
+        busy wait (while one switches the journal mode or changes the schema); each
+        migration is its own idempotent transaction, so opening simply starts again,
+        for up to the busy timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.busy_timeout_ms / 1000
+        while True:
+            try:
+                await self._open_once()
+                return
+            except StoreError as exc:
+                if not isinstance(exc.__cause__, sqlite3.OperationalError) or \
+                        "locked" not in str(exc.__cause__) or loop.time() > deadline:
+                    raise
+                log.debug("store %s: locked while opening; trying again", self.path)
+                await asyncio.sleep(0.02 + random.random() * 0.05)
+
+    async def _open_once(self) -> None:
         if self._db is not None:
             return
         try:
@@ -586,8 +606,17 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds):
         """Apply each pending migration in its own transaction. The applied set is read
         again under the write lock, so two processes opening a new file at once do not
         both apply a migration."""
-        await db.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
-            version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)""")
+        # inside BEGIN IMMEDIATE, which waits for the write lock before it reads: in
+        # autocommit the statement would read the schema first and, if another process
+        # committed meanwhile, fail at once ("database is locked") with no busy wait
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            await db.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
+                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)""")
+            await db.execute("COMMIT")
+        except BaseException:
+            await self._rollback(db)
+            raise
         known = _migrations()
         newest = max((n for n, _, _ in known), default=0)
         applied = await self._applied(db)
@@ -876,6 +905,26 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds):
             (channel, *DUE_STATUSES, now_text, now_text, limit))
         return [_outbox(r) for r in rows]
 
+    async def outbox_due_ids(self, channel: str, now: dt.datetime, limit: int) -> list[int]:
+        now_text = dt_text(now)
+        rows = await self._all(
+            "SELECT id FROM outbox WHERE channel = ? AND status IN (?, ?) AND not_before <= ? "
+            "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
+            "ORDER BY created_at, id LIMIT ?",
+            (channel, *DUE_STATUSES, now_text, now_text, limit))
+        return [int(r[0]) for r in rows]
+
+    async def outbox_rows(self, ids: Sequence[int]) -> list[OutboxItem]:
+        found: dict[int, OutboxItem] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start:start + 500])
+            marks = ", ".join("?" * len(chunk))
+            for row in await self._all(f"SELECT * FROM outbox WHERE id IN ({marks})", chunk):
+                item = _outbox(row)
+                assert item.id is not None
+                found[item.id] = item
+        return [found[i] for i in ids if i in found]
+
     async def outbox_update(self, item: OutboxItem) -> None:
         """Raises KeyError when the row does not exist."""
         if item.id is None:
@@ -893,18 +942,25 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds):
             if cursor.rowcount != 1:
                 raise KeyError(f"no outbox row {item.id}")
 
-    async def outbox_mark_sending(self, items: Sequence[OutboxItem]) -> None:
-        """Mark several rows ``sending`` (attempts + 1) in one durable commit."""
+    async def outbox_mark_sending(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
+        """Mark several rows ``sending`` (attempts + 1) in one durable commit; only rows
+        still due-able are marked, and those are returned."""
         if not items:
-            return
+            return []
         for item in items:
             if item.id is None:
                 raise KeyError("outbox item has no id; it was never stored")
+        marked: list[OutboxItem] = []
         async with self._write() as db:
-            await db.executemany("UPDATE outbox SET status = 'sending', attempts = ? "
-                                 "WHERE id = ?", [(i.attempts + 1, i.id) for i in items])
-        for item in items:
+            for item in items:
+                cursor = await db.execute(
+                    "UPDATE outbox SET status = 'sending', attempts = attempts + 1 "
+                    "WHERE id = ? AND status IN (?, ?)", (item.id, *DUE_STATUSES))
+                if cursor.rowcount:
+                    marked.append(item)
+        for item in marked:
             item.status, item.attempts = "sending", item.attempts + 1
+        return marked
 
     async def outbox_by_provider_id(self, provider_id: str) -> OutboxItem | None:
         row = await self._one("SELECT * FROM outbox WHERE provider_id = ? "
