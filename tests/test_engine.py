@@ -194,6 +194,37 @@ def test_runtime_expression_error_becomes_an_event_not_a_crash(renderer: Rendere
     assert errors and "needs numbers" in errors[0].message
 
 
+def test_memoised_questions_follow_the_flow_and_its_version() -> None:
+    """Questions are worked out once and reused; a new version of a flow with the same
+    ids, or another flow, under the same context must still ask its own words."""
+    source = """\
+        schema_version = 1
+        id = "{id}"
+        version = "{version}"
+        title = "T"
+        start = "q"
+        [nodes.q]
+        type = "ask"
+        text = "{key}"
+        answer = {{ kind = "choice", options = [ {{ value = "a", label = "{label}" }},
+                                                 {{ value = "b", label = "No" }} ] }}
+        next = "done"
+        [nodes.done]
+        type = "end"
+        """
+    ctx = StepContext(renderer=Renderer({"en": {
+        "x.one": "Old words?", "x.two": "New words?", "system.skip_hint": "",
+        "system.reprompt_choice": "Pick one", "system.moving_on": ""}}))
+    old = _tiny(source.format(id="f", version="1", key="x.one", label="Yes"))
+    new = _tiny(source.format(id="f", version="2", key="x.two", label="Sure"))
+    other = _tiny(source.format(id="g", version="1", key="x.two", label="Fine"))
+    for _ in range(2):  # the second time from the memo
+        asked = [start(flow, ctx).outputs[-1] for flow in (old, new, other)]
+        assert [q.text for q in asked] == ["Old words?", "New words?", "New words?"]
+        assert [[c.label for c in q.choices] for q in asked] == [
+            ["Yes", "No"], ["Sure", "No"], ["Fine", "No"]]
+
+
 def test_set_node_loop_is_stopped(renderer: Renderer) -> None:
     flow = _tiny("""\
         schema_version = 1

@@ -74,11 +74,17 @@ def _words(text: str) -> str:
     return _SPACES.sub(" ", re.sub(r"[^\w\s]", " ", text)).strip()
 
 
+_OUT_OF = re.compile(r"(\d+)\s*(?:/|out of)\s*\d+", re.ASCII)
+
+
 def _one_number(text: str) -> float | None:
     """The single number in a short reply (``7``, ``7/10``, ``I'd say 7``, ``seven``)."""
     bare = text.strip()
-    if bare.isascii() and bare.isdigit():
-        return float(bare)
+    if bare.isascii():  # the usual replies, without the general path below
+        if bare.isdigit():
+            return float(bare)
+        if (fraction := _OUT_OF.fullmatch(bare)) is not None:
+            return float(fraction.group(1))
     word = bare.lower().rstrip(".!")
     if word in NUMBER_WORDS:
         return float(NUMBER_WORDS[word])

@@ -60,6 +60,12 @@ class StepContext:
     def project_key(self) -> tuple[tuple[str, str], ...]:
         return tuple(sorted(self.project.items()))
 
+    @functools.cached_property
+    def plain_skeletons(self) -> dict[tuple[int, str, str], tuple[Flow, _Skeleton]]:
+        """Questions whose text reads no data, worked out for this context: the common
+        case, found here without building the global cache's key."""
+        return {}
+
 
 @dataclass(frozen=True)
 class StepResult:
@@ -262,6 +268,11 @@ class _Run:
         if cached is not None:
             return cached
         locale = self.session.locale
+        plain_key = (id(self.flow), node_id, locale)
+        plain = self.ctx.plain_skeletons.get(plain_key)
+        if plain is not None and plain[0] is self.flow:
+            self._skeletons[local_key] = plain[1]
+            return plain[1]
         uses_data = _reads_data(self.ctx.renderer, node, locale)
         key = (self.ctx.renderer, self.flow.id, self.flow.version, node_id, locale,
                repr(sorted(self.data().items())) if uses_data else None,
@@ -273,6 +284,10 @@ class _Run:
                 _SKELETONS.clear()
             if not any(isinstance(e, events.FlowErrored) for e in self.events):
                 _SKELETONS[key] = found
+        if not uses_data and found is _SKELETONS.get(key):  # cached, so known good
+            if len(self.ctx.plain_skeletons) > 1024:
+                self.ctx.plain_skeletons.clear()
+            self.ctx.plain_skeletons[plain_key] = (self.flow, found)
         self._skeletons[local_key] = found
         return found
 
