@@ -41,6 +41,7 @@ from bot.store.records import (
     Channel,
     ConsentRecord,
     EventRow,
+    Invite,
     OutboxItem,
     Participant,
     QueuedFlow,
@@ -277,6 +278,7 @@ class Conversations:
         now = self.clock.now()
         word = classify(inbound.text) if inbound.kind == "text" else None
         address = await self.store.get_address(inbound.address)
+        invite: Invite | None = None
         if participant is None and inbound.kind == "group":
             # a group chat is declined without enrolling it: nobody there has consented
             await self._reply_unknown(inbound, "system.group_not_supported", now)
@@ -298,11 +300,11 @@ class Conversations:
                                           locale=self.config.project.locales[0],
                                           cohort=invite.cohort if invite else None)
             address = Address(inbound.address, participant.id, inbound.channel, now)
-            if invite is not None:
-                await self.store.use_invite(invite.code, now)
         assert address is not None
         unit = _Unit(participant, address, now)
         unit.changes.participant = participant
+        if invite is not None:  # counted in the same unit as the enrolment it makes
+            unit.changes.invites_used.append(invite.code)
         if inbound.inbox_id is not None:
             unit.changes.inbox_done.append(inbound.inbox_id)
         unit.ack = ack_item(ack=inbound.ack, source_id=inbound.source_id,

@@ -30,6 +30,7 @@ from bot.store.records import (
     ConsentRecord,
     EventRow,
     InboxItem,
+    Invite,
     OutboxItem,
     Participant,
     QueuedFlow,
@@ -457,6 +458,23 @@ async def test_outbox_recover_marks_sending_ambiguous(store: Store) -> None:
     assert [o.status for o in await store.outbox_of("p1")] == [
         "ambiguous", "ambiguous", "sent", "pending"]
     assert await store.outbox_recover() == 0
+
+
+async def test_an_invite_use_is_counted_with_the_unit_that_made_it(store: Store) -> None:
+    """A personal link is single-use: its use must be counted in the same commit as the
+    enrolment, so a unit that fails leaves the link usable."""
+    await store.create_invites([Invite(code="abc123", created_at=T0, cohort="c1")])
+    item = inbox("9")
+    await store.inbox_put(item)
+    assert item.id is not None
+    await store.apply(Changes(inbox_done=[item.id]))
+    with pytest.raises(AlreadyProcessed):  # a refused unit: nothing in it counts
+        await store.apply(Changes(invites_used=["abc123"], inbox_done=[item.id]))
+    invite = await store.get_invite("abc123")
+    assert invite is not None and invite.uses == 0 and invite.used_at is None
+    await store.apply(Changes(invites_used=["abc123"]))
+    invite = await store.get_invite("abc123")
+    assert invite is not None and invite.uses == 1 and invite.used_at is not None
 
 
 async def test_mark_sending_only_takes_rows_still_due(store: Store) -> None:

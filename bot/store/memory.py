@@ -210,6 +210,11 @@ class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds):
         for address in addresses:
             self._addresses[address.address] = address
         self._rounds_write(targets, changes.targets, ledger, changes.ledger)
+        for code in changes.invites_used:
+            invite = self._invites().get(code)
+            if invite is not None:
+                invite.uses += 1
+                invite.used_at = invite.used_at or to_utc(self._clock.now())
         for inbox_id in changes.inbox_done:
             inbox = self._inbox.get(inbox_id)
             if inbox is not None:

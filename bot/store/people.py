@@ -25,9 +25,9 @@ class PeopleStore(Protocol):
         naming the address if one is already taken."""
 
     async def create_invites(self, invites: Sequence[Invite]) -> None: ...
-    async def get_invite(self, code: str) -> Invite | None: ...
-    async def use_invite(self, code: str, at: dt.datetime) -> None:
-        """Count one use (and stamp the first)."""
+    async def get_invite(self, code: str) -> Invite | None:
+        """Uses are counted by ``Store.apply`` (``Changes.invites_used``), in the unit of
+        work that enrols the person."""
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -79,10 +79,6 @@ class SqlitePeople:
         row = await self._one("SELECT * FROM invites WHERE code = ?", (code,))
         return None if row is None else _invite(row)
 
-    async def use_invite(self: Any, code: str, at: dt.datetime) -> None:
-        async with self._write() as db:
-            await db.execute("UPDATE invites SET uses = uses + 1, used_at = COALESCE(used_at, ?) "
-                             "WHERE code = ?", (_iso(at), code))
 
 
 class MemoryPeople:
@@ -118,9 +114,3 @@ class MemoryPeople:
         found: Invite | None = self._invites().get(code)
         return copy.deepcopy(found)
 
-    async def use_invite(self: Any, code: str, at: dt.datetime) -> None:
-        self._check()
-        invite = self._invites().get(code)
-        if invite is not None:
-            invite.uses += 1
-            invite.used_at = invite.used_at or at

@@ -179,6 +179,9 @@ class Changes:
     (else ``StaleWrite`` and nothing in the unit is kept); see ``rounds_base.py``."""
     ledger: list[LedgerEntry] = field(default_factory=list)
     """Credit ledger entries; one whose ``key`` is already recorded is not added again."""
+    invites_used: list[str] = field(default_factory=list)
+    """Invite codes this unit used (one more use each): counted with the enrolment they
+    made, so a crash in between cannot use up someone's single-use link."""
 
 
 @dataclass

@@ -722,6 +722,11 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds):
                 if cursor.rowcount == 0 and await (await db.execute(
                         "SELECT 1 FROM inbox WHERE id = ?", (inbox_id,))).fetchone():
                     raise AlreadyProcessed(inbox_id)
+            if changes.invites_used:
+                await db.executemany(
+                    "UPDATE invites SET uses = uses + 1, used_at = COALESCE(used_at, ?) "
+                    "WHERE code = ?", [(dt_text(self._clock.now()), code)
+                                       for code in changes.invites_used])
             await write_targets(db, changes.targets)
             ids.extend(await write_ledger(db, changes.ledger))
         for obj, new_id in ids:  # only once committed
