@@ -902,22 +902,19 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds):
 
     # -- outbox -------------------------------------------------------------------------
     async def outbox_due(self, channel: str, now: dt.datetime, limit: int) -> list[OutboxItem]:
-        now_text = dt_text(now)
-        rows = await self._all(
-            "SELECT * FROM outbox WHERE channel = ? AND status IN (?, ?) AND not_before <= ? "
-            "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
-            "ORDER BY created_at, id LIMIT ?",
-            (channel, *DUE_STATUSES, now_text, now_text, limit))
-        return [_outbox(r) for r in rows]
+        return [_outbox(r) for r in await self._due("*", channel, now, limit)]
 
     async def outbox_due_ids(self, channel: str, now: dt.datetime, limit: int) -> list[int]:
+        return [int(r[0]) for r in await self._due("id", channel, now, limit)]
+
+    async def _due(self, columns: str, channel: str, now: dt.datetime,
+                   limit: int) -> list[sqlite3.Row]:
         now_text = dt_text(now)
-        rows = await self._all(
-            "SELECT id FROM outbox WHERE channel = ? AND status IN (?, ?) AND not_before <= ? "
-            "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
+        return await self._all(
+            f"SELECT {columns} FROM outbox WHERE channel = ? AND status IN (?, ?) "
+            "AND not_before <= ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
             "ORDER BY created_at, id LIMIT ?",
             (channel, *DUE_STATUSES, now_text, now_text, limit))
-        return [int(r[0]) for r in rows]
 
     async def outbox_rows(self, ids: Sequence[int]) -> list[OutboxItem]:
         found: dict[int, OutboxItem] = {}
