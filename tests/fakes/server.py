@@ -14,8 +14,8 @@ Contents:
   --port 0 --port-file F`` entry point used by benchmarks.
 * Tools shared by both fakes: :class:`DroppedConnection` (close the socket without
   answering), :class:`SlidingWindow` (rate limiting), :func:`sleep_unless`
-  (interruptible "hang") and :class:`FailureScript` / :class:`ScriptedFailure`
-  (the ``fail_next`` queue).
+  (interruptible "hang"), :class:`FailureScript` / :class:`ScriptedFailure`
+  (the ``fail_next`` queue) and :class:`ScriptedFake`, the base both fakes build on.
 """
 
 from __future__ import annotations
@@ -334,3 +334,52 @@ class FailureScript:
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()
+
+
+class ScriptedFake:
+    """What both provider fakes share: a lock over state that uvicorn's thread serves
+    while tests read it from theirs, the ``fail_next`` script, and hung requests that
+    are released on shutdown. Subclasses set ``app``, ``failure_kinds`` and
+    ``_reset_state`` (and may extend ``reset``)."""
+
+    app: ASGIApp
+    failure_kinds: frozenset[str] = frozenset()
+
+    def __init__(self, *, hang_seconds: float) -> None:
+        self.hang_seconds = hang_seconds
+        self._lock = threading.Lock()
+        self._released = threading.Event()
+        self._failures = FailureScript()
+
+    def _reset_state(self) -> None:
+        raise NotImplementedError
+
+    def serve(self, **kwargs: Any) -> ServedApp:
+        """``ServedApp`` for this fake that releases hung requests on shutdown."""
+        return ServedApp(self.app, before_shutdown=self.release_hangs, **kwargs)
+
+    def release_hangs(self) -> None:
+        """End all current and future "hang"s (and long polls) immediately."""
+        self._released.set()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._reset_state()
+        self._failures.clear()
+        self._released.clear()
+
+    def _script(self, kind: str, target: object | None, method: str | None, count: int, *,
+                hang_seconds: float | None, delivered: bool | None,
+                retry_after: int = 3) -> None:
+        """Queue a ``fail_next`` rule: "hang" delivers by default, "drop" does not."""
+        kind = str(kind)
+        if kind not in self.failure_kinds:
+            raise ValueError(
+                f"unknown failure kind {kind!r}; expected one of {sorted(self.failure_kinds)}"
+            )
+        self._failures.add(ScriptedFailure(
+            kind=kind, target=target, method=method, remaining=count,
+            retry_after=retry_after,
+            hang_seconds=self.hang_seconds if hang_seconds is None else hang_seconds,
+            delivered=(kind == "hang") if delivered is None else delivered,
+        ))

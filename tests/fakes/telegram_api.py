@@ -51,7 +51,6 @@ import itertools
 import json
 import math
 import re
-import threading
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -67,9 +66,8 @@ from starlette.routing import Route
 
 from .server import (
     DroppedConnection,
-    FailureScript,
     ScriptedFailure,
-    ServedApp,
+    ScriptedFake,
     SlidingWindow,
     add_server_args,
     serve_forever,
@@ -337,7 +335,7 @@ def make_callback_update(
 Handler = Callable[[dict[str, Any]], Any]
 
 
-class FakeTelegram:
+class FakeTelegram(ScriptedFake):
     """State and Starlette ``app`` of a fake Bot API for one bot token.
 
     All mutable state is guarded by ``self._lock`` because uvicorn serves from its own
@@ -345,6 +343,8 @@ class FakeTelegram:
     ``sent_messages`` and ``documents`` are append-only lists: reading them from a test
     is safe.  ``blocked_chats`` may be mutated directly by tests.
     """
+
+    failure_kinds = FAILURE_KINDS
 
     def __init__(
         self,
@@ -358,17 +358,14 @@ class FakeTelegram:
         max_long_poll: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        super().__init__(hang_seconds=hang_seconds)
         self.token = token
         self.enforce_limits = enforce_limits
         self.global_per_second = global_per_second
         self.per_chat_per_second = per_chat_per_second
         self.burst = burst
-        self.hang_seconds = hang_seconds
         self.max_long_poll = max_long_poll
         self._clock = clock
-        self._lock = threading.Lock()
-        self._released = threading.Event()
-        self._failures = FailureScript()
         self._handlers: dict[str, Handler] = {
             "getMe": self._get_me,
             "sendMessage": self._send_message,
@@ -418,20 +415,9 @@ class FakeTelegram:
 
     # ------------------------------------------------------------------ test-facing API
 
-    def serve(self, **kwargs: Any) -> ServedApp:
-        """``ServedApp`` for this fake that releases hung requests on shutdown."""
-        return ServedApp(self.app, before_shutdown=self.release_hangs, **kwargs)
-
-    def release_hangs(self) -> None:
-        """End all current and future "hang"s and long polls immediately."""
-        self._released.set()
-
     def reset(self) -> None:
-        with self._lock:
-            self._reset_state()
-        self._failures.clear()
+        super().reset()
         self.blocked_chats.clear()
-        self._released.clear()
 
     def fail_next(
         self,
@@ -452,22 +438,8 @@ class FakeTelegram:
         ``hang_seconds`` - the lost-answer case), "drop" (connection closed with no
         answer; not delivered unless ``delivered=True``).
         """
-        kind = str(kind)
-        if kind not in FAILURE_KINDS:
-            raise ValueError(
-                f"unknown failure kind {kind!r}; expected one of {sorted(FAILURE_KINDS)}"
-            )
-        self._failures.add(
-            ScriptedFailure(
-                kind=kind,
-                target=_chat_id(chat_id) if chat_id is not None else None,
-                method=method,
-                remaining=count,
-                retry_after=retry_after,
-                hang_seconds=self.hang_seconds if hang_seconds is None else hang_seconds,
-                delivered=(kind == "hang") if delivered is None else delivered,
-            )
-        )
+        self._script(kind, _chat_id(chat_id) if chat_id is not None else None, method, count,
+                     hang_seconds=hang_seconds, delivered=delivered, retry_after=retry_after)
 
     def push_update(self, update: dict[str, Any]) -> dict[str, Any]:
         """Queue an Update for getUpdates, assigning ``update_id`` if missing."""

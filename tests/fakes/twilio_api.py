@@ -50,7 +50,6 @@ import email.utils
 import math
 import re
 import secrets
-import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -64,9 +63,8 @@ from twilio.request_validator import RequestValidator
 
 from .server import (
     DroppedConnection,
-    FailureScript,
     ScriptedFailure,
-    ServedApp,
+    ScriptedFake,
     SlidingWindow,
     add_server_args,
     serve_forever,
@@ -207,13 +205,15 @@ def _date_matches(sent: dt.datetime | None, op: str, bound: dt.datetime | dt.dat
 # ----------------------------------------------------------------------------- fake
 
 
-class FakeTwilio:
+class FakeTwilio(ScriptedFake):
     """State and Starlette ``app`` of a fake Twilio account's Messages API.
 
     State is guarded by ``self._lock`` (uvicorn serves from another thread).
     ``messages`` and ``calls`` are append-only lists; ``unsubscribed`` may be mutated
     directly by tests.
     """
+
+    failure_kinds = FAILURE_KINDS
 
     def __init__(
         self,
@@ -228,18 +228,15 @@ class FakeTwilio:
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
+        super().__init__(hang_seconds=hang_seconds)
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.enforce_limits = enforce_limits
         self.per_second = per_second
-        self.hang_seconds = hang_seconds
         self.settle_status = settle_status
         self.service_sender = service_sender
         self._clock = clock
         self._now = now
-        self._lock = threading.Lock()
-        self._released = threading.Event()
-        self._failures = FailureScript()
         self.unsubscribed: set[str] = set()
         self._reset_state()
         base = f"/{API_VERSION}/Accounts/{{account_sid}}"
@@ -264,19 +261,9 @@ class FakeTwilio:
 
     # ------------------------------------------------------------------ test-facing API
 
-    def serve(self, **kwargs: Any) -> ServedApp:
-        """``ServedApp`` for this fake that releases hung requests on shutdown."""
-        return ServedApp(self.app, before_shutdown=self.release_hangs, **kwargs)
-
-    def release_hangs(self) -> None:
-        self._released.set()
-
     def reset(self) -> None:
-        with self._lock:
-            self._reset_state()
-        self._failures.clear()
+        super().reset()
         self.unsubscribed.clear()
-        self._released.clear()
 
     def fail_next(
         self,
@@ -296,21 +283,7 @@ class FakeTwilio:
         accepted; the 201 arrives after ``hang_seconds``), "drop" (connection closed
         without an answer; not accepted unless ``delivered=True``).
         """
-        kind = str(kind)
-        if kind not in FAILURE_KINDS:
-            raise ValueError(
-                f"unknown failure kind {kind!r}; expected one of {sorted(FAILURE_KINDS)}"
-            )
-        self._failures.add(
-            ScriptedFailure(
-                kind=kind,
-                target=to,
-                method=method,
-                remaining=count,
-                hang_seconds=self.hang_seconds if hang_seconds is None else hang_seconds,
-                delivered=(kind == "hang") if delivered is None else delivered,
-            )
-        )
+        self._script(kind, to, method, count, hang_seconds=hang_seconds, delivered=delivered)
 
     def record(self, sid: str) -> dict[str, Any] | None:
         """The Message resource as fetch would return it now."""
