@@ -5,6 +5,7 @@ scheduler, SQLite file)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -12,10 +13,42 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_config(folder: Path, channel: str, settings: dict[str, Any], *,
+                 public_url: str = "") -> Path:
+    """``folder/config.toml`` for a test project (the shipped flows and templates, an
+    SQLite file beside it, port 0, no quiet hours) with one channel's ``settings``."""
+    lines = "\n".join(f"{key} = {json.dumps(value)}" for key, value in settings.items())
+    path = folder / "config.toml"
+    path.write_text(f"""
+[project]
+name = "Money Voices"
+contact = "call 0800 123 456"
+locales = ["en", "cy"]
+flows_dir = "{ROOT / 'flows'}"
+templates_dir = "{ROOT / 'templates'}"
+
+[store]
+url = "sqlite:///{folder / 'parley.db'}"
+
+[server]
+host = "127.0.0.1"
+port = 0
+public_url = "{public_url}"
+
+[schedule]
+quiet_hours = ""
+
+[{channel}]
+{lines}
+""", encoding="utf-8")
+    return path
 
 
 class ParleyProcess:

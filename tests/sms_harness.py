@@ -31,8 +31,8 @@ from tests.fakes.twilio_api import (
     sign_twilio_request,
 )
 from tests.serve_process import ParleyProcess, until
+from tests.serve_process import write_config as project_config
 
-ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_URL = "https://parley.example"
 TWILIO_NUMBER = "+447700900000"
 
@@ -42,33 +42,7 @@ def write_config(folder: Path, fake_url: str, **sms: Any) -> Path:
                                 "auth_token": DEFAULT_AUTH_TOKEN,
                                 "from_number": TWILIO_NUMBER, "api_base_url": fake_url,
                                 "rate_limit_per_second": 50, "request_timeout": 1}
-    settings.update(sms)
-    lines = "\n".join(f"{k} = {v!r}" if isinstance(v, str) else f"{k} = {str(v).lower()}"
-                      if isinstance(v, bool) else f"{k} = {v}" for k, v in settings.items())
-    path = folder / "config.toml"
-    path.write_text(f"""
-[project]
-name = "Money Voices"
-contact = "call 0800 123 456"
-locales = ["en", "cy"]
-flows_dir = "{ROOT / 'flows'}"
-templates_dir = "{ROOT / 'templates'}"
-
-[store]
-url = "sqlite:///{folder / 'parley.db'}"
-
-[server]
-host = "127.0.0.1"
-port = 0
-public_url = "{PUBLIC_URL}"
-
-[schedule]
-quiet_hours = ""
-
-[sms]
-{lines}
-""", encoding="utf-8")
-    return path
+    return project_config(folder, "sms", {**settings, **sms}, public_url=PUBLIC_URL)
 
 
 class Phone:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,8 @@ from tests.fakes.telegram_api import (
     make_text_update,
 )
 from tests.serve_process import ParleyProcess, until
+from tests.serve_process import write_config as project_config
 
-ROOT = Path(__file__).resolve().parent.parent
 SECRET = "s3cret-webhook-token_123"
 _UPDATE_IDS = itertools.count(700_000_000 + int(time.time() * 1000) % 100_000_000)
 
@@ -39,32 +38,8 @@ def write_config(folder: Path, fake_url: str, *, public_url: str = "",
                                 "api_base_url": f"{fake_url}/bot", "mode": "webhook",
                                 "rate_limit_per_second": 200, "per_chat_per_second": 50,
                                 "request_timeout": 2}
-    settings.update(telegram)
-    lines = "\n".join(f"{k} = {json.dumps(v)}" for k, v in settings.items())
-    path = folder / "config.toml"
-    path.write_text(f"""
-[project]
-name = "Money Voices"
-contact = "call 0800 123 456"
-locales = ["en", "cy"]
-flows_dir = "{ROOT / 'flows'}"
-templates_dir = "{ROOT / 'templates'}"
-
-[store]
-url = "sqlite:///{folder / 'parley.db'}"
-
-[server]
-host = "127.0.0.1"
-port = 0
-public_url = "{public_url}"
-
-[schedule]
-quiet_hours = ""
-
-[telegram]
-{lines}
-""", encoding="utf-8")
-    return path
+    return project_config(folder, "telegram", {**settings, **telegram},
+                          public_url=public_url)
 
 
 async def post_update(server: ParleyProcess, update: dict[str, Any] | bytes, *,

@@ -24,7 +24,8 @@ from bot.runtime import open_runtime
 from bot.store.records import Address, Participant
 from tests.fakes.twilio_api import FakeTwilio
 from tests.rounds_support import project_dir
-from tests.sms_harness import ROOT, ParleyProcess, until, write_config
+from tests.serve_process import ROOT
+from tests.sms_harness import ParleyProcess, until, write_config
 
 PEOPLE = 300
 
