@@ -24,6 +24,7 @@ from bot.engine import StepContext, StepResult, begin, step
 from bot.engine import events as ev
 from bot.engine.io import Expire, Input, Output, Press, Reply, TimerFired
 from bot.engine.keywords import classify
+from bot.engine.many import is_tapped
 from bot.engine.session import Session
 from bot.engine.step import preview
 from bot.flows.durations import parse_duration
@@ -425,7 +426,10 @@ class Conversations:
                 self._event(unit, "StaleInputIgnored", {"detail": f"button {token}"})
                 self._closed(unit)
                 return
-            unit.ack.payload["edit_text"] = self._answered(unit, question.text, chosen.label)
+            if is_tapped(flow, session.node):  # the question comes again with its new state
+                unit.ack.payload["drop_buttons"] = True
+            else:
+                unit.ack.payload["edit_text"] = self._answered(unit, question.text, chosen.label)
         await self._step(unit, flow, session, Press(token))
 
     def _answered(self, unit: _Unit, question: str, label: str) -> str:

@@ -9,7 +9,9 @@ from typing import Any, Literal, get_args
 from bot.flows.models import AnswerKind, Flow
 
 SessionStatus = Literal["active", "waiting", "completed", "expired", "stopped"]
-FieldValue = str | int | float | bool | None
+FieldValue = str | int | float | bool | None | list[str] | dict[str, int]
+"""A saved answer: several-option kinds save a list of option values (``multi``,
+``ranking``) or a mapping option value -> amount (``allocate``)."""
 STATUSES: tuple[str, ...] = get_args(SessionStatus)
 FINISHED: frozenset[str] = frozenset({"completed", "expired", "stopped"})
 
@@ -29,6 +31,12 @@ def _kind_matches(kind: AnswerKind, value: FieldValue) -> bool:
         return isinstance(value, bool)
     if kind == "number":
         return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind in ("multi", "ranking"):
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == "allocate":
+        return isinstance(value, dict) and all(
+            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+            for k, v in value.items())
     if kind == "date":
         if not isinstance(value, str):
             return False

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.channels.sms_encoding import measure
-from bot.engine import answers, events
+from bot.engine import answers, answers_many, events, many
 from bot.engine.io import Begin, Choice, Expire, Input, Output, OutputKind, Press, TimerFired
 from bot.engine.keywords import classify
 from bot.engine.session import FieldValue, Session
@@ -38,6 +38,7 @@ from bot.flows.models import (
     YesNoAnswer,
     is_template_key,
 )
+from bot.flows.models_many import AllocateAnswer, MultiAnswer, RankingAnswer
 from bot.i18n.renderer import Renderer
 
 MAX_NODES_PER_STEP = 200
@@ -115,7 +116,7 @@ def _label_keys(node: AskNode) -> tuple[str, ...]:
         _LABEL_KEYS.clear()
     answer = node.answer
     labels: list[str] = []
-    if isinstance(answer, ChoiceAnswer):
+    if isinstance(answer, ChoiceAnswer | MultiAnswer | RankingAnswer | AllocateAnswer):
         labels = [o.label for o in answer.options]
     elif isinstance(answer, ScaleAnswer):
         labels = list(answer.labels.values())
@@ -177,7 +178,9 @@ class _Run:
 
     # -- walking ------------------------------------------------------------------------
     def env(self) -> dict[str, expressions.Value]:
-        env: dict[str, expressions.Value] = {}
+        # Any: a saved list[str] is a list of Values, read-only here, which mypy's
+        # invariant list[...] cannot say
+        env: dict[str, Any] = {}
         for name, value in self.ctx.participant.items():
             env[f"participant.{name}"] = value
         env.update(self.session.fields)
@@ -234,7 +237,7 @@ class _Run:
                 except expressions.ExpressionError as exc:
                     self.events.append(events.FlowErrored(node_id, f"'{node.value}': {exc}"))
                     value = None
-                stored: FieldValue = None if isinstance(value, list) else value
+                stored: FieldValue = None if isinstance(value, list | dict) else value
                 self.save(node.field, stored)
                 self.events.append(events.FieldSet(node.field, stored))
             elif isinstance(node, BranchNode):
@@ -296,7 +299,7 @@ class _Run:
         text = self.render(node.text, node_id)
         entries: tuple[tuple[str, str, FieldValue], ...] = ()
         layout = "list"
-        if isinstance(answer, ChoiceAnswer):
+        if isinstance(answer, ChoiceAnswer | MultiAnswer | RankingAnswer | AllocateAnswer):
             entries = tuple((str(i + 1), self.label(o.label, node_id), o.value)
                             for i, o in enumerate(answer.options))
         elif isinstance(answer, ScaleAnswer):
@@ -317,6 +320,11 @@ class _Run:
                      lambda: self.render("system.scale_hint_short", node_id, **args)]
             if scale_labels:
                 button_text = f"{text}\n{self.render('system.scale_legend', node_id, **args)}"
+        elif isinstance(answer, many.MANY):
+            listing = "\n".join(f"{k} {label}" for k, label, _ in entries)
+            skip_line = "\n" + self.render("system.skip_hint", node_id) if skip else ""
+            hints = many.sms_hints(answer, listing, skip_line,
+                                   lambda key, **kw: self.render(key, node_id, **kw))
         elif entries:
             listing = "\n".join(f"{k} {label}" for k, label, _ in entries)
             skip_line = "\n" + self.render("system.skip_hint", node_id) if skip else ""
@@ -331,17 +339,33 @@ class _Run:
             if measure(plain).segments <= 1:
                 break
         buttons = tuple((k, label, value, str(i)) for i, (k, label, value) in enumerate(entries))
+        if isinstance(answer, AllocateAnswer):  # amounts are typed: the listing is the text
+            buttons, button_text = (), plain
         return _Skeleton(button_text, plain, entries, layout, scale_labels,
                          node.sms_long is not None, buttons)
 
     def choices(self, node_id: str, node: AskNode) -> tuple[Choice, ...]:
         prefix = f"{self.session.id[-8:]}.{self.session.asked}."
         make = tuple.__new__  # NamedTuple's own __new__ is a Python-level wrapper: 2x slower
-        return tuple([make(Choice, (k, label, value, prefix + suffix))
+        base = tuple([make(Choice, (k, label, value, prefix + suffix))
                       for k, label, value, suffix in self.skeleton(node_id, node).buttons])
+        if isinstance(node.answer, many.TAPPED):
+            return many.controls(node.answer, base, many.current(self.session), prefix,
+                                 self.renders(node_id))
+        return base
+
+    def renders(self, node_id: str) -> Callable[..., str]:
+        return lambda key, **kw: self.render(key, node_id, **kw)
 
     def question(self, node_id: str, node: AskNode) -> Output:
         sk = self.skeleton(node_id, node)
+        if isinstance(node.answer, many.TAPPED):
+            labels = [label for _, label, _ in sk.entries]
+            text = many.telegram_text(node.answer, sk.text, labels,
+                                      many.current(self.session), self.renders(node_id))
+            return Output(text=text, plain=sk.plain, kind="question", node=node_id,
+                          choices=self.choices(node_id, node), layout="list",
+                          long_ok=sk.long_ok)
         return Output(text=sk.text, plain=sk.plain, kind="question", node=node_id,
                       choices=self.choices(node_id, node), layout=sk.layout,  # type: ignore[arg-type]
                       long_ok=sk.long_ok)
@@ -359,7 +383,7 @@ class _Run:
                 self.walk(self.resolve(node.next, node_id))
                 return
             self.session = self.session.evolve(retries=retries)
-            self.reprompt(node_id, node, parsed.reprompt)
+            self.reprompt(node_id, node, parsed.reprompt, parsed.args)
             return
         self.events.append(events.AnswerRecorded(node_id, node.save_as, parsed.value, raw))
         if node.save_as:
@@ -368,9 +392,13 @@ class _Run:
             self.check_distress(node_id, parsed.value)
         self.walk(self.resolve(node.next, node_id))
 
-    def reprompt(self, node_id: str, node: AskNode, key: str) -> None:
+    def reprompt(self, node_id: str, node: AskNode, key: str,
+                 extra: Mapping[str, object] | None = None) -> None:
         answer = node.answer
         args: dict[str, Any] = {"skip": node.skippable}
+        if isinstance(answer, many.MANY):
+            args.update(many.hint_args(answer))
+        args.update(extra or {})
         if isinstance(answer, ScaleAnswer | NumberAnswer):
             args.update(min=answer.min, max=answer.max)
         if isinstance(answer, ChoiceAnswer):
@@ -389,12 +417,41 @@ class _Run:
             if isinstance(answer, ChoiceAnswer):
                 return answers.parse_choice(answer, raw, labels)
             return answers.parse_yes_no(answer, raw, (labels[0], labels[1]))
+        if isinstance(answer, many.MANY):
+            labels = [label for _, label, _ in self.skeleton(self.session.node, node).entries]
+            return answers_many.parse(answer, raw, labels)
         if isinstance(answer, NumberAnswer):
             return answers.parse_number(answer, raw)
         if isinstance(answer, DateAnswer):
             today = self.now.astimezone(ZoneInfo(self.ctx.timezone)).date()
             return answers.parse_date(answer, raw, today, self.ctx.date_order)
         return answers.parse_text(answer, raw)
+
+    def tap(self, node_id: str, node: AskNode, answer: MultiAnswer | RankingAnswer,
+            key: str) -> None:
+        """A toggle, a tap in a ranking, Done/Confirm or Start again (see ``many``)."""
+        action, picked = many.after_tap(answer, many.current(self.session), key)
+        if action == "submit":
+            asked = self.session.asked
+            labels = [label for _, label, _ in self.skeleton(node_id, node).entries]
+            chosen = ", ".join(labels[i] for i in picked)
+            self.answer(node_id, node, chosen, key=many.typed(picked))
+            if (self.session.node, self.session.asked, self.session.status) != (
+                    node_id, asked, "waiting"):
+                fields = {k: v for k, v in self.session.fields.items() if k != many.PICKS}
+                self.session = self.session.evolve(fields=fields)
+                if chosen:  # the taps end in a message saying what was chosen
+                    said = self.render("system.answered", node_id, answer=chosen)
+                    self.outputs.insert(0, Output(text=said, plain=said, kind="info",
+                                                  node=node_id))
+                return
+            picked = many.current(self.session)  # rejected: ask again, picks kept
+        elif action == "over":
+            self.events.append(events.AnswerRejected(node_id, key, "too many picks"))
+            self.system("reprompt", "answers.reprompt_multi_count", node_id,
+                        **many.hint_args(answer), picked=len(picked) + 1, skip=False)
+        self.save(many.PICKS, many.stored(self.session, picked))
+        self.outputs.append(self.question(node_id, node))
 
     def check_distress(self, node_id: str, text: str) -> None:
         folded = " " + re.sub(r"[^\w']+", " ", text.casefold()) + " "
@@ -462,6 +519,9 @@ def step(flow: Flow, session: Session, input: Input, now: dt.datetime,
         if chosen is None:
             run.events.append(events.StaleInputIgnored(f"button {input.token}"))
             run.system("notice", "system.question_closed", session.node)
+            return run.result()
+        if isinstance(node.answer, many.TAPPED):
+            run.tap(session.node, node, node.answer, chosen.key)
             return run.result()
         run.answer(session.node, node, chosen.label, key=chosen.key)
         return run.result()

@@ -23,6 +23,8 @@ from pydantic import (
 
 from bot.flows import expressions
 from bot.flows.durations import parse_duration
+from bot.flows.models_many import AllocateAnswer, MultiAnswer, RankingAnswer
+from bot.flows.option import Option
 
 NODE_ID = r"^[a-z][a-z0-9_]*$"
 FIELD_NAME = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$"
@@ -42,12 +44,6 @@ class _Strict(BaseModel):
 # --- answer kinds -------------------------------------------------------------------
 
 
-class Option(_Strict):
-    """One option of a choice question: a stored value and a label shown to people."""
-
-    value: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
-    label: Annotated[str, Field(min_length=1)]
-    synonyms: tuple[str, ...] = ()
 
 
 class ChoiceAnswer(_Strict):
@@ -111,11 +107,16 @@ class DateAnswer(_Strict):
     allow_future: bool = True
 
 
+
 Answer = Annotated[
-    ChoiceAnswer | ScaleAnswer | YesNoAnswer | NumberAnswer | TextAnswer | DateAnswer,
+    ChoiceAnswer | ScaleAnswer | YesNoAnswer | NumberAnswer | TextAnswer | DateAnswer
+    | MultiAnswer | RankingAnswer | AllocateAnswer,
     Field(discriminator="kind"),
 ]
-AnswerKind = Literal["choice", "scale", "yes_no", "number", "text", "date"]
+AnswerKind = Literal["choice", "scale", "yes_no", "number", "text", "date", "multi",
+                     "ranking", "allocate"]
+OPTION_KINDS = (ChoiceAnswer, MultiAnswer, RankingAnswer, AllocateAnswer)
+"""Answer kinds whose options a flow lists (labels may be template keys)."""
 
 
 # --- transitions ----------------------------------------------------------------------
