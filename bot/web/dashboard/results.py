@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from bot.engine.many import MANY
+from bot.engine.tally import tally
 from bot.errors import ParleyError
 from bot.flows.models import AskNode, ChoiceAnswer, Flow, ScaleAnswer, YesNoAnswer
 from bot.i18n.renderer import Renderer
@@ -42,6 +44,10 @@ def say(renderer: Renderer, key: str, locale: str = "en") -> str:
 def csv_cell(value: object) -> str:
     """A cell spreadsheet programs will not run as a formula (=, +, -, @ prefixes)."""
     text = "" if value is None else str(value)
+    if isinstance(value, list):  # several picks: "housing;jobs", like tags on import
+        text = ";".join(str(v) for v in value)
+    elif isinstance(value, dict):  # amounts: "food=50;youth=30"
+        text = ";".join(f"{k}={v}" for k, v in value.items())
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
@@ -78,7 +84,10 @@ def question_rows(flow: Flow, renderer: Renderer, answers: Sequence[AnswerRow]
             order = [True, False]
             labels = {"True": "yes", "False": "no"}
         texts: list[str] = []
-        if answer.kind in ("text", "date"):
+        if isinstance(answer, MANY):  # picks, Borda points or amounts per option
+            labels = {o.value: say(renderer, o.label) for o in answer.options}
+            rows = [(labels[t.value], t.score) for t in tally(answer, [a.value for a in given])]
+        elif answer.kind in ("text", "date"):
             rows = []
             texts = [str(a.value) for a in given][-20:]
         else:
