@@ -1165,3 +1165,35 @@ async def test_findings_ledger_payouts_and_audit(store: Store) -> None:
     assert [(e.actor, e.action, e.detail) for e in log] == [
         ("telegram:9", "round.status", {}), ("cli:sam", "round.start", {"n": 3})]
     assert len(await store.audit_log(limit=1)) == 1
+
+
+# -- agenda-setting and budgets (bot/store/participation.py) ----------------------------------
+async def test_suggestion_decisions_replace_but_keep_their_round(store: Store) -> None:
+    from bot.store.participation import SuggestionDecision
+
+    assert await store.suggestion_decisions() == {}
+    await store.decide_suggestion(SuggestionDecision(3, "accepted", T0, label="Buses"))
+    await store.decide_suggestion(SuggestionDecision(5, "merged", T0, merged_into=3))
+    await store.mark_suggestions_used([3], "r1")
+    await store.decide_suggestion(SuggestionDecision(3, "accepted", T0, label="Night buses",
+                                                     decided_by="ana"))
+    await store.decide_suggestion(SuggestionDecision(7, "rejected", T0, reason="out of scope"))
+    found = await store.suggestion_decisions()
+    assert list(found) == [3, 5, 7]
+    assert (found[3].label, found[3].round_id, found[3].decided_by) == ("Night buses", "r1",
+                                                                        "ana")
+    assert (found[5].merged_into, found[7].reason) == (3, "out of scope")
+    assert found[3].decided_at == T0
+
+
+async def test_budgets_keep_their_projects_in_order(store: Store) -> None:
+    from bot.store.participation import Budget, BudgetProject
+
+    budget = Budget("b1", "Park fund", 10_000, "GBP", T0,
+                    [BudgetProject("p1", "Benches", 2_000, "Six benches"),
+                     BudgetProject("p2", "Lights", 7_500)])
+    await store.budget_add(budget)
+    assert await store.budget_get("b1") == budget
+    assert await store.budget_get("nope") is None
+    with pytest.raises(StoreError, match="already exists"):
+        await store.budget_add(budget)

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from bot.engine.session import Session
 from bot.store.dashboard import DashboardStore
+from bot.store.participation import ParticipationStore
 from bot.store.people import PeopleStore
 from bot.store.records import (
     Address,
@@ -31,7 +32,8 @@ from bot.store.rounds_base import RoundsStore
 from bot.store.sms import SmsStore
 
 
-class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, Protocol):
+class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, ParticipationStore,
+            Protocol):
     """Async persistence. Every method raises StoreError when the database is unusable."""
 
     async def open(self) -> None:

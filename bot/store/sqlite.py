@@ -43,6 +43,7 @@ from bot.engine.session import FieldValue, Session, SessionStatus
 from bot.errors import AlreadyProcessed, ConfigError, StoreError
 from bot.store.dashboard import SqliteDashboard
 from bot.store.inline_sqlite import inline_connect
+from bot.store.participation import SqliteParticipation
 from bot.store.people import SqlitePeople
 from bot.store.records import (
     Address,
@@ -438,7 +439,8 @@ def _statements(sql: str) -> list[str]:
     return statements
 
 
-class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds):
+class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds,
+                  SqliteParticipation):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
