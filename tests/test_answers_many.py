@@ -149,7 +149,7 @@ def test_flow_file_mistakes_point_at_the_answer_line(answer: str, message: str) 
 
 def test_several_option_fields_are_typed_in_the_session(library: FlowLibrary,
                                                         ctx: StepContext) -> None:
-    flow = library.get("vote")
+    flow = library.get("priorities")
     result = begin(flow, session_id="s_many0001", participant_id="p1", locale="en",
                    now=T0, ctx=ctx)
     result = step(flow, result.session, Reply("2 5"), T0, ctx)
@@ -166,7 +166,7 @@ def test_several_option_fields_are_typed_in_the_session(library: FlowLibrary,
 
 def test_button_data_fits_telegram_and_stale_taps_are_refused(library: FlowLibrary,
                                                               ctx: StepContext) -> None:
-    flow = library.get("vote")
+    flow = library.get("priorities")
     first = begin(flow, session_id="s_" + "x" * 40, participant_id="p1", locale="en",
                   now=T0, ctx=ctx)
     choices = first.outputs[-1].choices
@@ -193,7 +193,7 @@ def test_validate_accepts_the_new_kinds_from_a_string() -> None:
 
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize(("flow", "replies", "last"), [
-    ("vote", ["1, 3 and 4", "3 1 2."], "Thank you. Housing comes up a lot"),
+    ("priorities", ["1, 3 and 4", "3 1 2."], "Thank you. Housing comes up a lot"),
     ("budget", ["one:50 three:30", "one:50 three:30 two:20"], "Thank you. We'll tell you"),
 ])
 def test_simulate_json_for_each_kind(flow: str, replies: list[str], last: str) -> None:
@@ -212,7 +212,7 @@ async def test_telegram_taps_through_conversations_keep_one_live_keyboard(
     """Each tap answers the press and drops the pressed keyboard (the question comes
     again with its new state); Done stores one answer holding the list."""
     phone, pid = await enrolled_phone(runtime, "telegram:66")
-    await runtime.conversations.start_flow(pid, "vote")
+    await runtime.conversations.start_flow(pid, "priorities")
     question = (await phone.collect())[-1]
     rows = await press(runtime, "telegram:66", question.choices[0]["token"], "cb1")
     assert [r.payload["kind"] for r in rows] == ["press_ack", "question"]
@@ -258,18 +258,18 @@ async def test_results_page_and_csv_show_several_option_answers(
     for i, (picked, ranked) in enumerate([(["housing", "jobs"], ["jobs", "housing", "money"]),
                                           (["jobs", "money"], ["jobs", "money", "health"])]):
         await enrol(runtime, f"p{i}", f"+44770090001{i}")
-        rows += [AnswerRow(f"p{i}", f"s{i}", "vote", "v", "priorities", "priorities", picked,
+        rows += [AnswerRow(f"p{i}", f"s{i}", "priorities", "v", "priorities", "priorities", picked,
                            " ".join(picked), T0),
-                 AnswerRow(f"p{i}", f"s{i}", "vote", "v", "order", "ranking", ranked,
+                 AnswerRow(f"p{i}", f"s{i}", "priorities", "v", "order", "ranking", ranked,
                            " ".join(ranked), T0)]
     await runtime.store.apply(Changes(answers=rows))
     await login(client)
-    page = await client.get("/admin/results/vote")
+    page = await client.get("/admin/results/priorities")
     assert page.status_code == 200
     charts = dict(re.findall(r'aria-label="(\w+) ([^"]+)"', page.text))
     assert "Jobs: 2" in charts["priorities"]  # both people picked Jobs
     assert "Jobs: 6; Housing: 2" not in charts["order"]  # flow order, not by score
     assert charts["order"].startswith("Housing: 2; Money and bills: 3; Health: 1; Jobs: 6")
-    export = await client.get("/admin/results/vote/export.csv")
+    export = await client.get("/admin/results/priorities/export.csv")
     data = list(csv.DictReader(io.StringIO(export.text)))
     assert {d["value"] for d in data} >= {"housing;jobs", "jobs;money;health"}

@@ -50,6 +50,10 @@ def _find_labels(text: str, options: Sequence[Option], labels: Sequence[str]
     return found, text
 
 
+def _words_of(label: str) -> list[str]:
+    return re.findall(r"[^\s,;/&+.:=\-]+", simplify(label))
+
+
 def _token_value(token: str, count: int) -> list[int] | None:
     """Option numbers (1-based) a token stands for; None if it is not a pick."""
     if token.isdigit():
@@ -68,11 +72,18 @@ def picks(text: str, options: Sequence[Option], labels: Sequence[str]
     """The option indexes a reply names, in the order written (repeats kept)."""
     t = _THOUSANDS.sub("", simplify(text))
     found, rest = _find_labels(t, options, labels)
+    words = [set(_words_of(label)) for label in labels]
     for match in re.finditer(r"[^\s,;/&+.:=\-]+", rest):
         token = match.group(0)
         numbers = _token_value(token, len(options))
         if numbers is None:
             if token in FILLER:
+                continue
+            # one telling word of a label ("childcare" for "Cheaper childcare")
+            owners = [i for i, w in enumerate(words) if len(token) >= 4 and token in w]
+            if len(owners) == 1:
+                if not found or found[-1][1] != owners[0]:  # "cheaper childcare" once
+                    found.append((match.start(), owners[0]))
                 continue
             return Invalid("answers.reprompt_multi", f"'{token}' is not an option",
                            {"count": len(options)})

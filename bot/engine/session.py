@@ -93,7 +93,7 @@ class Session:
             raise InvalidSession(f"node '{self.node}' is not in flow '{flow.id}'")
         if self.status not in STATUSES:
             raise InvalidSession(f"unknown status '{self.status}'")
-        if self.status == "waiting" and flow.nodes[self.node].type != "ask":
+        if self.status == "waiting" and flow.nodes[self.node].type not in ("ask", "suggest"):
             raise InvalidSession(f"waiting at '{self.node}', which is not a question")
         if self.status == "completed" and flow.nodes[self.node].type != "end":
             raise InvalidSession(f"completed at '{self.node}', which is not an end node")

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.channels.sms_encoding import measure
-from bot.engine import answers, answers_many, events, many
+from bot.engine import answers, answers_many, events, many, options_from
 from bot.engine.io import Begin, Choice, Expire, Input, Output, OutputKind, Press, TimerFired
 from bot.engine.keywords import classify
 from bot.engine.session import FieldValue, Session
@@ -33,6 +33,7 @@ from bot.flows.models import (
     SayNode,
     ScaleAnswer,
     SetNode,
+    SuggestNode,
     Switch,
     TextAnswer,
     YesNoAnswer,
@@ -276,7 +277,8 @@ class _Run:
         if plain is not None and plain[0] is self.flow:
             self._skeletons[local_key] = plain[1]
             return plain[1]
-        uses_data = _reads_data(self.ctx.renderer, node, locale)
+        uses_data = _reads_data(self.ctx.renderer, node, locale) or getattr(
+            node.answer, "options_from", None) is not None  # options come with the vars
         key = (self.ctx.renderer, self.flow.id, self.flow.version, node_id, locale,
                repr(sorted(self.data().items())) if uses_data else None,
                self.ctx.project_key)
@@ -390,6 +392,9 @@ class _Run:
             self.save(node.save_as, parsed.value)
         if isinstance(node.answer, TextAnswer) and isinstance(parsed.value, str):
             self.check_distress(node_id, parsed.value)
+            if isinstance(node, SuggestNode):
+                self.events.append(events.SuggestionMade(node_id, parsed.value,
+                                                         self.session.locale))
         self.walk(self.resolve(node.next, node_id))
 
     def reprompt(self, node_id: str, node: AskNode, key: str,
@@ -487,6 +492,8 @@ def begin(
 def step(flow: Flow, session: Session, input: Input, now: dt.datetime,
          ctx: StepContext) -> StepResult:
     """Apply one input to one session."""
+    extra = input.vars if isinstance(input, Begin) else {}
+    flow = options_from.resolve(flow, {**session.vars, **extra})
     run = _Run(flow, session, now, ctx)
     node = flow.nodes[session.node]
     if isinstance(input, Begin):
@@ -541,6 +548,7 @@ def preview(flow: Flow, session: Session, node_id: str, now: dt.datetime,
             ctx: StepContext) -> Output | None:
     """The message a node sends, rendered for ``session`` without changing it: used to
     repeat an open question after START and to check SMS lengths of a flow."""
+    flow = options_from.resolve(flow, session.vars)
     run = _Run(flow, session, now, ctx)
     node = flow.nodes[node_id]
     if isinstance(node, AskNode):

@@ -195,6 +195,15 @@ class AskNode(_NodeBase):
     timeout: Timeout | None = None
 
 
+class SuggestNode(AskNode):
+    """Free text that becomes a suggestion for coordinators to moderate ("what should we
+    ask about next?"): a question like any other, whose answer is also put in the
+    suggestions queue (``parley suggestions list``)."""
+
+    type: Literal["suggest"]  # type: ignore[assignment]  # a kind of ask, told apart here
+    answer: Answer = TextAnswer(kind="text", max_length=500)
+
+
 class SayNode(_NodeBase):
     type: Literal["say"]
     text: str
@@ -226,7 +235,7 @@ class EndNode(_NodeBase):
 
 
 FlowNode = Annotated[
-    AskNode | SayNode | BranchNode | SetNode | EndNode, Field(discriminator="type")
+    AskNode | SuggestNode | SayNode | BranchNode | SetNode | EndNode, Field(discriminator="type")
 ]
 
 

@@ -20,10 +20,16 @@ MAX_OPTIONS = 12
 class _Many(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    options: Annotated[tuple[Option, ...], Field(min_length=2, max_length=MAX_OPTIONS)]
+    options: Annotated[tuple[Option, ...], Field(max_length=MAX_OPTIONS)] = ()
+    options_from: Annotated[str | None, Field(pattern=r"^vars\.[a-z][a-z0-9_]*$")] = None
+    """Options given when the flow starts (a round's ``vars``), as a JSON list of
+    ``{"value", "label"}``: a vote on participants' own suggestions, or a budget's
+    projects. ``options`` then stays empty in the file."""
 
     @model_validator(mode="after")
     def _unique_values(self) -> _Many:
+        if self.options_from is None and len(self.options) < 2:
+            raise ValueError("give at least 2 options, or options_from")
         values = [o.value for o in self.options]
         dupes = sorted({v for v in values if values.count(v) > 1})
         if dupes:
@@ -42,7 +48,7 @@ class MultiAnswer(_Many):
     def _limits(self) -> MultiAnswer:
         if self.max is not None and self.max < self.min:
             raise ValueError(f"max ({self.max}) is less than min ({self.min})")
-        if self.min > len(self.options):
+        if self.options_from is None and self.min > len(self.options):
             raise ValueError(f"min ({self.min}) is more than the {len(self.options)} options")
         return self
 
@@ -60,7 +66,7 @@ class RankingAnswer(_Many):
 
     @model_validator(mode="after")
     def _top(self) -> RankingAnswer:
-        if self.top is not None and self.top > len(self.options):
+        if self.options_from is None and self.top is not None and self.top > len(self.options):
             raise ValueError(f"top ({self.top}) is more than the {len(self.options)} options")
         return self
 
