@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from bot.acks import ack_item
+from bot.agenda.words import HANDLERS as WORD_HANDLERS
 from bot.clock import Clock
 from bot.config import Config
 from bot.engine import StepContext, StepResult, begin, step
 from bot.engine import events as ev
 from bot.engine.io import Expire, Input, Output, Press, Reply, TimerFired
-from bot.engine.keywords import classify
+from bot.engine.keywords import classify, prefixed
 from bot.engine.many import is_tapped
 from bot.engine.session import Session
 from bot.engine.step import preview
@@ -324,6 +325,8 @@ class Conversations:
             await self._keyword(unit, word, inbound)
         elif word == "yes" and address.opted_out:
             await self._keyword(unit, "start", inbound)
+        elif inbound.kind == "text" and (said := prefixed(inbound.text)) is not None:
+            self._word(unit, *said)
         elif inbound.press in (DELETE_TOKEN, KEEP_TOKEN):
             await self._delete_pressed(unit, inbound.press)
         elif participant.profile.get("delete_requested"):
@@ -411,6 +414,13 @@ class Conversations:
                 self._delete_buttons(unit, unit.changes.outbox[-1])
         elif word == "mydata":
             await self._my_data(unit)
+
+    def _word(self, unit: _Unit, word: str, text: str) -> None:
+        """A global word with the person's text after it (``bot.agenda.words``)."""
+        outcome = WORD_HANDLERS[word](unit.participant, text)
+        if outcome.event is not None:
+            self._event(unit, outcome.event.name, outcome.event.payload())
+        self._system(unit, outcome.reply, **outcome.args)
 
     # -- buttons ----------------------------------------------------------------------------
     async def _press(self, unit: _Unit, flow: Flow, session: Session, token: str) -> None:

@@ -1,0 +1,40 @@
+"""Flow variables a round works out from the project's own data: a vote's options from
+accepted suggestions (``--from-suggestions``)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.agenda.suggestions import Suggestions
+from bot.errors import ParleyError
+from bot.flows.models import AskNode
+from bot.flows.models_many import AllocateAnswer, MultiAnswer, RankingAnswer
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
+
+
+def options_var(runtime: Runtime, flow_id: str) -> str | None:
+    """The variable a flow takes its options from (``options`` for the vote flow)."""
+    if flow_id not in runtime.library:
+        return None
+    for node in runtime.library.get(flow_id).nodes.values():
+        if isinstance(node, AskNode) and isinstance(
+                node.answer, MultiAnswer | RankingAnswer | AllocateAnswer) and (
+                node.answer.options_from is not None):
+            return node.answer.options_from.removeprefix("vars.")
+    return None
+
+
+async def round_vars(runtime: Runtime, flow_id: str, *, from_suggestions: str | None = None,
+                     ) -> tuple[dict[str, str], list[int]]:
+    """``(vars, suggestion ids used)``; ParleyError when the flow takes no options."""
+    if from_suggestions is None:
+        return {}, []
+    name = options_var(runtime, flow_id)
+    if name is None:
+        raise ParleyError(f"--from-suggestions: flow '{flow_id}' has no question with "
+                          "options_from (use --flow vote)")
+    book = Suggestions(runtime.store, runtime.renderer, runtime.config.project_data())
+    options, used = await book.vote_options(from_suggestions)
+    return {name: options}, used

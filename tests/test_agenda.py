@@ -1,0 +1,99 @@
+"""Agenda-setting in-process: SUGGEST at any time, the suggest node, moderation, the
+suggesters told in their language, a vote built from accepted suggestions, erasure and
+export. (The same through `parley serve` and the fakes: tests/test_agenda_serve.py.)"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.agenda.round_vars import round_vars
+from bot.agenda.suggestions import SuggestionError, Suggestions
+from bot.engine.keywords import prefixed
+from bot.privacy import export_participant
+from bot.runtime import Runtime
+from bot.simulator import SimulatedPhone, enrolled_phone
+
+
+def book(runtime: Runtime) -> Suggestions:
+    return Suggestions(runtime.store, runtime.renderer, runtime.config.project_data())
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("SUGGEST more night buses", ("suggest", "more night buses")),
+    ("suggest: cheaper childcare", ("suggest", "cheaper childcare")),
+    ("Suggestion - a food bank nearer", ("suggest", "a food bank nearer")),
+    ("/suggest@ParleyBot bins", ("suggest", "bins")),
+    ("Awgrym: bysiau nos", ("suggest", "bysiau nos")),
+    ("SUGGEST", ("suggest", "")),
+    ("suggested that already", None),
+    ("I suggest buses", None),
+])
+def test_the_suggest_word_and_its_text(text: str, expected: tuple[str, str] | None) -> None:
+    assert prefixed(text) == expected
+
+
+async def test_suggest_any_time_moderate_and_tell_each_suggester(runtime: Runtime) -> None:
+    ana, ana_id = await enrolled_phone(runtime, "tel:+447700900201")
+    bryn, bryn_id = await enrolled_phone(runtime, "tel:+447700900202", locale="cy")
+    cai, _ = await enrolled_phone(runtime, "telegram:203")
+    # mid-question: the idea is kept and the open question still takes its answer
+    await runtime.conversations.start_flow(ana_id, "feedback")
+    await ana.collect()
+    got = await ana.say("SUGGEST more night buses")
+    assert [m.text for m in got] == ["Thank you for your idea. The team will read it and "
+                                     "tell you what happens to it."]
+    got = await ana.say("1")
+    assert got[0].text.startswith("What should we change")
+    assert next(m.text for m in await bryn.say("AWGRYM bysiau nos")).startswith("Diolch")
+    assert [m.text for m in await cai.say("suggest")] == [
+        "To suggest a topic, send SUGGEST and your idea, for example: SUGGEST cheaper bus fares"]
+    await runtime.conversations.start_flow(
+        (await runtime.store.participant_for_address("telegram:203")).id,  # type: ignore[union-attr]
+        "agenda")
+    await cai.collect()
+    await cai.say("Cost of school uniforms")
+    stranger = SimulatedPhone(runtime, "tel:+447700900299")
+    await stranger.say("Hi")
+    await stranger.say("SUGGEST something")  # before consent: nothing is kept
+
+    found = await book(runtime).all()
+    assert [(s.text, s.locale, s.status) for s in found] == [
+        ("more night buses", "en", "pending"), ("bysiau nos", "cy", "pending"),
+        ("Cost of school uniforms", "en", "pending")]
+    buses, bysiau, uniforms = found
+    now = runtime.clock.now()
+    await book(runtime).accept(buses.code, now, label="Night buses")
+    await book(runtime).merge(bysiau.code, into=buses.code, now=now)
+    await book(runtime).reject(uniforms.code, "the school sets those, not the council.", now)
+    assert [m.text for m in await ana.collect()] == [
+        "Your idea \"more night buses\" has been taken up: it will be in our next vote."]
+    assert [m.text for m in await bryn.collect()] == [
+        "Mae eich syniad \"bysiau nos\" wedi'i gyfuno ag un tebyg: \"Night buses\". Bydd yn "
+        "ein pleidlais nesaf."]
+    assert [m.text for m in await cai.collect()] == [
+        "Thank you for your idea \"Cost of school uniforms\". Not this time, because the "
+        "school sets those, not the council."]
+    with pytest.raises(SuggestionError, match="at least 2 accepted"):
+        await round_vars(runtime, "vote", from_suggestions="all")
+    with pytest.raises(SuggestionError, match="merge into an accepted or pending"):
+        await book(runtime).merge(buses.code, into=uniforms.code, now=now)
+    with pytest.raises(SuggestionError, match="say why"):
+        await book(runtime).reject(buses.code, " ", now)
+
+    await book(runtime).accept(uniforms.code, now, label="School uniforms")  # changed mind
+    extra, used = await round_vars(runtime, "vote", from_suggestions="all")
+    assert json.loads(extra["options"]) == [
+        {"value": buses.code.lower(), "label": "Night buses"},
+        {"value": uniforms.code.lower(), "label": "School uniforms"}]
+    assert used == [buses.id, uniforms.id]
+    with pytest.raises(SuggestionError, match="not accepted"):
+        await round_vars(runtime, "vote", from_suggestions=f"{buses.code},{bysiau.code}")
+
+    export = await export_participant(runtime.store, bryn_id)
+    assert [(s["text"], s["status"]) for s in export["suggestions"]] == [("bysiau nos",
+                                                                          "merged")]
+    await runtime.store.erase_participant(ana_id, now)
+    assert [s.text for s in await book(runtime).all()] == ["bysiau nos",
+                                                           "Cost of school uniforms"]
