@@ -31,25 +31,30 @@ def _row(s: Suggestion) -> dict[str, Any]:
             "reason": d.reason if d else None, "round": d.round_id if d else None}
 
 
-def _decide(config: Any, actor: str | None,
-            act: Callable[[Suggestions, Runtime, str], Awaitable[Suggestion]]) -> None:
-    """Open the project, carry out one decision, audit it and print the outcome."""
+def _decide(config: Any, actor: str | None, ids: list[str],
+            act: Callable[[Suggestions, Runtime, str, str], Awaitable[Suggestion]]) -> None:
+    """Open the project, carry out the decision for each id (all checked first, so a
+    typo changes nothing), audit them and print the outcomes."""
     from bot.cli import config_or_exit, out, run
 
     cfg = config_or_exit(config)
     who = actor_of(actor)
 
-    async def go() -> Suggestion:
+    async def go() -> list[Suggestion]:
         async with opened(cfg) as (runtime, service):
             book = Suggestions(runtime.store, runtime.renderer, cfg.project_data())
-            found = await act(book, runtime, who)
-            found = await book.get(found.code)
-            await service.audit(who, f"suggestion.{found.status}", found.code,
-                                _row(found) | {"text": None})
-            return found
+            for code in ids:
+                await book.get(code)
+            done = []
+            for code in ids:
+                found = await book.get((await act(book, runtime, who, code)).code)
+                await service.audit(who, f"suggestion.{found.status}", found.code,
+                                    _row(found) | {"text": None})
+                done.append(found)
+            return done
 
-    found = run(go())
-    out.print(f"{found.code} {found.status}: {escape(found.label)} (the suggester is told)")
+    for found in run(go()):
+        out.print(f"{found.code} {found.status}: {escape(found.label)} (the suggester is told)")
 
 
 @suggestions_app.command("list")
@@ -89,36 +94,37 @@ def list_cmd(
 
 @suggestions_app.command("accept")
 def accept_cmd(
-    id: Annotated[str, typer.Argument(help="e.g. S12")],
+    ids: Annotated[list[str], typer.Argument(help="e.g. S12 (several allowed)")],
     label: Annotated[str | None, typer.Option(help="the option text a vote shows "
                                               "(default: the suggestion as written)")] = None,
     actor: ActorOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Take a suggestion up: it becomes an option of the next vote."""
-    _decide(config, actor, lambda book, rt, who: book.accept(id, rt.clock.now(), label=label,
-                                                             by=who))
+    """Take suggestions up: each becomes an option of the next vote."""
+    _decide(config, actor, ids, lambda book, rt, who, code: book.accept(
+        code, rt.clock.now(), label=label, by=who))
 
 
 @suggestions_app.command("merge")
 def merge_cmd(
-    id: Annotated[str, typer.Argument(help="the suggestion to fold in, e.g. S14")],
-    into: Annotated[str, typer.Option("--into", help="the suggestion it joins, e.g. S12")],
+    ids: Annotated[list[str], typer.Argument(help="the suggestions to fold in, e.g. S14")],
+    into: Annotated[str, typer.Option("--into", help="the suggestion they join, e.g. S12")],
     actor: ActorOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Fold a suggestion into a similar one (which is taken up if still pending)."""
-    _decide(config, actor, lambda book, rt, who: book.merge(id, into, rt.clock.now(), by=who))
+    """Fold suggestions into a similar one (which is taken up if still pending)."""
+    _decide(config, actor, ids, lambda book, rt, who, code: book.merge(
+        code, into, rt.clock.now(), by=who))
 
 
 @suggestions_app.command("reject")
 def reject_cmd(
-    id: Annotated[str, typer.Argument(help="e.g. S15")],
+    ids: Annotated[list[str], typer.Argument(help="e.g. S15 (several allowed)")],
     reason: Annotated[str, typer.Option(help="why not, in plain words: the suggester "
                                         "reads it")],
     actor: ActorOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Not this time; the suggester is told why."""
-    _decide(config, actor, lambda book, rt, who: book.reject(id, reason, rt.clock.now(),
-                                                             by=who))
+    """Not this time; each suggester is told why."""
+    _decide(config, actor, ids, lambda book, rt, who, code: book.reject(
+        code, reason, rt.clock.now(), by=who))
