@@ -5,15 +5,21 @@ export. (The same through `parley serve` and the fakes: tests/test_agenda_serve.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
 from bot.agenda.round_vars import round_vars
 from bot.agenda.suggestions import SuggestionError, Suggestions
+from bot.clock import ManualClock
 from bot.engine.keywords import prefixed
 from bot.privacy import export_participant
 from bot.runtime import Runtime
 from bot.simulator import SimulatedPhone, enrolled_phone
+from bot.store.records import Changes, EventRow
+from tests.conftest import T0
+from tests.test_dashboard import build, csrf_of, enrol, login
 
 
 def book(runtime: Runtime) -> Suggestions:
@@ -97,3 +103,44 @@ async def test_suggest_any_time_moderate_and_tell_each_suggester(runtime: Runtim
     await runtime.store.erase_participant(ana_id, now)
     assert [s.text for s in await book(runtime).all()] == ["bysiau nos",
                                                            "Cost of school uniforms"]
+
+
+@pytest.fixture
+async def site(clock: ManualClock) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
+    runtime, app = await build(clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app),
+                                 base_url="http://parley.test") as client:
+        yield runtime, client
+    await runtime.close()
+
+
+async def test_dashboard_queue_decides_and_tells(
+        site: tuple[Runtime, httpx.AsyncClient]) -> None:
+    runtime, client = site
+    await enrol(runtime, "p1", "+447700900301")
+    await enrol(runtime, "p2", "+447700900302")
+    await runtime.store.apply(Changes(events=[
+        EventRow(pid, None, "SuggestionMade", {"node": None, "text": text, "locale": "en"}, T0)
+        for pid, text in [("p1", "Free period products <b>now</b>"), ("p2", "Bins")]]))
+    first, second = await book(runtime).all()
+    await login(client)
+    page = await client.get("/admin/suggestions")
+    assert page.status_code == 200 and "pending: 2" in page.text
+    assert "Free period products &lt;b&gt;now&lt;/b&gt;" in page.text  # escaped, as data
+    csrf = csrf_of(page.text)
+    refused = await client.post("/admin/suggestions/decide", data={
+        "csrf": csrf, "id": second.code, "action": "reject", "reason": ""})
+    assert refused.status_code == 400 and "say why" in refused.text
+    done = await client.post("/admin/suggestions/decide", data={
+        "csrf": csrf, "id": first.code, "action": "accept", "label": "Free period products"})
+    assert done.status_code == 303
+    forged = await client.post("/admin/suggestions/decide", data={
+        "id": second.code, "action": "reject", "reason": "no"})
+    assert forged.status_code == 403
+    after = await book(runtime).all()
+    assert [(s.status, s.label) for s in after] == [("accepted", "Free period products"),
+                                                    ("pending", "Bins")]
+    told = [o.payload["text"] for o in await runtime.store.outbox_of("p1")]
+    assert told == ["Your idea \"Free period products <b>now</b>\" has been taken up: it "
+                    "will be in our next vote."]
+    assert (await runtime.store.audit_log())[0].action == "suggestion.accept"

@@ -28,13 +28,14 @@ def dashboard_routes(service: ParleyService) -> list[BaseRoute]:
         results,
         rounds,
         simulator,
+        suggestions,
     )
 
     dash = Dashboard(service)
     routes: list[BaseRoute] = [Mount("/static", StaticFiles(directory=str(STATIC)),
                                      name="static")]
     for module in (login, overview, rounds, findings, results, participants, credits,
-                   simulator, audit_page):
+                   simulator, audit_page, suggestions):
         routes.extend(module.routes(dash))
 
     async def unknown(request: Request) -> Response:
