@@ -194,7 +194,7 @@ def test_validate_accepts_the_new_kinds_from_a_string() -> None:
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize(("flow", "replies", "last"), [
     ("priorities", ["1, 3 and 4", "3 1 2."], "Thank you. Housing comes up a lot"),
-    ("budget", ["one:50 three:30", "one:50 three:30 two:20"], "Thank you. We'll tell you"),
+    ("points", ["one:50 three:30", "one:50 three:30 two:20"], "Thank you. We'll tell you"),
 ])
 def test_simulate_json_for_each_kind(flow: str, replies: list[str], last: str) -> None:
     args = [a for r in replies for a in ("--reply", r)]

@@ -108,6 +108,12 @@ def parse_multi(answer: MultiAnswer, text: str, labels: Sequence[str]) -> Parsed
         return Invalid(key, "no options", args)
     if not answer.min <= len(chosen) <= answer.most:
         return Invalid("answers.reprompt_multi_count", "too few or too many", args)
+    if answer.limit is not None:
+        spent = sum(answer.options[i].cost or 0 for i in chosen)
+        if spent > answer.limit:
+            return Invalid("answers.reprompt_over_budget", "over the budget",
+                           {**args, "spent": spent, "total": answer.limit,
+                            "over": spent - answer.limit, "unit": answer.unit})
     return Valid([answer.options[i].value for i in chosen])
 
 

@@ -28,7 +28,7 @@ DONE, RESTART = "done", "again"
 MANY = (MultiAnswer, RankingAnswer, AllocateAnswer)
 TAPPED = (MultiAnswer, RankingAnswer)
 Render = Callable[..., str]
-Action = Literal["toggle", "over", "submit", "restart"]
+Action = Literal["toggle", "over", "over_budget", "submit", "restart"]
 
 
 def is_tapped(flow: Flow, node_id: str) -> bool:
@@ -88,7 +88,21 @@ def after_tap(answer: MultiAnswer | RankingAnswer, picked: list[int], key: str
         return "toggle", [i for i in picked if i != index]
     if len(picked) >= answer.most:
         return "over", picked
+    if answer.limit is not None and spent(answer, [*picked, index]) > answer.limit:
+        return "over_budget", picked
     return "toggle", sorted([*picked, index])
+
+
+def spent(answer: MultiAnswer, picked: Sequence[int]) -> int:
+    """What the picks cost, for approval within a budget."""
+    return sum(answer.options[i].cost or 0 for i in picked)
+
+
+def budget_args(answer: MultiAnswer, picked: Sequence[int]) -> dict[str, Any]:
+    used = spent(answer, picked)
+    total = answer.limit or 0
+    return {"picked": len(picked), "spent": used, "total": total, "left": total - used,
+            "over": used - total, "unit": answer.unit}
 
 
 def typed(picked: Sequence[int]) -> str:
@@ -109,7 +123,8 @@ def controls(answer: MultiAnswer | RankingAnswer, base: tuple[Choice, ...],
         tick = render("answers.tick")
         options = [make(Choice, (c.key, f"{tick} {c.label}" if i in picked else c.label,
                                  c.value, c.token)) for i, c in enumerate(base)]
-        done = render("answers.multi_done", picked=len(picked))
+        done = (render("answers.multi_done_budget", **budget_args(answer, picked))
+                if answer.limit is not None else render("answers.multi_done", picked=len(picked)))
         return (*options, make(Choice, (DONE, done, None, prefix + DONE)))
     again = make(Choice, (RESTART, render("answers.ranking_again"), None, prefix + RESTART))
     if ranking_complete(answer, picked):

@@ -39,22 +39,51 @@ def _options(raw: str | None) -> tuple[Option, ...]:
         if is_template_key(label):  # participants' words are never looked up as keys
             label = label.replace(".", ". ")
         value = str(item.get("value") or "")
+        cost = item.get("cost")
         if label and value:
-            out.append(Option.model_construct(value=value, label=label, synonyms=()))
+            out.append(Option.model_construct(
+                value=value, label=label, synonyms=(),
+                cost=cost if isinstance(cost, int) and cost >= 0 else None))
     return tuple(out[:MAX_OPTIONS])
 
 
 def _dynamic(flow: Flow) -> list[str]:
     return [nid for nid, node in flow.nodes.items() if isinstance(node, AskNode)
             and isinstance(node.answer, MultiAnswer | RankingAnswer | AllocateAnswer)
-            and node.answer.options_from is not None]
+            and (node.answer.options_from is not None
+                 or getattr(node.answer, "limit_from", None) is not None)]
 
 
-def _filled(node: AskNode, raw: str | None) -> AskNode:
+def _names(node: AskNode) -> tuple[str, ...]:
+    """The variables a question reads its options and its limit from."""
+    return tuple(getattr(node.answer, attr).removeprefix("vars.")
+                 for attr in ("options_from", "limit_from")
+                 if getattr(node.answer, attr, None) is not None)
+
+
+def _limit(raw: str | None) -> dict[str, Any]:
+    """``{"limit", "unit"}`` from ``"10000"`` or ``{"total": 10000, "unit": "GBP"}``."""
+    try:
+        found: Any = json.loads(raw or "null")
+    except ValueError:
+        return {}
+    if isinstance(found, int) and found > 0:
+        return {"limit": found}
+    if isinstance(found, dict) and isinstance(found.get("total"), int) and found["total"] > 0:
+        return {"limit": found["total"], "unit": str(found.get("unit") or "")[:16]}
+    return {}
+
+
+def _filled(node: AskNode, vars: Mapping[str, str]) -> AskNode:
     answer = node.answer
     assert isinstance(answer, MultiAnswer | RankingAnswer | AllocateAnswer)
-    options = _options(raw)
-    update: dict[str, Any] = {"options": options}
+    update: dict[str, Any] = {}
+    if isinstance(answer, MultiAnswer) and answer.limit_from is not None:
+        update.update(_limit(vars.get(answer.limit_from.removeprefix("vars."))))
+    if answer.options_from is None:
+        return node.model_copy(update={"answer": answer.model_copy(update=update)})
+    options = _options(vars.get(answer.options_from.removeprefix("vars.")))
+    update["options"] = options
     if isinstance(answer, RankingAnswer) and answer.top is not None:
         update["top"] = min(answer.top, max(len(options), 1))
     if isinstance(answer, MultiAnswer):
@@ -67,17 +96,17 @@ def resolve(flow: Flow, vars: Mapping[str, str]) -> Flow:
     dynamic = _dynamic(flow)
     if not dynamic:
         return flow
-    names = [flow.nodes[nid].answer.options_from.removeprefix("vars.")  # type: ignore[union-attr]
-             for nid in dynamic]
+    names = sorted({name for nid in dynamic
+                    for name in _names(flow.nodes[nid])})  # type: ignore[arg-type]
     key = (id(flow), tuple(vars.get(name) for name in names))
     hit = _CACHE.get(key)
     if hit is not None and hit[0] is flow:
         return hit[1]
     nodes = dict(flow.nodes)
-    for nid, name in zip(dynamic, names, strict=True):
+    for nid in dynamic:
         node = flow.nodes[nid]
         assert isinstance(node, AskNode)
-        nodes[nid] = _filled(node, vars.get(name))
+        nodes[nid] = _filled(node, vars)
     filled = flow.model_copy(update={"nodes": nodes})
     if len(_CACHE) >= _LIMIT:
         _CACHE.clear()

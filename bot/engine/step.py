@@ -390,6 +390,11 @@ class _Run:
         self.events.append(events.AnswerRecorded(node_id, node.save_as, parsed.value, raw))
         if node.save_as:
             self.save(node.save_as, parsed.value)
+        if isinstance(node.answer, MultiAnswer) and node.answer.limit is not None:
+            picked = [i for i, o in enumerate(node.answer.options)
+                      if isinstance(parsed.value, list) and o.value in parsed.value]
+            self.system("info", "answers.budget_spent", node_id,
+                        **many.budget_args(node.answer, picked))
         if isinstance(node.answer, TextAnswer) and isinstance(parsed.value, str):
             self.check_distress(node_id, parsed.value)
             if isinstance(node, SuggestNode):
@@ -455,6 +460,11 @@ class _Run:
             self.events.append(events.AnswerRejected(node_id, key, "too many picks"))
             self.system("reprompt", "answers.reprompt_multi_count", node_id,
                         **many.hint_args(answer), picked=len(picked) + 1, skip=False)
+        elif action == "over_budget" and isinstance(answer, MultiAnswer):
+            self.events.append(events.AnswerRejected(node_id, key, "over the budget"))
+            tapped = [*picked, int(key) - 1]
+            self.system("reprompt", "answers.reprompt_over_budget", node_id,
+                        **many.budget_args(answer, tapped))
         self.save(many.PICKS, many.stored(self.session, picked))
         self.outputs.append(self.question(node_id, node))
 

@@ -43,6 +43,11 @@ class MultiAnswer(_Many):
     kind: Literal["multi"]
     min: Annotated[int, Field(ge=1)] = 1
     max: Annotated[int | None, Field(ge=1)] = None
+    limit: Annotated[int | None, Field(ge=1)] = None
+    """Approval within a budget: the options' ``cost`` of the picks may add up to this."""
+    limit_from: Annotated[str | None, Field(pattern=r"^vars\.[a-z][a-z0-9_]*$")] = None
+    """The limit given when the flow starts: a number, or JSON ``{"total", "unit"}``."""
+    unit: Annotated[str, Field(max_length=16)] = ""
 
     @model_validator(mode="after")
     def _limits(self) -> MultiAnswer:

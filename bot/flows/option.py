@@ -15,3 +15,5 @@ class Option(BaseModel):
     value: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
     label: Annotated[str, Field(min_length=1)]
     synonyms: tuple[str, ...] = ()
+    cost: Annotated[int | None, Field(ge=0)] = None
+    """What choosing it spends, for a ``multi`` question with a ``limit`` (a budget)."""
