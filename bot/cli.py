@@ -52,6 +52,9 @@ def _register_groups() -> None:
     from bot.cli_suggestions import suggestions_app
 
     app.add_typer(suggestions_app, name="suggestions")
+    from bot.cli_budgets import budgets_app
+
+    app.add_typer(budgets_app, name="budgets")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 

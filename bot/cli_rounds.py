@@ -109,6 +109,8 @@ def create(
     label: Annotated[str | None, typer.Option(help="e.g. baseline, checkin, end")] = None,
     from_suggestions: Annotated[str | None, typer.Option(
         help="vote on accepted suggestions: all or S1,S2,…")] = None,
+    budget: Annotated[str | None, typer.Option(
+        help="vote on a budget's projects (flow budget or budget_points)")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="show who, which channel, "
                                           "segments and cost; write nothing")] = False,
     actor: ActorOpt = None,
@@ -122,7 +124,8 @@ def create(
 
     async def go() -> str:
         async with opened(cfg) as (runtime, service):
-            extra, used = await round_vars(runtime, flow, from_suggestions=from_suggestions)
+            extra, used = await round_vars(runtime, flow, from_suggestions=from_suggestions,
+                                           budget=budget)
             item = await service.build(
                 flow=flow, audience=audience, finding=finding, start=start, every=every,
                 until=until, remind_after=remind_after, close_after=close_after, label=label,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.agenda.suggestions import Suggestions
+from bot.budgets.setup import budget_vars
 from bot.errors import ParleyError
 from bot.flows.models import AskNode
 from bot.flows.models_many import AllocateAnswer, MultiAnswer, RankingAnswer
@@ -27,14 +28,23 @@ def options_var(runtime: Runtime, flow_id: str) -> str | None:
 
 
 async def round_vars(runtime: Runtime, flow_id: str, *, from_suggestions: str | None = None,
-                     ) -> tuple[dict[str, str], list[int]]:
+                     budget: str | None = None) -> tuple[dict[str, str], list[int]]:
     """``(vars, suggestion ids used)``; ParleyError when the flow takes no options."""
-    if from_suggestions is None:
+    if from_suggestions is None and budget is None:
         return {}, []
+    if from_suggestions is not None and budget is not None:
+        raise ParleyError("--from-suggestions and --budget: choose one")
     name = options_var(runtime, flow_id)
     if name is None:
-        raise ParleyError(f"--from-suggestions: flow '{flow_id}' has no question with "
-                          "options_from (use --flow vote)")
+        option = "--budget" if budget is not None else "--from-suggestions"
+        raise ParleyError(f"{option}: flow '{flow_id}' has no question with options_from "
+                          f"(use --flow {'budget' if budget is not None else 'vote'})")
+    if budget is not None:
+        found = await runtime.store.budget_get(budget)
+        if found is None:
+            raise ParleyError(f"--budget: no budget '{budget}' (parley budgets create)")
+        return budget_vars(found), []
+    assert from_suggestions is not None
     book = Suggestions(runtime.store, runtime.renderer, runtime.config.project_data())
     options, used = await book.vote_options(from_suggestions)
     return {name: options}, used
