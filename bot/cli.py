@@ -55,6 +55,10 @@ def _register_groups() -> None:
     from bot.cli_budgets import budgets_app
 
     app.add_typer(budgets_app, name="budgets")
+    from bot.cli_deliberation import deliberation_app, statements_app
+
+    app.add_typer(statements_app, name="statements")
+    app.add_typer(deliberation_app, name="deliberation")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 

@@ -5,10 +5,9 @@ share-back round in each person's language."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from bot.budgets.setup import budget_vars
 from bot.runtime import Runtime
 from bot.simulator import enrolled_phone
 from bot.store.records import Changes
-from tests.conftest import ROOT
+from tests.cli_inprocess import parley as cli
 from tests.serve_process import write_config
 from tests.sms_harness import db_runtime
 
@@ -31,12 +30,6 @@ Library books,3000,For the children's corner
 """
 
 
-def cli(config: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-m", "bot.cli", *args, "--config", str(config)],
-                            capture_output=True, text=True, timeout=60, cwd=config.parent,
-                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
-    assert (result.returncode == 0) == ok, result.stderr
-    return result
 
 
 async def vote(runtime: Runtime, round_id: str, n: int, cohort: str, locale: str,
@@ -55,7 +48,7 @@ async def vote(runtime: Runtime, round_id: str, n: int, cohort: str, locale: str
     assert answers[-1].startswith(("Thank you", "Diolch")), answers
 
 
-async def test_create_vote_count_and_share_back(tmp_path: Path) -> None:
+def test_create_vote_count_and_share_back(tmp_path: Path) -> None:
     config = write_config(tmp_path, "sms", {})
     bad = tmp_path / "bad.csv"
     bad.write_text("title,cost\nBenches,lots\n,100\nBridge,20000\n", encoding="utf-8")
@@ -75,17 +68,7 @@ async def test_create_vote_count_and_share_back(tmp_path: Path) -> None:
                 "--audience", "all", ok=False)
     assert "has no question with options_from" in wrong.stderr
 
-    runtime = await db_runtime(config)
-    try:
-        # six in the north want the lights and benches; four in the south the play
-        # area and books (one of them first tries more than the budget holds)
-        for n in range(6):
-            await vote(runtime, round_id, n, "north", "cy" if n == 0 else "en", "1 and 2")
-        for n in range(6, 10):
-            await vote(runtime, round_id, n, "south", "en",
-                       "3 4" if n != 6 else "play area and library books")
-    finally:
-        await runtime.close()
+    asyncio.run(everyone_votes(config, round_id))
 
     found = json.loads(cli(config, "budgets", "results", "b1", "--json").stdout)
     assert set(found) >= {"id", "total", "currency", "voters", "projects", "winners",
@@ -105,6 +88,24 @@ async def test_create_vote_count_and_share_back(tmp_path: Path) -> None:
     assert "equal_shares: 5,000 GBP of 10,000 GBP spent" in table
 
     share = cli(config, "budgets", "share", "b1").stdout.splitlines()[-1]
+    asyncio.run(share_back_reads_in_each_language(config, share))
+
+
+async def everyone_votes(config: Path, round_id: str) -> None:
+    runtime = await db_runtime(config)
+    try:
+        # six in the north want the lights and benches; four in the south the play
+        # area and books (one of them by name)
+        for n in range(6):
+            await vote(runtime, round_id, n, "north", "cy" if n == 0 else "en", "1 and 2")
+        for n in range(6, 10):
+            await vote(runtime, round_id, n, "south", "en",
+                       "3 4" if n != 6 else "play area and library books")
+    finally:
+        await runtime.close()
+
+
+async def share_back_reads_in_each_language(config: Path, share: str) -> None:
     runtime = await db_runtime(config)
     try:
         item = await runtime.store.round_get(share)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot.agenda.suggestions import Suggestions
 from bot.budgets.setup import budget_vars
+from bot.deliberation.statements import Statements
 from bot.errors import ParleyError
 from bot.flows.models import AskNode
 from bot.flows.models_many import AllocateAnswer, MultiAnswer, RankingAnswer
@@ -30,6 +31,9 @@ def options_var(runtime: Runtime, flow_id: str) -> str | None:
 async def round_vars(runtime: Runtime, flow_id: str, *, from_suggestions: str | None = None,
                      budget: str | None = None) -> tuple[dict[str, str], list[int]]:
     """``(vars, suggestion ids used)``; ParleyError when the flow takes no options."""
+    if (from_suggestions is None and budget is None and flow_id in runtime.library
+            and "statements" in runtime.library.get(flow_id).vars):
+        return await statement_vars(runtime), []
     if from_suggestions is None and budget is None:
         return {}, []
     if from_suggestions is not None and budget is not None:
@@ -48,3 +52,13 @@ async def round_vars(runtime: Runtime, flow_id: str, *, from_suggestions: str | 
     book = Suggestions(runtime.store, runtime.renderer, runtime.config.project_data())
     options, used = await book.vote_options(from_suggestions)
     return {name: options}, used
+
+
+async def statement_vars(runtime: Runtime) -> dict[str, str]:
+    """A statements round puts the approved statements voted on least so far."""
+    used: dict[int, int] = {}
+    for item in await runtime.store.rounds_all():
+        for key, code in item.vars.items():
+            if key.endswith("_id") and key.startswith("s") and code.startswith("T"):
+                used[int(code[1:])] = used.get(int(code[1:]), 0) + 1
+    return await Statements(runtime.store).round_vars(used)

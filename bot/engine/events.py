@@ -143,3 +143,13 @@ class SuggestionMade(Event):
     node: str | None
     text: str
     locale: str
+
+
+@dataclass(frozen=True)
+class StatementWritten(Event):
+    """A participant's own statement for a deliberation, to be moderated before anyone
+    sees it."""
+
+    node: str | None
+    text: str
+    locale: str

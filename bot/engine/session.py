@@ -93,7 +93,8 @@ class Session:
             raise InvalidSession(f"node '{self.node}' is not in flow '{flow.id}'")
         if self.status not in STATUSES:
             raise InvalidSession(f"unknown status '{self.status}'")
-        if self.status == "waiting" and flow.nodes[self.node].type not in ("ask", "suggest"):
+        if self.status == "waiting" and flow.nodes[self.node].type not in ("ask", "suggest",
+                                                                          "statement"):
             raise InvalidSession(f"waiting at '{self.node}', which is not a question")
         if self.status == "completed" and flow.nodes[self.node].type != "end":
             raise InvalidSession(f"completed at '{self.node}', which is not an end node")

@@ -33,6 +33,7 @@ from bot.flows.models import (
     SayNode,
     ScaleAnswer,
     SetNode,
+    StatementNode,
     SuggestNode,
     Switch,
     TextAnswer,
@@ -400,6 +401,9 @@ class _Run:
             if isinstance(node, SuggestNode):
                 self.events.append(events.SuggestionMade(node_id, parsed.value,
                                                          self.session.locale))
+            elif isinstance(node, StatementNode):
+                self.events.append(events.StatementWritten(node_id, parsed.value,
+                                                           self.session.locale))
         self.walk(self.resolve(node.next, node_id))
 
     def reprompt(self, node_id: str, node: AskNode, key: str,

@@ -204,6 +204,14 @@ class SuggestNode(AskNode):
     answer: Answer = TextAnswer(kind="text", max_length=500)
 
 
+class StatementNode(AskNode):
+    """Free text that becomes a deliberation statement others will vote on, once a
+    coordinator approves it (``parley statements approve``)."""
+
+    type: Literal["statement"]  # type: ignore[assignment]  # a kind of ask, told apart here
+    answer: Answer = TextAnswer(kind="text", max_length=280)
+
+
 class SayNode(_NodeBase):
     type: Literal["say"]
     text: str
@@ -235,7 +243,8 @@ class EndNode(_NodeBase):
 
 
 FlowNode = Annotated[
-    AskNode | SuggestNode | SayNode | BranchNode | SetNode | EndNode, Field(discriminator="type")
+    AskNode | SuggestNode | StatementNode | SayNode | BranchNode | SetNode | EndNode,
+    Field(discriminator="type"),
 ]
 
 
