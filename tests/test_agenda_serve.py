@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
 from bot.simulator import enrolled_phone
-from tests.conftest import ROOT
+from tests.cli_inprocess import parley
 from tests.fakes.twilio_api import FakeTwilio
 from tests.sms_harness import ParleyProcess, Phone, db_runtime, until, write_config
 
@@ -28,12 +27,10 @@ WELSH = range(0, 30, 6)
 """Every sixth person speaks Welsh."""
 
 
-def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-m", "bot.cli", *args, "--config", str(config)],
-                            capture_output=True, text=True, timeout=60, cwd=config.parent,
-                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
-    assert result.returncode == 0, result.stderr
-    return result
+async def cli(config: Path, *args: str) -> Result:
+    """The coordinator's command, beside the running server (in a worker thread: the
+    CLI runs its own event loop)."""
+    return await asyncio.to_thread(parley, config, *args)
 
 
 async def test_thirty_suggest_coordinator_moderates_suggesters_hear_then_vote(
@@ -63,17 +60,17 @@ async def test_thirty_suggest_coordinator_moderates_suggesters_hear_then_vote(
             thanks = Counter(p.messages()[0].split()[0] for p in phones)
             assert thanks == {"Thank": 25, "Diolch": 5}
 
-            listing = json.loads(cli(config, "suggestions", "list", "--json").stdout)
+            listing = json.loads((await cli(config, "suggestions", "list", "--json")).stdout)
             assert len(listing) == 30 and {s["status"] for s in listing} == {"pending"}
             by_topic: dict[str, list[str]] = {}
             for row in listing:
                 by_topic.setdefault(row["text"].lower().rstrip("."), []).append(row["id"])
             buses, childcare, damp = (by_topic[topic] for topic, _ in TOPICS)
-            cli(config, "suggestions", "accept", buses[0], "--label", "Night buses")
-            cli(config, "suggestions", "merge", *buses[1:], "--into", buses[0])
-            cli(config, "suggestions", "merge", *childcare[1:], "--into", childcare[0])
-            cli(config, "suggestions", "reject", *damp, "--reason",
-                "the housing team already runs a damp survey.")
+            await cli(config, "suggestions", "accept", buses[0], "--label", "Night buses")
+            await cli(config, "suggestions", "merge", *buses[1:], "--into", buses[0])
+            await cli(config, "suggestions", "merge", *childcare[1:], "--into", childcare[0])
+            await cli(config, "suggestions", "reject", *damp, "--reason",
+                      "the housing team already runs a damp survey.")
             await until(lambda: all(len(p.messages()) >= 2 for p in phones), 30,
                         "every suggester to hear what became of their idea")
             fates = [p.messages()[1] for p in phones]
@@ -87,10 +84,10 @@ async def test_thirty_suggest_coordinator_moderates_suggesters_hear_then_vote(
             assert sum("taken up" in f or "wedi'i dderbyn" in f for f in fates) == 2
             assert sum("merged" in f or "gyfuno" in f for f in fates) == 20
 
-            created = cli(config, "rounds", "create", "--flow", "vote", "--audience", "all",
-                          "--from-suggestions", "all")
+            created = await cli(config, "rounds", "create", "--flow", "vote", "--audience",
+                                "all", "--from-suggestions", "all")
             round_id = created.stdout.splitlines()[-1]
-            cli(config, "rounds", "start", round_id)
+            await cli(config, "rounds", "start", round_id)
             await until(lambda: all(len(p.messages()) >= 3 for p in phones), 30,
                         "the vote to reach everyone")
             assert phones[1].messages()[2] == (
@@ -105,7 +102,7 @@ async def test_thirty_suggest_coordinator_moderates_suggesters_hear_then_vote(
             assert phones[3].messages()[3] == "Thank you. We'll tell everyone what was chosen."
         finally:
             server.stop()
-        status = json.loads(cli(config, "rounds", "status", round_id, "--json").stdout)
+        status = json.loads((await cli(config, "rounds", "status", round_id, "--json")).stdout)
         assert (status["targeted"], status["completed"]) == (30, 30)
         runtime = await db_runtime(config)
         try:
@@ -114,6 +111,6 @@ async def test_thirty_suggest_coordinator_moderates_suggesters_hear_then_vote(
             assert picks == {buses[0].lower(): 23, childcare[0].lower(): 22}
         finally:
             await runtime.close()
-        used = json.loads(cli(config, "suggestions", "list", "--json",
-                              "--status", "accepted").stdout)
+        used = json.loads((await cli(config, "suggestions", "list", "--json",
+                                     "--status", "accepted")).stdout)
         assert {row["round"] for row in used} == {round_id}
