@@ -1197,3 +1197,16 @@ async def test_budgets_keep_their_projects_in_order(store: Store) -> None:
     assert await store.budget_get("nope") is None
     with pytest.raises(StoreError, match="already exists"):
         await store.budget_add(budget)
+
+
+async def test_finding_translations_are_replaced_per_locale(store: Store) -> None:
+    from bot.store.participation import FindingTranslation
+
+    assert await store.finding_translations("F1") == {}
+    await store.finding_translation_put(FindingTranslation("F1", "cy", "Ffioedd", "Testun"))
+    await store.finding_translation_put(FindingTranslation("F1", "cy", "Ffioedd", "Testun 2",
+                                                           "Newid"))
+    await store.finding_translation_put(FindingTranslation("F2", "cy", "Arall", "X"))
+    found = await store.finding_translations("F1")
+    assert list(found) == ["cy"] and (found["cy"].text, found["cy"].changes) == ("Testun 2",
+                                                                                 "Newid")

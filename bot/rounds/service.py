@@ -20,6 +20,7 @@ from bot.engine import StepContext, begin
 from bot.errors import ParleyError
 from bot.findings.publish import finding_vars
 from bot.findings.summary import commenters
+from bot.findings.translations import translation_vars
 from bot.flows.durations import parse_duration
 from bot.flows.loader import FlowLibrary
 from bot.i18n.renderer import Renderer
@@ -103,6 +104,7 @@ class RoundService:
                 raise ParleyError(f"--finding: no finding '{finding}' "
                                   "(publish it with: parley findings publish FILE.md)")
             variables.update(finding_vars(found))
+            variables.update(await translation_vars(self.store, found))
         missing = [n for n, v in self.library.get(flow).vars.items()
                    if v.required and n not in variables]
         if missing:

@@ -50,6 +50,15 @@ class Budget:
     projects: list[BudgetProject] = field(default_factory=list)
 
 
+@dataclass
+class FindingTranslation:
+    finding_id: str
+    locale: str
+    title: str
+    text: str
+    changes: str = ""
+
+
 class ParticipationStore(Protocol):
     async def decide_suggestion(self, decision: SuggestionDecision) -> None:
         """Record (or replace) the decision about one suggestion."""
@@ -63,6 +72,11 @@ class ParticipationStore(Protocol):
         """StoreError if the id is taken."""
 
     async def budget_get(self, budget_id: str) -> Budget | None: ...
+
+    async def finding_translation_put(self, translation: FindingTranslation) -> None:
+        """Add or replace one locale's translation of a finding."""
+
+    async def finding_translations(self, finding_id: str) -> dict[str, FindingTranslation]: ...
 
 
 def _iso(value: dt.datetime) -> str:
@@ -128,15 +142,33 @@ class SqliteParticipation:
                        for p in projects])
 
 
+    async def finding_translation_put(self: Any, translation: FindingTranslation) -> None:
+        t = translation
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO finding_translations (finding_id, locale, title, text, changes) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (finding_id, locale) DO UPDATE SET "
+                "title = excluded.title, text = excluded.text, changes = excluded.changes",
+                (t.finding_id, t.locale, t.title, t.text, t.changes))
+
+    async def finding_translations(self: Any, finding_id: str
+                                   ) -> dict[str, FindingTranslation]:
+        rows = await self._all("SELECT * FROM finding_translations WHERE finding_id = ? "
+                               "ORDER BY locale", (finding_id,))
+        return {r["locale"]: FindingTranslation(r["finding_id"], r["locale"], r["title"],
+                                                r["text"], r["changes"]) for r in rows}
+
+
 class MemoryParticipation:
     """Mixed into MemoryStore."""
 
     _decisions: dict[int, SuggestionDecision]
     _budgets: dict[str, Budget]
+    _translations: dict[tuple[str, str], FindingTranslation]
 
     def _participation(self) -> None:
         if not hasattr(self, "_decisions"):
-            self._decisions, self._budgets = {}, {}
+            self._decisions, self._budgets, self._translations = {}, {}, {}
 
     async def decide_suggestion(self: Any, decision: SuggestionDecision) -> None:
         self._check()
@@ -171,3 +203,16 @@ class MemoryParticipation:
         self._participation()
         found: Budget | None = copy.deepcopy(self._budgets.get(budget_id))
         return found
+
+    async def finding_translation_put(self: Any, translation: FindingTranslation) -> None:
+        self._check()
+        self._participation()
+        key = (translation.finding_id, translation.locale)
+        self._translations[key] = copy.deepcopy(translation)
+
+    async def finding_translations(self: Any, finding_id: str
+                                   ) -> dict[str, FindingTranslation]:
+        self._check()
+        self._participation()
+        return {locale: copy.deepcopy(t) for (fid, locale), t in
+                sorted(self._translations.items()) if fid == finding_id}

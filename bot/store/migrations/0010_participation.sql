@@ -30,3 +30,14 @@ CREATE TABLE budget_projects (
     position    INTEGER NOT NULL,
     PRIMARY KEY (budget_id, id)
 );
+
+-- A finding in another language (findings publish F.md --translation cy=F.cy.md): the
+-- people who speak it read the finding, "we did" and share-backs in it.
+CREATE TABLE finding_translations (
+    finding_id TEXT NOT NULL,
+    locale     TEXT NOT NULL,
+    title      TEXT NOT NULL,
+    text       TEXT NOT NULL,
+    changes    TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (finding_id, locale)
+);
