@@ -47,6 +47,7 @@ def _register_groups() -> None:
 
     app.add_typer(rounds_app, name="rounds")
     app.add_typer(findings_app, name="findings")
+    import bot.cli_shareback  # noqa: F401  (adds share-back, comments, decide to findings)
     app.add_typer(credits_app, name="credits")
     app.add_typer(audit_app, name="audit")
     from bot.cli_suggestions import suggestions_app
