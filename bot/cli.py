@@ -17,6 +17,7 @@ from rich.markup import escape
 from bot.channels.render import button_labels, sms_bodies
 from bot.clock import ManualClock
 from bot.config import Config, load_config
+from bot.engine.options_from import samples as option_samples
 from bot.errors import FlowError, ImportRowError, ParleyError, Problem
 from bot.flows.loader import validate_source
 from bot.flows.sms_check import completion_segments, main_path, message_costs, sms_problems
@@ -127,6 +128,8 @@ async def _start(runtime: Runtime, flow_id: str, channel: str, locale: str,
         raise ParleyError(f"locale '{locale}' has no templates "
                           f"(known: {', '.join(runtime.renderer.locales)})")
     flow = runtime.library.get(flow_id)
+    for name, value in option_samples(flow).items():  # options given at send time
+        variables.setdefault(name, value)
     for name, spec in flow.vars.items():
         if spec.required:  # optional ones (a revision's "you said") stay unset
             variables.setdefault(name, f"(sample {name.replace('_', ' ')})")

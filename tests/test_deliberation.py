@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.privacy import export_participant
 from bot.runtime import Runtime
 from bot.simulator import enrolled_phone
 from bot.store.records import Changes
@@ -91,6 +92,11 @@ async def everyone_takes_part(config: Path, round_id: str) -> None:
                              "3 Pass / not sure\nOr reply SKIP"]
         assert first[-2].startswith("What do you think? Write one sentence")
         assert first[-1].startswith("Thank you. We'll share what people agree on")
+        author = await runtime.store.participant_for_address("tel:+447700950000")
+        assert author is not None
+        mine = (await export_participant(runtime.store, author.id))["statements"]
+        assert [(s["text"], s["status"]) for s in mine] == [("Night buses feel unsafe",
+                                                             "pending")]
         for n in range(1, 6):  # the north: for night buses, against fares, kind drivers
             await take_part(runtime, round_id, n, "north", ["1", "2", "1", "SKIP"])
         for n in range(6, 12):  # the south: the other way round on buses and fares

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
+from bot.privacy import export_participant
 from bot.runtime import Runtime
 from bot.simulator import enrolled_phone
 from tests.cli_inprocess import parley as cli
@@ -119,3 +121,16 @@ def test_share_back_to_everyone_and_decisions_to_authors(tmp_path: Path) -> None
         "wrote found them too high.")
     after = json.loads(cli(config, "findings", "comments", "F1", "--json").stdout)
     assert [c["decision"] for c in after] == ["taken", "not"]
+    exported = asyncio.run(export_of(config, "tel:+447700970002"))
+    assert [(d["outcome"], d["finding"]) for d in exported["decisions_on_your_comments"]] == [
+        ("not", "F1")]
+
+
+async def export_of(config: Path, number: str) -> dict[str, Any]:
+    runtime = await db_runtime(config)
+    try:
+        person = await runtime.store.participant_for_address(number)
+        assert person is not None
+        return await export_participant(runtime.store, person.id)
+    finally:
+        await runtime.close()

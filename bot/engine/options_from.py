@@ -112,3 +112,22 @@ def resolve(flow: Flow, vars: Mapping[str, str]) -> Flow:
         _CACHE.clear()
     _CACHE[key] = (flow, filled)
     return filled
+
+
+def samples(flow: Flow) -> dict[str, str]:
+    """Stand-in options (and a budget) for ``parley simulate``/``chat`` of a flow whose
+    options come with the round: three options with costs, a total of 100."""
+    out: dict[str, str] = {}
+    options = [{"value": f"o{n}", "label": f"Sample option {n}", "cost": 30 + 10 * n}
+               for n in range(1, 4)]
+    for nid in _dynamic(flow):
+        node = flow.nodes[nid]
+        assert isinstance(node, AskNode)
+        answer = node.answer
+        source = getattr(answer, "options_from", None)
+        if isinstance(source, str):
+            out[source.removeprefix("vars.")] = json.dumps(options)
+        limit = getattr(answer, "limit_from", None)
+        if isinstance(limit, str):
+            out[limit.removeprefix("vars.")] = json.dumps({"total": 100, "unit": "points"})
+    return out
