@@ -5,6 +5,7 @@ export. (The same through `parley serve` and the fakes: tests/test_agenda_serve.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 
 import httpx
@@ -13,11 +14,14 @@ import pytest
 from bot.agenda.round_vars import round_vars
 from bot.agenda.suggestions import SuggestionError, Suggestions
 from bot.clock import ManualClock
+from bot.deliberation.statements import Statements
 from bot.engine.keywords import prefixed
 from bot.privacy import export_participant
 from bot.runtime import Runtime
 from bot.simulator import SimulatedPhone, enrolled_phone
-from bot.store.records import Changes, EventRow
+from bot.store.participation import Budget, BudgetProject
+from bot.store.records import AnswerRow, Changes, EventRow
+from bot.store.round_records import Round
 from tests.conftest import T0
 from tests.test_dashboard import build, csrf_of, enrol, login
 
@@ -144,3 +148,41 @@ async def test_dashboard_queue_decides_and_tells(
     assert told == ["Your idea \"Free period products <b>now</b>\" has been taken up: it "
                     "will be in our next vote."]
     assert (await runtime.store.audit_log())[0].action == "suggestion.accept"
+
+
+async def test_dashboard_budget_and_deliberation_pages(
+        site: tuple[Runtime, httpx.AsyncClient]) -> None:
+    runtime, client = site
+    store = runtime.store
+    await store.budget_add(Budget("b1", "Park <fund>", 1000, "GBP", T0,
+                                  [BudgetProject("p1", "Benches", 600),
+                                   BudgetProject("p2", "Bins", 300)]))
+    await store.apply(Changes(events=[EventRow(None, None, "StatementWritten",
+                                               {"node": None, "text": "More bins",
+                                                "locale": "en"}, T0)]))
+    [statement] = await Statements(store).all()
+    await Statements(store).decide(statement.code, True, T0)
+    for rid, flow, variables in [("r1", "budget", {"budget_id": "b1"}),
+                                 ("r2", "statements", {"s1": "More bins",
+                                                       "s1_id": statement.code})]:
+        await store.round_add(Round(id=rid, flow_id=flow, audience="all", created_at=T0,
+                                    start_at=T0, vars=variables))
+    rows = []
+    for n in range(4):
+        await enrol(runtime, f"p{n}", f"+44770090040{n}", cohort="north" if n < 2 else "south")
+        rows += [AnswerRow(f"p{n}", f"s{n}", "budget", "v", "choose", "projects",
+                           ["p1"] if n < 3 else ["p2"], "1", T0, round_id="r1"),
+                 AnswerRow(f"p{n}", f"t{n}", "statements", "v", "s1", "s1", "agree", "1", T0,
+                           round_id="r2")]
+    await store.apply(Changes(answers=rows))
+    await login(client)
+    index = await client.get("/admin/suggestions")
+    assert 'href="/admin/deliberation/r2"' in index.text
+    assert 'href="/admin/budgets/b1"' in index.text
+    budget = await client.get("/admin/budgets/b1")
+    assert budget.status_code == 200 and "Park &lt;fund&gt;" in budget.text
+    assert re.search(r"Benches</td><td class=\"num\">600</td><td class=\"num\">3</td>", budget.text)
+    page = await client.get("/admin/deliberation/r2")
+    assert page.status_code == 200 and "More bins" in page.text and "consensus" in page.text
+    assert (await client.get("/admin/budgets/nope")).status_code == 404
+    assert (await client.get("/admin/deliberation/r1")).status_code == 404

@@ -1,6 +1,6 @@
-"""The suggestions queue: what participants proposed, pending first, with accept (and
-the option text a vote shows), merge into another, or reject with a reason. Each
-decision is told to the suggester in their language, as from the CLI."""
+"""Participants' power on the dashboard: the suggestions queue (accept with the option
+text a vote shows, merge, reject with a reason; each suggester is told in their
+language, as from the CLI), deliberation reports and budget results."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.agenda.suggestions import SuggestionError, Suggestions, decided_counts
+from bot.budgets.results import results
+from bot.deliberation.report import report
+from bot.errors import ParleyError
 from bot.web.dashboard.core import Dashboard, form_text
 
 
@@ -24,10 +27,30 @@ class SuggestionsPage:
         found = await self.book().all()
         found.sort(key=lambda s: (s.status != "pending", s.id))
         keep = [s for s in found if s.status in ("pending", "accepted")]
+        rounds = await self.dash.store.rounds_all()
         return self.dash.html(request, "suggestions.html", status=status, title="Suggestions",
                               active="suggestions", suggestions=found, targets=keep,
                               counts=decided_counts(found), error=error,
-                              done=request.query_params.get("done", ""))
+                              done=request.query_params.get("done", ""),
+                              deliberations=[r for r in rounds if r.flow_id == "statements"],
+                              budgets=sorted({r.vars["budget_id"] for r in rounds
+                                              if "budget_id" in r.vars}))
+
+    async def deliberation(self, request: Request) -> Response:
+        try:
+            found = await report(self.dash.store, request.path_params["rid"])
+        except ParleyError:
+            return self.dash.not_found(request, "That statements round")
+        return self.dash.html(request, "deliberation.html", title="Deliberation",
+                              active="suggestions", report=found)
+
+    async def budget(self, request: Request) -> Response:
+        try:
+            found = await results(self.dash.store, request.path_params["bid"])
+        except ParleyError:
+            return self.dash.not_found(request, "That budget")
+        return self.dash.html(request, "budget.html", title=f"Budget {found['id']}",
+                              active="suggestions", budget=found)
 
     async def decide(self, request: Request) -> Response:
         code = await form_text(request, "id")
@@ -58,4 +81,6 @@ def routes(dash: Dashboard) -> list[BaseRoute]:
         return await page.index(request)
 
     return [Route("/suggestions", dash.protect(index)),
-            Route("/suggestions/decide", dash.protect(page.decide), methods=["POST"])]
+            Route("/suggestions/decide", dash.protect(page.decide), methods=["POST"]),
+            Route("/deliberation/{rid}", dash.protect(page.deliberation)),
+            Route("/budgets/{bid}", dash.protect(page.budget))]
