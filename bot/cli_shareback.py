@@ -101,7 +101,7 @@ def decide_cmd(
 
     async def go() -> Comment:
         async with opened(cfg) as (runtime, service):
-            done = await decide_comment(runtime.store, runtime.renderer, cfg.project_data(),
+            done = await decide_comment(runtime.store, runtime.renderer, cfg,
                                         finding, comment, outcome, reason,
                                         runtime.clock.now())
             await service.audit(actor_of(actor), "comment.decide", done.code,

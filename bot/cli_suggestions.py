@@ -42,7 +42,7 @@ def _decide(config: Any, actor: str | None, ids: list[str],
 
     async def go() -> list[Suggestion]:
         async with opened(cfg) as (runtime, service):
-            book = Suggestions(runtime.store, runtime.renderer, cfg.project_data())
+            book = Suggestions(runtime.store, runtime.renderer, cfg)
             for code in ids:
                 await book.get(code)
             done = []
@@ -71,7 +71,7 @@ def list_cmd(
 
     async def go() -> list[Suggestion]:
         async with opened(cfg) as (runtime, _):
-            return await Suggestions(runtime.store, runtime.renderer, cfg.project_data()).all()
+            return await Suggestions(runtime.store, runtime.renderer, cfg).all()
 
     found = run(go())
     if status:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -27,7 +28,7 @@ from tests.test_dashboard import build, csrf_of, enrol, login
 
 
 def book(runtime: Runtime) -> Suggestions:
-    return Suggestions(runtime.store, runtime.renderer, runtime.config.project_data())
+    return Suggestions(runtime.store, runtime.renderer, runtime.config)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -186,3 +187,14 @@ async def test_dashboard_budget_and_deliberation_pages(
     assert page.status_code == 200 and "More bins" in page.text and "consensus" in page.text
     assert (await client.get("/admin/budgets/nope")).status_code == 404
     assert (await client.get("/admin/deliberation/r1")).status_code == 404
+
+
+async def test_a_late_decision_waits_for_the_morning(runtime: Runtime,
+                                                     clock: ManualClock) -> None:
+    ana, ana_id = await enrolled_phone(runtime, "tel:+447700900211")
+    await ana.say("SUGGEST a bench by the bus stop")
+    clock.set(datetime(2026, 3, 2, 23, 30, tzinfo=UTC))  # quiet hours 21:00-09:00, London
+    [found] = await book(runtime).all()
+    await book(runtime).accept(found.code, clock.now())
+    told = [o for o in await runtime.store.outbox_of(ana_id) if "taken up" in o.payload["text"]]
+    assert [o.not_before for o in told] == [datetime(2026, 3, 3, 9, 0, tzinfo=UTC)]

@@ -49,7 +49,7 @@ async def round_vars(runtime: Runtime, flow_id: str, *, from_suggestions: str | 
             raise ParleyError(f"--budget: no budget '{budget}' (parley budgets create)")
         return budget_vars(found), []
     assert from_suggestions is not None
-    book = Suggestions(runtime.store, runtime.renderer, runtime.config.project_data())
+    book = Suggestions(runtime.store, runtime.renderer, runtime.config)
     options, used = await book.vote_options(from_suggestions)
     return {name: options}, used
 

@@ -14,14 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.conversations import payload_of
-from bot.engine.io import Output
+from bot.agenda.notify import tell
+from bot.config import Config
 from bot.engine.options_from import encode
 from bot.errors import ParleyError
 from bot.i18n.renderer import Renderer
 from bot.store.base import Store
 from bot.store.participation import SuggestionDecision
-from bot.store.records import Changes, EventRow, OutboxItem, Participant
+from bot.store.records import Participant
 
 Status = Literal["pending", "accepted", "merged", "rejected"]
 QUOTE = 40
@@ -68,8 +68,8 @@ def _quote(text: str) -> str:
 
 
 class Suggestions:
-    def __init__(self, store: Store, renderer: Renderer, project: dict[str, str]) -> None:
-        self.store, self.renderer, self.project = store, renderer, project
+    def __init__(self, store: Store, renderer: Renderer, config: Config) -> None:
+        self.store, self.renderer, self.config = store, renderer, config
 
     async def all(self) -> list[Suggestion]:
         """Every suggestion still holding its text (erased people's are gone)."""
@@ -151,21 +151,10 @@ class Suggestions:
     async def _tell(self, person: Participant, found: Suggestion, key: str,
                     now: dt.datetime, **extra: str) -> None:
         """The suggester's message, in their language, to their reachable address."""
-        addresses = [a for a in await self.store.addresses_of(person.id)
-                     if not a.opted_out and not a.unreachable]
-        addresses.sort(key=lambda a: (a.channel != person.preferred_channel, a.created_at))
-        if not addresses:
-            return
-        locale = person.locale if person.locale in self.renderer.locales else "en"
-        text = self.renderer.render(key, locale, {"project": self.project,
-                                                  "text": _quote(found.text), **extra})
-        address = addresses[0]
-        await self.store.apply(Changes(
-            outbox=[OutboxItem(participant_id=person.id, address=address.address,
-                               channel=address.channel, created_at=now, not_before=now,
-                               payload=payload_of(Output(text, text, "notice"), None))],
-            events=[EventRow(person.id, None, "SuggestionOutcomeSent",
-                             {"suggestion": found.code, "outcome": key.split(".")[-1]}, now)]))
+        await tell(self.store, self.renderer, self.config, person, key, now,
+                   ("SuggestionOutcomeSent", {"suggestion": found.code,
+                                              "outcome": key.split(".")[-1]}),
+                   text=_quote(found.text), **extra)
 
 
 def decided_counts(found: Sequence[Suggestion]) -> dict[str, int]:

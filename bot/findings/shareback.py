@@ -18,13 +18,12 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.conversations import payload_of
-from bot.engine.io import Output
+from bot.agenda.notify import tell
+from bot.config import Config
 from bot.errors import ParleyError
 from bot.findings.summary import lineage, summarise
 from bot.i18n.renderer import Renderer
 from bot.store.base import Store
-from bot.store.records import Changes, EventRow, OutboxItem
 from bot.store.round_records import Finding
 
 Outcome = Literal["taken", "partly", "not"]
@@ -99,7 +98,7 @@ async def comments(store: Store, finding_id: str) -> list[Comment]:
     return result
 
 
-async def decide_comment(store: Store, renderer: Renderer, project: dict[str, str],
+async def decide_comment(store: Store, renderer: Renderer, config: Config,
                          finding_id: str, code: str, outcome: str, reason: str,
                          now: dt.datetime) -> Comment:
     if outcome not in OUTCOMES:
@@ -113,23 +112,14 @@ async def decide_comment(store: Store, renderer: Renderer, project: dict[str, st
         raise ParleyError(f"no comment '{code}' on {finding_id} (see: findings comments)")
     finding = await _finding(store, finding_id)
     person = await store.get_participant(found.participant_id)
-    addresses = [a for a in await store.addresses_of(found.participant_id)
-                 if not a.opted_out and not a.unreachable]
-    if person is None or not addresses:
-        raise ParleyError(f"{found.code}: its author can no longer be reached")
-    addresses.sort(key=lambda a: (a.channel != person.preferred_channel, a.created_at))
-    locale = person.locale if person.locale in renderer.locales else "en"
     titles = await store.finding_translations(finding.id)
+    locale = person.locale if person is not None else ""
     title = titles[locale].title if locale in titles else finding.title
-    text = renderer.render(f"shareback.comment_{outcome}", locale,
-                           {"project": project, "title": title, "reason": reason.strip()})
-    address = addresses[0]
-    await store.apply(Changes(
-        outbox=[OutboxItem(participant_id=person.id, address=address.address,
-                           channel=address.channel, created_at=now, not_before=now,
-                           payload=payload_of(Output(text, text, "notice"), None))],
-        events=[EventRow(person.id, None, "CommentDecided",
-                         {"comment": found.code, "finding": finding.id, "outcome": outcome,
-                          "reason": reason.strip()}, now)]))
+    event = ("CommentDecided", {"comment": found.code, "finding": finding.id,
+                                "outcome": outcome, "reason": reason.strip()})
+    if person is None or not await tell(store, renderer, config, person,
+                                        f"shareback.comment_{outcome}", now, event,
+                                        title=title, reason=reason.strip()):
+        raise ParleyError(f"{found.code}: its author can no longer be reached")
     return Comment(found.id, found.participant_id, found.words, found.view, outcome,
                    reason.strip())

@@ -21,7 +21,7 @@ class SuggestionsPage:
 
     def book(self) -> Suggestions:
         runtime = self.dash.service.runtime
-        return Suggestions(runtime.store, runtime.renderer, runtime.config.project_data())
+        return Suggestions(runtime.store, runtime.renderer, runtime.config)
 
     async def index(self, request: Request, *, error: str = "", status: int = 200) -> Response:
         found = await self.book().all()
