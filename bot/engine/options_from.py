@@ -47,11 +47,27 @@ def _options(raw: str | None) -> tuple[Option, ...]:
     return tuple(out[:MAX_OPTIONS])
 
 
+_DYNAMIC: dict[int, tuple[Flow, list[str]]] = {}
+
+
 def _dynamic(flow: Flow) -> list[str]:
-    return [nid for nid, node in flow.nodes.items() if isinstance(node, AskNode)
-            and isinstance(node.answer, MultiAnswer | RankingAnswer | AllocateAnswer)
-            and (node.answer.options_from is not None
-                 or getattr(node.answer, "limit_from", None) is not None)]
+    """The questions of ``flow`` whose options or limit come with the round, found once
+    per flow object (``step`` asks on every input)."""
+    hit = _DYNAMIC.get(id(flow))
+    if hit is not None and hit[0] is flow:
+        return hit[1]
+    found = [nid for nid, node in flow.nodes.items() if isinstance(node, AskNode)
+             and isinstance(node.answer, MultiAnswer | RankingAnswer | AllocateAnswer)
+             and (node.answer.options_from is not None
+                  or getattr(node.answer, "limit_from", None) is not None)]
+    if len(_DYNAMIC) >= _LIMIT:
+        _DYNAMIC.clear()
+    _DYNAMIC[id(flow)] = (flow, found)
+    return found
+
+
+def has_dynamic(flow: Flow) -> bool:
+    return bool(_dynamic(flow))
 
 
 def _names(node: AskNode) -> tuple[str, ...]:

@@ -506,8 +506,9 @@ def begin(
 def step(flow: Flow, session: Session, input: Input, now: dt.datetime,
          ctx: StepContext) -> StepResult:
     """Apply one input to one session."""
-    extra = input.vars if isinstance(input, Begin) else {}
-    flow = options_from.resolve(flow, {**session.vars, **extra})
+    if options_from.has_dynamic(flow):  # options that came with the round's variables
+        extra = input.vars if isinstance(input, Begin) else {}
+        flow = options_from.resolve(flow, {**session.vars, **extra})
     run = _Run(flow, session, now, ctx)
     node = flow.nodes[session.node]
     if isinstance(input, Begin):
