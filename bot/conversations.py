@@ -325,8 +325,6 @@ class Conversations:
             await self._keyword(unit, word, inbound)
         elif word == "yes" and address.opted_out:
             await self._keyword(unit, "start", inbound)
-        elif inbound.kind == "text" and (said := prefixed(inbound.text)) is not None:
-            self._word(unit, *said)
         elif inbound.press in (DELETE_TOKEN, KEEP_TOKEN):
             await self._delete_pressed(unit, inbound.press)
         elif participant.profile.get("delete_requested"):
@@ -340,6 +338,9 @@ class Conversations:
         p = unit.participant
         if p.status == "declined":
             self._system(unit, "system.declined_reminder")
+            return
+        if inbound.kind == "text" and (said := prefixed(inbound.text)) is not None:
+            self._word(unit, *said)  # SUGGEST … at any time, even mid-question
             return
         session = await self.store.active_session(p.id)
         if session is not None:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from bot.engine.io import Begin, Input
 from bot.flows.models import AskNode, Flow, is_template_key
 from bot.flows.models_many import MAX_OPTIONS, AllocateAnswer, MultiAnswer, RankingAnswer
 from bot.flows.option import Option
@@ -147,3 +148,12 @@ def samples(flow: Flow) -> dict[str, str]:
         if isinstance(limit, str):
             out[limit.removeprefix("vars.")] = json.dumps({"total": 100, "unit": "points"})
     return out
+
+
+def for_input(flow: Flow, vars: Mapping[str, str], input: Input) -> Flow:
+    """``resolve`` for one step: a flow without such questions is returned as it is, and
+    a beginning brings its own variables."""
+    if not has_dynamic(flow):
+        return flow
+    extra = input.vars if isinstance(input, Begin) else {}
+    return resolve(flow, {**vars, **extra})

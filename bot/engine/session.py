@@ -20,6 +20,19 @@ class InvalidSession(ValueError):
     """A session that no longer matches its flow (a bug, never a participant's doing)."""
 
 
+def _picks(value: FieldValue) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _amounts(value: FieldValue) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+        for k, v in value.items())
+
+
+_SEVERAL = {"multi": _picks, "ranking": _picks, "allocate": _amounts}
+
+
 def _kind_matches(kind: AnswerKind, value: FieldValue) -> bool:
     if value is None:
         return True  # skipped
@@ -31,12 +44,8 @@ def _kind_matches(kind: AnswerKind, value: FieldValue) -> bool:
         return isinstance(value, bool)
     if kind == "number":
         return isinstance(value, int | float) and not isinstance(value, bool)
-    if kind in ("multi", "ranking"):
-        return isinstance(value, list) and all(isinstance(v, str) for v in value)
-    if kind == "allocate":
-        return isinstance(value, dict) and all(
-            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
-            for k, v in value.items())
+    if kind in _SEVERAL:
+        return _SEVERAL[kind](value)
     if kind == "date":
         if not isinstance(value, str):
             return False

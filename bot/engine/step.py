@@ -323,15 +323,12 @@ class _Run:
                      lambda: self.render("system.scale_hint_short", node_id, **args)]
             if scale_labels:
                 button_text = f"{text}\n{self.render('system.scale_legend', node_id, **args)}"
-        elif isinstance(answer, many.MANY):
-            listing = "\n".join(f"{k} {label}" for k, label, _ in entries)
-            skip_line = "\n" + self.render("system.skip_hint", node_id) if skip else ""
-            hints = many.sms_hints(answer, listing, skip_line,
-                                   lambda key, **kw: self.render(key, node_id, **kw))
         elif entries:
             listing = "\n".join(f"{k} {label}" for k, label, _ in entries)
             skip_line = "\n" + self.render("system.skip_hint", node_id) if skip else ""
-            hints = [lambda: listing + skip_line, lambda: listing]
+            hints = (many.sms_hints(answer, listing, skip_line, self.renders(node_id))
+                     if isinstance(answer, many.MANY)
+                     else [lambda: listing + skip_line, lambda: listing])
         elif skip:
             hints = [lambda: self.render("system.skip_hint", node_id), lambda: ""]
         # The most helpful hint that still fits one SMS segment; the last one otherwise.
@@ -341,9 +338,11 @@ class _Run:
             plain = f"{text}\n{hint}" if hint else text
             if measure(plain).segments <= 1:
                 break
-        buttons = tuple((k, label, value, str(i)) for i, (k, label, value) in enumerate(entries))
-        if isinstance(answer, AllocateAnswer):  # amounts are typed: the listing is the text
-            buttons, button_text = (), plain
+        # amounts are typed, so an allocate question has no buttons: its listing is the text
+        typed = isinstance(answer, AllocateAnswer)
+        buttons = () if typed else tuple((k, label, value, str(i))
+                                         for i, (k, label, value) in enumerate(entries))
+        button_text = plain if typed else button_text
         return _Skeleton(button_text, plain, entries, layout, scale_labels,
                          node.sms_long is not None, buttons)
 
@@ -441,6 +440,17 @@ class _Run:
             return answers.parse_date(answer, raw, today, self.ctx.date_order)
         return answers.parse_text(answer, raw)
 
+    def press(self, node_id: str, node: AskNode, token: str) -> None:
+        """A button of the open question (a stale one is refused kindly)."""
+        chosen = next((c for c in self.choices(node_id, node) if c.token == token), None)
+        if chosen is None:
+            self.events.append(events.StaleInputIgnored(f"button {token}"))
+            self.system("notice", "system.question_closed", node_id)
+        elif isinstance(node.answer, many.TAPPED):
+            self.tap(node_id, node, node.answer, chosen.key)
+        else:
+            self.answer(node_id, node, chosen.label, key=chosen.key)
+
     def tap(self, node_id: str, node: AskNode, answer: MultiAnswer | RankingAnswer,
             key: str) -> None:
         """A toggle, a tap in a ranking, Done/Confirm or Start again (see ``many``)."""
@@ -506,9 +516,7 @@ def begin(
 def step(flow: Flow, session: Session, input: Input, now: dt.datetime,
          ctx: StepContext) -> StepResult:
     """Apply one input to one session."""
-    if options_from.has_dynamic(flow):  # options that came with the round's variables
-        extra = input.vars if isinstance(input, Begin) else {}
-        flow = options_from.resolve(flow, {**session.vars, **extra})
+    flow = options_from.for_input(flow, session.vars, input)
     run = _Run(flow, session, now, ctx)
     node = flow.nodes[session.node]
     if isinstance(input, Begin):
@@ -536,16 +544,7 @@ def step(flow: Flow, session: Session, input: Input, now: dt.datetime,
         run.walk(node.timeout.next)
         return run.result()
     if isinstance(input, Press):
-        choices = run.choices(session.node, node)
-        chosen = next((c for c in choices if c.token == input.token), None)
-        if chosen is None:
-            run.events.append(events.StaleInputIgnored(f"button {input.token}"))
-            run.system("notice", "system.question_closed", session.node)
-            return run.result()
-        if isinstance(node.answer, many.TAPPED):
-            run.tap(session.node, node, node.answer, chosen.key)
-            return run.result()
-        run.answer(session.node, node, chosen.label, key=chosen.key)
+        run.press(session.node, node, input.token)
         return run.result()
     text = input.text
     if classify(text) == "skip":

@@ -24,6 +24,31 @@ class OptionTotal:
     """Ranking only: how many people put this option first."""
 
 
+def _add_amounts(score: dict[str, int], value: FieldValue) -> None:
+    if isinstance(value, dict):
+        for key, amount in value.items():
+            if key in score:
+                score[key] += amount
+
+
+def _add_ranking(score: dict[str, int], first: dict[str, int], value: FieldValue,
+                 places: int) -> None:
+    if not isinstance(value, list):
+        return
+    for position, key in enumerate(value[:places]):
+        if key in score:
+            score[key] += places - position
+    if value and value[0] in first:
+        first[value[0]] += 1
+
+
+def _add_picks(score: dict[str, int], value: FieldValue) -> None:
+    if isinstance(value, list):
+        for key in set(value):
+            if key in score:
+                score[key] += 1
+
+
 def tally(answer: MultiAnswer | RankingAnswer | AllocateAnswer,
           values: Iterable[FieldValue]) -> list[OptionTotal]:
     """One total per option, in the flow's order (zeros included); values of the wrong
@@ -32,19 +57,10 @@ def tally(answer: MultiAnswer | RankingAnswer | AllocateAnswer,
     score = dict.fromkeys(order, 0)
     first = dict.fromkeys(order, 0)
     for value in values:
-        if isinstance(answer, AllocateAnswer) and isinstance(value, dict):
-            for key, amount in value.items():
-                if key in score:
-                    score[key] += amount
-        elif isinstance(answer, RankingAnswer) and isinstance(value, list):
-            places = answer.needed
-            for position, key in enumerate(value[:places]):
-                if key in score:
-                    score[key] += places - position
-            if value and value[0] in first:
-                first[value[0]] += 1
-        elif isinstance(answer, MultiAnswer) and isinstance(value, list):
-            for key in set(value):
-                if key in score:
-                    score[key] += 1
+        if isinstance(answer, AllocateAnswer):
+            _add_amounts(score, value)
+        elif isinstance(answer, RankingAnswer):
+            _add_ranking(score, first, value, answer.needed)
+        else:
+            _add_picks(score, value)
     return [OptionTotal(v, score[v], first[v]) for v in order]

@@ -289,19 +289,25 @@ def _length(value: Value) -> int:
     raise ExpressionError(f"'len' needs a list, a mapping or text, got {value!r}")
 
 
+def _contains(op: str, left: Value, right: Value) -> bool:
+    """``left in right`` for a list, text or mapping (its keys); nothing is in a
+    skipped several-option answer (null)."""
+    if right is None:
+        return False
+    if not isinstance(right, list | str | dict):
+        raise ExpressionError(f"'{op}' needs a list or text on the right, got {right!r}")
+    if isinstance(right, str | dict) and not isinstance(left, str):
+        return False
+    return left in right
+
+
 def _binary(op: str, left: Value, right: Value) -> Value:
     if op == "==":
         return left == right
     if op == "!=":
         return left != right
     if op in ("in", "not in"):
-        if right is None:  # a skipped several-option answer holds nothing
-            return op == "not in"
-        if not isinstance(right, list | str | dict):
-            raise ExpressionError(f"'{op}' needs a list or text on the right, got {right!r}")
-        if isinstance(right, str | dict) and not isinstance(left, str):
-            return op == "not in"
-        found = left in right
+        found = _contains(op, left, right)
         return found if op == "in" else not found
     if op in ("<", "<=", ">", ">="):
         if left is None or right is None:
