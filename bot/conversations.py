@@ -49,6 +49,7 @@ from bot.store.records import (
     QueuedFlow,
     Timer,
 )
+from bot.taps import fold_taps
 
 InboundKind = Literal["text", "press", "media", "group"]
 DELETE_TOKEN, KEEP_TOKEN = "sys.delete", "sys.keep"
@@ -441,7 +442,10 @@ class Conversations:
                 unit.ack.payload["drop_buttons"] = True
             else:
                 unit.ack.payload["edit_text"] = self._answered(unit, question.text, chosen.label)
+        start = len(unit.changes.outbox)
         await self._step(unit, flow, session, Press(token))
+        if unit.ack is not None and is_tapped(flow, session.node):
+            fold_taps(unit.changes.outbox, unit.ack, start)  # edit in place (bot.taps)
 
     def _answered(self, unit: _Unit, question: str, label: str) -> str:
         line = self.renderer.render("system.answered", unit.participant.locale,

@@ -207,25 +207,35 @@ def test_simulate_json_for_each_kind(flow: str, replies: list[str], last: str) -
     assert lines[-1]["text"].startswith(last)
 
 
-async def test_telegram_taps_through_conversations_keep_one_live_keyboard(
+async def test_telegram_taps_through_conversations_edit_the_question_in_place(
         runtime: Runtime) -> None:
-    """Each tap answers the press and drops the pressed keyboard (the question comes
-    again with its new state); Done stores one answer holding the list."""
+    """Each tap answers the press by editing the pressed question (ticks, the count on
+    Done) instead of sending it again; going over the limit is said on the button; Done
+    stores one answer holding the list and the flow goes on in new messages."""
     phone, pid = await enrolled_phone(runtime, "telegram:66")
     await runtime.conversations.start_flow(pid, "priorities")
     question = (await phone.collect())[-1]
-    rows = await press(runtime, "telegram:66", question.choices[0]["token"], "cb1")
-    assert [r.payload["kind"] for r in rows] == ["press_ack", "question"]
-    assert rows[0].payload["drop_buttons"] is True and rows[0].payload["edit_text"] is None
-    assert rows[1].payload["choices"][0]["label"] == "✅ Housing"
-    rows = await press(runtime, "telegram:66", rows[1].payload["choices"][3]["token"], "cb2")
-    done = next(c for c in rows[1].payload["choices"] if c["key"] == "done")
-    assert done["label"] == "Done (2 chosen)"
-    rows = await press(runtime, "telegram:66", done["token"], "cb3")
-    assert next(r.payload["text"] for r in rows[1:]) == "✓ Housing, Jobs"
+    tokens = [c["token"] for c in question.choices]
+    rows = await press(runtime, "telegram:66", tokens[0], "cb1")
+    assert [r.payload["kind"] for r in rows] == ["press_ack"]
+    ack = rows[0].payload
+    assert ack["edit_text"] == question.payload["text"] and ack["notice"] is None
+    assert [c["label"] for c in ack["edit_choices"]] == [
+        "✅ Housing", "Money and bills", "Health", "Jobs", "Transport", "Done (1 chosen)"]
+    assert [c["token"] for c in ack["edit_choices"]] == tokens  # the same buttons
+    for n, token in enumerate(tokens[1:3], start=2):
+        await press(runtime, "telegram:66", token, f"cb{n}")
+    over = (await press(runtime, "telegram:66", tokens[3], "cb4"))[0].payload
+    assert over["notice"] == "Please choose up to 3 options. You chose 4."
+    assert over["edit_choices"][3]["label"] == "Jobs"  # not ticked
+    await press(runtime, "telegram:66", tokens[1], "cb5")  # untick Money and bills
+    rows = await press(runtime, "telegram:66", tokens[-1], "cb6")  # Done (2 chosen)
+    assert [r.payload["kind"] for r in rows] == ["press_ack", "info", "question"]
+    assert rows[0].payload["drop_buttons"] is True and rows[1].payload["text"] == (
+        "✓ Housing, Health")
     answers = await runtime.store.answers(participant_id=pid)
     assert [(a.field, a.value, a.raw) for a in answers] == [
-        ("priorities", ["housing", "jobs"], "Housing, Jobs")]
+        ("priorities", ["housing", "health"], "Housing, Health")]
 
 
 def test_tally_counts_picks_borda_points_and_amounts() -> None:
