@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -16,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot.agenda.suggestions import Suggestion, Suggestions, decided_counts
+from bot.agenda.vote_result import vote_result_vars
 from bot.cli_rounds import ActorOpt, ConfigOpt, actor_of, opened
 from bot.runtime import Runtime
 
@@ -128,3 +130,30 @@ def reject_cmd(
     """Not this time; each suggester is told why."""
     _decide(config, actor, ids, lambda book, rt, who, code: book.reject(
         code, reason, rt.clock.now(), by=who))
+
+
+@suggestions_app.command("share")
+def share_cmd(
+    round_id: Annotated[str, typer.Argument(metavar="ROUND", help="the vote round")],
+    audience: Annotated[str, typer.Option(help="all, cohort:NAME, tag:T or ids:FILE.csv")]
+    = "all",
+    actor: ActorOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Draft a round telling everyone what the vote decided; prints its id."""
+    from bot.cli import config_or_exit, out, run
+
+    cfg = config_or_exit(config)
+
+    async def go() -> str:
+        async with opened(cfg) as (runtime, service):
+            variables = await vote_result_vars(runtime.store, runtime.library, round_id)
+            item = await service.build(flow="vote_result", audience=audience,
+                                       actor=actor_of(actor), base=Path.cwd(),
+                                       label="shareback", extra_vars=variables)
+            await service.create(item, actor_of(actor))
+            return item.id
+
+    shared = run(go())
+    out.print(f"Draft share-back round {shared}. Start it with: parley rounds start {shared}")
+    sys.stdout.write(f"{shared}\n")

@@ -100,6 +100,15 @@ async def test_thirty_suggest_coordinator_moderates_suggesters_hear_then_vote(
             await until(lambda: all(len(p.messages()) >= 4 for p in phones), 30,
                         "every vote to be thanked")
             assert phones[3].messages()[3] == "Thank you. We'll tell everyone what was chosen."
+            shared = (await cli(config, "suggestions", "share", round_id)).stdout
+            await cli(config, "rounds", "start", shared.splitlines()[-1])
+            await until(lambda: all(len(p.messages()) >= 5 for p in phones), 30,
+                        "everyone to hear what the vote decided")
+            assert phones[29].messages()[4] == (
+                "The vote on your ideas: 30 people voted. Most chosen: Night buses (23); "
+                "Cheaper childcare. (22). We'll work on these first. Thank you.")
+            assert phones[0].messages()[4].startswith("Y bleidlais ar eich syniadau: "
+                                                      "pleidleisiodd 30 o bobl.")
         finally:
             server.stop()
         status = json.loads((await cli(config, "rounds", "status", round_id, "--json")).stdout)

@@ -62,6 +62,7 @@ def test_nodes_allowed_to_be_long_say_why(library: FlowLibrary) -> None:
     assert long_nodes == {("endorsement", "finding"),  # the finding's own words
                           ("budget", "choose"), ("budget_points", "share"),  # the projects
                           ("budget_result", "result"), ("shareback", "heard"),
+                          ("vote_result", "result"),
                           *(("statements", f"s{n}") for n in range(1, 6))}  # their words
     assert all(len(library.get(f).nodes[n].sms_long or "") > 20 for f, n in long_nodes)
 

@@ -4,9 +4,10 @@
   ("Reply with all the numbers that apply, like 1 3").
 - Telegram: a ``multi`` question has toggle buttons (a tick on each chosen option) and a
   Done button; a ``ranking`` question is tapped in order (the order so far is shown,
-  already-ranked options leave the keyboard), then Confirm or Start again. Each tap sends
-  the question again with its new state; the state lives in the session (``_picks``),
-  tied to one asking, so a stale selection never leaks into a later question.
+  already-ranked options leave the keyboard), then Confirm or Start again. Each tap
+  shows the question again in its new state (Telegram edits the pressed message in
+  place, ``bot.taps``); the state lives in the session (``_picks``), tied to one asking,
+  so a stale selection never leaks into a later question.
 - ``allocate`` has no buttons (amounts are typed on every channel), so its Telegram text
   is the full listing.
 """
