@@ -24,12 +24,13 @@ from bot.flows import expressions
 from bot.flows.loader import FlowLibrary, validate_source
 from bot.flows.models_many import AllocateAnswer, MultiAnswer, RankingAnswer
 from bot.flows.option import Option
+from bot.i18n.renderer import Renderer
 from bot.runtime import Runtime
 from bot.simulator import enrolled_phone
 from bot.store.records import AnswerRow, Changes
 from tests.conftest import ROOT, T0
 from tests.test_dashboard import build, enrol, login
-from tests.test_flow_validation import END, HEAD, only
+from tests.test_flow_validation import END, HEAD, only, problems
 from tests.test_telegram_channel import press
 
 OPTIONS = tuple(Option(value=v, label=label, synonyms=s) for v, label, s in [
@@ -283,3 +284,13 @@ async def test_results_page_and_csv_show_several_option_answers(
     export = await client.get("/admin/results/priorities/export.csv")
     data = list(csv.DictReader(io.StringIO(export.text)))
     assert {d["value"] for d in data} >= {"housing;jobs", "jobs;money;health"}
+
+
+def test_option_labels_that_are_template_keys_are_checked(renderer: Renderer) -> None:
+    ask = ('[nodes.a]\ntype = "ask"\ntext = "priorities.order"\n'
+           'answer = { kind = "ranking", options = [{ value = "a", label = "priorities.housing" },'
+           ' { value = "b", label = "priorities.nowhere" }] }\nnext = "done"\n')
+    found = problems(HEAD + ask + END, renderer=renderer, locales=("en", "cy"))
+    assert [(p.line, p.message) for p in found] == [
+        (8, "template 'priorities.nowhere' is missing for locale 'en'"),
+        (8, "template 'priorities.nowhere' is missing for locale 'cy'")]
