@@ -69,8 +69,14 @@ async def serve(config: Config, *, senders_paused: bool = False,
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((config.server.host, config.server.port))
     port = sock.getsockname()[1]
+    trusted = config.server.trusted_proxies
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 by default; a spoofed header would
+    # then pick the client address the login limiter counts. Only named proxies count.
     uv_config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
-                               loop="auto", http="auto", timeout_graceful_shutdown=5)
+                               loop="auto", http="auto", timeout_graceful_shutdown=5,
+                               proxy_headers=bool(trusted),
+                               forwarded_allow_ips=list(trusted),
+                               timeout_keep_alive=5)
     server = uvicorn.Server(uv_config)
     channels = ", ".join(service.channels) or "no channels (no credentials configured)"
     log.info("Parley listening on http://%s:%d with %s%s", config.server.host, port, channels,

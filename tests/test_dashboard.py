@@ -22,7 +22,8 @@ from bot.store.memory import MemoryStore
 from bot.store.records import Address, AnswerRow, Changes, ConsentRecord, Participant
 from bot.store.round_records import Round
 from bot.web.app import create_app
-from bot.web.dashboard.auth import LoginLimiter, hash_password, safe_next, verify_password
+from bot.web.dashboard.auth import hash_password, safe_next, verify_password
+from bot.web.dashboard.login_guard import AttemptLimiter
 from bot.web.dashboard.stats import CohortShare, paired_change, representation, t_quantile
 from tests.conftest import T0, make_config
 
@@ -150,15 +151,18 @@ async def test_login_is_rate_limited_per_email_and_address(
 
 def test_login_limiter_window_slides() -> None:
     now = [0.0]
-    limiter = LoginLimiter(limit=2, window=60, now=lambda: now[0])
-    limiter.failed("a", "ip")
-    limiter.failed("a", "ip")
-    assert limiter.blocked_for("a", "ip") == pytest.approx(60)
+    limiter = AttemptLimiter(limit=2, window=60, now=lambda: now[0])
+    for _ in range(2):
+        limiter.reserve("a")
+        limiter.release("a", failed=True)
+    assert limiter.blocked_for("a") == pytest.approx(60)
     now[0] = 61
-    assert limiter.blocked_for("a", "ip") == 0
-    limiter.failed("a", "ip")
-    limiter.succeeded("a", "ip")
-    assert limiter.blocked_for("a", "ip") == 0
+    assert limiter.blocked_for("a") == 0
+    limiter.reserve("a")
+    limiter.release("a", failed=True)
+    limiter.reserve("a")
+    limiter.release("a", failed=False)  # a good login forgives the email's failures
+    assert limiter.blocked_for("a") == 0
 
 
 async def test_login_form_needs_its_csrf_token(site: tuple[Runtime,
