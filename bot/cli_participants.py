@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import AsyncIterator
@@ -15,6 +14,7 @@ from rich.table import Table
 
 from bot.clock import SystemClock
 from bot.config import Config
+from bot.csv_safe import write_csv_file
 from bot.errors import StoreError
 from bot.ids import RandomIds
 from bot.people import (
@@ -243,10 +243,7 @@ def invite(
     for who, link in links:
         sys.stdout.write(f"{who}\t{link}\n")
     if csv_out is not None:
-        with csv_out.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["participant", "link"])
-            writer.writerows(links)
+        write_csv_file(csv_out, ["participant", "link"], links)
     if username is None:
         out.print("[yellow]note:[/] the Telegram bot's name is learnt when `parley serve` "
                   "first connects; links show the bare codes until then.", markup=True)

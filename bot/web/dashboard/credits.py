@@ -7,8 +7,6 @@ neither pays an entry twice.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import tempfile
 from collections import defaultdict
@@ -21,10 +19,10 @@ from starlette.routing import BaseRoute, Route
 
 from bot.credits.ledger import adjust, balances, credits_text, money_text, period_of
 from bot.credits.payouts import PAYOUT_COLUMNS, export, mark_paid
+from bot.csv_safe import csv_text
 from bot.errors import ParleyError
 from bot.store.sqlite import SqliteStore
 from bot.web.dashboard.core import Dashboard, form_text
-from bot.web.dashboard.results import csv_cell
 
 _PERIOD = re.compile(r"^\d{4}-\d{2}$")
 
@@ -110,20 +108,18 @@ class Credits:
         for e in await store.ledger():
             if e.id is not None and in_batch.get(e.id) == batch_id:
                 per[e.participant_id].append(e.amount)
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(PAYOUT_COLUMNS))
-        writer.writeheader()
+        rows: list[dict[str, str]] = []
         for pid, amounts in per.items():
             p = people.get(pid)
-            writer.writerow({
+            rows.append({
                 "batch": batch_id, "period": batch.period,
                 "participant_id": pid if p is not None else "erased",
-                "name": csv_cell(p.name or p.profile.get("preferred_name") or "") if p else "",
+                "name": (p.name or str(p.profile.get("preferred_name") or "")) if p else "",
                 "payment_preference": str(p.profile.get("payment_preference") or "") if p
                 else "", "credits": credits_text(sum(amounts)),
                 "value": money_text(sum(amounts), config), "unit": config.credits.unit,
                 "entries": str(len(amounts))})
-        return buffer.getvalue()
+        return csv_text(PAYOUT_COLUMNS, rows)
 
     async def paid(self, request: Request) -> Response:
         batch_id = request.path_params["batch"]
