@@ -273,9 +273,13 @@ class _Run:
         if plain is not None and plain[0] is self.flow:
             self._skeletons[local_key] = plain[1]
             return plain[1]
-        uses_data = _reads_data(self.ctx.renderer, node, locale)
+        if _reads_data(self.ctx.renderer, node, locale):
+            # rendered with this person's name or answers: never kept beyond this step,
+            # so the process holds no cache keyed by (or full of) anyone's data
+            found = self.build_skeleton(node_id, node)
+            self._skeletons[local_key] = found
+            return found
         key = (self.ctx.renderer, self.flow.id, self.flow.version, node_id, locale,
-               repr(sorted(self.data().items())) if uses_data else None,
                self.ctx.project_key)
         found = _SKELETONS.get(key)
         if found is None:
@@ -284,7 +288,7 @@ class _Run:
                 _SKELETONS.clear()
             if not any(isinstance(e, events.FlowErrored) for e in self.events):
                 _SKELETONS[key] = found
-        if not uses_data and found is _SKELETONS.get(key):  # cached, so known good
+        if found is _SKELETONS.get(key):  # cached, so known good
             if len(self.ctx.plain_skeletons) > 1024:
                 self.ctx.plain_skeletons.clear()
             self.ctx.plain_skeletons[plain_key] = (self.flow, found)
