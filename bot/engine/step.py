@@ -276,9 +276,9 @@ class _Run:
         if _reads_data(self.ctx.renderer, node, locale):
             # rendered with this person's name or answers: never kept beyond this step,
             # so the process holds no cache keyed by (or full of) anyone's data
-            found = self.build_skeleton(node_id, node)
-            self._skeletons[local_key] = found
-            return found
+            fresh = self.build_skeleton(node_id, node)
+            self._skeletons[local_key] = fresh
+            return fresh
         key = (self.ctx.renderer, self.flow.id, self.flow.version, node_id, locale,
                self.ctx.project_key)
         found = _SKELETONS.get(key)
