@@ -28,6 +28,7 @@ from bot.people import (
 from bot.privacy import export_participant
 from bot.store import open_store
 from bot.store.base import Store
+from bot.store.round_records import AuditEntry
 
 participants_app = typer.Typer(help="Enrol and look after participants.",
                                no_args_is_help=True)
@@ -190,7 +191,12 @@ def erase(
             p = await store.get_participant(participant_id)
             if p is None or p.status == "erased":
                 return False
-            await store.erase_participant(participant_id, SystemClock().now())
+            from bot.cli_rounds import actor_of
+
+            now = SystemClock().now()
+            await store.erase_participant(participant_id, now)
+            await store.audit_add(AuditEntry(now, actor_of(None), "participant.erase",
+                                             participant_id, {"via": "cli"}))
             return True
 
     if not run(go()):
