@@ -36,10 +36,16 @@ def build_channels(service: ParleyService) -> None:
 
 def build_jobs(service: ParleyService) -> None:
     """Background jobs beside the web app (the scheduler registers itself here)."""
+    from bot.retention import scheduled_purge
     from bot.rounds.wiring import scheduler_job
 
     interval = float(os.environ.get("PARLEY_SCHEDULER_INTERVAL", "20"))
-    service.add_job(scheduler_job(service.runtime, interval=interval))
+    job = scheduler_job(service.runtime, interval=interval)
+    runtime = service.runtime
+    job.also("parley-retention",
+             lambda now: scheduled_purge(runtime.store, runtime.config, now),
+             float(os.environ.get("PARLEY_RETENTION_INTERVAL", str(24 * 3600))))
+    service.add_job(job)
 
 
 async def build_service(config: Config, *, senders_paused: bool = False,
