@@ -29,6 +29,7 @@ from bot.privacy import export_participant
 from bot.store import open_store
 from bot.store.base import Store
 from bot.store.round_records import AuditEntry
+from bot.text_hygiene import for_terminal
 
 participants_app = typer.Typer(help="Enrol and look after participants.",
                                no_args_is_help=True)
@@ -139,8 +140,8 @@ def list_people(
     for col in ("id", "name", "status", "cohort", "tags", "addresses", "opted out"):
         table.add_column(col)
     for row in rows:
-        table.add_row(str(row["id"]), str(row["name"] or "—"), str(row["status"]),
-                      str(row["cohort"] or "—"), ";".join(row["tags"]),
+        table.add_row(str(row["id"]), for_terminal(row["name"] or "—"), str(row["status"]),
+                      for_terminal(row["cohort"] or "—"), for_terminal(";".join(row["tags"])),
                       ", ".join(row["addresses"]),
                       ", ".join(row["opted_out"]) or "—")
     out.print(table)
