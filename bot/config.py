@@ -54,6 +54,7 @@ class ServerConfig(_Section):
     max_body_bytes: Annotated[int, Field(ge=1024)] = 256 * 1024
     # proxies whose X-Forwarded-For/-Proto are believed; none: the TCP peer is the client
     trusted_proxies: list[str] = []
+    read_timeout: Annotated[float, Field(gt=0)] = 30.0  # seconds between body pieces
 
 
 class TelegramConfig(_Section):

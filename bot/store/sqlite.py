@@ -26,6 +26,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import os
 import random
 import re
 import sqlite3
@@ -442,6 +443,15 @@ def _statements(sql: str) -> list[str]:
     return statements
 
 
+def _create_private(path: Path) -> None:
+    """Create a new database file readable by its owner only (0600); SQLite gives the
+    ``-wal`` and ``-shm`` files the same mode. An existing file is left as it is."""
+    if str(path) == ":memory:" or str(path).startswith("file:"):
+        return
+    with contextlib.suppress(FileExistsError, FileNotFoundError, IsADirectoryError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
@@ -568,6 +578,7 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds):
     async def _open_once(self) -> None:
         if self._db is not None:
             return
+        _create_private(self.path)
         try:
             # quick statements run on the loop's thread, the rest on aiosqlite's: see
             # bot/store/inline_sqlite.py (about a third less CPU a conversation turn)
