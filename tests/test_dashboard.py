@@ -247,8 +247,16 @@ async def test_phone_numbers_are_masked_unless_revealed_and_revealing_is_audited
     page = await client.get("/admin/participants")
     assert "+447700900123" not in page.text and "+44•••••••123" in page.text
     assert "+447700900123" not in (await client.get("/admin/participants/p1")).text
-    revealed = await client.get("/admin/participants/p1?reveal=1")
+    # a GET (a link, a prefetch) neither reveals nor writes to the audit log
+    assert "+447700900123" not in (await client.get("/admin/participants/p1?reveal=1")).text
+    assert "participant.reveal_numbers" not in [e.action for e in
+                                                await runtime.store.audit_log()]
+    profile = await client.get("/admin/participants/p1")
+    revealed = await client.post("/admin/participants/p1", data={
+        "csrf": csrf_of(profile.text), "reveal": "1"})
     assert "+447700900123" in revealed.text
+    forged = await client.post("/admin/participants", data={"reveal": "1"})
+    assert forged.status_code == 403 and "+447700900123" not in forged.text
     actions = [e.action for e in await runtime.store.audit_log()]
     assert "participant.reveal_numbers" in actions and "login" in actions
 
