@@ -11,7 +11,6 @@ import re
 import tempfile
 from collections import defaultdict
 from pathlib import Path
-from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -23,6 +22,7 @@ from bot.csv_safe import csv_text
 from bot.errors import ParleyError
 from bot.store.sqlite import SqliteStore
 from bot.web.dashboard.core import Dashboard, form_text
+from bot.web.dashboard.notices import notice_of, notice_query
 
 _PERIOD = re.compile(r"^\d{4}-\d{2}$")
 
@@ -40,7 +40,8 @@ class Credits:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    async def page(self, request: Request) -> Response:
+    async def page(self, request: Request, *, error: str = "",
+                   status: int = 200) -> Response:
         store, config = self.dash.store, self.dash.service.runtime.config
         people = {p.id: p for p in await store.list_participants()}
         every = await balances(store)
@@ -57,21 +58,25 @@ class Credits:
                   for k in ("earned", "exported", "paid", "unpaid_participation")}
         totals["owed"] = sum(b.owed for b in every.values())
         return self.dash.html(
-            request, "credits.html", title="Credits", active="credits", rows=rows,
+            request, "credits.html", status=status, title="Credits", active="credits",
+            rows=rows,
             totals=totals, erased_owed=erased_owed, batches=list(reversed(
                 await store.payout_batches())),
             ct=credits_text, money=lambda c: money_text(c, config),
             period=period_of(self.dash.now(), config.schedule.timezone),
-            done=request.query_params.get("done", ""),
-            error=request.query_params.get("error", ""))
+            done=notice_of(request), error=error)
 
-    def back(self, **query: str) -> Response:
-        return RedirectResponse(f"/admin/credits?{urlencode(query)}", status_code=303)
+    def back(self, key: str, ref: object = "") -> Response:
+        return RedirectResponse(f"/admin/credits?{notice_query(key, ref)}", status_code=303)
+
+    async def refused(self, request: Request, error: str) -> Response:
+        """The page again, with the error: never echoed through a URL."""
+        return await self.page(request, error=error, status=400)
 
     async def make_batch(self, request: Request) -> Response:
         period = await form_text(request, "period")
         if not _PERIOD.match(period):
-            return self.back(error=f"'{period}' is not a month like 2026-03")
+            return await self.refused(request, f"'{period}' is not a month like 2026-03")
         actor = str(request.state.dashboard.email)
         stamp = self.dash.now().strftime("%Y%m%dT%H%M%S")
         out = self.folder() / f"payout-{period}-{stamp}.csv"
@@ -79,11 +84,10 @@ class Credits:
             result = await export(self.dash.store, self.dash.service.runtime.config, period,
                                   out, actor=actor, now=self.dash.now())
         except ParleyError as exc:
-            return self.back(error=str(exc))
+            return await self.refused(request, str(exc))
         if result.batch is None:
-            return self.back(done=f"Nothing new to pay up to the end of {period}.")
-        return self.back(done=f"Batch {result.batch.id}: {len(result.rows)} people, "
-                              f"{credits_text(result.batch.total)} credits. Download it below.")
+            return self.back("nothing_to_pay", period)
+        return self.back("batch_made", result.batch.id)
 
     async def download(self, request: Request) -> Response:
         batch = await self.dash.store.payout_get(request.path_params["batch"])
@@ -127,23 +131,23 @@ class Credits:
             await mark_paid(self.dash.store, batch_id, actor=str(request.state.dashboard.email),
                             now=self.dash.now())
         except ParleyError as exc:
-            return self.back(error=str(exc))
-        return self.back(done=f"Batch {batch_id} marked paid.")
+            return await self.refused(request, str(exc))
+        return self.back("batch_paid", batch_id)
 
     async def adjust(self, request: Request) -> Response:
         pid = await form_text(request, "participant")
         if pid not in {p.id for p in await self.dash.store.list_participants()}:
-            return self.back(error=f"no participant '{pid}'")
+            return await self.refused(request, f"no participant '{pid}'")
         try:
             entry = await adjust(self.dash.store, pid, await form_text(request, "amount"),
                                  await form_text(request, "note"),
                                  str(request.state.dashboard.email), self.dash.now())
         except ParleyError as exc:
-            return self.back(error=str(exc).replace("--note", "A note").replace("AMOUNT",
-                                                                                  "The amount"))
+            return await self.refused(request, str(exc).replace("--note", "A note").replace(
+                "AMOUNT", "The amount"))
         await self.dash.audit(request, "credits.adjust", pid, amount=credits_text(entry.amount),
                               note=entry.note)
-        return self.back(done=f"Adjusted {pid} by {credits_text(entry.amount)}.")
+        return self.back("adjusted", pid)
 
 
 def routes(dash: Dashboard) -> list[BaseRoute]:
