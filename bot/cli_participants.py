@@ -26,6 +26,7 @@ from bot.people import (
     read_csv,
 )
 from bot.privacy import export_participant
+from bot.private_files import write_private_text
 from bot.store import open_store
 from bot.store.base import Store
 from bot.store.round_records import AuditEntry
@@ -171,7 +172,7 @@ def export(
     if out_file is None:
         sys.stdout.write(text + "\n")
     else:
-        out_file.write_text(text + "\n", encoding="utf-8")
+        write_private_text(out_file, text + "\n")  # 0600: it is someone's whole record
 
 
 @participants_app.command("erase")

@@ -8,21 +8,19 @@ therefore written through ``safe_cell``, which prefixes such text with an apostr
 (OWASP's advice), so it is shown as text. Plain numbers such as ``-2`` or ``+4.5`` are left
 alone: they cannot run anything and totals must still add up.
 
-Files are written to an unpredictable temporary name in the target folder, created
-``0600`` without following symlinks, then renamed into place, so a reader never sees half
-a file and another local user cannot plant a link where the file will be written.
+Files are written owner-only and whole, through ``bot.private_files``.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
+
+from bot.private_files import private_file
 
 __all__ = ["SafeCsv", "csv_text", "safe_cell", "write_csv_file"]
 
@@ -71,17 +69,8 @@ def csv_text(columns: Sequence[str],
 
 def write_csv_file(path: Path, columns: Sequence[str],
                    rows: Iterable[Iterable[object] | Mapping[str, object]]) -> None:
-    """Write ``path`` atomically, readable by its owner only (0600)."""
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            writer = SafeCsv(f, columns)
-            writer.header()
-            writer.rows(rows)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write ``path`` atomically, readable by its owner only (``bot.private_files``)."""
+    with private_file(path) as f:
+        writer = SafeCsv(f, columns)
+        writer.header()
+        writer.rows(rows)

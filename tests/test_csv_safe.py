@@ -80,6 +80,11 @@ def test_cli_payout_and_participation_files(tmp_path: Path) -> None:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert "'=cmd" in payout.read_text(encoding="utf-8")  # the payment preference too
     assert not list(tmp_path.glob("*.tmp"))
+    exported = subprocess.run([sys.executable, "-m", "bot.cli", "participants", "export", "p1",
+                               "--out", "p1.json", "--config", str(config)], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60)
+    assert exported.returncode == 0, exported.stderr
+    assert stat.S_IMODE((tmp_path / "p1.json").stat().st_mode) == 0o600
 
 
 async def test_dashboard_batch_file_download_and_results_export(clock: ManualClock) -> None:
