@@ -77,6 +77,9 @@ async def seed(runtime: Runtime, address: str, folder: Path) -> str:
     made = await export(runtime.store, runtime.config, period,
                         folder / "payouts" / f"payout-{pid}.csv", actor="sam", now=now)
     assert made.batch is not None
+    again = await export(runtime.store, runtime.config, period,
+                         folder / "payouts" / f"again-{pid}.csv", actor="sam", now=now)
+    assert again.batch is None and again.participation_file is not None  # names them
     assert leaks(folder, [NAME]), "the scenario must put the name in a file first"
     return pid
 

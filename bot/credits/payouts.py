@@ -100,7 +100,9 @@ async def export(store: Store, config: Config, period: str, out: Path, *, actor:
     part_file = out.with_name(out.stem + "-participation" + (out.suffix or ".csv"))
     write_csv_file(part_file, PARTICIPATION_COLUMNS, await participation(store, config, period))
     result.participation_file = part_file
-    if not rows:
+    if not rows:  # recorded all the same: erasure rewrites every file that names people
+        await store.audit_add(AuditEntry(now, actor, "credits.participation", period,
+                                         {"period": period, "file": str(part_file)}))
         return result
     batch = PayoutBatch(id=batch_id, period=period, created_at=now, total=total,
                         rows=len(rows), file=str(out), actor=actor)

@@ -19,8 +19,9 @@ by a keyed hash (HMAC-SHA256 with a per-project secret): a signed request replay
 the erasure still matches its old key and is refused, yet the key no longer reveals the
 chat id or message it came from.
 
-Files: payout CSVs on disk (``payout_batches.file`` and their participation file) are
-rewritten without the person right after the commit (``scrub_files``).
+Files: payout CSVs on disk (``payout_batches.file``, their participation file, and
+participation files of exports that paid nothing, found in the audit log) are rewritten
+without the person right after the commit (``scrub_files``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ log = logging.getLogger("parley.store")
 SECRET_KEY = "inbox_key_secret"
 """The ``meta`` row holding the per-project secret of erased inbox keys."""
 ERASED_PREFIX = "erased:"
+AUDIT_SCAN = 100_000
+"""How far back the audit log is read for files to rewrite."""
 
 
 def new_secret() -> str:
@@ -267,14 +270,18 @@ async def scrub_files(store: Any, participant_id: str) -> None:
     """Rewrite the payout files Parley wrote so they no longer name the person."""
     from bot.csv_safe import write_csv_file
 
+    paths: set[Path] = set()
     for batch in await store.payout_batches():
         base = Path(batch.file)
-        for path in (base, base.with_name(base.stem + "-participation" + (base.suffix
-                                                                           or ".csv"))):
-            try:
-                _scrub_one(path, participant_id, write_csv_file)
-            except OSError as exc:
-                log.warning("erasure: could not rewrite %s: %s", path, exc.strerror)
+        paths |= {base, base.with_name(base.stem + "-participation" + (base.suffix or ".csv"))}
+    for entry in await store.audit_log(AUDIT_SCAN):  # participation files without a batch
+        if entry.action == "credits.participation" and entry.detail.get("file"):
+            paths.add(Path(str(entry.detail["file"])))
+    for path in sorted(paths):
+        try:
+            _scrub_one(path, participant_id, write_csv_file)
+        except OSError as exc:
+            log.warning("erasure: could not rewrite %s: %s", path, exc.strerror)
 
 
 def _scrub_one(path: Path, participant_id: str,

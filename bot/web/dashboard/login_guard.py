@@ -143,6 +143,3 @@ class LoginGuard:
         self.by_email.release("e:" + email, failed=True)
         self.by_address.reserve("a:" + address)
         self.by_address.release("a:" + address, failed=True)
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
