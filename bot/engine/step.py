@@ -93,14 +93,15 @@ _READS: dict[tuple[int, int, str], tuple[Renderer, AskNode, bool]] = {}
 
 
 def _reads_data(renderer: Renderer, node: AskNode, locale: str) -> bool:
-    """Whether any template of a question depends on data (cached per node/locale)."""
+    """Whether any template of a question reads a person's data (cached per node/locale);
+    text that reads only the project's settings is the same for everyone."""
     key = (id(renderer), id(node), locale)
     hit = _READS.get(key)
     if hit is not None and hit[0] is renderer and hit[1] is node:
         return hit[2]
     if len(_READS) > 8192:
         _READS.clear()
-    found = any(renderer.reads_data(k, locale) for k in _label_keys(node))
+    found = any(renderer.reads_personal_data(k, locale) for k in _label_keys(node))
     _READS[key] = (renderer, node, found)
     return found
 

@@ -124,6 +124,13 @@ class Renderer:
         found = self.resolve_locale(key, locale)
         return found is not None and bool(self._uses.get((found, key)))
 
+    def reads_personal_data(self, key: str, locale: str) -> bool:
+        """Whether the template for ``key`` reads anything beyond ``_MEMO_SAFE`` (a
+        person's name, answers, fields or vars): such text is never cached."""
+        found = self.resolve_locale(key, locale)
+        return found is not None and not _MEMO_SAFE.issuperset(self._uses.get((found, key),
+                                                                              ()))
+
     def resolve_locale(self, key: str, locale: str) -> str | None:
         if self.has(key, locale):
             return locale
