@@ -267,6 +267,13 @@ def erase_memory(store: Any, scope: Scope) -> None:
 
 
 async def scrub_files(store: Any, participant_id: str) -> None:
+    """Every ``FILE_ERASURE`` step, after the erasure committed (files cannot join the
+    transaction; each step is idempotent, so running it again is harmless)."""
+    for scrub in FILE_ERASURE:
+        await scrub(store, participant_id)
+
+
+async def _payout_files(store: Any, participant_id: str) -> None:
     """Rewrite the payout files Parley wrote so they no longer name the person."""
     from bot.csv_safe import write_csv_file
 
@@ -304,3 +311,9 @@ def _scrub_one(path: Path, participant_id: str,
                     r[column] = ""
             r["participant_id"] = "erased"
     write(path, columns, rows)
+
+
+FILE_ERASURE: tuple[Callable[[Any, str], Awaitable[None]], ...] = (
+    _payout_files,
+)
+"""Files on disk that can hold a person's data, one line each (media files, reports…)."""
