@@ -112,6 +112,11 @@ def _sorted(items: Iterable[T], key: Callable[[T], Any]) -> list[T]:
     return _copies(sorted(items, key=key))
 
 
+def _check_erase(changes: Changes, known: set[str]) -> None:
+    if changes.erase is not None and changes.erase[0] not in known:
+        raise KeyError(changes.erase[0])
+
+
 class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds):
     """``Store`` in plain dicts and lists; nothing survives the process."""
 
@@ -179,8 +184,7 @@ class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds):
             if pending is not None and pending.status != "pending":
                 raise AlreadyProcessed(inbox_id)
         known = set(self._participants) | ({participant.id} if participant else set())
-        if changes.erase is not None and changes.erase[0] not in known:
-            raise KeyError(changes.erase[0])
+        _check_erase(changes, known)
         for address in addresses:
             if address.participant_id not in known:
                 raise StoreError(f"store refused inconsistent data: address "
@@ -225,9 +229,7 @@ class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds):
                 inbox.status, inbox.processed_at = "done", done_at
                 inbox.attempts += 1
                 inbox.payload = {}  # processed: its effects are stored; keep only the key
-        if changes.erase is not None:
-            erase_memory(self, memory_scope(self, *changes.erase, self._erasure_secret))
-            await scrub_files(self, changes.erase[0])  # after the writes: files follow
+        await self._erase(changes.erase)
 
     # -- participants and addresses -----------------------------------------------------
     async def get_participant(self, participant_id: str) -> Participant | None:
@@ -255,6 +257,12 @@ class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds):
         rows = [(p.created_at, i, p) for i, p in enumerate(self._participants.values())
                 if p.status != "erased"]
         return _copies(p for _, _, p in sorted(rows, key=lambda x: (x[0], x[1])))
+
+    async def _erase(self, erase: tuple[str, dt.datetime] | None) -> None:
+        """The unit's erasure, last (``bot/store/erasure.py``), then its files."""
+        if erase is not None:
+            erase_memory(self, memory_scope(self, *erase, self._erasure_secret))
+            await scrub_files(self, erase[0])
 
     async def erase_participant(self, participant_id: str, at: dt.datetime) -> None:
         """As ``SqliteStore.erase_participant``: raises KeyError for an unknown id."""

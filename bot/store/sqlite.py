@@ -745,16 +745,12 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds):
                                        for code in changes.invites_used])
             await write_targets(db, changes.targets)
             ids.extend(await write_ledger(db, changes.ledger))
-            if changes.erase is not None:  # last: it also blanks rows written above
-                await erase_sqlite(db, changes.erase[0], changes.erase[1],
-                                   await self._erasure_secret(db))
+            await self._erase(db, changes.erase)  # last: it also blanks rows above
         for obj, new_id in ids:  # only once committed
             obj.id = new_id
         for target in changes.targets:
             target.version += 1
-        if changes.erase is not None:
-            await self.checkpoint()
-            await scrub_files(self, changes.erase[0])
+        await self._after_erase(changes.erase)
 
     # -- participants and addresses -----------------------------------------------------
     async def get_participant(self, participant_id: str) -> Participant | None:
@@ -997,6 +993,17 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds):
         return [_timer(r) for r in rows]
 
     # -- meta ---------------------------------------------------------------------------
+    async def _erase(self, db: aiosqlite.Connection,
+                     erase: tuple[str, dt.datetime] | None) -> None:
+        if erase is not None:
+            await erase_sqlite(db, erase[0], erase[1], await self._erasure_secret(db))
+
+    async def _after_erase(self, erase: tuple[str, dt.datetime] | None) -> None:
+        """Once committed: the WAL checkpointed (so erased text leaves it), then files."""
+        if erase is not None:
+            await self.checkpoint()
+            await scrub_files(self, erase[0])
+
     async def _erasure_secret(self, db: aiosqlite.Connection) -> str:
         """The per-project secret of erased inbox keys (made once, kept in ``meta``)."""
         if self._secret is None:
