@@ -21,7 +21,7 @@ chat id or message it came from.
 
 Files: payout CSVs on disk (``payout_batches.file``, their participation file, and
 participation files of exports that paid nothing, found in the audit log) are rewritten
-without the person right after the commit (``scrub_files``).
+without the person right after the commit (``bot/store/erasure_files.py``).
 """
 
 from __future__ import annotations
@@ -30,22 +30,16 @@ import dataclasses
 import datetime as dt
 import hashlib
 import hmac
-import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
-log = logging.getLogger("parley.store")
-
 SECRET_KEY = "inbox_key_secret"
 """The ``meta`` row holding the per-project secret of erased inbox keys."""
 ERASED_PREFIX = "erased:"
-AUDIT_SCAN = 100_000
-"""How far back the audit log is read for files to rewrite."""
 
 
 def new_secret() -> str:
@@ -264,56 +258,3 @@ def memory_scope(store: Any, participant_id: str, at: dt.datetime, secret: str) 
 def erase_memory(store: Any, scope: Scope) -> None:
     for step in ERASURE:
         step.memory(store, scope)
-
-
-async def scrub_files(store: Any, participant_id: str) -> None:
-    """Every ``FILE_ERASURE`` step, after the erasure committed (files cannot join the
-    transaction; each step is idempotent, so running it again is harmless)."""
-    for scrub in FILE_ERASURE:
-        await scrub(store, participant_id)
-
-
-async def _payout_files(store: Any, participant_id: str) -> None:
-    """Rewrite the payout files Parley wrote so they no longer name the person."""
-    from bot.csv_safe import write_csv_file
-
-    paths: set[Path] = set()
-    for batch in await store.payout_batches():
-        base = Path(batch.file)
-        paths |= {base, base.with_name(base.stem + "-participation" + (base.suffix or ".csv"))}
-    for entry in await store.audit_log(AUDIT_SCAN):  # participation files without a batch
-        if entry.action == "credits.participation" and entry.detail.get("file"):
-            paths.add(Path(str(entry.detail["file"])))
-    for path in sorted(paths):
-        try:
-            _scrub_one(path, participant_id, write_csv_file)
-        except OSError as exc:
-            log.warning("erasure: could not rewrite %s: %s", path, exc.strerror)
-
-
-def _scrub_one(path: Path, participant_id: str,
-               write: Callable[[Path, list[str], list[dict[str, str]]], None]) -> None:
-    import csv
-
-    if not path.is_file():
-        return
-    with path.open(encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f)
-        columns = list(reader.fieldnames or [])
-        rows = list(reader)
-    if "participant_id" not in columns or not any(
-            r.get("participant_id") == participant_id for r in rows):
-        return
-    for r in rows:
-        if r.get("participant_id") == participant_id:
-            for column in columns:
-                if column in ("name", "payment_preference"):
-                    r[column] = ""
-            r["participant_id"] = "erased"
-    write(path, columns, rows)
-
-
-FILE_ERASURE: tuple[Callable[[Any, str], Awaitable[None]], ...] = (
-    _payout_files,
-)
-"""Files on disk that can hold a person's data, one line each (media files, reports…)."""

@@ -19,7 +19,8 @@ from bot.clock import Clock, SystemClock
 from bot.engine.session import Session
 from bot.errors import AlreadyProcessed, StoreError
 from bot.store.dashboard import MemoryDashboard
-from bot.store.erasure import erase_memory, forgotten_key, memory_scope, new_secret, scrub_files
+from bot.store.erasure import erase_memory, forgotten_key, memory_scope, new_secret
+from bot.store.erasure_files import scrub_files
 from bot.store.memory_rounds import MemoryRounds
 from bot.store.people import MemoryPeople
 from bot.store.records import (

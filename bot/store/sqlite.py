@@ -43,7 +43,8 @@ from bot.clock import Clock, SystemClock
 from bot.engine.session import FieldValue, Session, SessionStatus
 from bot.errors import AlreadyProcessed, ConfigError, StoreError
 from bot.store.dashboard import SqliteDashboard
-from bot.store.erasure import SECRET_KEY, erase_sqlite, forgotten_key, new_secret, scrub_files
+from bot.store.erasure import SECRET_KEY, erase_sqlite, forgotten_key, new_secret
+from bot.store.erasure_files import scrub_files
 from bot.store.inline_sqlite import inline_connect
 from bot.store.people import SqlitePeople
 from bot.store.records import (
