@@ -66,7 +66,9 @@ class Scope:
 
     @property
     def params(self) -> dict[str, str]:
-        return {"pid": self.participant_id, "at": self.at.isoformat()}
+        # the store's own time text (UTC, microseconds), so stored times sort as text
+        at = self.at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+        return {"pid": self.participant_id, "at": at}
 
 
 SqliteStep = Callable[[aiosqlite.Connection, Scope], Awaitable[None]]
