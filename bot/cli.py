@@ -61,6 +61,9 @@ def _register_groups() -> None:
 
     app.add_typer(statements_app, name="statements")
     app.add_typer(deliberation_app, name="deliberation")
+    from bot.cli_retention import retention_app
+
+    app.add_typer(retention_app, name="retention")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 

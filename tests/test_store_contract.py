@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -614,7 +615,8 @@ async def test_erase_participant_removes_personal_data(store: Store) -> None:
     assert [o.status for o in rows] == ["cancelled", "sent"]
     assert await store.outbox_due("sms", T0 + 60 * MIN, 10) == []
     assert [i.dedupe_key for i in await store.inbox_pending()] == ["6"]
-    assert await store.inbox_put(inbox("5", addr="telegram:42")) is True  # row was deleted
+    # a replay of an erased person's message is refused: the key is kept, as a keyed hash
+    assert await store.inbox_put(inbox("5", addr="telegram:42")) is False
     assert await store.queued_flows("p1") == []
     assert await store.timers_of("s1") == []
     s = await store.get_session("s1")
@@ -1210,3 +1212,44 @@ async def test_finding_translations_are_replaced_per_locale(store: Store) -> Non
     found = await store.finding_translations("F1")
     assert list(found) == ["cy"] and (found["cy"].text, found["cy"].changes) == ("Testun 2",
                                                                                  "Newid")
+
+
+async def test_erasure_removes_a_persons_words_quoted_in_moderation_and_rounds(
+        store: Store) -> None:
+    """Their suggestion's words may be a vote option's label and their statement a
+    statements round's s1: erasure blanks those quotes too, and nobody else's."""
+    from bot.store.participation import SuggestionDecision
+    from bot.store.records import Changes, EventRow
+    from bot.store.round_records import Round
+
+    await store.apply(Changes(participant=person("p1")))
+    await store.apply(Changes(participant=person("p2")))
+    await store.apply(Changes(events=[
+        EventRow("p1", None, "SuggestionMade", {"text": "Night buses"}, T0),
+        EventRow("p1", None, "StatementWritten", {"text": "Buses feel unsafe"}, T0),
+        EventRow("p2", None, "SuggestionMade", {"text": "Bins"}, T0)]))
+    ids = {e.payload["text"]: e.id for e in await store.events()}
+    bus, unsafe, bins = ids["Night buses"], ids["Buses feel unsafe"], ids["Bins"]
+    assert bus is not None and unsafe is not None and bins is not None
+    for sid, label in [(bus, "Night buses"), (bins, "Bins")]:
+        await store.decide_suggestion(SuggestionDecision(sid, "accepted", T0, label=label))
+    options = json.dumps([{"value": f"s{bus}", "label": "Night buses"},
+                          {"value": f"s{bins}", "label": "Bins"}])
+    await store.round_add(Round(id="r1", flow_id="vote", audience="all", created_at=T0,
+                                start_at=T0, vars={"options": options}))
+    await store.round_add(Round(id="r2", flow_id="statements", audience="all",
+                                created_at=T0, start_at=T0,
+                                vars={"s1": "Buses feel unsafe", "s1_id": f"T{unsafe}"}))
+    other = Session(id="s_p2", participant_id="p2", flow_id="statements", flow_version="v",
+                    node="s1", status="waiting", locale="en", started_at=T0, updated_at=T0,
+                    vars={"s1": "Buses feel unsafe", "s1_id": f"T{unsafe}"})
+    await store.apply(Changes(session=other))
+    await store.erase_participant("p1", T0 + MIN)
+    kept = await store.get_session("s_p2")
+    assert kept is not None and kept.vars["s1"] == "(erased)"
+    decisions = await store.suggestion_decisions()
+    assert (decisions[bus].label, decisions[bins].label) == (None, "Bins")
+    vote, talk = await store.round_get("r1"), await store.round_get("r2")
+    assert vote is not None and talk is not None
+    assert [o["label"] for o in json.loads(vote.vars["options"])] == ["(erased)", "Bins"]
+    assert talk.vars == {"s1": "(erased)", "s1_id": f"T{unsafe}"}

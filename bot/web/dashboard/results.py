@@ -6,8 +6,6 @@ anonymised in the store and left out here and in every export.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from bot.csv_safe import csv_text
 from bot.engine.many import MANY
 from bot.engine.tally import tally
 from bot.errors import ParleyError
@@ -41,14 +40,14 @@ def say(renderer: Renderer, key: str, locale: str = "en") -> str:
         return key
 
 
-def csv_cell(value: object) -> str:
-    """A cell spreadsheet programs will not run as a formula (=, +, -, @ prefixes)."""
-    text = "" if value is None else str(value)
-    if isinstance(value, list):  # several picks: "housing;jobs", like tags on import
-        text = ";".join(str(v) for v in value)
-    elif isinstance(value, dict):  # amounts: "food=50;youth=30"
-        text = ";".join(f"{k}={v}" for k, v in value.items())
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+def csv_value(value: object) -> object:
+    """Several picks as ``housing;jobs`` (like tags on import), amounts as
+    ``food=50;youth=30``; anything else as it is (``csv_text`` makes it safe)."""
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ";".join(f"{k}={v}" for k, v in value.items())
+    return value
 
 
 @dataclass
@@ -203,17 +202,16 @@ class Results:
         label = request.query_params.get("label") or None
         rows = await self.answers(flow_id, label)
         labels = {r.id: r.label or "" for r in await self.dash.store.rounds_all()}
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["participant_id", "round_id", "round_label", "question", "field",
-                         "value", "skipped", "late", "answered_at"])
-        for a in rows:
-            writer.writerow([a.participant_id, a.round_id or "", labels.get(a.round_id or "", ""),
-                             a.node, a.field or "", csv_cell(a.value), int(a.skipped),
-                             int(a.late), a.at.isoformat()])
+        text = csv_text(
+            ["participant_id", "round_id", "round_label", "question", "field", "value",
+             "skipped", "late", "answered_at"],
+            ([a.participant_id, a.round_id or "", labels.get(a.round_id or "", ""), a.node,
+              a.field or "", csv_value(a.value), int(a.skipped), int(a.late),
+              a.at.isoformat()]
+             for a in rows))
         await self.dash.audit(request, "results.export", flow_id, label=label or "all")
         name = re.sub(r"[^A-Za-z0-9_-]", "_", f"{flow_id}-{label or 'all'}") + ".csv"
-        return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
+        return Response(text, media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"',
                                  "Cache-Control": "no-store"})
 
