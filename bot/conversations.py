@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 from bot.acks import ack_item
 from bot.clock import Clock
 from bot.config import Config
+from bot.delivery.bundle import bundle
 from bot.engine import StepContext, StepResult, begin, step
 from bot.engine import events as ev
 from bot.engine.io import Expire, Input, Output, Press, Reply, TimerFired
@@ -122,6 +123,8 @@ def channel_of(address: str) -> Channel:
         return "telegram"
     if address.startswith("tel:"):
         return "sms"
+    if address.startswith("whatsapp:"):
+        return "whatsapp"
     return "console"
 
 
@@ -425,8 +428,23 @@ class Conversations:
                 self._event(unit, "StaleInputIgnored", {"detail": f"button {token}"})
                 self._closed(unit)
                 return
-            unit.ack.payload["edit_text"] = self._answered(unit, question.text, chosen.label)
+            shown = await self._shown_text(unit, question.text)
+            unit.ack.payload["edit_text"] = self._answered(unit, shown, chosen.label)
         await self._step(unit, flow, session, Press(token))
+
+    async def _shown_text(self, unit: _Unit, question: str) -> str:
+        """The pressed message's whole text: on rich channels texts before a question
+        travel in its message (``bot.delivery.bundle``), and the edit must keep them."""
+        assert unit.ack is not None and unit.address is not None
+        source = unit.ack.payload.get("source_id")
+        row = await self.store.outbox_by_provider_id(str(source)) if source else None
+        rows = [] if row is None else [row]
+        rows += reversed(await self.store.outbox_of(unit.participant.id))
+        for row in rows:
+            text = str(row.payload.get("text") or "")
+            if row.address == unit.address.address and text.endswith(question):
+                return text
+        return question
 
     def _answered(self, unit: _Unit, question: str, label: str) -> str:
         line = self.renderer.render("system.answered", unit.participant.locale,
@@ -666,7 +684,7 @@ class Conversations:
                 p.timezone = event.value
             elif event.field in PROFILE_FIELDS:
                 p.profile[event.field] = event.value
-                if event.field == "preferred_channel" and event.value in ("telegram", "sms"):
+                if event.field == "preferred_channel" and event.value in ("telegram", "sms", "whatsapp"):
                     p.preferred_channel = event.value  # type: ignore[assignment]
         elif isinstance(event, ev.ConsentGiven):
             p.status, p.consent_version = "consented", event.version
@@ -685,6 +703,7 @@ class Conversations:
                                     {**self._data(unit.participant), **extra})
         output = Output(text=text, plain=text, kind="notice")
         unit.reply(output)
+        unit.changes.outbox[-1].payload["template_key"] = key  # WhatsApp templates
         if kind != "notice":
             unit.changes.outbox[-1].payload["kind"] = kind
 
@@ -735,6 +754,7 @@ class Conversations:
 
     async def _commit(self, unit: _Unit) -> None:
         changes = unit.changes
+        changes.outbox = bundle(changes.outbox)  # one message, not five, on rich channels
         sessions = list(unit.sessions.values())
         if sessions:
             changes.session, changes.more_sessions = sessions[0], sessions[1:]
