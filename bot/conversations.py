@@ -684,7 +684,8 @@ class Conversations:
                 p.timezone = event.value
             elif event.field in PROFILE_FIELDS:
                 p.profile[event.field] = event.value
-                if event.field == "preferred_channel" and event.value in ("telegram", "sms", "whatsapp"):
+                if event.field == "preferred_channel" and event.value in (
+                        "telegram", "sms", "whatsapp"):
                     p.preferred_channel = event.value  # type: ignore[assignment]
         elif isinstance(event, ev.ConsentGiven):
             p.status, p.consent_version = "consented", event.version

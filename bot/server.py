@@ -32,6 +32,10 @@ def build_channels(service: ParleyService) -> None:
         from bot.channels.sms import SmsChannel
 
         service.add_channel(SmsChannel(config))
+    if config.whatsapp.enabled_with(config.sms):
+        from bot.channels.whatsapp import WhatsAppChannel
+
+        service.add_channel(WhatsAppChannel(config))
 
 
 def build_jobs(service: ParleyService) -> None:

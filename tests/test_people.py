@@ -49,7 +49,7 @@ def test_csv_import_reports_every_bad_row_with_its_line() -> None:
         (3, "phone '12' is not a possible number for region GB"),
         (3, "locale 'xx' is not enabled (enabled: en, cy)"),
         (3, "timezone 'Mars/Base' is unknown (e.g. Europe/London)"),
-        (4, "needs a phone or a telegram_id"),
+        (4, "needs a phone, a telegram_id or a whatsapp number"),
         (5, "tel tel:+447700900123 also on line 2"),
         (6, "telegram_id 'abc' must be a number (the chat id)"),
     ]

@@ -34,7 +34,7 @@ from twilio.request_validator import RequestValidator
 from bot.config import Config
 from bot.engine.keywords import classify
 from bot.errors import StoreError
-from bot.store.records import Changes, InboxItem
+from bot.store.records import Changes, Channel, InboxItem
 from bot.store.sms import summarise
 
 if TYPE_CHECKING:
@@ -70,6 +70,9 @@ def twiml() -> Response:
 
 class SmsWebhooks:
     """The handlers; ``attach`` gives them the running service."""
+
+    channel: Channel = "sms"
+    """Metric label and route prefix (``WhatsAppWebhooks`` shares the rest)."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -112,7 +115,7 @@ class SmsWebhooks:
             if not self.validator.validate(*args):
                 label, reason = "bad_signature", "the signature does not match"
         if reason:
-            self._service().metrics.inc("parley_inbound_rejected_total", channel="sms",
+            self._service().metrics.inc("parley_inbound_rejected_total", channel=self.channel,
                                         reason=label)
             log.warning("sms: refused a request to %s: %s", route, reason)
             return None
@@ -150,7 +153,7 @@ class SmsWebhooks:
 
     # -- POST /sms/status ---------------------------------------------------------------
     async def status(self, request: Request) -> Response:
-        form = await self.signed_form(request, "/sms/status")
+        form = await self.signed_form(request, f"/{self.channel}/status")
         if form is None:
             return PlainTextResponse("forbidden", status_code=403)
         service = self._service()
@@ -166,7 +169,7 @@ class SmsWebhooks:
         except StoreError as exc:
             log.error("sms: could not record a delivery status: %s", exc)
             return PlainTextResponse("store unavailable", status_code=503)
-        service.metrics.inc("parley_delivery_status_total", channel="sms", status=status)
+        service.metrics.inc("parley_delivery_status_total", channel=self.channel, status=status)
         if part is None:
             log.info("sms: status %r for message %s, which Parley has no record of",
                      status, sid)

@@ -65,9 +65,11 @@ def template_keys(payload: dict[str, Any]) -> list[str]:
     if keys:
         return keys
     found: list[str] = []
+    flow, node = payload.get("flow_id"), payload.get("node")
+    if payload.get("kind") == "reminder" and flow:
+        found.append(f"{flow}.reminder")
     if payload.get("template_key"):
         found.append(str(payload["template_key"]))
-    flow, node = payload.get("flow_id"), payload.get("node")
     if flow and node:
         found.append(f"{flow}.{node}")
     return found

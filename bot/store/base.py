@@ -29,9 +29,10 @@ from bot.store.records import (
 )
 from bot.store.rounds_base import RoundsStore
 from bot.store.sms import SmsStore
+from bot.store.window import WindowStore
 
 
-class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, Protocol):
+class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, WindowStore, Protocol):
     """Async persistence. Every method raises StoreError when the database is unusable."""
 
     async def open(self) -> None:

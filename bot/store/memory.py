@@ -46,6 +46,7 @@ from bot.store.sqlite import (
     sessions_of,
     to_utc,
 )
+from bot.store.window import MemoryWindow
 
 T = TypeVar("T")
 
@@ -111,7 +112,7 @@ def _sorted(items: Iterable[T], key: Callable[[T], Any]) -> list[T]:
     return _copies(sorted(items, key=key))
 
 
-class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds):
+class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, MemoryWindow):
     """``Store`` in plain dicts and lists; nothing survives the process."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:

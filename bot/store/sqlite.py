@@ -62,6 +62,7 @@ from bot.store.records import (
 )
 from bot.store.sms import SqliteSms
 from bot.store.sqlite_rounds import SqliteRounds, write_ledger, write_targets
+from bot.store.window import SqliteWindow
 
 log = logging.getLogger(__name__)
 
@@ -438,7 +439,7 @@ def _statements(sql: str) -> list[str]:
     return statements
 
 
-class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds):
+class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, SqliteWindow):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
