@@ -159,7 +159,7 @@ async def test_no_template_falls_back_to_another_address_and_says_so(
     await person(store, ("tel:+447700900301", "sms"))
     transport = await transport_for(wa_config(served[1].base_url), store)
     item = await queued(store, QUESTION)
-    with pytest.raises(Rejected, match="no template .*consent.agree.*: sent by sms instead"):
+    with pytest.raises(Rejected, match=r"no template .*consent.agree.*: sent by sms instead"):
         await transport.send(item)
     assert fake.messages == []  # nothing refused by WhatsApp: it never went
     copies = [o for o in await store.outbox_all() if o.channel == "sms"]

@@ -26,7 +26,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import secrets
 from typing import Any, Final
 
 from starlette.requests import Request
