@@ -13,6 +13,7 @@ from typing import Protocol
 
 from bot.engine.session import Session
 from bot.store.dashboard import DashboardStore
+from bot.store.media import MediaStore
 from bot.store.people import PeopleStore
 from bot.store.records import (
     Address,
@@ -32,7 +33,8 @@ from bot.store.sms import SmsStore
 from bot.store.window import WindowStore
 
 
-class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, WindowStore, Protocol):
+class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, WindowStore, MediaStore,
+            Protocol):
     """Async persistence. Every method raises StoreError when the database is unusable."""
 
     async def open(self) -> None:

@@ -19,6 +19,7 @@ from bot.clock import Clock, SystemClock
 from bot.engine.session import Session
 from bot.errors import AlreadyProcessed, StoreError
 from bot.store.dashboard import MemoryDashboard
+from bot.store.media import MemoryMedia
 from bot.store.memory_rounds import MemoryRounds
 from bot.store.people import MemoryPeople
 from bot.store.records import (
@@ -112,7 +113,8 @@ def _sorted(items: Iterable[T], key: Callable[[T], Any]) -> list[T]:
     return _copies(sorted(items, key=key))
 
 
-class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, MemoryWindow):
+class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, MemoryWindow,
+                  MemoryMedia):
     """``Store`` in plain dicts and lists; nothing survives the process."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:
@@ -286,6 +288,7 @@ class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, Memory
                         if t.participant_id != participant_id and t.session_id not in sessions}
         for session_id in sessions:
             self._sessions[session_id] = self._sessions[session_id].evolve(fields={}, vars={})
+        await self.media_erase(participant_id)  # the rows and the files (issue 17)
 
     # -- sessions -----------------------------------------------------------------------
     async def get_session(self, session_id: str) -> Session | None:

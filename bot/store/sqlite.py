@@ -43,6 +43,7 @@ from bot.engine.session import FieldValue, Session, SessionStatus
 from bot.errors import AlreadyProcessed, ConfigError, StoreError
 from bot.store.dashboard import SqliteDashboard
 from bot.store.inline_sqlite import inline_connect
+from bot.store.media import SqliteMedia
 from bot.store.people import SqlitePeople
 from bot.store.records import (
     Address,
@@ -439,7 +440,8 @@ def _statements(sql: str) -> list[str]:
     return statements
 
 
-class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, SqliteWindow):
+class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, SqliteWindow,
+                  SqliteMedia):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
@@ -793,6 +795,7 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, Sqlite
                              (participant_id, participant_id))
             await db.execute("UPDATE sessions SET fields = '{}', vars = '{}' "
                              "WHERE participant_id = ?", pid)
+        await self.media_erase(participant_id)  # the rows and the files (issue 17)
         await self.checkpoint()
 
     async def checkpoint(self) -> None:
