@@ -17,6 +17,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from bot import media_replies
 from bot.acks import ack_item
 from bot.clock import Clock
 from bot.config import Config
@@ -76,6 +77,8 @@ class Inbound:
     press is answered through the outbox (see ``bot.acks``)."""
     source_id: str | None = None
     """The provider's id of our message this input responds to (the pressed question)."""
+    media: tuple[dict[str, Any], ...] = ()
+    """Voice notes, photos, locations … the message carried (``bot.media_replies``)."""
 
 
 class ConversationHooks(Protocol):
@@ -321,7 +324,7 @@ class Conversations:
         if inbound.kind == "group":
             self._system(unit, "system.group_not_supported")
         elif inbound.kind == "media":
-            self._system(unit, "system.media_not_supported")
+            await media_replies.receive(self, unit, inbound)
         elif word is not None and word not in ("skip", "yes"):
             await self._keyword(unit, word, inbound)
         elif word == "yes" and address.opted_out:

@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from twilio.request_validator import RequestValidator
 
+from bot.channels.twilio_media import media_of
 from bot.config import Config
 from bot.engine.keywords import classify
 from bot.errors import StoreError
@@ -138,8 +139,10 @@ class SmsWebhooks:
         body = form.get("Body", "")
         kind = "media" if not body and _int(form.get("NumMedia")) > 0 else "text"
         body = _as_twilio_saw_it(body, form.get("OptOutType", ""))
+        media = media_of(form, whatsapp=False)  # MMS
         item = InboxItem(channel="sms", dedupe_key=sid, address=address,
-                         payload={"text": body, "kind": kind},
+                         payload={"text": body, "kind": kind,
+                                  **({"media": media} if media else {})},
                          received_at=service.runtime.clock.now())
         try:
             is_new = await service.inbox.accept(item)  # committed before we answer

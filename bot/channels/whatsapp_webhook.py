@@ -26,19 +26,17 @@ import logging
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from bot.channels.sms_webhook import Form, SmsWebhooks, _int, twiml
+from bot.channels.sms_webhook import Form, SmsWebhooks, twiml
+from bot.channels.twilio_media import media_of
 from bot.channels.whatsapp_transport import (
     NOT_ON_WHATSAPP,
     WINDOW_CLOSED,
     release_held,
 )
 from bot.errors import StoreError
-from bot.media_kinds import kind_of_type
 from bot.store.records import Changes, Channel, InboxItem, OutboxItem
 
 log = logging.getLogger("parley.whatsapp")
-MAX_MEDIA = 10
-"""Twilio sends at most 10 media items with one WhatsApp message."""
 
 
 def whatsapp_address(raw: str, region: str) -> str | None:
@@ -58,17 +56,7 @@ def inbound_payload(form: Form) -> dict[str, object]:
     if token:
         return {"text": form.get("ButtonText") or form.get("ListTitle") or "",
                 "kind": "press", "press": token}
-    media: list[dict[str, str]] = []
-    for index in range(min(_int(form.get("NumMedia")), MAX_MEDIA)):
-        url = form.get(f"MediaUrl{index}", "")
-        content_type = form.get(f"MediaContentType{index}", "")
-        if url:
-            media.append({"kind": kind_of_type(content_type, voice_if_ogg=True),
-                          "source": url, "content_type": content_type})
-    latitude, longitude = form.get("Latitude"), form.get("Longitude")
-    if latitude and longitude:
-        media.append({"kind": "location", "source": f"geo:{latitude},{longitude}",
-                      "content_type": ""})
+    media = media_of(form, whatsapp=True)
     body = form.get("Body", "")
     if media and not body:
         return {"text": "", "kind": "media", "media": media}
