@@ -38,3 +38,23 @@ def kind_of_type(content_type: str, *, voice_if_ogg: bool = False) -> MediaKind:
 
 def label(kind: str) -> str:
     return LABELS.get(kind, kind)
+
+
+def answer_value(kind: str) -> str:
+    """How a media answer reads in results and exports: ``[voice note]``."""
+    return f"[{label(kind)}]"
+
+
+MEDIA_VALUES = {answer_value(k): label(k) for k in KINDS}
+
+
+def kinds_of_answers(values: list[object]) -> list[tuple[str, int]]:
+    """For a free-text question: how many answers were typed and how many were each kind
+    of media (``[("typed", 12), ("voice note", 3)]``); empty when all were typed."""
+    counts: dict[str, int] = {}
+    for value in values:
+        kind = MEDIA_VALUES.get(value, "typed") if isinstance(value, str) else "typed"
+        counts[kind] = counts.get(kind, 0) + 1
+    if set(counts) <= {"typed"}:
+        return []
+    return sorted(counts.items(), key=lambda kv: (kv[0] != "typed", kv[0]))

@@ -19,18 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 from bot.engine.io import Reply
 from bot.flows.models import AskNode
-from bot.media_kinds import KINDS, label
+from bot.media_kinds import KINDS, answer_value
 from bot.store.media import MediaItem
 
 if TYPE_CHECKING:
     from bot.conversations import Conversations, Inbound, _Unit
 
 BUTTON_CHANNELS = frozenset({"telegram", "whatsapp"})
-
-
-def answer_value(kind: str) -> str:
-    """How a media answer reads in results and exports: ``[voice note]``."""
-    return f"[{label(kind)}]"
 
 
 def usable(media: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:

@@ -44,6 +44,9 @@ def build_jobs(service: ParleyService) -> None:
 
     interval = float(os.environ.get("PARLEY_SCHEDULER_INTERVAL", "20"))
     service.add_job(scheduler_job(service.runtime, interval=interval))
+    from bot.media_fetch import MediaFetcher
+
+    service.add_job(MediaFetcher(service.runtime.config))  # voice notes, photos … (#17)
 
 
 async def build_service(config: Config, *, senders_paused: bool = False,

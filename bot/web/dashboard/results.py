@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 from bot.errors import ParleyError
 from bot.flows.models import AskNode, ChoiceAnswer, Flow, ScaleAnswer, YesNoAnswer
 from bot.i18n.renderer import Renderer
+from bot.media_kinds import kinds_of_answers
 from bot.store.records import AnswerRow
 from bot.web.dashboard import svg
 from bot.web.dashboard.core import Dashboard
@@ -79,7 +80,7 @@ def question_rows(flow: Flow, renderer: Renderer, answers: Sequence[AnswerRow]
             labels = {"True": "yes", "False": "no"}
         texts: list[str] = []
         if answer.kind in ("text", "date"):
-            rows = []
+            rows = kinds_of_answers([a.value for a in given])  # typed vs voice note, photo
             texts = [str(a.value) for a in given][-20:]
         else:
             rows = [(labels.get(k, k), c) for k, c in distribution([a.value for a in given],
