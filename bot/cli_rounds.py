@@ -86,9 +86,28 @@ def _show_preview(cfg: Config, preview: Preview) -> None:
     cost = preview.segments * cfg.sms.segment_price
     first = min((t.send_at for t in preview.targets), default=item.start_at)
     out.print(f"{len(preview.targets)} people: {counts['telegram']} Telegram, {counts['sms']} "
-              f"SMS, {counts['none']} with no usable address. Estimated {preview.segments} "
+              f"SMS, {counts['whatsapp']} WhatsApp, "
+              f"{counts['none']} with no usable address. Estimated {preview.segments} "
               f"SMS segments for everyone completing (≈ {cost:.2f} at "
               f"{cfg.sms.segment_price} a segment). First sends from {_local(cfg, first)}.")
+    if counts["whatsapp"]:
+        _whatsapp_templates(cfg, item)
+
+
+def _whatsapp_templates(cfg: Config, item: Any) -> None:
+    """What would go to WhatsApp people outside their 24-hour window with no template."""
+    from bot.channels.whatsapp_coverage import for_round
+    from bot.cli import out
+    from bot.runtime import load_content
+
+    _, library = load_content(cfg)
+    flows = {f: library.get(f) for f in (item.flow_id, "consent") if f in library}
+    missing = for_round(cfg, flows, item.flow_id, reminders=bool(item.remind_after))
+    for m in missing:
+        out.print(f"WhatsApp: {escape(str(m))}; without it the message goes by another "
+                  "address, or waits until the person writes.")
+    if not missing:
+        out.print("WhatsApp: every message sent outside the 24-hour window has a template.")
 
 
 @rounds_app.command("create")
