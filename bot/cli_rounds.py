@@ -101,7 +101,8 @@ def _whatsapp_templates(cfg: Config, item: Any) -> None:
     from bot.runtime import load_content
 
     _, library = load_content(cfg)
-    flows = {f: library.get(f) for f in (item.flow_id, "consent") if f in library}
+    flows = {f: library.get(f) for f in (item.flow_id, *cfg.enrolment.pathway)
+             if f in library}
     missing = for_round(cfg, flows, item.flow_id, reminders=bool(item.remind_after))
     for m in missing:
         out.print(f"WhatsApp: {escape(str(m))}; without it the message goes by another "

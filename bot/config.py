@@ -61,6 +61,8 @@ class TelegramConfig(_Section):
     mode: Literal["webhook", "polling"] = "webhook"
     rate_limit_per_second: Annotated[float, Field(gt=0)] = 30
     per_chat_per_second: Annotated[float, Field(gt=0)] = 1
+    per_chat_burst: Annotated[int, Field(ge=1, le=10)] = 3
+    """Messages a chat may get back to back (Telegram tolerates short bursts)."""
     request_timeout: Annotated[float, Field(gt=0)] = 10
 
     @property

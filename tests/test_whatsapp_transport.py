@@ -131,9 +131,9 @@ async def test_outside_the_window_the_configured_template_goes_with_variables(
     await transport.send(await queued(store, QUESTION))
     [sent] = fake.messages
     assert sent["params"]["ContentSid"] == invite
-    assert json.loads(sent["params"]["ContentVariables"]) == {"1": "Money Voices",
-                                                              "2": "Do you agree?"}
-    assert sent["body"] == "Hello from Money Voices. Do you agree?"
+    assert json.loads(sent["params"]["ContentVariables"]) == {
+        "1": "Money Voices", "2": "Do you agree?\n1 Yes\n2 No"}
+    assert sent["body"] == "Hello from Money Voices. Do you agree?\n1 Yes\n2 No"
     await transport.stop()
 
 
@@ -149,7 +149,7 @@ async def test_twilio_saying_63016_turns_a_free_form_message_into_its_template(
     await transport.send(await queued(store, QUESTION))
     [refused, sent] = fake.calls
     assert "Body" in refused[1] and sent[1]["ContentSid"] == invite
-    assert [m["body"] for m in fake.messages] == ["Do you agree?"]
+    assert [m["body"] for m in fake.messages] == ["Do you agree?\n1 Yes\n2 No"]
     await transport.stop()
 
 

@@ -52,7 +52,8 @@ def _keys(flow: Flow, nodes: list[str], extra: tuple[str, ...] = ()) -> tuple[st
 
 def uncovered(flow: Flow, config: Config, *, consent: Flow | None = None,
               reminders: bool = True) -> list[Missing]:
-    """The business-initiated messages of a round of ``flow`` without a template."""
+    """The business-initiated messages of a round of ``flow`` without a template;
+    ``consent``: the flow that follows the introduction for people who never agreed."""
     templates = config.whatsapp.templates
     needed: list[Missing] = []
     start = opening_nodes(flow, flow.start)
@@ -61,7 +62,7 @@ def uncovered(flow: Flow, config: Config, *, consent: Flow | None = None,
     if consent is not None and consent.id != flow.id:
         first = opening_nodes(consent, consent.start)
         needed.append(Missing(consent.id, consent.start,
-                              "the introduction and consent (for people who never agreed)",
+                              "the introduction (for people who never agreed)",
                               _keys(consent, first, ("system.intro",))))
     for node_id, node in flow.nodes.items():
         if not isinstance(node, AskNode):
@@ -84,5 +85,16 @@ def for_round(config: Config, flows: dict[str, Flow], flow_id: str, *,
     when WhatsApp is off."""
     if not config.whatsapp.from_number or flow_id not in flows:
         return []
-    return uncovered(flows[flow_id], config, consent=flows.get("consent"),
+    return uncovered(flows[flow_id], config, consent=first_contact(config, flows),
                      reminders=reminders)
+
+
+def first_contact(config: Config, flows: dict[str, Flow]) -> Flow | None:
+    """The flow whose first message follows the introduction: the enrolment pathway's
+    first (``language`` only when several locales are on)."""
+    for flow_id in config.enrolment.pathway:
+        if flow_id == "language" and len(config.project.locales) < 2:
+            continue
+        if flow_id in flows:
+            return flows[flow_id]
+    return None

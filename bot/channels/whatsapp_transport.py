@@ -13,7 +13,7 @@ window and native choices; per message the transport picks a *plan*:
 - outside it: the approved template for the message (``[whatsapp.templates]``, the first
   key of ``bot.delivery.bundle.template_keys`` that is configured, then
   ``<flow>.invite``), sent with ``ContentSid`` and ``ContentVariables``
-  ``{"1": project name, "2": the message text}``;
+  ``{"1": project name, "2": the message text with numbered options}``;
 - outside it with no template: the same message to another address of the person
   (SMS or Telegram; the row says so); with none, the row is *held*: marked failed with
   the reason, logged and counted, and released by the person's next WhatsApp message
@@ -81,7 +81,7 @@ class WhatsAppTransport(TwilioTransport):
         self.project = config.project.name
         # WhatsApp has no per-number 1 message/s limit like a long code: pace overall
         self.pacing = Pacing(per_second=config.whatsapp.rate_limit_per_second,
-                             per_chat_per_second=1.0)
+                             per_chat_per_second=1.0, per_chat_burst=3)
         self._plans: dict[str, Plan] = {}
         """The plan of the message being sent to each chat (one in flight per chat)."""
 
@@ -150,7 +150,8 @@ class WhatsAppTransport(TwilioTransport):
         key = self.template_key(payload)
         if key is None:
             return None
-        text = str(payload.get("text") or payload.get("plain") or "")
+        # numbered options: an approved template carries no buttons of ours
+        text = str(payload.get("plain") or payload.get("text") or "")
         return Plan("template", self.whatsapp.templates[key],
                     {"1": self.project, "2": text})
 

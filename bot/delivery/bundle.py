@@ -40,7 +40,7 @@ def _joinable(first: OutboxItem, second: OutboxItem) -> bool:
         return False
     if not _plain_text(first) or second.payload.get("kind") not in FOLDABLE_KINDS:
         return False
-    if first.round_id != second.round_id and second.round_id is not None:
+    if first.round_id is not None and first.round_id != second.round_id:
         return False  # a round's counts follow its own messages
     size = len(str(first.payload.get("text", ""))) + len(str(second.payload.get("text", "")))
     return size + len(SEPARATOR) <= limit
