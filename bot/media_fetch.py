@@ -67,10 +67,14 @@ class MediaFetcher:
         self._task: asyncio.Task[None] | None = None
         self._http: httpx.AsyncClient | None = None
 
-    async def start(self, service: ParleyService) -> None:
+    def attach(self, service: ParleyService) -> None:
+        """Ready to ``run_once`` (tests drive it so, without the loop)."""
         self._service = service
         self.bot = getattr(service.channels.get("telegram"), "bot", None)
         self._http = httpx.AsyncClient(timeout=30, follow_redirects=True)
+
+    async def start(self, service: ParleyService) -> None:
+        self.attach(service)
         self._task = asyncio.create_task(self._loop(), name="media-fetch")
 
     async def stop(self) -> None:
