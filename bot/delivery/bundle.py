@@ -54,9 +54,15 @@ def _fold(first: OutboxItem, second: OutboxItem) -> OutboxItem:
         payload[key] = SEPARATOR.join(p for p in (before, after) if p)
     # every part's template key, in order: WhatsApp may need one outside its window
     payload["template_keys"] = [*template_keys(first.payload), *template_keys(second.payload)]
+    payload["kinds"] = [*kinds(first.payload), *kinds(second.payload)]  # what it carries
     second.payload = payload
     second.round_id = second.round_id or first.round_id
     return second
+
+
+def kinds(payload: dict[str, Any]) -> list[str]:
+    """The kinds of the messages a payload carries (``["reminder", "question"]``)."""
+    return list(payload.get("kinds") or [str(payload.get("kind"))])
 
 
 def template_keys(payload: dict[str, Any]) -> list[str]:
