@@ -176,3 +176,20 @@ async def test_a_63016_callback_sends_the_message_again_marked_and_63024_is_unre
     address = await store.get_address(ME)
     assert address is not None and address.unreachable
     assert address.unreachable_reason == "not a valid WhatsApp recipient (63024)"
+
+
+async def test_read_receipts_move_a_message_to_read(app: App) -> None:
+    store = app.runtime.store
+    _, pid = await enrolled_phone(app.runtime, ME, name="Sam")
+    await store.apply(Changes(outbox=[OutboxItem(pid, ME, "whatsapp", {"text": "Hi"}, T0, T0,
+                                                 status="sent")]))
+    [row] = await store.outbox_of(pid)
+    assert row.id is not None
+    await store.sms_part_add(SmsPart("SMread", row.id, 1, 1, 1, "sent", T0, T0))
+    for status in ("read", "delivered"):  # out of order: read is not undone
+        form = {"MessageSid": "SMread", "MessageStatus": status, "To": ME, "From": US,
+                "AccountSid": DEFAULT_ACCOUNT_SID, "ChannelPrefix": "whatsapp"}
+        assert (await app.post("/whatsapp/status", form)).status_code == 200
+    assert (await store.outbox_get(row.id)).delivery_status == "read"  # type: ignore[union-attr]
+    history = [e.status for e in await store.sms_status_history(row.id)]
+    assert history == ["read", "delivered"]
