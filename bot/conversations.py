@@ -353,6 +353,8 @@ class Conversations:
             if inbound.press:
                 await self._press(unit, flow, session, inbound.press)
                 return
+            if inbound.media:  # a photo with a caption: the words answer, the photo kept
+                await media_replies.keep(self, unit, inbound, session)
             await self._step(unit, flow, session, Reply(inbound.text))
             return
         if inbound.press:

@@ -115,3 +115,25 @@ def test_a_chat_may_get_a_short_burst_then_the_per_chat_pace() -> None:
     plain = PerChat(1, clock=lambda: now[0])  # burst 1: one a second, as before
     plain.record("c")
     assert not plain.ready("c")
+
+
+async def test_media_with_nothing_asked_is_kept_for_the_team_and_a_caption_answers(
+        runtime: Runtime) -> None:
+    _, pid = await enrolled_phone(runtime, "whatsapp:+447700900503", name="Cy")
+    rows = await reply(runtime, "whatsapp:+447700900503", "whatsapp", [MMS], "SM-idle")
+    assert rows[-1].payload["text"] == "Thank you, we have kept your photo for the team to see."
+    [kept] = await runtime.store.media_of(pid)
+    assert (kept.kind, kept.session_id, kept.node) == ("photo", None, None)
+
+    await runtime.conversations.start_flow(pid, "feedback")
+    await runtime.conversations.handle(Inbound("whatsapp", "whatsapp:+447700900503",
+                                               runtime.clock.now(), text="1"))
+    caption = {**MMS, "source": MMS["source"] + "b"}
+    await runtime.conversations.handle(Inbound(
+        "whatsapp", "whatsapp:+447700900503", runtime.clock.now(),
+        text="Fewer forms, like this one", media=(caption,), inbox_id=77))
+    [answer] = [a for a in await runtime.store.answers(participant_id=pid)
+                if a.field == "change"]
+    assert answer.value == "Fewer forms, like this one"  # the words answer
+    beside = [m for m in await runtime.store.media_of(pid) if m.node == "change"]
+    assert [m.source for m in beside] == [caption["source"]]  # the photo is kept
