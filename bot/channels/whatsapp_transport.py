@@ -216,8 +216,11 @@ def candidate_keys(payload: dict[str, Any]) -> list[str]:
 async def release_held(store: Any, address: str, now: dt.datetime) -> int:
     """The person wrote: messages held for want of a template may go now, in order."""
     released = 0
-    for row in await store.outbox_all(status="failed"):
-        if row.address == address and f"{HELD}:" in (row.last_error or ""):
+    person = await store.participant_for_address(address)
+    rows = await store.outbox_of(person.id) if person is not None else []
+    for row in rows:  # only this person's rows: this runs on every inbound message
+        if row.status == "failed" and row.address == address and \
+                f"{HELD}:" in (row.last_error or ""):
             row.status, row.next_attempt_at = "retry", now
             row.last_error = "released: the person wrote, the window is open"
             await store.outbox_update(row)
