@@ -198,3 +198,17 @@ async def test_not_a_whatsapp_number_is_unreachable(
     with pytest.raises(Unreachable, match="63024"):
         await transport.send(await queued(store, QUESTION))
     await transport.stop()
+
+
+async def test_the_goodbye_after_erasure_goes_although_its_inbox_rows_are_gone(
+        fake: FakeTwilioWhatsApp, store: MemoryStore,
+        served: tuple[FakeTwilioWhatsApp, ServedApp]) -> None:
+    fake.note_inbound(TO)  # they just wrote DELETE; Parley erased the inbox rows since
+    transport = await transport_for(wa_config(served[1].base_url), store)
+    goodbye = OutboxItem(participant_id="", address=TO, channel="whatsapp",
+                         payload={"text": "Deleted.", "plain": "Deleted.", "kind": "notice",
+                                  "forget_after_send": True}, created_at=NOW, not_before=NOW)
+    await store.apply(Changes(outbox=[goodbye]))
+    await transport.send(goodbye)
+    assert [m["body"] for m in fake.messages] == ["Deleted."]
+    await transport.stop()

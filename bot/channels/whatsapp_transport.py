@@ -137,7 +137,10 @@ class WhatsAppTransport(TwilioTransport):
     async def plan(self, item: OutboxItem) -> Plan | None:
         """How this message goes now; None when it cannot go on WhatsApp now."""
         closed = bool(item.payload.get("window_closed"))  # WhatsApp said so (63016)
-        if not closed and await self.window_open(item.address):
+        # a row for nobody (the goodbye after DELETE, a reply to a stranger) answers the
+        # message that just came, whose inbox row erasure may already have removed
+        answering = not item.participant_id
+        if not closed and (answering or await self.window_open(item.address)):
             return self.choices_plan(item.payload) or Plan()
         return self.template_plan(item.payload)
 
