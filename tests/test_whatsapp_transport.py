@@ -212,3 +212,18 @@ async def test_the_goodbye_after_erasure_goes_although_its_inbox_rows_are_gone(
     await transport.send(goodbye)
     assert [m["body"] for m in fake.messages] == ["Deleted."]
     await transport.stop()
+
+
+async def test_a_template_send_whose_answer_was_lost_is_found_not_sent_twice(
+        fake: FakeTwilioWhatsApp, store: MemoryStore,
+        served: tuple[FakeTwilioWhatsApp, ServedApp]) -> None:
+    invite = fake.add_content("Hello from {{1}}. {{2}}")
+    await person(store)
+    config = wa_config(served[1].base_url, templates={"consent.invite": invite})
+    transport = await transport_for(config, store)
+    transport.ambiguous_grace = 0.05
+    fake.fail_next(to=TO, kind="hang", hang_seconds=1.5)  # accepted, answer too late
+    result = await transport.send(await queued(store, QUESTION))
+    assert len(fake.messages) == 1  # looked up and found: not resent
+    assert result.provider_id == fake.messages[0]["sid"]
+    await transport.stop()

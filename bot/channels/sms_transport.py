@@ -197,6 +197,10 @@ class TwilioTransport:
     def _sender(self) -> str:
         return self.sms.from_number
 
+    def _same(self, to: str, body: str | None, text: str) -> bool:
+        """Whether a message Twilio holds is the one we sent with ``text``."""
+        return body == text
+
     def _params(self, to: str, text: str) -> dict[str, Any]:
         params: dict[str, Any] = {"to": to, "from_": self.sms.from_number, "body": text,
                                   "validity_period": self.sms.validity_period}
@@ -289,8 +293,8 @@ class TwilioTransport:
         except (TwilioException, requests.RequestException) as exc:
             raise _LookupFailed(f"{type(exc).__name__}: {exc}") from exc
         earliest = since - CLOCK_SKEW
-        matching = [m for m in candidates
-                    if m.body == text and (m.date_created is None or m.date_created >= earliest)]
+        matching = [m for m in candidates if self._same(to, m.body, text)
+                    and (m.date_created is None or m.date_created >= earliest)]
         matching.sort(key=_created)
         for message in matching:
             if await self._store().sms_part(str(message.sid)) is None:

@@ -109,6 +109,15 @@ class WhatsAppTransport(TwilioTransport):
             params["status_callback"] = f"{self.public_url}/whatsapp/status"
         return params
 
+    def _same(self, to: str, body: str | None, text: str) -> bool:
+        """A Content send is stored with the template's words: it is ours when it holds
+        the text we put in it (the variable carrying the message, or the question)."""
+        plan = self._plans.get(to)
+        if body == text or plan is None or not plan.content_sid or not body:
+            return body == text
+        carried = plan.variables.get("2" if plan.how == "template" else "1", "")
+        return bool(carried) and carried in body
+
     def _outcome(self, exc: TwilioRestException, item: OutboxItem) -> Exception:
         if exc.code == WINDOW_CLOSED:
             return _WindowClosed(f"Twilio {exc.status} error {exc.code}: {exc.msg}")
