@@ -117,7 +117,7 @@ class MediaFetcher:
             item.status, item.error = "refused", str(exc)
             outcome = "refused"
         except Exception as exc:  # network, provider or disk: try again later
-            item.error = f"{type(exc).__name__}: {exc}"[:300]
+            item.error = self._redact(f"{type(exc).__name__}: {exc}")[:300]
             if item.attempts >= MAX_ATTEMPTS:
                 item.status, outcome = "failed", "failed"
             else:
@@ -168,6 +168,15 @@ class MediaFetcher:
                 self._check_size(size)  # stop reading as soon as it is too big
                 chunks.append(chunk)
         return b"".join(chunks), content_type
+
+    def _redact(self, text: str) -> str:
+        """Error texts name URLs, and Telegram's file URLs carry the bot token: kept in
+        the store and shown in the dashboard, so no secret may stay in them."""
+        for secret in (self.config.telegram.token, self.config.sms.auth_token,
+                       self.config.sms.account_sid):
+            if secret:
+                text = text.replace(secret, "[redacted]")
+        return text
 
     def _check_type(self, content_type: str) -> None:
         if not allowed(content_type, self.limits.allowed_types):

@@ -145,6 +145,8 @@ async def test_media_are_fetched_within_limits_and_retried_until_they_arrive(
         assert "max_bytes" in (first[1].error or "") and "allowed_types" in (first[2].error
                                                                              or "")
         assert first[0] is not None and first[0].next_attempt_at == T0 + dt.timedelta(seconds=30)
+        assert "500" in (first[0].error or "") and DEFAULT_ACCOUNT_SID not in (first[0].error
+                                                                               or "")
         assert await fetcher.run_once() == 0  # not due yet
         app.runtime.clock.advance(dt.timedelta(seconds=31))  # type: ignore[attr-defined]
         assert await fetcher.run_once() == 1
