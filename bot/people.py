@@ -69,19 +69,15 @@ def check_person(spec: PersonSpec, config: Config) -> tuple[list[str], list[Addr
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     if not spec.phone and not spec.telegram_id and not spec.whatsapp:
         problems.append("needs a phone, a telegram_id or a whatsapp number")
-    if spec.phone:
-        try:
-            e164 = normalise_phone(spec.phone, config.sms.default_region)
-            addresses.append(Address(f"tel:{e164}", "", "sms", epoch))
-        except ValueError as exc:
-            problems.append(str(exc))
-    if spec.whatsapp:
-        try:
-            e164 = normalise_phone(spec.whatsapp.removeprefix("whatsapp:"),
-                                   config.sms.default_region)
-            addresses.append(Address(f"whatsapp:{e164}", "", "whatsapp", epoch))
-        except ValueError as exc:
-            problems.append(f"whatsapp: {exc}")
+    numbers: tuple[tuple[str, Channel, str, str], ...] = (
+        (spec.phone, "sms", "tel", ""), (spec.whatsapp, "whatsapp", "whatsapp", "whatsapp: "))
+    for raw, channel, prefix, label in numbers:
+        if raw:  # the same number may be both a phone and a WhatsApp address
+            try:
+                e164 = normalise_phone(raw.removeprefix("whatsapp:"), config.sms.default_region)
+                addresses.append(Address(f"{prefix}:{e164}", "", channel, epoch))
+            except ValueError as exc:
+                problems.append(f"{label}{exc}")
     if spec.telegram_id:
         if not spec.telegram_id.lstrip("-").isdigit():
             problems.append(f"telegram_id '{spec.telegram_id}' must be a number (the chat id)")
