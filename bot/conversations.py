@@ -504,7 +504,8 @@ class Conversations:
         with_file = address.channel in FILE_CHANNELS
         self._system(unit, "system.mydata", answers=len(export.get("answers", [])),
                      consents=len(export.get("consents", [])), name=name or "",
-                     channel={"sms": "SMS"}.get(address.channel, address.channel.title()),
+                     channel={"sms": "SMS", "whatsapp": "WhatsApp"}.get(address.channel,
+                                                                       address.channel.title()),
                      file=with_file)
         if with_file:
             text = json.dumps(export, ensure_ascii=False, indent=2, default=str)
