@@ -30,6 +30,7 @@ from bot.rounds.status import COUNTS
 from bot.rounds.wiring import round_service
 from bot.runtime import Runtime, open_runtime
 from bot.scheduler.timing import zone
+from bot.store.round_records import Round
 
 rounds_app = typer.Typer(help="Send a flow to an audience: check-ins, endorsements, "
                               "baseline and end surveys.", no_args_is_help=True)
@@ -94,7 +95,7 @@ def _show_preview(cfg: Config, preview: Preview) -> None:
         _whatsapp_templates(cfg, item)
 
 
-def _whatsapp_templates(cfg: Config, item: Any) -> None:
+def _whatsapp_templates(cfg: Config, item: Round) -> None:
     """What would go to WhatsApp people outside their 24-hour window with no template."""
     from bot.channels.whatsapp_coverage import for_round
     from bot.cli import out
