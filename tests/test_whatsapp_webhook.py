@@ -195,3 +195,11 @@ async def test_read_receipts_move_a_message_to_read(app: App) -> None:
     assert (await store.outbox_get(row.id)).delivery_status == "read"  # type: ignore[union-attr]
     history = [e.status for e in await store.sms_status_history(row.id)]
     assert history == ["read", "delivered"]
+
+
+def test_the_fake_serves_media_only_to_the_account(
+        served: tuple[FakeTwilioWhatsApp, ServedApp]) -> None:
+    url = served[0].add_media(b"\xff\xd8photo", "image/jpeg")
+    assert httpx.get(url).status_code == 401  # Twilio's "HTTP auth for media"
+    got = httpx.get(url, auth=(DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN))
+    assert got.content == b"\xff\xd8photo" and got.headers["content-type"] == "image/jpeg"
