@@ -40,7 +40,9 @@ async def export_participant(store: Store, participant_id: str) -> dict[str, Any
                      "late": a.late, "round": a.round_id, "at": _iso(a.at)}
                     for a in await store.answers(participant_id=participant_id)],
         "media": [{"kind": m.kind, "content_type": m.content_type, "question": m.node,
-                   "status": m.status, "size": m.size, "file": m.path, "at": _iso(m.created_at)}
+                   "status": m.status, "size": m.size,
+                   "file": m.path.rsplit("/", 1)[-1] if m.path else None,  # not our folders
+                   "at": _iso(m.created_at)}
                   for m in await store.media_of(participant_id)],
         "messages_sent_to_you": len(await store.outbox_of(participant_id)),
     }
