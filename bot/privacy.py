@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from bot.store.base import Store
+from bot.store.round_records import CENTS
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -44,5 +45,8 @@ async def export_participant(store: Store, participant_id: str) -> dict[str, Any
                    "file": m.path.rsplit("/", 1)[-1] if m.path else None,  # not our folders
                    "at": _iso(m.created_at)}
                   for m in await store.media_of(participant_id)],
+        "credits": [{"at": _iso(e.at), "amount": e.amount / CENTS, "kind": e.kind,
+                     "payable": e.payable, "note": e.note}
+                    for e in await store.ledger(participant_id=participant_id)],
         "messages_sent_to_you": len(await store.outbox_of(participant_id)),
     }

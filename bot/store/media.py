@@ -3,8 +3,9 @@
 A ``MediaItem`` is written when a reply is taken (``media_add``, idempotent on the inbound
 message and the item's place in it, so a reprocessed message adds nothing twice). The
 file itself is fetched later (``bot.media_fetch``): ``media_due`` lists what to fetch,
-``media_update`` records the outcome. ``media_erase`` deletes a person's rows *and files*
-(called by ``erase_participant`` in both stores), so erasure leaves nothing on disk.
+``media_update`` records the outcome. Erasure blanks the rows in its transaction
+(``erasure.ERASURE``) and ``media_erase`` then deletes the rows *and files*
+(``erasure_files.FILE_ERASURE``), so nothing is left on disk.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from typing import Any, Literal, Protocol
 
 log = logging.getLogger("parley.media")
 
-MediaStatus = Literal["pending", "stored", "refused", "failed", "kept"]
-"""``kept``: nothing to fetch (a shared location is its coordinates)."""
+MediaStatus = Literal["pending", "stored", "refused", "failed", "kept", "erased"]
+"""``kept``: nothing to fetch (a shared location is its coordinates); ``erased``: its
+person was erased, the file and row go right after (``erasure_files``)."""
 
 
 @dataclass
