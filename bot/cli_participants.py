@@ -49,7 +49,7 @@ async def opened(config: Config) -> AsyncIterator[Store]:
 
 @participants_app.command("import")
 def import_csv(
-    file: Annotated[Path, typer.Argument(help="CSV with columns name,phone,telegram_id,"
+    file: Annotated[Path, typer.Argument(help="CSV with columns name,phone,telegram_id,whatsapp,"
                                          "locale,timezone,cohort,tags (tags ;-separated)")],
     config: ConfigOpt = None,
 ) -> None:
@@ -79,6 +79,7 @@ def add(
     name: Annotated[str, typer.Option(help="name as the team knows them")] = "",
     phone: Annotated[str, typer.Option(help="mobile number (any format)")] = "",
     telegram_id: Annotated[str, typer.Option(help="Telegram chat id")] = "",
+    whatsapp: Annotated[str, typer.Option(help="WhatsApp number (any format)")] = "",
     locale: Annotated[str, typer.Option(help="language, e.g. en or cy")] = "",
     timezone: Annotated[str, typer.Option(help="e.g. Europe/London")] = "",
     cohort: Annotated[str, typer.Option(help="cohort name")] = "",
@@ -89,7 +90,8 @@ def add(
     from bot.cli import config_or_exit, run
 
     cfg = config_or_exit(config)
-    spec = PersonSpec(name=name, phone=phone, telegram_id=telegram_id, locale=locale,
+    spec = PersonSpec(name=name, phone=phone, telegram_id=telegram_id, whatsapp=whatsapp,
+                      locale=locale,
                       timezone=timezone, cohort=cohort,
                       tags=[t.strip() for t in tags.split(";") if t.strip()])
 

@@ -17,10 +17,12 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from bot import media_replies
 from bot.acks import ack_item
 from bot.agenda.words import HANDLERS as WORD_HANDLERS
 from bot.clock import Clock
 from bot.config import Config
+from bot.delivery.bundle import bundle
 from bot.engine import StepContext, StepResult, begin, step
 from bot.engine import events as ev
 from bot.engine.io import Expire, Input, Output, Press, Reply, TimerFired
@@ -78,6 +80,8 @@ class Inbound:
     press is answered through the outbox (see ``bot.acks``)."""
     source_id: str | None = None
     """The provider's id of our message this input responds to (the pressed question)."""
+    media: tuple[dict[str, Any], ...] = ()
+    """Voice notes, photos, locations … the message carried (``bot.media_replies``)."""
 
 
 class ConversationHooks(Protocol):
@@ -125,6 +129,8 @@ def channel_of(address: str) -> Channel:
         return "telegram"
     if address.startswith("tel:"):
         return "sms"
+    if address.startswith("whatsapp:"):
+        return "whatsapp"
     return "console"
 
 
@@ -321,7 +327,7 @@ class Conversations:
         if inbound.kind == "group":
             self._system(unit, "system.group_not_supported")
         elif inbound.kind == "media":
-            self._system(unit, "system.media_not_supported")
+            await media_replies.receive(self, unit, inbound)
         elif word is not None and word not in ("skip", "yes"):
             await self._keyword(unit, word, inbound)
         elif word == "yes" and address.opted_out:
@@ -353,6 +359,8 @@ class Conversations:
             if inbound.press:
                 await self._press(unit, flow, session, inbound.press)
                 return
+            if inbound.media:  # a photo with a caption: the words answer, the photo kept
+                await media_replies.keep(self, unit, inbound, session)
             await self._step(unit, flow, session, Reply(inbound.text))
             return
         if inbound.press:
@@ -441,11 +449,26 @@ class Conversations:
             if is_tapped(flow, session.node):  # the question comes again with its new state
                 unit.ack.payload["drop_buttons"] = True
             else:
-                unit.ack.payload["edit_text"] = self._answered(unit, question.text, chosen.label)
+                shown = await self._shown_text(unit, question.text)
+                unit.ack.payload["edit_text"] = self._answered(unit, shown, chosen.label)
         start = len(unit.changes.outbox)
         await self._step(unit, flow, session, Press(token))
         if unit.ack is not None and is_tapped(flow, session.node):
             fold_taps(unit.changes.outbox, unit.ack, start)  # edit in place (bot.taps)
+
+    async def _shown_text(self, unit: _Unit, question: str) -> str:
+        """The pressed message's whole text: on rich channels texts before a question
+        travel in its message (``bot.delivery.bundle``), and the edit must keep them."""
+        assert unit.ack is not None and unit.address is not None
+        source = unit.ack.payload.get("source_id")
+        row = await self.store.outbox_by_provider_id(str(source)) if source else None
+        rows = [] if row is None else [row]
+        rows += reversed(await self.store.outbox_of(unit.participant.id))
+        for row in rows:
+            text = str(row.payload.get("text") or "")
+            if row.address == unit.address.address and text.endswith(question):
+                return text
+        return question
 
     def _answered(self, unit: _Unit, question: str, label: str) -> str:
         line = self.renderer.render("system.answered", unit.participant.locale,
@@ -500,7 +523,8 @@ class Conversations:
         with_file = address.channel in FILE_CHANNELS
         self._system(unit, "system.mydata", answers=len(export.get("answers", [])),
                      consents=len(export.get("consents", [])), name=name or "",
-                     channel={"sms": "SMS"}.get(address.channel, address.channel.title()),
+                     channel={"sms": "SMS", "whatsapp": "WhatsApp"}.get(address.channel,
+                                                                       address.channel.title()),
                      file=with_file)
         if with_file:
             text = json.dumps(export, ensure_ascii=False, indent=2, default=str)
@@ -685,7 +709,8 @@ class Conversations:
                 p.timezone = event.value
             elif event.field in PROFILE_FIELDS:
                 p.profile[event.field] = event.value
-                if event.field == "preferred_channel" and event.value in ("telegram", "sms"):
+                if event.field == "preferred_channel" and event.value in (
+                        "telegram", "sms", "whatsapp"):
                     p.preferred_channel = event.value  # type: ignore[assignment]
         elif isinstance(event, ev.ConsentGiven):
             p.status, p.consent_version = "consented", event.version
@@ -704,6 +729,7 @@ class Conversations:
                                     {**self._data(unit.participant), **extra})
         output = Output(text=text, plain=text, kind="notice")
         unit.reply(output)
+        unit.changes.outbox[-1].payload["template_key"] = key  # WhatsApp templates
         if kind != "notice":
             unit.changes.outbox[-1].payload["kind"] = kind
 
@@ -754,6 +780,7 @@ class Conversations:
 
     async def _commit(self, unit: _Unit) -> None:
         changes = unit.changes
+        changes.outbox = bundle(changes.outbox)  # one message, not five, on rich channels
         sessions = list(unit.sessions.values())
         if sessions:
             changes.session, changes.more_sessions = sessions[0], sessions[1:]

@@ -32,6 +32,10 @@ def build_channels(service: ParleyService) -> None:
         from bot.channels.sms import SmsChannel
 
         service.add_channel(SmsChannel(config))
+    if config.whatsapp.enabled_with(config.sms):
+        from bot.channels.whatsapp import WhatsAppChannel
+
+        service.add_channel(WhatsAppChannel(config))
 
 
 def build_jobs(service: ParleyService) -> None:
@@ -46,6 +50,9 @@ def build_jobs(service: ParleyService) -> None:
              lambda now: scheduled_purge(runtime.store, runtime.config, now),
              float(os.environ.get("PARLEY_RETENTION_INTERVAL", str(24 * 3600))))
     service.add_job(job)
+    from bot.media_fetch import MediaFetcher
+
+    service.add_job(MediaFetcher(service.runtime.config))  # voice notes, photos … (#17)
 
 
 async def build_service(config: Config, *, senders_paused: bool = False,

@@ -105,7 +105,8 @@ class TelegramChannel:
         self.bot = Bot(tg.token, base_url=base_url, base_file_url=file_base_url(base_url),
                        request=request, get_updates_request=updates)
         self.telegram = TelegramTransport(
-            self.bot, Pacing(tg.rate_limit_per_second, tg.per_chat_per_second))
+            self.bot, Pacing(tg.rate_limit_per_second, tg.per_chat_per_second,
+                             tg.per_chat_burst))
         self.transport: Transport = self.telegram
         self.poll_seconds = poll_seconds
         self.ready = asyncio.Event()

@@ -34,7 +34,8 @@ def to_inbound(item: InboxItem) -> Inbound:
     return Inbound(channel=item.channel, address=item.address, received_at=item.received_at,
                    text=str(p.get("text") or ""), kind=p.get("kind", "text"),
                    press=p.get("press"), invite=p.get("invite"), ack=p.get("ack"),
-                   source_id=p.get("source_id"), inbox_id=item.id)
+                   source_id=p.get("source_id"), inbox_id=item.id,
+                   media=tuple(p.get("media") or ()))
 
 
 class InboxProcessor:

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from bot.engine.session import Session
 from bot.store.dashboard import DashboardStore
+from bot.store.media import MediaStore
 from bot.store.participation import ParticipationStore
 from bot.store.people import PeopleStore
 from bot.store.records import (
@@ -30,9 +31,11 @@ from bot.store.records import (
 )
 from bot.store.rounds_base import RoundsStore
 from bot.store.sms import SmsStore
+from bot.store.window import WindowStore
 
 
-class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, ParticipationStore,
+class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, WindowStore, MediaStore,
+            ParticipationStore,
             Protocol):
     """Async persistence. Every method raises StoreError when the database is unusable."""
 

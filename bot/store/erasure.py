@@ -230,6 +230,11 @@ ERASURE: tuple[TableErasure, ...] = (
     TableErasure("audit_log", sql("UPDATE audit_log SET detail = '{}' WHERE subject = :pid"),
                  blank(lambda s: s._rt().audit, lambda e, sc: e.subject == sc.participant_id,
                        detail={})),
+    # voice notes, photos …: the reference (a location is its coordinates) goes now, the
+    # rows and files right after the commit (erasure_files: _media_files)
+    TableErasure("media", sql(
+        "UPDATE media SET source = '', status = 'erased' WHERE participant_id = :pid"),
+        blank(lambda s: s._media(), _mine, source="", status="erased")),
     # their suggestions and statements quoted in moderation and in rounds' variables
     TableErasure("suggestion_decisions, rounds", quotes.sqlite_step, quotes.memory_step),
 )

@@ -63,7 +63,13 @@ def _scrub_one(path: Path, participant_id: str,
     write(path, columns, rows)
 
 
+async def _media_files(store: Any, participant_id: str) -> None:
+    """Voice notes, photos … people sent (issue 17): the files and their rows."""
+    await store.media_erase(participant_id)
+
+
 FILE_ERASURE: tuple[Callable[[Any, str], Awaitable[None]], ...] = (
     _payout_files,
+    _media_files,
 )
 """Files on disk that can hold a person's data, one line each (media files, reports…)."""

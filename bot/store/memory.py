@@ -21,6 +21,7 @@ from bot.errors import AlreadyProcessed, StoreError
 from bot.store.dashboard import MemoryDashboard
 from bot.store.erasure import erase_memory, forgotten_key, memory_scope, new_secret
 from bot.store.erasure_files import scrub_files
+from bot.store.media import MemoryMedia
 from bot.store.memory_rounds import MemoryRounds
 from bot.store.participation import MemoryParticipation
 from bot.store.people import MemoryPeople
@@ -49,6 +50,7 @@ from bot.store.sqlite import (
     sessions_of,
     to_utc,
 )
+from bot.store.window import MemoryWindow
 
 T = TypeVar("T")
 
@@ -119,8 +121,8 @@ def _check_erase(changes: Changes, known: set[str]) -> None:
         raise KeyError(changes.erase[0])
 
 
-class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds,
-                  MemoryParticipation):
+class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, MemoryWindow,
+                  MemoryMedia, MemoryParticipation):
     """``Store`` in plain dicts and lists; nothing survives the process."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from bot.engine.session import FieldValue, Session
 from bot.store.round_records import LedgerEntry, RoundTarget
 
-Channel = Literal["telegram", "sms", "console"]
+Channel = Literal["telegram", "sms", "whatsapp", "console"]
 ParticipantStatus = Literal["new", "consented", "declined", "erased"]
 OutboxStatus = Literal["pending", "sending", "sent", "retry", "failed", "ambiguous", "cancelled"]
 InboxStatus = Literal["pending", "done", "failed"]

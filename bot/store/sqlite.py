@@ -46,6 +46,7 @@ from bot.store.dashboard import SqliteDashboard
 from bot.store.erasure import SECRET_KEY, erase_sqlite, forgotten_key, new_secret
 from bot.store.erasure_files import scrub_files
 from bot.store.inline_sqlite import inline_connect
+from bot.store.media import SqliteMedia
 from bot.store.participation import SqliteParticipation
 from bot.store.people import SqlitePeople
 from bot.store.records import (
@@ -66,6 +67,7 @@ from bot.store.records import (
 )
 from bot.store.sms import SqliteSms
 from bot.store.sqlite_rounds import SqliteRounds, write_ledger, write_targets
+from bot.store.window import SqliteWindow
 
 log = logging.getLogger(__name__)
 
@@ -454,8 +456,8 @@ def _create_private(path: Path) -> None:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
-class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds,
-                  SqliteParticipation):
+class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, SqliteWindow,
+                  SqliteMedia, SqliteParticipation):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,

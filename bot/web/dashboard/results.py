@@ -22,6 +22,7 @@ from bot.engine.tally import tally
 from bot.errors import ParleyError
 from bot.flows.models import AskNode, ChoiceAnswer, Flow, ScaleAnswer, YesNoAnswer
 from bot.i18n.renderer import Renderer
+from bot.media_kinds import kinds_of_answers
 from bot.store.records import AnswerRow
 from bot.web.dashboard import svg
 from bot.web.dashboard.core import Dashboard
@@ -87,7 +88,7 @@ def question_rows(flow: Flow, renderer: Renderer, answers: Sequence[AnswerRow]
             labels = {o.value: say(renderer, o.label) for o in answer.options}
             rows = [(labels[t.value], t.score) for t in tally(answer, [a.value for a in given])]
         elif answer.kind in ("text", "date"):
-            rows = []
+            rows = kinds_of_answers([a.value for a in given])  # typed vs voice note, photo
             texts = [str(a.value) for a in given][-20:]
         else:
             rows = [(labels.get(k, k), c) for k, c in distribution([a.value for a in given],
