@@ -114,7 +114,7 @@ async def test_unacknowledged_item_escalates_once_after_the_deadline(
 
 
 async def test_help_and_unprompted_messages_wait_in_the_inbox(rt: Runtime) -> None:
-    phone, pid = await enrolled_phone(rt, "tel:+447700900104")
+    phone, _ = await enrolled_phone(rt, "tel:+447700900104")
     help_reply = await phone.say("help")
     assert "call 0800 123 456" in help_reply[0].text
     idle = await phone.say("When is the next meeting?")
