@@ -56,7 +56,12 @@ def import_csv(
     cfg = config_or_exit(config)
     try:
         text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        line = file.read_bytes()[:exc.start].count(b"\n") + 1
+        fail(f"{file}:{line}: this file is not UTF-8 text; in your spreadsheet use "
+             "'Save as' and choose CSV UTF-8, then import it again")
+        return
+    except OSError as exc:
         fail(f"{file}: cannot read the file: {exc}")
         return
 

@@ -20,6 +20,7 @@ import phonenumbers
 from bot.config import Config
 from bot.errors import ImportRowError, Problem
 from bot.ids import IdSource
+from bot.phone_check import check_valid
 from bot.store.people import PersonRows
 from bot.store.records import Address, Invite, Participant
 
@@ -70,6 +71,7 @@ def check_person(spec: PersonSpec, config: Config) -> tuple[list[str], list[Addr
     if spec.phone:
         try:
             e164 = normalise_phone(spec.phone, config.sms.default_region)
+            check_valid(spec.phone, e164, config.sms.default_region)
             addresses.append(Address(f"tel:{e164}", "", "sms", epoch))
         except ValueError as exc:
             problems.append(str(exc))
