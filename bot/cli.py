@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Coroutine
 from datetime import UTC, datetime
@@ -49,11 +51,20 @@ def _register_groups() -> None:
     app.add_typer(findings_app, name="findings")
     app.add_typer(credits_app, name="credits")
     app.add_typer(audit_app, name="audit")
+    from bot.cli_init import init
     from bot.cli_safeguarding import safeguarding_app
 
+    app.command("init")(init)
+
     app.add_typer(safeguarding_app, name="safeguarding")
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """rich's own handling raises SystemExit, which waits for database threads."""
+        _reader_gone()
+
+
+out = _Console(highlight=False, soft_wrap=True)
+err = _Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="config.toml to use "
                       "(default ./config.toml, else built-in defaults)")]
@@ -65,9 +76,22 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _reader_gone() -> None:
+    """``parley demo | head``: the reader closed the pipe. Stop at once and quietly, as
+    Unix tools do (exit 141 = 128 + SIGPIPE). ``os._exit`` because the interrupted
+    command may still hold a database connection whose worker thread would otherwise
+    keep the process alive."""
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    os._exit(141)
+
+
 def run(coro: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(coro)
+    except BrokenPipeError:
+        _reader_gone()
+        raise  # unreachable: _reader_gone exits
     except (FlowError, ImportRowError) as exc:
         for problem in exc.problems:
             sys.stderr.write(f"{problem}\n")
@@ -246,6 +270,12 @@ def serve(
     if processing not in ("on", "paused"):
         fail("--processing must be 'on' or 'paused'")
     cfg = config_or_exit(config)
+    from bot.cli_init import require_project
+
+    try:
+        require_project(cfg)  # never start an empty project by accident
+    except ParleyError as exc:
+        fail(str(exc))
     run(run_server(cfg, senders_paused=senders == "paused",
                    processing_paused=processing == "paused", port_file=port_file))
 

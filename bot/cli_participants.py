@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from bot.cli_init import require_project
 from bot.clock import SystemClock
 from bot.config import Config
 from bot.errors import StoreError
@@ -36,6 +37,7 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", help="config.toml to
 
 @asynccontextmanager
 async def opened(config: Config) -> AsyncIterator[Store]:
+    require_project(config)
     store = open_store(config.store.url)
     await store.open()
     try:

@@ -24,6 +24,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from bot.cli_init import require_project
 from bot.config import Config
 from bot.rounds.checks import will_send
 from bot.rounds.service import Preview, RoundService
@@ -53,6 +54,7 @@ def actor_of(value: str | None) -> str:
 
 @asynccontextmanager
 async def opened(cfg: Config) -> AsyncIterator[tuple[Runtime, RoundService]]:
+    require_project(cfg)
     runtime = await open_runtime(cfg)
     try:
         yield runtime, round_service(runtime.conversations)
