@@ -335,9 +335,8 @@ def flows_cost(
     config: ConfigOpt = None,
 ) -> None:
     """SMS segments per message and for a full completion (the main path: every
-    question answered, no reminders)."""
-    if channel != "sms":
-        fail("only --channel sms has a per-segment cost")
+    question answered, no reminders); Telegram has no per-message cost."""
+    check_channel(channel)
     cfg = config_or_exit(config)
     from bot.runtime import load_content
 
@@ -350,6 +349,12 @@ def flows_cost(
     except FlowError as exc:
         fail(str(exc))
         raise
+    if channel == "telegram":
+        path = main_path(target)
+        out.print(f"{target.id} on Telegram ({locale}): {len(path)} steps on the main path "
+                  f"({' → '.join(path)}); Telegram charges nothing per message, so a "
+                  "full completion costs 0. Use --channel sms for segments and cost.")
+        return
     from rich.table import Table
 
     table = Table(title=f"{target.id}: SMS segments ({locale})")
@@ -367,9 +372,24 @@ def flows_cost(
         out.print(f"[yellow]warning:[/] {escape(str(problem))}", markup=True)
 
 
+def _keep_brackets(command: Any) -> None:
+    """Help texts name config sections (``[coordinators]``), which rich markup would
+    swallow as tags: escape every help text once, so --help prints them as written.
+    (Duck-typed: typer builds its commands from its own copy of click.)"""
+    for owner in (command, *command.params):
+        for text_attr in ("help", "short_help"):
+            value = getattr(owner, text_attr, None)
+            if isinstance(value, str):
+                setattr(owner, text_attr, escape(value))
+    for sub in getattr(command, "commands", {}).values():
+        _keep_brackets(sub)
+
+
 def main() -> None:
     _register_groups()
-    app()
+    command = typer.main.get_command(app)
+    _keep_brackets(command)
+    command()
 
 
 if __name__ == "__main__":

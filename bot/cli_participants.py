@@ -18,6 +18,7 @@ from bot.clock import SystemClock
 from bot.config import Config
 from bot.errors import StoreError
 from bot.ids import RandomIds
+from bot.participant_ids import resolve
 from bot.people import (
     PersonSpec,
     build_people,
@@ -165,7 +166,7 @@ def export(
 
     async def go() -> dict[str, object]:
         async with opened(cfg) as store:
-            return await export_participant(store, participant_id)
+            return await export_participant(store, await resolve(store, participant_id))
 
     try:
         data = run(go())
@@ -192,17 +193,19 @@ def erase(
     if not yes and not typer.confirm(f"Erase everything held about {participant_id}?"):
         raise typer.Exit(1)
 
-    async def go() -> bool:
+    async def go() -> str:
         async with opened(cfg) as store:
-            p = await store.get_participant(participant_id)
+            pid = await resolve(store, participant_id)
+            p = await store.get_participant(pid)
             if p is None or p.status == "erased":
-                return False
-            await store.erase_participant(participant_id, SystemClock().now())
-            return True
+                return ""
+            await store.erase_participant(pid, SystemClock().now())
+            return pid
 
-    if not run(go()):
+    erased = run(go())
+    if not erased:
         fail(f"no participant '{participant_id}' (or already erased)")
-    out.print(f"Erased {participant_id}.")
+    out.print(f"Erased {erased}.")
 
 
 @participants_app.command("invite")

@@ -14,6 +14,7 @@ from typing import Protocol
 from bot.engine.session import Session
 from bot.store.attention import AttentionStore
 from bot.store.dashboard import DashboardStore
+from bot.store.logins import LoginsStore
 from bot.store.people import PeopleStore
 from bot.store.records import (
     Address,
@@ -32,7 +33,8 @@ from bot.store.rounds_base import RoundsStore
 from bot.store.sms import SmsStore
 
 
-class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, AttentionStore, Protocol):
+class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, AttentionStore,
+            LoginsStore, Protocol):
     """Async persistence. Every method raises StoreError when the database is unusable."""
 
     async def open(self) -> None:

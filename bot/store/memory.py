@@ -20,6 +20,7 @@ from bot.engine.session import Session
 from bot.errors import AlreadyProcessed, StoreError
 from bot.store.attention import MemoryAttention
 from bot.store.dashboard import MemoryDashboard
+from bot.store.logins import MemoryLogins
 from bot.store.memory_rounds import MemoryRounds
 from bot.store.people import MemoryPeople
 from bot.store.records import (
@@ -112,7 +113,8 @@ def _sorted(items: Iterable[T], key: Callable[[T], Any]) -> list[T]:
     return _copies(sorted(items, key=key))
 
 
-class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, MemoryAttention):
+class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, MemoryAttention,
+                  MemoryLogins):
     """``Store`` in plain dicts and lists; nothing survives the process."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:

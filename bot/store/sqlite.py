@@ -44,6 +44,7 @@ from bot.errors import AlreadyProcessed, ConfigError, StoreError
 from bot.store.attention import SqliteAttention, erase_attention_sqlite
 from bot.store.dashboard import SqliteDashboard
 from bot.store.inline_sqlite import inline_connect
+from bot.store.logins import SqliteLogins
 from bot.store.people import SqlitePeople
 from bot.store.records import (
     Address,
@@ -439,7 +440,8 @@ def _statements(sql: str) -> list[str]:
     return statements
 
 
-class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, SqliteAttention):
+class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, SqliteAttention,
+                  SqliteLogins):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
