@@ -31,7 +31,7 @@ def attach(conversations: Conversations) -> None:
     conversations.hooks = ParleyHooks(store=store, config=conversations.config,
                                       library=conversations.library, coordinator=chat)
     desk = Desk(store=store, config=conversations.config, clock=conversations.clock)
-    conversations.after_attention = desk.sync  # items and alerts at once, not next tick
+    conversations.after_attention = desk.sync_soon  # items and alerts at once, not next tick
     if conversations.balance_of is None:
         conversations.balance_of = lambda pid: balance_of(store, pid)
 

@@ -15,7 +15,7 @@ import logging
 
 from bot.clock import Clock
 from bot.config import Config
-from bot.errors import ParleyError
+from bot.errors import ParleyError, StoreError
 from bot.flows.durations import parse_duration
 from bot.rounds.hooks import prefs_for
 from bot.safeguarding.alerts import alerts_for, escalations_for
@@ -52,6 +52,15 @@ class Desk:
             if await self._open(event):
                 made += 1
         return made
+
+    async def sync_soon(self) -> None:
+        """``sync`` right after a conversation commits. Its message is already stored,
+        so a failure here must not fail that message: the next ``due(now)`` retries."""
+        try:
+            await self.sync()
+        except StoreError as exc:
+            log.warning("safeguarding: inbox items wait for the next scheduler pass (%s)",
+                        exc)
 
     async def _open(self, event: EventRow) -> bool:
         payload = event.payload
