@@ -19,7 +19,7 @@ from bot.privacy import export_participant
 from bot.rounds.wiring import due_work
 from bot.runtime import Runtime, open_runtime
 from bot.safeguarding.desk import AttentionError, Desk
-from bot.simulator import enrolled_phone
+from bot.simulator import SimulatedPhone, enrolled_phone
 from bot.store.memory import MemoryStore
 from bot.store.records import OutboxItem
 from tests.conftest import make_config
@@ -157,3 +157,24 @@ async def test_erasure_blanks_items_and_the_alerts_that_quoted_them(rt: Runtime)
         assert WORDS not in str(row.payload)
     tg = await alerts(rt, f"telegram:{COORD_CHAT}")
     assert [t.status for t in tg] == ["cancelled"]
+
+
+async def test_coordinators_acknowledge_by_replying_to_the_alert(rt: Runtime) -> None:
+    phone, _ = await enrolled_phone(rt, "tel:+447700900107")
+    await phone.say(WORDS)
+    [item] = await rt.store.attention_list()
+    sms_coord = SimulatedPhone(rt, f"tel:{COORD_PHONE}")
+    tg_coord = SimulatedPhone(rt, f"telegram:{COORD_CHAT}")
+    [alert] = await sms_coord.collect()
+    assert f"Reply ACK {item.id}" in alert.text
+    [tg_alert] = await tg_coord.collect()
+    assert f"Reply /ack {item.id}" in tg_alert.text
+    assert [m.text for m in await sms_coord.say(f"ack {item.id}")] == [
+        f"#{item.id} acknowledged: thank you. It will not be escalated."]
+    [again] = await tg_coord.say(f"/ack {item.id}")
+    assert again.text.startswith(f"#{item.id} was already acknowledged by tel:+44")
+    assert [m.text for m in await tg_coord.say("/ack 99")] == ["no inbox item #99."]
+    acked = await rt.store.attention_get(item.id or 0)
+    assert acked is not None and acked.acked_by == f"tel:{COORD_PHONE}"
+    audit = [(e.actor, e.action) for e in await rt.store.audit_log()]
+    assert (f"tel:{COORD_PHONE}", "attention.ack") in audit

@@ -30,13 +30,14 @@ def link(config: Config, item: AttentionItem) -> str:
 def telegram_text(config: Config, item: AttentionItem, who: str) -> str:
     words = item.text if len(item.text) <= QUOTE_MAX else item.text[:QUOTE_MAX] + "…"
     return (f"⚠️ Needs attention #{item.id} ({LABELS[item.kind]}): {who} wrote by "
-            f"{item.channel}:\n\n“{words}”\n\nOpen it and acknowledge: {link(config, item)}")
+            f"{item.channel}:\n\n“{words}”\n\nReply /ack {item.id} when someone is on it, or "
+            f"open it: {link(config, item)}")
 
 
 def sms_text(config: Config, item: AttentionItem) -> str:
     # ASCII only, so it is one GSM-7 segment; no words of the person's, no name
     return (f"{config.project.name}: safeguarding alert #{item.id}. Someone may need help "
-            f"now. Please check and acknowledge: {link(config, item)}")
+            f"now. Reply ACK {item.id} when someone is on it. {link(config, item)}")
 
 
 def escalation_text(config: Config, item: AttentionItem) -> str:
