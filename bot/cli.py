@@ -51,12 +51,17 @@ def _register_groups() -> None:
     app.add_typer(findings_app, name="findings")
     app.add_typer(credits_app, name="credits")
     app.add_typer(audit_app, name="audit")
+    from bot.cli_retention import retention_app
+
+    app.add_typer(retention_app, name="retention")
     from bot.cli_init import init
     from bot.cli_safeguarding import safeguarding_app
 
     app.command("init")(init)
 
     app.add_typer(safeguarding_app, name="safeguarding")
+
+
 class _Console(Console):
     def on_broken_pipe(self) -> None:
         """rich's own handling raises SystemExit, which waits for database threads."""

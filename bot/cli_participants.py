@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import AsyncIterator
@@ -16,6 +15,7 @@ from rich.table import Table
 from bot.cli_init import require_project
 from bot.clock import SystemClock
 from bot.config import Config
+from bot.csv_safe import write_csv_file
 from bot.errors import StoreError
 from bot.ids import RandomIds
 from bot.participant_ids import resolve
@@ -28,8 +28,11 @@ from bot.people import (
     read_csv,
 )
 from bot.privacy import export_participant
+from bot.private_files import write_private_text
 from bot.store import open_store
 from bot.store.base import Store
+from bot.store.round_records import AuditEntry
+from bot.text_hygiene import for_terminal
 
 participants_app = typer.Typer(help="Enrol and look after participants.",
                                no_args_is_help=True)
@@ -146,8 +149,8 @@ def list_people(
     for col in ("id", "name", "status", "cohort", "tags", "addresses", "opted out"):
         table.add_column(col)
     for row in rows:
-        table.add_row(str(row["id"]), str(row["name"] or "—"), str(row["status"]),
-                      str(row["cohort"] or "—"), ";".join(row["tags"]),
+        table.add_row(str(row["id"]), for_terminal(row["name"] or "—"), str(row["status"]),
+                      for_terminal(row["cohort"] or "—"), for_terminal(";".join(row["tags"])),
                       ", ".join(row["addresses"]),
                       ", ".join(row["opted_out"]) or "—")
     out.print(table)
@@ -177,7 +180,7 @@ def export(
     if out_file is None:
         sys.stdout.write(text + "\n")
     else:
-        out_file.write_text(text + "\n", encoding="utf-8")
+        write_private_text(out_file, text + "\n")  # 0600: it is someone's whole record
 
 
 @participants_app.command("erase")
@@ -199,7 +202,12 @@ def erase(
             p = await store.get_participant(pid)
             if p is None or p.status == "erased":
                 return ""
-            await store.erase_participant(pid, SystemClock().now())
+            from bot.cli_rounds import actor_of
+
+            now = SystemClock().now()
+            await store.erase_participant(pid, now)
+            await store.audit_add(AuditEntry(now, actor_of(None), "participant.erase",
+                                             pid, {"via": "cli"}))
             return pid
 
     erased = run(go())
@@ -253,10 +261,7 @@ def invite(
     for who, link in links:
         sys.stdout.write(f"{who}\t{link}\n")
     if csv_out is not None:
-        with csv_out.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["participant", "link"])
-            writer.writerows(links)
+        write_csv_file(csv_out, ["participant", "link"], links)
     if username is None:
         out.print("[yellow]note:[/] the Telegram bot's name is learnt when `parley serve` "
                   "first connects; links show the bare codes until then.", markup=True)

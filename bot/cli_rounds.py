@@ -32,6 +32,7 @@ from bot.rounds.status import COUNTS
 from bot.rounds.wiring import round_service
 from bot.runtime import Runtime, open_runtime
 from bot.scheduler.timing import zone
+from bot.text_hygiene import for_terminal
 
 rounds_app = typer.Typer(help="Send a flow to an audience: check-ins, endorsements, "
                               "baseline and end surveys.", no_args_is_help=True)
@@ -318,6 +319,7 @@ def audit(limit: Annotated[int, typer.Option(help="how many, newest first")] = 5
     for col in ("when", "who", "action", "subject", "detail"):
         table.add_column(col)
     for e in run(go()):
-        table.add_row(_local(cfg, e.at), e.actor, e.action, e.subject,
-                      json.dumps(e.detail, ensure_ascii=False)[:80])
+        table.add_row(_local(cfg, e.at), for_terminal(e.actor), e.action,
+                      for_terminal(e.subject),
+                      for_terminal(json.dumps(e.detail, ensure_ascii=False)[:80]))
     out.print(table)

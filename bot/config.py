@@ -53,6 +53,9 @@ class ServerConfig(_Section):
     port: Annotated[int, Field(ge=0, le=65535)] = 8080
     public_url: str = ""
     max_body_bytes: Annotated[int, Field(ge=1024)] = 256 * 1024
+    # proxies whose X-Forwarded-For/-Proto are believed; none: the TCP peer is the client
+    trusted_proxies: list[str] = []
+    read_timeout: Annotated[float, Field(gt=0)] = 30.0  # seconds between body pieces
 
 
 class TelegramConfig(_Section):

@@ -521,8 +521,8 @@ class Conversations:
             created_at=unit.now, not_before=unit.now))
         unit.changes.events.append(EventRow(None, None, "ParticipantErased",
                                             {"participant_id": p.id}, unit.now))
+        unit.changes.erase = (p.id, unit.now)  # one transaction with the goodbye
         await self.store.apply(unit.changes)
-        await self.store.erase_participant(p.id, unit.now)
         p.status = "erased"
         unit.changes = Changes()
 

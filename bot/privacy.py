@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from bot.store.base import Store
+from bot.store.round_records import CENTS
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -39,6 +40,9 @@ async def export_participant(store: Store, participant_id: str) -> dict[str, Any
                      "value": a.value, "as_written": a.raw, "skipped": a.skipped,
                      "late": a.late, "round": a.round_id, "at": _iso(a.at)}
                     for a in await store.answers(participant_id=participant_id)],
+        "credits": [{"at": _iso(e.at), "amount": e.amount / CENTS, "kind": e.kind,
+                     "payable": e.payable, "note": e.note}
+                    for e in await store.ledger(participant_id=participant_id)],
         "messages_sent_to_you": len(await store.outbox_of(participant_id)),
         "messages_for_our_team": [  # the coordinators' inbox (bot/safeguarding)
             {"kind": i.kind, "text": i.text, "channel": i.channel, "at": _iso(i.created_at),

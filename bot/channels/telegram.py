@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import os
 from collections.abc import Mapping
@@ -50,6 +49,7 @@ from bot.channels.telegram_updates import UpdateError, normalise
 from bot.config import Config
 from bot.errors import RateLimited, StoreError, TemplateError
 from bot.store.records import Channel, InboxItem
+from bot.text_hygiene import loads_bounded
 
 if TYPE_CHECKING:
     from bot.service import ParleyService
@@ -170,7 +170,7 @@ class TelegramChannel:
             return PlainTextResponse("forbidden", status_code=403)
         body = await request.body()
         try:
-            received = await self.receive(json.loads(body))
+            received = await self.receive(loads_bounded(body))
         except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError and UpdateError
             service.metrics.inc("parley_inbound_rejected_total", channel=self.name,
                                 reason="malformed")

@@ -9,7 +9,6 @@ never lost and coordinators are never alerted twice for one message.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import datetime as dt
 import sqlite3
 from collections.abc import Callable, Sequence
@@ -92,17 +91,6 @@ def _item(row: sqlite3.Row) -> AttentionItem:
         done_by=row["done_by"], done_at=_p(row["done_at"]),
         escalate_at=_p(row["escalate_at"]), escalated_at=_p(row["escalated_at"]),
         id=row["id"])
-
-
-async def erase_attention_sqlite(db: Any, participant_id: str) -> None:
-    """Inside the erasure's transaction: the person's words go from their items and from
-    the alerts that quoted them (coordinators' messages carry ``about``)."""
-    await db.execute("UPDATE attention SET text = '' WHERE participant_id = ?",
-                     (participant_id,))
-    await db.execute(
-        "UPDATE outbox SET payload = '{}', status = CASE WHEN status IN ('pending', 'retry') "
-        "THEN 'cancelled' ELSE status END WHERE participant_id = '' "
-        "AND json_extract(payload, '$.about') = ?", (participant_id,))
 
 
 class SqliteAttention:
@@ -271,14 +259,3 @@ class MemoryAttention:
         item.escalated_at = at
         self._queue_alerts(alerts)
         return True
-
-    def erase_attention(self: Any, participant_id: str) -> None:
-        """As ``erase_attention_sqlite``."""
-        for key, item in self._attention().items():
-            if item.participant_id == participant_id:
-                self._attention()[key] = dataclasses.replace(item, text="")
-        for row in self._outbox.values():
-            if row.participant_id == "" and row.payload.get("about") == participant_id:
-                row.payload = {}
-                if row.status in ("pending", "retry"):
-                    row.status = "cancelled"

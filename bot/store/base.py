@@ -67,7 +67,9 @@ class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, AttentionStore,
         """Blank personal data everywhere (answers' values and raw text, profile, name,
         addresses, events' payloads, outbox text) keeping an anonymised participant row
         with status ``erased`` so totals stay consistent; make the text unrecoverable
-        from the database file."""
+        from the database file. What each table keeps is listed, table by table, in
+        ``bot/store/erasure.py``; ``Changes.erase`` does the same inside a unit of work.
+        KeyError for an unknown id."""
 
     # sessions
     async def get_session(self, session_id: str) -> Session | None: ...
