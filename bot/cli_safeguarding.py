@@ -21,6 +21,7 @@ from rich.table import Table
 from bot.clock import SystemClock
 from bot.safeguarding.desk import Desk
 from bot.store.attention import AttentionItem
+from bot.text_hygiene import for_terminal
 
 safeguarding_app = typer.Typer(help="Flagged messages: list them, acknowledge them.",
                                no_args_is_help=True)
@@ -72,7 +73,7 @@ def list_(
         table.add_row(str(i.id), i.kind, i.participant_id,
                       i.created_at.strftime("%Y-%m-%d %H:%M"),
                       i.status + (f" by {i.acked_by}" if i.acked_by else ""),
-                      escape(i.text[:80]))
+                      for_terminal(i.text[:80]))  # their words: no control characters
     out.print(table)
 
 
