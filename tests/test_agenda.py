@@ -198,3 +198,19 @@ async def test_a_late_decision_waits_for_the_morning(runtime: Runtime,
     await book(runtime).accept(found.code, clock.now())
     told = [o for o in await runtime.store.outbox_of(ana_id) if "taken up" in o.payload["text"]]
     assert [o.not_before for o in told] == [datetime(2026, 3, 3, 9, 0, tzinfo=UTC)]
+
+
+async def test_a_suggestion_in_distress_is_signposted_flagged_and_never_quoted(
+        runtime: Runtime) -> None:
+    ana, ana_id = await enrolled_phone(runtime, "tel:+447700900221")
+    got = [m.text for m in await ana.say("SUGGEST help, I can't go on like this")]
+    assert got[0].startswith("Thank you for your idea")
+    assert any("Samaritans" in text for text in got)  # the signpost, at once
+    flagged = await runtime.store.attention_list(participant_id=ana_id)
+    assert [item.kind for item in flagged] == ["distress"]
+    [found] = await book(runtime).all()
+    await book(runtime).reject(found.code, "the team will call you instead.",
+                               runtime.clock.now())
+    told = [m.text for m in await ana.collect()]
+    assert told == ["Thank you for your idea. Not this time, because the team will call "
+                    "you instead."]

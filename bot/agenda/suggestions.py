@@ -19,6 +19,7 @@ from bot.config import Config
 from bot.engine.options_from import encode
 from bot.errors import ParleyError
 from bot.i18n.renderer import Renderer
+from bot.safeguarding.phrases import flagged_phrase
 from bot.store.base import Store
 from bot.store.participation import SuggestionDecision
 from bot.store.records import Participant
@@ -151,10 +152,12 @@ class Suggestions:
     async def _tell(self, person: Participant, found: Suggestion, key: str,
                     now: dt.datetime, **extra: str) -> None:
         """The suggester's message, in their language, to their reachable address."""
+        # words flagged for distress are never quoted back in an automated message
+        flagged = flagged_phrase(found.text, self.config.safeguarding.phrases) is not None
         await tell(self.store, self.renderer, self.config, person, key, now,
                    ("SuggestionOutcomeSent", {"suggestion": found.code,
                                               "outcome": key.split(".")[-1]}),
-                   text=_quote(found.text), **extra)
+                   text="" if flagged else _quote(found.text), **extra)
 
 
 def decided_counts(found: Sequence[Suggestion]) -> dict[str, int]:

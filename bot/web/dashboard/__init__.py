@@ -22,6 +22,7 @@ def dashboard_routes(service: ParleyService) -> list[BaseRoute]:
         audit_page,
         credits,
         findings,
+        inbox,
         login,
         media_page,
         overview,
@@ -35,7 +36,7 @@ def dashboard_routes(service: ParleyService) -> list[BaseRoute]:
     dash = Dashboard(service)
     routes: list[BaseRoute] = [Mount("/static", StaticFiles(directory=str(STATIC)),
                                      name="static")]
-    for module in (login, overview, rounds, findings, results, participants, credits,
+    for module in (login, overview, inbox, rounds, findings, results, participants, credits,
                    simulator, audit_page, media_page, suggestions):
         routes.extend(module.routes(dash))
 
