@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from bot.budgets.results import results
 from bot.budgets.setup import create_budget, money
 from bot.cli_rounds import ActorOpt, ConfigOpt, actor_of, opened
 from bot.errors import ParleyError
+from bot.text_hygiene import for_terminal
 
 budgets_app = typer.Typer(help="Participatory budgets: projects, votes, results.",
                           no_args_is_help=True)
@@ -51,7 +51,7 @@ def create_cmd(
             return budget
 
     budget = run(go())
-    out.print(f"Budget {budget.id}: {escape(budget.title)}, "
+    out.print(f"Budget {budget.id}: {for_terminal(budget.title)}, "
               f"{money(budget.total, budget.currency)}, {len(budget.projects)} projects. "
               f"Vote with: parley rounds create --flow budget --budget {budget.id} "
               "--audience all")
@@ -78,12 +78,12 @@ def results_cmd(
         sys.stdout.write(json.dumps(found, ensure_ascii=False) + "\n")
         return
     winners = found["winners"]
-    table = Table(title=f"{escape(found['title'])}: {money(found['total'], found['currency'])}"
-                  f", {found['voters']} voters")
+    total = money(found["total"], found["currency"])
+    table = Table(title=f"{for_terminal(found['title'])}: {total}, {found['voters']} voters")
     for column in ("id", "project", "cost", "votes", "points", "greedy", "equal shares"):
         table.add_column(column)
     for p in found["projects"]:
-        table.add_row(p["id"], escape(p["title"]), f"{p['cost']:,}", str(p["votes"]),
+        table.add_row(p["id"], for_terminal(p["title"]), f"{p['cost']:,}", str(p["votes"]),
                       str(p["points"]), "yes" if p["id"] in winners["greedy"] else "",
                       "yes" if p["id"] in winners["equal_shares"] else "")
     out.print(table)

@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from bot.cli_rounds import ActorOpt, ConfigOpt, actor_of, opened
 from bot.deliberation.report import report
 from bot.deliberation.statements import Statement, Statements
+from bot.text_hygiene import for_terminal
 
 statements_app = typer.Typer(help="Deliberation statements: list, approve, reject, add.",
                              no_args_is_help=True)
@@ -50,7 +50,7 @@ def list_cmd(
     for column in ("id", "status", "text", "from"):
         table.add_column(column)
     for s in found:
-        table.add_row(s.code, s.status, escape(s.text),
+        table.add_row(s.code, s.status, for_terminal(s.text),
                       "participant" if s.author else "coordinator")
     out.print(table)
 
@@ -76,7 +76,7 @@ def _decide(ids: list[str], approve: bool, actor: str | None, config: Path | Non
             return done
 
     for found in run(go()):
-        out.print(f"{found.code} {found.status}: {escape(found.text)}")
+        out.print(f"{found.code} {found.status}: {for_terminal(found.text)}")
 
 
 @statements_app.command("approve")
@@ -110,7 +110,7 @@ def add_cmd(text: Annotated[str, typer.Argument(help="the statement, one sentenc
             return found
 
     found = run(go())
-    out.print(f"{found.code} approved: {escape(found.text)}")
+    out.print(f"{found.code} approved: {for_terminal(found.text)}")
     sys.stdout.write(f"{found.code}\n")
 
 
@@ -148,7 +148,7 @@ def report_cmd(
         table.add_column(column)
     for s in found["statements"]:
         mark = "consensus" if s["consensus"] else "divisive" if s["divisive"] else ""
-        table.add_row(s["id"], escape(s["text"]), str(s["agree"]), str(s["disagree"]),
+        table.add_row(s["id"], for_terminal(s["text"]), str(s["agree"]), str(s["disagree"]),
                       str(s["pass"]), mark)
     out.print(table)
     for group in found["groups"]:

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from bot.cli_findings import findings_app
 from bot.cli_rounds import ActorOpt, ConfigOpt, actor_of, opened
 from bot.findings.shareback import Comment, comments, decide_comment, shareback_vars
+from bot.text_hygiene import for_terminal
 
 
 @findings_app.command("share-back")
@@ -80,8 +80,9 @@ def comments_cmd(
     for column in ("id", "view", "comment", "decision"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row["id"], row["view"] or "", escape(row["words"]),
-                      escape(f"{row['decision']}: {row['reason']}" if row["decision"] else ""))
+        decided = f"{row['decision']}: {row['reason']}" if row["decision"] else ""
+        table.add_row(row["id"], row["view"] or "", for_terminal(row["words"]),
+                      for_terminal(decided))
     out.print(table)
 
 

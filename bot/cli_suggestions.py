@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from bot.agenda.suggestions import Suggestion, Suggestions, decided_counts
 from bot.agenda.vote_result import vote_result_vars
 from bot.cli_rounds import ActorOpt, ConfigOpt, actor_of, opened
 from bot.runtime import Runtime
+from bot.text_hygiene import for_terminal
 
 suggestions_app = typer.Typer(help="Participants' suggestions: list, accept, merge, reject.",
                               no_args_is_help=True)
@@ -56,7 +56,8 @@ def _decide(config: Any, actor: str | None, ids: list[str],
             return done
 
     for found in run(go()):
-        out.print(f"{found.code} {found.status}: {escape(found.label)} (the suggester is told)")
+        out.print(f"{found.code} {found.status}: {for_terminal(found.label)} "
+                  "(the suggester is told)")
 
 
 @suggestions_app.command("list")
@@ -90,7 +91,7 @@ def list_cmd(
         row = _row(s)
         note = row["merged_into"] or row["reason"] or (f"round {row['round']}"
                                                        if row["round"] else "")
-        table.add_row(s.code, s.status, escape(s.text), escape(note or ""))
+        table.add_row(s.code, s.status, for_terminal(s.text), for_terminal(note or ""))
     out.print(table)
 
 
