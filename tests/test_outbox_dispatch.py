@@ -21,7 +21,7 @@ from telegram import Bot
 from telegram.request import HTTPXRequest
 
 from bot.channels.base import Pacing
-from bot.channels.telegram_http import LeanRequest
+from bot.channels.telegram_aiohttp import AiohttpRequest
 from bot.channels.telegram_transport import TelegramTransport
 from bot.clock import SystemClock
 from bot.delivery import outbox as outbox_module
@@ -57,14 +57,15 @@ async def sender(served: tuple[FakeTelegram, ServedApp],
     fake, srv = served
     fake.reset()
     bot = Bot(DEFAULT_TOKEN, base_url=f"{srv.base_url}/bot",
-              request=LeanRequest(files=HTTPXRequest(), read_timeout=2, connect_timeout=2,
-                                  write_timeout=2))
+              request=AiohttpRequest(files=HTTPXRequest(), read_timeout=2, connect_timeout=2,
+                                     write_timeout=2))
     sending = OutboxSender(store, TelegramTransport(bot, Pacing(30, 1)), SystemClock(),
                            Metrics(), poll_interval=0.05)
     await sending.start()
     yield sending
     await sending.stop()
     await bot.shutdown()
+    await bot.request.shutdown()  # an uninitialised Bot skips it
 
 
 def message(chat: int, text: str) -> OutboxItem:

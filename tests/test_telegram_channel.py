@@ -19,7 +19,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 from bot.channels.base import Pacing
 from bot.channels.render import split_telegram
 from bot.channels.telegram import file_base_url, proxy_configured
-from bot.channels.telegram_http import LeanRequest
+from bot.channels.telegram_aiohttp import AiohttpRequest
 from bot.channels.telegram_transport import TelegramTransport, keyboard, outcome_of
 from bot.channels.telegram_updates import UpdateError, callback_data, chat_of, normalise
 from bot.conversations import Inbound
@@ -143,15 +143,15 @@ def served() -> Iterator[tuple[FakeTelegram, ServedApp]]:
 
 
 def backend(kind: str, timeout: float = 0.5) -> BaseRequest:
-    """PTB's httpx backend, or Parley's lean one (which uploads files through httpx)."""
+    """PTB's httpx backend, or Parley's aiohttp one (which uploads files through httpx)."""
     httpx_request = HTTPXRequest(read_timeout=timeout, connect_timeout=timeout)
     if kind == "httpx":
         return httpx_request
-    return LeanRequest(files=httpx_request, read_timeout=timeout, connect_timeout=timeout,
-                       write_timeout=timeout, pool_size=4)
+    return AiohttpRequest(files=httpx_request, read_timeout=timeout, connect_timeout=timeout,
+                          write_timeout=timeout, pool_size=4)
 
 
-@pytest.fixture(params=["lean", "httpx"])
+@pytest.fixture(params=["aiohttp", "httpx"])
 async def transport(served: tuple[FakeTelegram, ServedApp],
                     request: pytest.FixtureRequest) -> AsyncIterator[TelegramTransport]:
     fake, srv = served
@@ -159,6 +159,7 @@ async def transport(served: tuple[FakeTelegram, ServedApp],
     bot = Bot(DEFAULT_TOKEN, base_url=f"{srv.base_url}/bot", request=backend(request.param))
     yield TelegramTransport(bot, Pacing(30, 1))
     await bot.shutdown()
+    await bot.request.shutdown()  # an uninitialised Bot skips it
 
 
 def row(payload: dict[str, object], chat: int = 77, item_id: int = 1) -> OutboxItem:
@@ -228,7 +229,7 @@ async def test_transport_outcomes_through_real_ptb(
         await transport.resolve_ambiguous(row({"text": "x"}))
 
 
-@pytest.mark.parametrize("kind", ["lean", "httpx"])
+@pytest.mark.parametrize("kind", ["aiohttp", "httpx"])
 async def test_connection_refused_is_transient_not_ambiguous(kind: str) -> None:
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
@@ -239,6 +240,7 @@ async def test_connection_refused_is_transient_not_ambiguous(kind: str) -> None:
             await TelegramTransport(bot, Pacing(30, 1)).send(row({"text": "hi"}))
     finally:
         await bot.shutdown()
+        await bot.request.shutdown()  # an uninitialised Bot skips it
 
 
 async def test_press_ack_answers_edits_and_is_safe_to_repeat(
@@ -372,46 +374,90 @@ async def test_group_chat_is_declined_without_enrolling(runtime: Runtime) -> Non
     assert await runtime.store.list_participants() == []
 
 
-# -- the lean backend's own corners -------------------------------------------------------
-async def test_lean_backend_reuses_connections_and_replaces_closed_ones(
-        served: tuple[FakeTelegram, ServedApp]) -> None:
-    fake, srv = served
-    fake.reset()
-    lean = backend("lean")
-    bot = Bot(DEFAULT_TOKEN, base_url=f"{srv.base_url}/bot", request=lean)
+# -- the aiohttp backend's own corners ----------------------------------------------------
+async def read_request(reader: asyncio.StreamReader) -> bytes:
+    """One request's body, read whole, as a server does before answering."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+    return await reader.readexactly(length)
+
+
+async def test_aiohttp_backend_survives_a_server_closing_idle_connections() -> None:
+    """A server that closes after each answer (as one whose keep-alive ran out would):
+    every send still arrives once, none is reported as failed."""
+    seen: list[bytes] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        seen.append(await read_request(reader))
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 25\r\n\r\n"
+                     b'{"ok":true,"result":true}')
+        await writer.drain()
+        await asyncio.sleep(0.01)
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    bot = Bot(DEFAULT_TOKEN, base_url=f"http://127.0.0.1:{port}/bot",
+              request=backend("aiohttp"))
     try:
         for _ in range(3):
-            await bot.send_message(5, "hi")
-        assert isinstance(lean, LeanRequest)
-        [pool] = lean._idle.values()
-        assert len(pool) == 1  # one keep-alive connection did all three
-        pool[0].writer.close()  # as a server closing an idle connection
-        await asyncio.sleep(0.05)
-        await bot.send_message(5, "again")  # a fresh connection, nothing lost
-        assert [m["text"] for m in fake.sent_messages] == ["hi"] * 3 + ["again"]
+            assert await bot.delete_webhook() is True
+            await asyncio.sleep(0.05)  # the server has closed the idle connection
+        assert len(seen) == 3
     finally:
         await bot.shutdown()
+        await bot.request.shutdown()  # an uninitialised Bot skips it
+        server.close()
 
 
-async def test_lean_backend_reads_chunked_and_close_delimited_answers() -> None:
-    answers = [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+async def test_aiohttp_backend_reads_chunked_and_close_delimited_answers() -> None:
+    answers = [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
                b"5\r\n{\"ok\"\r\n8\r\n:true,\"r\r\nC\r\nesult\":true}\r\n0\r\n\r\n",
                b"HTTP/1.0 200 OK\r\n\r\n{\"ok\":true,\"result\":true}"]
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
+        await read_request(reader)
         writer.write(answers.pop(0))
         await writer.drain()
         writer.close()
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
-    bot = Bot(DEFAULT_TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=backend("lean"))
+    bot = Bot(DEFAULT_TOKEN, base_url=f"http://127.0.0.1:{port}/bot",
+              request=backend("aiohttp"))
     try:
         assert await bot.delete_webhook() is True  # chunked
         assert await bot.delete_webhook() is True  # HTTP/1.0, body to end of stream
     finally:
         await bot.shutdown()
+        await bot.request.shutdown()  # an uninitialised Bot skips it
+        server.close()
+
+
+@pytest.mark.parametrize("declared", [True, False])
+async def test_an_oversized_answer_is_refused_unread_and_ambiguous(declared: bool) -> None:
+    """Over the cap, whether announced by Content-Length or only found while reading:
+    the send is ambiguous (Telegram answered, so it may have acted), never resent."""
+    body = b'{"ok":true,"result":"' + b"x" * 5000 + b'"}'
+    head = (f"Content-Length: {len(body)}" if declared else "Connection: close").encode()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\n" + head + b"\r\n\r\n" + body)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    request = AiohttpRequest(files=HTTPXRequest(), read_timeout=2, connect_timeout=2,
+                             max_response_bytes=4096)
+    bot = Bot(DEFAULT_TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=request)
+    try:
+        with pytest.raises(AmbiguousSend, match="ResponseTooLarge"):
+            await TelegramTransport(bot, Pacing(30, 1)).send(row({"text": "hi"}))
+    finally:
+        await bot.shutdown()
+        await bot.request.shutdown()  # an uninitialised Bot skips it
         server.close()
 
 

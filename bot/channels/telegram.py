@@ -6,7 +6,7 @@ Three small parts:
 - ``telegram_updates``: an update's JSON → the normalised inbox payload (no names);
 - ``telegram_transport.TelegramTransport``: one outbox row → Bot API requests through
   python-telegram-bot's ``Bot``, with outcomes the outbox sender understands (over
-  ``telegram_http.LeanRequest``, or PTB's ``HTTPXRequest`` when a proxy is configured);
+  ``telegram_aiohttp.AiohttpRequest``, or PTB's ``HTTPXRequest`` when a proxy is configured);
 - this plugin: ``POST /telegram/webhook``, the polling loop, and start-up set-up.
 
 Webhook: ``X-Telegram-Bot-Api-Secret-Token`` must equal ``[telegram] webhook_secret``
@@ -43,7 +43,7 @@ from telegram.error import InvalidToken, RetryAfter, TelegramError
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.channels.base import Pacing, Transport
-from bot.channels.telegram_http import LeanRequest
+from bot.channels.telegram_aiohttp import AiohttpRequest
 from bot.channels.telegram_transport import TelegramTransport, outcome_of
 from bot.channels.telegram_updates import UpdateError, normalise
 from bot.config import Config
@@ -95,8 +95,8 @@ class TelegramChannel:
         request: BaseRequest = HTTPXRequest(
             connection_pool_size=pool_size, read_timeout=read, write_timeout=read,
             connect_timeout=connect, pool_timeout=connect)
-        if not proxy_configured():  # see telegram_http: a tenth of httpx's CPU per send
-            request = LeanRequest(files=request, pool_size=pool_size, read_timeout=read,
+        if not proxy_configured():  # see telegram_aiohttp: cheaper than httpx per send
+            request = AiohttpRequest(files=request, pool_size=pool_size, read_timeout=read,
                                   write_timeout=read, connect_timeout=connect,
                                   pool_timeout=connect)
         updates = HTTPXRequest(connection_pool_size=1, read_timeout=poll_seconds

@@ -22,10 +22,15 @@ PTB raises                                             we raise
 ``TimedOut`` from a read or write timeout              ``AmbiguousSend``: never resent
 ``NetworkError`` from a refused/failed connection      ``TransientError``
 ``NetworkError`` after the request was written         ``AmbiguousSend``
-(the server closed the connection without answering)
+(the server closed the connection without answering,
+or answered with more than the size cap)
 ``NetworkError`` for a 5xx answer, ``Conflict``,       ``TransientError``
 ``InvalidToken``
 =====================================================  =================================
+
+Which of those a failure was is decided by the *type* of the HTTP client's own exception
+that PTB's error was raised from (aiohttp's for sends, httpx's for uploads and behind a
+proxy; see ``NOT_SENT``), never by an error's text.
 
 Telegram has no idempotency key and no way to ask whether a message arrived, so
 ``resolve_ambiguous`` always says it cannot tell.
@@ -36,8 +41,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import warnings
 from typing import Any
 
+import aiohttp
 import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import (
@@ -54,6 +61,7 @@ from telegram.error import (
 from bot.acks import PRESS_ACK
 from bot.channels.base import Pacing, SendResult
 from bot.channels.render import split_telegram
+from bot.channels.telegram_aiohttp import ResponseTooLarge
 from bot.channels.telegram_updates import callback_data, chat_of
 from bot.errors import (
     AmbiguousSend,
@@ -66,8 +74,10 @@ from bot.errors import (
 from bot.store.records import Channel, OutboxItem
 
 log = logging.getLogger("parley.telegram")
-NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
-"""httpx errors raised before any byte of the request left: safe to send again."""
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol,
+            aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+"""Client errors raised before any byte of the request left: safe to send again."""
+CLIENT_ERRORS = (httpx.HTTPError, aiohttp.ClientError, ResponseTooLarge)
 GRID_WIDTH = 6
 
 
@@ -100,9 +110,9 @@ def keyboard(payload: dict[str, Any]) -> InlineKeyboardMarkup | None:
 
 def _retry_after(exc: RetryAfter) -> float:
     """Seconds, whether PTB gives an int (deprecated) or a timedelta (PTB_TIMEDELTA)."""
-    value: Any = getattr(exc, "_retry_after", None)
-    if value is None:
-        value = exc.retry_after
+    with warnings.catch_warnings():  # PTB 22 warns that the int will become a timedelta
+        warnings.simplefilter("ignore")
+        value: Any = exc.retry_after
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
@@ -118,13 +128,13 @@ def outcome_of(exc: TelegramError) -> ChannelError:
         return Rejected(f"telegram: {exc.message}")
     cause = exc.__cause__
     if isinstance(exc, TimedOut):
-        if isinstance(cause, NOT_SENT) or "Pool timeout" in exc.message:
+        if isinstance(cause, NOT_SENT):
             return TransientError(f"telegram: could not connect in time ({type(cause).__name__})")
         return AmbiguousSend("telegram: no answer in time after the request was sent")
     if isinstance(exc, InvalidToken):
         log.error("telegram: the bot token was rejected; check [telegram] token")
         return TransientError("telegram: bot token rejected")
-    if isinstance(exc, NetworkError) and isinstance(cause, httpx.HTTPError):
+    if isinstance(exc, NetworkError) and isinstance(cause, CLIENT_ERRORS):
         if isinstance(cause, NOT_SENT):
             return TransientError(f"telegram: cannot connect ({type(cause).__name__})")
         # written, then the connection broke: Telegram may have acted on it
