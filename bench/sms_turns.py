@@ -5,13 +5,16 @@ A turn is one participant's reply (a signed ``POST /sms/inbound``, committed to 
 inbox before the 200) until Parley's next question reaches the fake Twilio REST API
 through the outbox — durable at every step.
 
-Baseline, same machine, same run: the plain Twilio-tutorial style app — a small
-Starlette handler that checks the signature, keeps each person's place in a dict and
-answers with TwiML in the webhook's own response. Nothing is stored, nothing is paced;
-a crash forgets everyone.
+Baseline, same machine, same run: the Twilio-tutorial style app, as lean as we could
+write it (the strongest non-durable handler, not a strawman) — a bare ASGI app under
+uvicorn that checks the signature with Twilio's ``RequestValidator``, keeps each
+person's place in a dict and answers with TwiML in the webhook's own response. Nothing
+is stored, nothing is paced; a crash forgets everyone.
 
 Both serve the same four ONS4 questions to the same number of simulated people, each
-sending a reply and waiting for the next question before answering again.
+sending a reply and waiting for the next question before answering again. Besides
+turns/s and latency, ``sms_server_cpu_per_turn`` is each server process's own CPU time
+over the measured window divided by the turns (ratio = baseline ÷ Parley).
 """
 
 from __future__ import annotations
@@ -23,22 +26,18 @@ import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 import httpx
 import uvicorn
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 from twilio.request_validator import RequestValidator
 
-from bench.common import figure
+from bench.common import Run, cpu_seconds, figure, percentile
 from tests.fakes.server import ServedApp
 from tests.fakes.twilio_api import DEFAULT_AUTH_TOKEN, FakeTwilio, inbound_sms_form
 from tests.sms_harness import (
@@ -86,10 +85,11 @@ def own_client(base_url: str, tls: ssl.SSLContext) -> httpx.AsyncClient:
 
 async def converse(base_url: str, numbers: list[str],
                    next_question: Callable[[str], Awaitable[float]] | None,
-                   ) -> tuple[float, list[float]]:
+                   pid: int, label: str) -> Run:
     """Everyone answers the four questions, each waiting for the next question: from
     the webhook's own answer (TwiML) when ``next_question`` is None, else from the time
-    ``next_question`` reports it reached the phone. Returns turns/s and latencies."""
+    ``next_question`` reports it reached the phone. ``pid`` is the server's process, whose
+    CPU time over the window is divided by the turns."""
     latencies: list[float] = []
     tls = ssl.create_default_context()
     clients = {number: own_client(base_url, tls) for number in numbers}  # before the clock
@@ -106,9 +106,13 @@ async def converse(base_url: str, numbers: list[str],
                     else await next_question(number)
                 latencies.append(arrived - start)
 
-    began = time.perf_counter()
+    began, cpu_before = time.perf_counter(), cpu_seconds(pid)
     await asyncio.gather(*(person(n) for n in numbers))
-    return len(latencies) / (time.perf_counter() - began), latencies
+    rate = len(latencies) / (time.perf_counter() - began)
+    cpu_ms = (cpu_seconds(pid) - cpu_before) / len(latencies) * 1000
+    sys.stderr.write(f"{label}: {len(latencies)} turns, {rate:.0f}/s; server CPU "
+                     f"{cpu_ms:.2f} ms a turn\n")
+    return Run(label, rate, latencies, cpu_ms)
 
 
 def signed(url: str, form: dict[str, str]) -> dict[str, str]:
@@ -116,7 +120,7 @@ def signed(url: str, form: dict[str, str]) -> dict[str, str]:
         url, form)}
 
 
-async def parley_run(users: int, quick: bool) -> tuple[float, list[float]]:
+async def parley_run(users: int, quick: bool) -> Run:
     loop = asyncio.get_running_loop()
     fake = SignallingTwilio(loop)
     numbers = [f"+4477009{i:05d}" for i in range(users)]
@@ -138,40 +142,55 @@ async def parley_run(users: int, quick: bool) -> tuple[float, list[float]]:
             async def next_question(number: str) -> float:
                 return await asyncio.wait_for(fake.arrived[number].get(), 30)
 
-            rate, latencies = await converse(server.base_url, numbers, next_question)
+            assert server.proc is not None
+            return await converse(server.base_url, numbers, next_question, server.proc.pid,
+                                  "parley")
         finally:
             server.stop()
-    return rate, latencies
 
 
-def tutorial_app() -> Starlette:
-    """What many SMS survey bots start as: TwiML replies, state in a dict."""
+def tutorial_app() -> Callable[..., Awaitable[None]]:
+    """What many SMS survey bots start as — TwiML replies, state in a dict — written as
+    lean as we could: a bare ASGI app (no framework, the form parsed by the standard
+    library), Twilio's own ``RequestValidator``, nothing stored, nothing paced."""
     validator = RequestValidator(DEFAULT_AUTH_TOKEN)
     place: dict[str, int] = {}
     answers: dict[str, list[str]] = {}
-    lock = threading.Lock()
+    url = PUBLIC_URL + "/sms/inbound"
 
-    async def inbound(request: Request) -> Response:
-        form = {k: str(v) for k, v in (await request.form()).items()}
-        if not validator.validate(PUBLIC_URL + "/sms/inbound", form,
-                                  request.headers.get("X-Twilio-Signature", "")):
-            return Response(status_code=403)
-        number, body = form["From"], form["Body"].strip()
-        with lock:
-            index = place.get(number, 0)
-            if body.isdigit() and 0 <= int(body) <= 10:
-                answers.setdefault(number, []).append(body)
-                index += 1
-                place[number] = index
-        text = QUESTIONS[index] if index < len(QUESTIONS) else "Thank you."
-        twiml = f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>{escape(text)}' \
-                f"</Message></Response>"
-        return Response(twiml, media_type="text/xml")
+    async def app(scope: dict[str, Any], receive: Callable[[], Awaitable[dict[str, Any]]],
+                  send: Callable[[dict[str, Any]], Awaitable[None]]) -> None:
+        if scope["type"] != "http":
+            return  # lifespan: nothing to set up
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        form = dict(parse_qsl(body.decode(), keep_blank_values=True))
+        signature = dict(scope["headers"]).get(b"x-twilio-signature", b"").decode()
+        if scope["path"] != "/sms/inbound" or not validator.validate(url, form, signature):
+            await send({"type": "http.response.start", "status": 403, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        number, text = form["From"], form["Body"].strip()
+        index = place.get(number, 0)  # one event loop thread: no lock needed
+        if text.isdigit() and 0 <= int(text) <= 10:
+            answers.setdefault(number, []).append(text)
+            index += 1
+            place[number] = index
+        reply = QUESTIONS[index] if index < len(QUESTIONS) else "Thank you."
+        twiml = (f'<?xml version="1.0" encoding="UTF-8"?><Response><Message>'
+                 f"{escape(reply)}</Message></Response>").encode()
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/xml")]})
+        await send({"type": "http.response.body", "body": twiml})
 
-    return Starlette(routes=[Route("/sms/inbound", inbound, methods=["POST"])])
+    return app
 
 
-async def baseline_run(users: int) -> tuple[float, list[float]]:
+async def baseline_run(users: int) -> Run:
     """The tutorial app in its own uvicorn process, as Parley runs in its own."""
     numbers = [f"+4477008{i:05d}" for i in range(users)]
     with tempfile.TemporaryDirectory() as tmp:
@@ -186,11 +205,10 @@ async def baseline_run(users: int) -> tuple[float, list[float]]:
                 await asyncio.sleep(0.05)
             base_url = f"http://127.0.0.1:{port_file.read_text().strip()}"
 
-            rate, latencies = await converse(base_url, numbers, None)
+            return await converse(base_url, numbers, None, proc.pid, "baseline")
         finally:
             proc.terminate()
             proc.wait(10)
-    return rate, latencies
 
 
 def serve_baseline(port_file: Path) -> None:
@@ -204,18 +222,14 @@ def serve_baseline(port_file: Path) -> None:
     asyncio.run(server.serve(sockets=[sock]))
 
 
-def p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-
 async def main_async(users: int, quick: bool) -> None:
-    base_rate, base_lat = await baseline_run(users)
-    ours_rate, ours_lat = await parley_run(users, quick)
-    figure("sms_turns_per_second", ours_rate, "turns/s", base_rate)
-    figure("sms_turn_latency_p50", p(ours_lat, 0.5), "ms", p(base_lat, 0.5),
-           higher_is_better=False)
-    figure("sms_turn_latency_p99", p(ours_lat, 0.99), "ms", p(base_lat, 0.99),
+    base = await baseline_run(users)
+    ours = await parley_run(users, quick)
+    figure("sms_turns_per_second", ours.rate, "turns/s", base.rate)
+    for name, q in (("p50", 0.5), ("p99", 0.99)):
+        figure(f"sms_turn_latency_{name}", percentile(ours.latencies, q), "ms",
+               percentile(base.latencies, q), higher_is_better=False)
+    figure("sms_server_cpu_per_turn", ours.cpu_per_turn_ms, "ms", base.cpu_per_turn_ms,
            higher_is_better=False)
 
 
