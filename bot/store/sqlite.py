@@ -43,10 +43,10 @@ from bot.clock import Clock, SystemClock
 from bot.engine.session import FieldValue, Session, SessionStatus
 from bot.errors import AlreadyProcessed, ConfigError, StoreError
 from bot.store.attention import SqliteAttention
+from bot.store.batch_insert import insert_rows
 from bot.store.dashboard import SqliteDashboard
 from bot.store.erasure import SECRET_KEY, erase_sqlite, forgotten_key, new_secret
 from bot.store.erasure_files import scrub_files
-from bot.store.inline_sqlite import inline_connect
 from bot.store.logins import SqliteLogins
 from bot.store.media import SqliteMedia
 from bot.store.participation import SqliteParticipation
@@ -533,11 +533,13 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, Sqlite
         the whole WAL up to it — so nothing a FULL commit depends on can be lost."""
         async with self._locked() as db:
             level = "FULL" if durable else "NORMAL"
-            if level != self._sync_level:
-                await db.execute(f"PRAGMA synchronous = {level}")
-                self._sync_level = level
-            try:
-                await db.execute("BEGIN IMMEDIATE")  # inside: a cancelled BEGIN still ends
+            try:  # inside: a cancelled BEGIN still ends
+                if level != self._sync_level:  # one round trip to aiosqlite's thread, not two
+                    self._sync_level = ""  # unknown until the script has run
+                    await db.executescript(f"PRAGMA synchronous = {level}; BEGIN IMMEDIATE")
+                    self._sync_level = level
+                else:
+                    await db.execute("BEGIN IMMEDIATE")
                 yield db
                 await db.execute("COMMIT")
             except BaseException:
@@ -587,10 +589,8 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, Sqlite
             return
         _create_private(self.path)
         try:
-            # quick statements run on the loop's thread, the rest on aiosqlite's: see
-            # bot/store/inline_sqlite.py (about a third less CPU a conversation turn)
-            db = await inline_connect(str(self.path), isolation_level=None,
-                                      timeout=self.busy_timeout_ms / 1000)
+            db = await aiosqlite.connect(str(self.path), isolation_level=None,
+                                         timeout=self.busy_timeout_ms / 1000)
         except sqlite3.Error as exc:
             raise store_error(exc) from exc
         db.row_factory = sqlite3.Row
@@ -708,9 +708,7 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, Sqlite
 
         async def insert_all(sql: str, rows: list[Params], objects: Sequence[Any],
                              db: aiosqlite.Connection) -> None:
-            for params, obj in zip(rows, objects, strict=True):
-                cursor = await db.execute(sql, params)
-                ids.append((obj, cast(int, cursor.lastrowid)))
+            ids.extend(zip(objects, await insert_rows(db, sql, rows), strict=True))
 
         async with self._write(durable=False) as db:  # see _write: the next FULL syncs it
             if enc.participant is not None:
