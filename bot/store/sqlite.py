@@ -877,12 +877,10 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, Sqlite
             batch, self._inbox_batch = self._inbox_batch[:500], self._inbox_batch[500:]
             try:
                 results: list[tuple[bool, int | None]] = []
-                async with self._write() as db:
-                    secret = await self._erasure_secret(db)
-                    for item, params, _ in batch:
-                        cursor = await db.execute(_INSERT_INBOX, (*params, item.channel, (
-                            forgotten_key(secret, item.channel, item.dedupe_key))))
-                        results.append((cursor.rowcount == 1, cursor.lastrowid))
+                if len(batch) == 1 and self._secret is not None:
+                    results.append(await self._put_one(batch[0][0], batch[0][1]))
+                else:
+                    await self._put_many(batch, results)
             except BaseException as exc:
                 for _, _, future in batch:
                     if not future.done():
@@ -896,6 +894,24 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, Sqlite
                     item.id = new_id
                 if not future.done():
                     future.set_result(inserted)
+
+    async def _put_one(self, item: InboxItem, params: Params) -> tuple[bool, int | None]:
+        """A lone webhook's row: one autocommitted, durable statement (one round trip)."""
+        assert self._secret is not None
+        rows = await self._write_one(_INSERT_INBOX + " RETURNING id", (
+            *params, item.channel, forgotten_key(self._secret, item.channel,
+                                                 item.dedupe_key)), durable=True)
+        return (True, int(rows[0][0])) if rows else (False, None)
+
+    async def _put_many(self, batch: list[tuple[InboxItem, Params, asyncio.Future[bool]]],
+                        results: list[tuple[bool, int | None]]) -> None:
+        """Rows that arrived together: one transaction, one durable commit."""
+        async with self._write() as db:
+            secret = await self._erasure_secret(db)
+            for item, params, _ in batch:
+                cursor = await db.execute(_INSERT_INBOX, (*params, item.channel, (
+                    forgotten_key(secret, item.channel, item.dedupe_key))))
+                results.append((cursor.rowcount == 1, cursor.lastrowid))
 
     async def inbox_pending(self, limit: int = 100) -> list[InboxItem]:
         rows = await self._all("SELECT * FROM inbox WHERE status = 'pending' ORDER BY id "
