@@ -24,6 +24,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from bot.burden.limits import describe
 from bot.config import Config
 from bot.rounds.service import Preview, RoundService
 from bot.rounds.status import COUNTS
@@ -89,6 +90,8 @@ def _show_preview(cfg: Config, preview: Preview) -> None:
               f"SMS, {counts['none']} with no usable address. Estimated {preview.segments} "
               f"SMS segments for everyone completing (≈ {cost:.2f} at "
               f"{cfg.sms.segment_price} a segment). First sends from {_local(cfg, first)}.")
+    for line in describe(preview.burden, cfg):  # [burden] limits and PAUSE
+        out.print(escape(line))
 
 
 @rounds_app.command("create")

@@ -124,6 +124,14 @@ class CreditsConfig(_Section):
     cap_per_month: Annotated[float, Field(ge=0)] | None = None
 
 
+class BurdenConfig(_Section):
+    """Per-person limits on how much a project asks (``bot/burden``); None = no limit."""
+
+    max_messages_per_week: Annotated[int, Field(ge=1)] | None = None
+    max_rounds_per_month: Annotated[int, Field(ge=1)] | None = None
+    max_pause_weeks: Annotated[int, Field(ge=1, le=52)] = 12
+
+
 class CoordinatorsConfig(_Section):
     telegram_ids: list[int] = []
     phones: list[str] = []
@@ -153,6 +161,7 @@ class Config(_Section):
     coordinators: CoordinatorsConfig = CoordinatorsConfig()
     safeguarding: SafeguardingConfig = SafeguardingConfig()
     retention: RetentionConfig = RetentionConfig()
+    burden: BurdenConfig = BurdenConfig()
     source: str = "<built-in defaults>"
 
     def project_data(self) -> dict[str, str]:

@@ -10,6 +10,7 @@ to say; they only carry it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -17,13 +18,15 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from bot import keyword_handlers
 from bot.acks import ack_item
+from bot.burden.invitation import Durations
 from bot.clock import Clock
 from bot.config import Config
 from bot.engine import StepContext, StepResult, begin, step
 from bot.engine import events as ev
 from bot.engine.io import Expire, Input, Output, Press, Reply, TimerFired
-from bot.engine.keywords import classify
+from bot.engine.keywords import arguments, classify
 from bot.engine.session import Session
 from bot.engine.step import preview
 from bot.flows.durations import parse_duration
@@ -32,6 +35,7 @@ from bot.flows.models import Flow
 from bot.i18n.renderer import Renderer
 from bot.ids import IdSource, RandomIds
 from bot.keyed_lock import KeyedLock
+from bot.keyword_handlers import KeywordCall
 from bot.privacy import export_participant
 from bot.store.base import Store
 from bot.store.records import (
@@ -176,6 +180,7 @@ class Conversations:
         self.balance_of = balance_of
         self.hooks = hooks
         self._locks = KeyedLock()
+        self.durations = Durations(renderer, config)
 
     # -- public entry points ------------------------------------------------------------
     async def handle(self, inbound: Inbound) -> None:
@@ -410,6 +415,12 @@ class Conversations:
                 self._delete_buttons(unit, unit.changes.outbox[-1])
         elif word == "mydata":
             await self._my_data(unit)
+        elif word in keyword_handlers.load():  # PAUSE, RESUME, OFFERS, SPEND…
+            call = KeywordCall(p, inbound.text, arguments(inbound.text, word),  # type: ignore[arg-type]
+                               address.channel, unit.now, self.config, self.store,
+                               unit.changes, lambda key, **data: self._system(unit, key, **data))
+            if not await keyword_handlers.HANDLERS[word](call):
+                await self._converse(unit, inbound)
 
     # -- buttons ----------------------------------------------------------------------------
     async def _press(self, unit: _Unit, flow: Flow, session: Session, token: str) -> None:
@@ -586,6 +597,10 @@ class Conversations:
         if round_id is not None and self.hooks is not None:
             await self.hooks.flow_begun(unit.changes, unit.participant, result.session,
                                         unit.now)
+        if round_id is not None and unit.address is not None:  # "(About 3 minutes.)"
+            outputs = self.durations.invite(result.outputs, flow, unit.participant.locale,
+                                            unit.address.channel)
+            result = dataclasses.replace(result, outputs=tuple(outputs))
         await self._apply_result(unit, flow, result)
 
     async def _step(self, unit: _Unit, flow: Flow, session: Session, user_input: Input) -> None:

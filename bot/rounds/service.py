@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.burden.estimate import messages
+from bot.burden.limits import BurdenReport, apply_limits, note_paused
 from bot.clock import Clock
 from bot.config import Config
 from bot.conversations import channel_of, payload_of
@@ -40,6 +42,8 @@ class Preview:
     round: Round
     targets: list[RoundTarget]
     names: dict[str, str] = field(default_factory=dict)
+    burden: BurdenReport = field(default_factory=BurdenReport)
+    """Who the ``[burden]`` limits leave out or delay, and who is paused."""
 
     def by_channel(self) -> dict[str, int]:
         out = {"telegram": 0, "sms": 0, "none": 0}
@@ -146,23 +150,32 @@ class RoundService:
                          self.config.project_data(), item.vars)
 
     async def targets(self, item: Round, now: dt.datetime) -> list[RoundTarget]:
+        return (await self.limited(item, now))[0]
+
+    async def limited(self, item: Round,
+                      now: dt.datetime) -> tuple[list[RoundTarget], BurdenReport]:
+        """The plan, after the ``[burden]`` limits have left out or delayed people."""
         people, extra = await self.people(item)
         estimate = self.estimator(item)
-        return list(plan_targets(item, people, self.config, now, estimate.segments, extra))
+        targets = list(plan_targets(item, people, self.config, now, estimate.segments, extra))
+        report = await apply_limits(self.store, self.config, item, targets,
+                                    messages(self.library.get(item.flow_id)), people)
+        return targets, report
 
     async def preview(self, item: Round) -> Preview:
-        targets = await self.targets(item, self.clock.now())
+        now = self.clock.now()
+        targets, report = await self.limited(item, now)
+        everyone = await self.store.list_participants()
         names = {p.id: p.name or str(p.profile.get("preferred_name") or "")
-                 for p in await self.store.list_participants()}
-        return Preview(item, targets, names)
+                 for p in everyone}
+        note_paused(report, targets, everyone, now)
+        return Preview(item, targets, names, report)
 
     async def plan(self, item: Round, now: dt.datetime) -> int:
         """Write one target per person and set the round running (one transaction)."""
-        people, extra = await self.people(item)
-        estimate = self.estimator(item)
+        targets, _ = await self.limited(item, now)
         item.status, item.started_at = "running", now
-        return await self.store.round_plan(
-            item, plan_targets(item, people, self.config, now, estimate.segments, extra))
+        return await self.store.round_plan(item, targets)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def get(self, round_id: str) -> Round:

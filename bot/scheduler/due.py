@@ -25,6 +25,7 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 
+from bot.burden.pause import wait_until
 from bot.config import Config
 from bot.conversations import Conversations
 from bot.flows.loader import FlowLibrary
@@ -147,8 +148,9 @@ class DueWork:
             await self._locked_write(target)
             report.final += 1
             return
-        later = self._defer(prefs_for(person, self.config), now)
-        if later is not None:
+        later = wait_until(person.profile, now) or self._defer(prefs_for(person, self.config),
+                                                                now)
+        if later is not None:  # paused (PAUSE), or in their quiet hours
             target.next_at = later
             await self._locked_write(target)
             report.deferred += 1
@@ -179,6 +181,12 @@ class DueWork:
         assert target.sent_at is not None and target.closes_at is not None
         if person is None or now >= target.closes_at:
             await self._close(target, now, report)
+            return
+        paused = wait_until(person.profile, now)
+        if paused is not None:  # no reminders while someone has asked for a break
+            target.next_at = min(paused, target.closes_at)
+            await self._locked_write(target)
+            report.deferred += 1
             return
         prefs = prefs_for(person, self.config)
         times = reminder_times(item, prefs, target.sent_at)

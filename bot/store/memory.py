@@ -18,6 +18,7 @@ from typing import Any, TypeVar, cast
 from bot.clock import Clock, SystemClock
 from bot.engine.session import Session
 from bot.errors import AlreadyProcessed, StoreError
+from bot.store.burden import MemoryBurden
 from bot.store.dashboard import MemoryDashboard
 from bot.store.memory_rounds import MemoryRounds
 from bot.store.people import MemoryPeople
@@ -111,7 +112,7 @@ def _sorted(items: Iterable[T], key: Callable[[T], Any]) -> list[T]:
     return _copies(sorted(items, key=key))
 
 
-class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds):
+class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, MemoryBurden):
     """``Store`` in plain dicts and lists; nothing survives the process."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:

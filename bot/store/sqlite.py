@@ -41,6 +41,7 @@ import aiosqlite
 from bot.clock import Clock, SystemClock
 from bot.engine.session import FieldValue, Session, SessionStatus
 from bot.errors import AlreadyProcessed, ConfigError, StoreError
+from bot.store.burden import SqliteBurden
 from bot.store.dashboard import SqliteDashboard
 from bot.store.inline_sqlite import inline_connect
 from bot.store.people import SqlitePeople
@@ -438,7 +439,7 @@ def _statements(sql: str) -> list[str]:
     return statements
 
 
-class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds):
+class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, SqliteBurden):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,

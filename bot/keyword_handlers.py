@@ -1,0 +1,55 @@
+"""Global words handled outside ``bot/conversations.py``: a registry of small handlers.
+
+``bot.engine.keywords`` recognises a word (and its arguments); ``Conversations`` looks
+the word up here and calls its handler with a ``KeywordCall``: the person (changes to
+``participant.profile`` commit with the reply), the reply function and the project's
+config and store. A handler returns False when the word does not apply (the time bank
+is off, say), and the text is then treated as an ordinary reply.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.config import Config
+from bot.store.base import Store
+from bot.store.records import Changes, Participant
+
+__all__ = ["HANDLERS", "Handler", "KeywordCall", "register"]
+
+
+@dataclass
+class KeywordCall:
+    participant: Participant
+    text: str
+    args: tuple[str, ...]
+    channel: str
+    now: dt.datetime
+    config: Config
+    store: Store
+    changes: Changes
+    say: Callable[..., None]
+    """``say(template_key, **data)``: a reply in the person's language, via the outbox."""
+
+
+Handler = Callable[[KeywordCall], Awaitable[bool]]
+HANDLERS: dict[str, Handler] = {}
+
+
+def register(word: str) -> Callable[[Handler], Handler]:
+    """Decorator: ``@register("pause")`` makes the function the word's handler."""
+
+    def wrap(handler: Handler) -> Handler:
+        HANDLERS[word] = handler
+        return handler
+
+    return wrap
+
+
+def load() -> dict[str, Handler]:
+    """Every handler, registered by importing its module."""
+    from bot.burden import pause  # noqa: F401
+
+    return HANDLERS
