@@ -4,9 +4,12 @@ minutes.)" every round's first message carries."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.burden.estimate import messages, minutes
@@ -17,9 +20,14 @@ from bot.engine.keywords import arguments, classify
 from bot.errors import ConfigError
 from bot.flows.loader import FlowLibrary
 from bot.i18n.renderer import Renderer
+from bot.service import ParleyService
+from bot.store.dashboard import Coordinator
 from bot.store.sqlite import SqliteStore
+from bot.web.app import create_app
+from bot.web.dashboard.auth import hash_password
 from tests.conftest import PROJECT
 from tests.rounds_support import OPENED, Project, close_projects, open_project  # noqa: F401
+from tests.test_dashboard import EMAIL, PASSWORD, login
 
 UTC = dt.UTC
 MON = dt.datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -115,7 +123,12 @@ async def test_three_rounds_within_the_limits(tmp_path: Path) -> None:
     assert any("Left out" in line and "p_ann" in line for line in describe(dry.burden,
                                                                           p.runtime.config))
     await p.rounds.create(third, "test")
-    await p.rounds.start(third.id, "test")
+    async with dashboard(p) as client:
+        page = (await client.get(f"/admin/rounds/{third.id}")).text
+        assert "Left out (already 2 round(s) within 30 days" in page and "p_ann" in page
+        await p.rounds.start(third.id, "test")
+        page = (await client.get(f"/admin/rounds/{third.id}")).text
+        assert "Burden limits: 1 left out (max rounds a month), 0 delayed" in page
     await p.run_until(dt.datetime(2026, 3, 28, tzinfo=UTC), answer)
 
     firsts = [d.line() for d in p.log if d.text.startswith("(About")]
@@ -129,6 +142,17 @@ async def test_three_rounds_within_the_limits(tmp_path: Path) -> None:
         assert len(window) <= 6, d.line()
     status = await p.rounds.status(third.id)
     assert status["targeted"] == 2 and status["sent"] == 1
+
+
+@contextlib.asynccontextmanager
+async def dashboard(p: Project) -> AsyncIterator[httpx.AsyncClient]:
+    """The coordinator dashboard of the project, logged in."""
+    await p.store.save_coordinator(Coordinator(EMAIL, hash_password(PASSWORD), MON))
+    app = create_app(ParleyService(p.runtime), manage_lifecycle=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app),
+                                 base_url="http://parley.test") as client:
+        assert (await login(client)).status_code in (302, 303)
+        yield client
 
 
 def test_invitation_minutes_come_from_the_flow(library: FlowLibrary,

@@ -136,3 +136,10 @@ def describe(report: BurdenReport, config: Config) -> list[str]:
                      f"reply RESUME): {len(report.paused)}: "
                      + ", ".join(f"{pid} until {at:%d %b}" for pid, at in report.paused[:20]))
     return lines
+
+
+def planned_effects(targets: Sequence[RoundTarget]) -> dict[str, int]:
+    """How many of a planned round's people the limits left out or delayed."""
+    reasons = [t.vars.get(REASON) for t in targets]
+    return {"left_out": reasons.count(LEFT_OUT_ROUNDS),
+            "delayed": reasons.count(DELAYED_MESSAGES)}
