@@ -49,6 +49,9 @@ def _register_groups() -> None:
     app.add_typer(findings_app, name="findings")
     app.add_typer(credits_app, name="credits")
     app.add_typer(audit_app, name="audit")
+    from bot.cli_timebank import timebank_app
+
+    app.add_typer(timebank_app, name="timebank")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 

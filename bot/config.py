@@ -117,11 +117,21 @@ class CreditRule(_Section):
     amount: Annotated[float, Field(ge=0)]
 
 
+class HourRule(_Section):
+    """Time-bank hours for completing a flow (``[[credits.hour_rules]]``)."""
+
+    flow: str
+    hours: Annotated[float, Field(gt=0, le=100)]
+
+
 class CreditsConfig(_Section):
     unit: str = "£"
     value_per_credit: Annotated[float, Field(ge=0)] = 1.0
     rules: list[CreditRule] = []
     cap_per_month: Annotated[float, Field(ge=0)] | None = None
+    time_bank: bool = False
+    """Hours as a second currency: earned by rules and events, spent on offers."""
+    hour_rules: list[HourRule] = []
 
 
 class BurdenConfig(_Section):

@@ -397,7 +397,7 @@ class Conversations:
                 self._system(unit, "system.help")
         elif word == "menu":
             self._system(unit, "system.menu")
-        elif word == "balance":
+        elif word == "balance" and not self.config.credits.time_bank:  # else: both, below
             balance = self.balance_of(p.id) if self.balance_of else 0
             if asyncio.iscoroutine(balance):
                 balance = await balance
@@ -418,7 +418,8 @@ class Conversations:
         elif word in keyword_handlers.load():  # PAUSE, RESUME, OFFERS, SPEND…
             call = KeywordCall(p, inbound.text, arguments(inbound.text, word),  # type: ignore[arg-type]
                                address.channel, unit.now, self.config, self.store,
-                               unit.changes, lambda key, **data: self._system(unit, key, **data))
+                               unit.changes, lambda key, **data: self._system(unit, key, **data),
+                               f"inbox:{inbound.inbox_id}" if inbound.inbox_id else None)
             if not await keyword_handlers.HANDLERS[word](call):
                 await self._converse(unit, inbound)
 

@@ -32,6 +32,9 @@ class KeywordCall:
     changes: Changes
     say: Callable[..., None]
     """``say(template_key, **data)``: a reply in the person's language, via the outbox."""
+    key: str | None = None
+    """The inbound message's identity (``inbox:<id>``): a reprocessed message must not
+    make a second request."""
 
 
 Handler = Callable[[KeywordCall], Awaitable[bool]]
@@ -51,5 +54,6 @@ def register(word: str) -> Callable[[Handler], Handler]:
 def load() -> dict[str, Handler]:
     """Every handler, registered by importing its module."""
     from bot.burden import pause  # noqa: F401
+    from bot.timebank import keywords  # noqa: F401
 
     return HANDLERS

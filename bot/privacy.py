@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from bot.privacy_care import care_export
 from bot.store.base import Store
 
 
@@ -40,4 +41,5 @@ async def export_participant(store: Store, participant_id: str) -> dict[str, Any
                      "late": a.late, "round": a.round_id, "at": _iso(a.at)}
                     for a in await store.answers(participant_id=participant_id)],
         "messages_sent_to_you": len(await store.outbox_of(participant_id)),
+        **await care_export(store, participant_id),  # time bank, events (#15)
     }

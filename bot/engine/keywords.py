@@ -37,6 +37,7 @@ _WITH_ARGUMENT: dict[Keyword, re.Pattern[str]] = {
 _COMMANDS: dict[str, Keyword] = {
     "/stop": "stop", "/help": "help", "/skip": "skip", "/delete": "delete",
     "/balance": "balance", "/menu": "menu", "/start": "start", "/mydata": "mydata",
+    "/offers": "offers", "/pause": "pause", "/resume": "resume",
 }
 _STRIP = re.compile(r"[\W_]+", re.UNICODE)
 

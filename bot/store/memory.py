@@ -47,6 +47,7 @@ from bot.store.sqlite import (
     sessions_of,
     to_utc,
 )
+from bot.store.timebank import MemoryTimebank
 
 T = TypeVar("T")
 
@@ -112,7 +113,8 @@ def _sorted(items: Iterable[T], key: Callable[[T], Any]) -> list[T]:
     return _copies(sorted(items, key=key))
 
 
-class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, MemoryBurden):
+class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, MemoryBurden,
+                  MemoryTimebank):
     """``Store`` in plain dicts and lists; nothing survives the process."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:
@@ -173,6 +175,7 @@ class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, Memory
         timers_set = [_timer(t) for t in changes.timers_set]
         done_at = max((e.at for e in events), default=to_utc(self._clock.now()))
         targets, ledger = self._rounds_check(changes.targets, changes.ledger)
+        self._timebank_check(changes)
         for inbox_id in changes.inbox_done:
             pending = self._inbox.get(inbox_id)
             if pending is not None and pending.status != "pending":
@@ -211,6 +214,7 @@ class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, Memory
         for address in addresses:
             self._addresses[address.address] = address
         self._rounds_write(targets, changes.targets, ledger, changes.ledger)
+        self._timebank_write(changes)
         for code in changes.invites_used:
             invite = self._invites().get(code)
             if invite is not None:
@@ -275,6 +279,7 @@ class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, Memory
         for event in self._events.values():
             if event.participant_id == participant_id or event.session_id in sessions:
                 event.payload = {}
+        self._timebank_erase(participant_id)
         for outbox in self._outbox.values():
             if outbox.participant_id == participant_id:
                 outbox.payload, outbox.address, outbox.last_error = {}, "", None

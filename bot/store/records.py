@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from bot.engine.session import FieldValue, Session
 from bot.store.round_records import LedgerEntry, RoundTarget
+from bot.store.timebank import HourEntry, SpendDecision, SpendRequest
 
 Channel = Literal["telegram", "sms", "console"]
 ParticipantStatus = Literal["new", "consented", "declined", "erased"]
@@ -182,6 +183,11 @@ class Changes:
     invites_used: list[str] = field(default_factory=list)
     """Invite codes this unit used (one more use each): counted with the enrolment they
     made, so a crash in between cannot use up someone's single-use link."""
+    hours: list[HourEntry] = field(default_factory=list)
+    """Time-bank ledger entries (``bot/store/timebank.py``); a known ``key`` is skipped."""
+    spend_requests: list[SpendRequest] = field(default_factory=list)
+    spend_decisions: list[SpendDecision] = field(default_factory=list)
+    """Each applies only to a request still pending, else StaleWrite (nothing kept)."""
 
 
 @dataclass

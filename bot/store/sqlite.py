@@ -63,6 +63,7 @@ from bot.store.records import (
 )
 from bot.store.sms import SqliteSms
 from bot.store.sqlite_rounds import SqliteRounds, write_ledger, write_targets
+from bot.store.timebank import SqliteTimebank, erase_timebank, write_timebank
 
 log = logging.getLogger(__name__)
 
@@ -439,7 +440,8 @@ def _statements(sql: str) -> list[str]:
     return statements
 
 
-class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, SqliteBurden):
+class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, SqliteBurden,
+                  SqliteTimebank):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
@@ -730,6 +732,7 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, Sqlite
                                        for code in changes.invites_used])
             await write_targets(db, changes.targets)
             ids.extend(await write_ledger(db, changes.ledger))
+            ids.extend(await write_timebank(db, changes))  # time bank (#15)
         for obj, new_id in ids:  # only once committed
             obj.id = new_id
         for target in changes.targets:
@@ -793,6 +796,7 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, Sqlite
                              (participant_id, participant_id))
             await db.execute("UPDATE sessions SET fields = '{}', vars = '{}' "
                              "WHERE participant_id = ?", pid)
+            await erase_timebank(db, participant_id)
         await self.checkpoint()
 
     async def checkpoint(self) -> None:
