@@ -333,6 +333,9 @@ class Conversations:
         elif participant.profile.get("delete_requested"):
             participant.profile.pop("delete_requested")
             self._system(unit, "system.delete_cancelled")
+        elif inbound.kind == "text" and await keyword_handlers.match(
+                self._call(unit, inbound, ())):
+            pass  # an event's code word (bot/events/attendance.py)
         else:
             await self._converse(unit, inbound)
         await self._commit(unit)
@@ -416,12 +419,17 @@ class Conversations:
         elif word == "mydata":
             await self._my_data(unit)
         elif word in keyword_handlers.load():  # PAUSE, RESUME, OFFERS, SPEND…
-            call = KeywordCall(p, inbound.text, arguments(inbound.text, word),  # type: ignore[arg-type]
-                               address.channel, unit.now, self.config, self.store,
-                               unit.changes, lambda key, **data: self._system(unit, key, **data),
-                               f"inbox:{inbound.inbox_id}" if inbound.inbox_id else None)
+            call = self._call(unit, inbound, arguments(inbound.text, word))  # type: ignore[arg-type]
             if not await keyword_handlers.HANDLERS[word](call):
                 await self._converse(unit, inbound)
+
+    def _call(self, unit: _Unit, inbound: Inbound, args: tuple[str, ...]) -> KeywordCall:
+        """What a handler in ``bot.keyword_handlers`` gets (replies go through this unit)."""
+        assert unit.address is not None
+        return KeywordCall(unit.participant, inbound.text, args, unit.address.channel,
+                           unit.now, self.config, self.store, unit.changes,
+                           lambda key, **data: self._system(unit, key, **data),
+                           f"inbox:{inbound.inbox_id}" if inbound.inbox_id else None)
 
     # -- buttons ----------------------------------------------------------------------------
     async def _press(self, unit: _Unit, flow: Flow, session: Session, token: str) -> None:

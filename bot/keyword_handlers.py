@@ -17,7 +17,8 @@ from bot.config import Config
 from bot.store.base import Store
 from bot.store.records import Changes, Participant
 
-__all__ = ["HANDLERS", "Handler", "KeywordCall", "register"]
+__all__ = ["HANDLERS", "MATCHERS", "Handler", "KeywordCall", "match", "register",
+           "register_matcher"]
 
 
 @dataclass
@@ -39,6 +40,23 @@ class KeywordCall:
 
 Handler = Callable[[KeywordCall], Awaitable[bool]]
 HANDLERS: dict[str, Handler] = {}
+MATCHERS: list[Handler] = []
+"""Words that are not fixed (an event's code word): tried, in order, on a plain text
+before it goes to the conversation; the first that returns True handles it."""
+
+
+def register_matcher(handler: Handler) -> Handler:
+    if handler not in MATCHERS:
+        MATCHERS.append(handler)
+    return handler
+
+
+async def match(call: KeywordCall) -> bool:
+    load()
+    for handler in MATCHERS:
+        if await handler(call):
+            return True
+    return False
 
 
 def register(word: str) -> Callable[[Handler], Handler]:
@@ -54,6 +72,7 @@ def register(word: str) -> Callable[[Handler], Handler]:
 def load() -> dict[str, Handler]:
     """Every handler, registered by importing its module."""
     from bot.burden import pause  # noqa: F401
+    from bot.events import attendance  # noqa: F401
     from bot.timebank import keywords  # noqa: F401
 
     return HANDLERS

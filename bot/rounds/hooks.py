@@ -41,6 +41,7 @@ from bot.timebank.hours import HourRules
 
 if TYPE_CHECKING:
     from bot.conversations import Inbound
+    from bot.events.rsvp import EventRsvps
     from bot.rounds.coordinator_chat import CoordinatorChat
 
 log = logging.getLogger("parley.rounds")
@@ -64,6 +65,8 @@ class ParleyHooks:
         self.store, self.config, self.library = store, config, library
         self.credits = CreditRules(config)
         self.hours = HourRules(config)
+        self.events: EventRsvps | None = None
+        """Records event RSVPs when an invitation completes (set by ``wiring.attach``)."""
         self.coordinator = coordinator
         self.sending: Counter[tuple[str, str]] = Counter()
         """(round, person) the scheduler is sending right now: a begin that finds the step
@@ -150,6 +153,8 @@ class ParleyHooks:
                              session: Session, outcome: str, now: dt.datetime) -> None:
         await self.credits.earn(self.store, changes, participant, session, outcome, now)
         self.hours.earn(changes, participant, session, outcome, now)  # time bank
+        if self.events is not None:
+            await self.events.completed(changes, participant, session, now)
         if session.round_id is None:
             return
         target = await self._target(changes, session.round_id, participant.id)

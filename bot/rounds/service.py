@@ -75,7 +75,8 @@ class RoundService:
                     start: str | None = None, every: str | None = None,
                     until: str | None = None, remind_after: str | None = None,
                     close_after: str | None = None, label: str | None = None,
-                    actor: str = "", base: Path | None = None) -> Round:
+                    actor: str = "", base: Path | None = None,
+                    vars: dict[str, str] | None = None) -> Round:
         """A validated draft round (not stored); ParleyError saying what is wrong."""
         if flow not in self.library:
             raise ParleyError(f"--flow: no flow called '{flow}' "
@@ -105,6 +106,7 @@ class RoundService:
                 raise ParleyError(f"--finding: no finding '{finding}' "
                                   "(publish it with: parley findings publish FILE.md)")
             variables = finding_vars(found)
+        variables.update(vars or {})  # e.g. an event's title and time (bot/events)
         missing = [n for n, v in self.library.get(flow).vars.items()
                    if v.required and n not in variables]
         if missing:

@@ -24,6 +24,7 @@ import logging
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.burden.pause import wait_until
 from bot.config import Config
@@ -38,6 +39,9 @@ from bot.store.base import Store
 from bot.store.records import Changes, Participant
 from bot.store.round_records import Round, RoundTarget
 from bot.store.rounds_base import StaleWrite
+
+if TYPE_CHECKING:
+    from bot.events.service import EventService
 
 log = logging.getLogger("parley.scheduler")
 BATCH = 500
@@ -56,6 +60,7 @@ class DueReport:
     final: int = 0
     stale: int = 0
     rounds_closed: list[str] = field(default_factory=list)
+    event_reminders: int = 0
     next_due: dt.datetime | None = None
 
     @property
@@ -71,6 +76,8 @@ class DueWork:
         self.config, self.library = config, library
         self.time_budget = time_budget
         self._timer_hold: dict[int, dt.datetime] = {}
+        self.events: EventService | None = None
+        """Sends events' day-before reminders (set by ``bot.rounds.wiring.due_work``)."""
 
     async def due(self, now: dt.datetime) -> DueReport:
         report = DueReport()
@@ -85,6 +92,8 @@ class DueWork:
             if len(batch) < BATCH:
                 break
         await self._close_rounds(now, report)
+        if self.events is not None:
+            report.event_reminders = await self.events.due(now)
         report.next_due = await self._next_due(now)
         return report
 

@@ -14,6 +14,7 @@ from typing import Protocol
 from bot.engine.session import Session
 from bot.store.burden import BurdenStore
 from bot.store.dashboard import DashboardStore
+from bot.store.events import EventsStore
 from bot.store.people import PeopleStore
 from bot.store.records import (
     Address,
@@ -34,7 +35,7 @@ from bot.store.timebank import TimebankStore
 
 
 class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, BurdenStore,
-            TimebankStore, Protocol):
+            TimebankStore, EventsStore, Protocol):
     """Async persistence. Every method raises StoreError when the database is unusable."""
 
     async def open(self) -> None:

@@ -20,6 +20,7 @@ from bot.engine.session import Session
 from bot.errors import AlreadyProcessed, StoreError
 from bot.store.burden import MemoryBurden
 from bot.store.dashboard import MemoryDashboard
+from bot.store.events import MemoryEvents
 from bot.store.memory_rounds import MemoryRounds
 from bot.store.people import MemoryPeople
 from bot.store.records import (
@@ -114,7 +115,7 @@ def _sorted(items: Iterable[T], key: Callable[[T], Any]) -> list[T]:
 
 
 class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, MemoryBurden,
-                  MemoryTimebank):
+                  MemoryTimebank, MemoryEvents):
     """``Store`` in plain dicts and lists; nothing survives the process."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:
@@ -176,6 +177,7 @@ class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, Memory
         done_at = max((e.at for e in events), default=to_utc(self._clock.now()))
         targets, ledger = self._rounds_check(changes.targets, changes.ledger)
         self._timebank_check(changes)
+        self._events_check(changes)
         for inbox_id in changes.inbox_done:
             pending = self._inbox.get(inbox_id)
             if pending is not None and pending.status != "pending":
@@ -215,6 +217,7 @@ class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, Memory
             self._addresses[address.address] = address
         self._rounds_write(targets, changes.targets, ledger, changes.ledger)
         self._timebank_write(changes)
+        self._events_write(changes)
         for code in changes.invites_used:
             invite = self._invites().get(code)
             if invite is not None:

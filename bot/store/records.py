@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.engine.session import FieldValue, Session
+from bot.store.events import Rsvp
 from bot.store.round_records import LedgerEntry, RoundTarget
 from bot.store.timebank import HourEntry, SpendDecision, SpendRequest
 
@@ -188,6 +189,10 @@ class Changes:
     spend_requests: list[SpendRequest] = field(default_factory=list)
     spend_decisions: list[SpendDecision] = field(default_factory=list)
     """Each applies only to a request still pending, else StaleWrite (nothing kept)."""
+    rsvps: list[Rsvp] = field(default_factory=list)
+    event_versions: list[tuple[str, int]] = field(default_factory=list)
+    """``(event id, version read)``: the unit commits only if the event is unchanged
+    (``bot/store/events.py``), so two replies cannot both take the last place."""
 
 
 @dataclass

@@ -43,6 +43,7 @@ from bot.engine.session import FieldValue, Session, SessionStatus
 from bot.errors import AlreadyProcessed, ConfigError, StoreError
 from bot.store.burden import SqliteBurden
 from bot.store.dashboard import SqliteDashboard
+from bot.store.events import SqliteEvents, write_events
 from bot.store.inline_sqlite import inline_connect
 from bot.store.people import SqlitePeople
 from bot.store.records import (
@@ -441,7 +442,7 @@ def _statements(sql: str) -> list[str]:
 
 
 class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, SqliteBurden,
-                  SqliteTimebank):
+                  SqliteTimebank, SqliteEvents):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
@@ -733,6 +734,7 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, Sqlite
             await write_targets(db, changes.targets)
             ids.extend(await write_ledger(db, changes.ledger))
             ids.extend(await write_timebank(db, changes))  # time bank (#15)
+            await write_events(db, changes)  # event RSVPs (#15)
         for obj, new_id in ids:  # only once committed
             obj.id = new_id
         for target in changes.targets:

@@ -41,3 +41,36 @@ CREATE TABLE timebank_requests (
     note           TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX timebank_requests_status ON timebank_requests (status, requested_at);
+
+-- Events (workshops, working groups): RSVPs with a waiting list, and attendance by a
+-- code word said during the event. ``version`` guards the seat count: two replies at
+-- once cannot both take the last place.
+CREATE TABLE events (
+    id          TEXT PRIMARY KEY,
+    title       TEXT NOT NULL,
+    at          TEXT NOT NULL,
+    ends_at     TEXT NOT NULL,
+    place       TEXT NOT NULL DEFAULT '',
+    capacity    INTEGER NOT NULL,
+    credits     INTEGER NOT NULL DEFAULT 0,          -- hundredths of a credit
+    minutes     INTEGER NOT NULL DEFAULT 0,          -- time-bank hours, in minutes
+    code_word   TEXT NOT NULL,
+    status      TEXT NOT NULL DEFAULT 'open',        -- open | cancelled
+    created_at  TEXT NOT NULL,
+    created_by  TEXT NOT NULL DEFAULT '',
+    reminded_at TEXT,
+    version     INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE event_rsvps (
+    event_id       TEXT NOT NULL,
+    participant_id TEXT NOT NULL,
+    answer         TEXT NOT NULL,                    -- yes | no | maybe | walk_in
+    seat           TEXT NOT NULL,                    -- booked | waiting | none
+    waiting_since  TEXT,                             -- waiting-list order
+    answered_at    TEXT NOT NULL,
+    reminded_at    TEXT,
+    attended_at    TEXT,
+    PRIMARY KEY (event_id, participant_id)
+) WITHOUT ROWID;
+CREATE INDEX event_rsvps_participant ON event_rsvps (participant_id);
