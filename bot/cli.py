@@ -52,6 +52,9 @@ def _register_groups() -> None:
     from bot.cli_timebank import timebank_app
 
     app.add_typer(timebank_app, name="timebank")
+    from bot.cli_events import events_app
+
+    app.add_typer(events_app, name="events")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 

@@ -24,4 +24,8 @@ async def care_export(store: Store, participant_id: str) -> dict[str, Any]:
                                 "decided_at": _iso(q.decided_at), "note": q.note}
                                for q in requests],
     }
+    out["events"] = [{"event": r.event_id, "answer": r.answer, "place": r.seat,
+                       "answered_at": _iso(r.answered_at),
+                       "attended_at": _iso(r.attended_at)}
+                      for r in await store.rsvps_for(participant_id)]
     return out

@@ -1,4 +1,5 @@
-"""Store methods for events (workshops) and their RSVPs, for both stores.
+"""Store methods for events (workshops) and their RSVPs, for both stores (tables
+``workshops`` and ``workshop_rsvps``: ``events`` is the event log).
 
 RSVP changes travel in ``Changes.rsvps`` with ``Changes.event_versions`` (the event's
 version as read): the unit commits only if no other reply changed the event meanwhile
@@ -93,13 +94,13 @@ def _rsvp(r: sqlite3.Row) -> Rsvp:
 async def write_events(db: aiosqlite.Connection, changes: Changes) -> None:
     """Inside ``SqliteStore.apply``'s transaction."""
     for event_id, version in changes.event_versions:
-        cursor = await db.execute("UPDATE events SET version = version + 1 "
+        cursor = await db.execute("UPDATE workshops SET version = version + 1 "
                                   "WHERE id = ? AND version = ?", (event_id, version))
         if cursor.rowcount != 1:
             raise StaleWrite(f"event {event_id} changed since it was read")
     for r in changes.rsvps:
         await db.execute(
-            "INSERT INTO event_rsvps (event_id, participant_id, answer, seat, waiting_since, "
+            "INSERT INTO workshop_rsvps (event_id, participant_id, answer, seat, waiting_since, "
             "answered_at, reminded_at, attended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (event_id, participant_id) DO UPDATE SET answer = excluded.answer, "
             "seat = excluded.seat, waiting_since = excluded.waiting_since, "
@@ -115,7 +116,7 @@ class SqliteEvents:
     async def event_add(self: Any, event: Event) -> None:
         async with self._write() as db:
             await db.execute(
-                "INSERT INTO events (id, title, at, ends_at, place, capacity, credits, "
+                "INSERT INTO workshops (id, title, at, ends_at, place, capacity, credits, "
                 "minutes, code_word, status, created_at, created_by) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (event.id, event.title, _text(event.at), _text(event.ends_at), event.place,
@@ -123,19 +124,19 @@ class SqliteEvents:
                  event.status, _text(event.created_at), event.created_by))
 
     async def event_get(self: Any, event_id: str) -> Event | None:
-        row = await self._one("SELECT * FROM events WHERE id = ?", (event_id,))
+        row = await self._one("SELECT * FROM workshops WHERE id = ?", (event_id,))
         return None if row is None else _event(row)
 
     async def events_all(self: Any) -> list[Event]:
-        return [_event(r) for r in await self._all("SELECT * FROM events ORDER BY at")]
+        return [_event(r) for r in await self._all("SELECT * FROM workshops ORDER BY at")]
 
     async def rsvps_of(self: Any, event_id: str) -> list[Rsvp]:
-        rows = await self._all("SELECT * FROM event_rsvps WHERE event_id = ? "
+        rows = await self._all("SELECT * FROM workshop_rsvps WHERE event_id = ? "
                                "ORDER BY answered_at", (event_id,))
         return [_rsvp(r) for r in rows]
 
     async def rsvps_for(self: Any, participant_id: str) -> list[Rsvp]:
-        rows = await self._all("SELECT * FROM event_rsvps WHERE participant_id = ? "
+        rows = await self._all("SELECT * FROM workshop_rsvps WHERE participant_id = ? "
                                "ORDER BY answered_at", (participant_id,))
         return [_rsvp(r) for r in rows]
 
@@ -143,7 +144,7 @@ class SqliteEvents:
                                   at: dt.datetime) -> bool:
         async with self._write() as db:
             cursor = await db.execute(
-                "UPDATE event_rsvps SET reminded_at = ? WHERE event_id = ? AND "
+                "UPDATE workshop_rsvps SET reminded_at = ? WHERE event_id = ? AND "
                 "participant_id = ? AND reminded_at IS NULL",
                 (_text(at), event_id, participant_id))
             return bool(cursor.rowcount == 1)

@@ -45,7 +45,7 @@ CREATE INDEX timebank_requests_status ON timebank_requests (status, requested_at
 -- Events (workshops, working groups): RSVPs with a waiting list, and attendance by a
 -- code word said during the event. ``version`` guards the seat count: two replies at
 -- once cannot both take the last place.
-CREATE TABLE events (
+CREATE TABLE workshops (          -- "events" is the event log (0001)
     id          TEXT PRIMARY KEY,
     title       TEXT NOT NULL,
     at          TEXT NOT NULL,
@@ -62,7 +62,7 @@ CREATE TABLE events (
     version     INTEGER NOT NULL DEFAULT 0
 );
 
-CREATE TABLE event_rsvps (
+CREATE TABLE workshop_rsvps (
     event_id       TEXT NOT NULL,
     participant_id TEXT NOT NULL,
     answer         TEXT NOT NULL,                    -- yes | no | maybe | walk_in
@@ -73,4 +73,4 @@ CREATE TABLE event_rsvps (
     attended_at    TEXT,
     PRIMARY KEY (event_id, participant_id)
 ) WITHOUT ROWID;
-CREATE INDEX event_rsvps_participant ON event_rsvps (participant_id);
+CREATE INDEX workshop_rsvps_participant ON workshop_rsvps (participant_id);

@@ -21,6 +21,7 @@ def dashboard_routes(service: ParleyService) -> list[BaseRoute]:
     from bot.web.dashboard import (
         audit_page,
         credits,
+        events_page,
         findings,
         login,
         overview,
@@ -34,7 +35,7 @@ def dashboard_routes(service: ParleyService) -> list[BaseRoute]:
     routes: list[BaseRoute] = [Mount("/static", StaticFiles(directory=str(STATIC)),
                                      name="static")]
     for module in (login, overview, rounds, findings, results, participants, credits,
-                   simulator, audit_page):
+                   events_page, simulator, audit_page):
         routes.extend(module.routes(dash))
 
     async def unknown(request: Request) -> Response:
