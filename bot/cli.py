@@ -55,6 +55,9 @@ def _register_groups() -> None:
     from bot.cli_events import events_app
 
     app.add_typer(events_app, name="events")
+    from bot.cli_report import report
+
+    app.command("report")(report)
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
