@@ -55,6 +55,9 @@ def _register_groups() -> None:
     from bot.cli_events import events_app
 
     app.add_typer(events_app, name="events")
+    from bot.cli_themes import themes_app
+
+    app.add_typer(themes_app, name="themes")
     from bot.cli_report import report
 
     app.command("report")(report)

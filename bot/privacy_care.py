@@ -28,4 +28,10 @@ async def care_export(store: Store, participant_id: str) -> dict[str, Any]:
                        "answered_at": _iso(r.answered_at),
                        "attended_at": _iso(r.attended_at)}
                       for r in await store.rsvps_for(participant_id)]
+    tags = await store.answer_themes()
+    names = {t.id: t.name for t in await store.themes_all()}
+    out["themes_on_your_answers"] = [
+        {"answer_at": _iso(a.at), "field": a.field,
+         "themes": [names[t] for t in tags.get(a.id or 0, [])]}
+        for a in await store.answers(participant_id=participant_id) if tags.get(a.id or 0)]
     return out

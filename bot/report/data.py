@@ -16,6 +16,7 @@ from bot.rounds.status import round_status
 from bot.store.base import Store
 from bot.store.records import AnswerRow
 from bot.store.round_records import Round
+from bot.themes.coding import counts, free_text, saturation
 from bot.web.dashboard.results import paired
 from bot.web.dashboard.stats import CohortShare, PairedChange, paired_change, representation
 
@@ -231,6 +232,10 @@ async def collect(store: Store, config: Config, library: FlowLibrary, now: dt.da
         takers |= {t.participant_id for t in await store.targets_of(r.id)
                    if t.status == "completed"}
     data.cost = await cost(store, config, rounds, len(takers), start, end)
+    answers = [a for a in await free_text(store, library) if within(a.at, start, end)]
+    tags = await store.answer_themes()
+    data.themes = counts(tags, await store.themes_all(), {a.id for a in answers if a.id})
+    data.saturation = saturation(answers, tags).new_per_batch
     for event in await store.events_all():
         if within(event.at, start, end):
             rsvps = await store.rsvps_of(event.id)

@@ -31,11 +31,12 @@ from bot.store.records import (
 )
 from bot.store.rounds_base import RoundsStore
 from bot.store.sms import SmsStore
+from bot.store.themes import ThemesStore
 from bot.store.timebank import TimebankStore
 
 
 class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, BurdenStore,
-            TimebankStore, EventsStore, Protocol):
+            TimebankStore, EventsStore, ThemesStore, Protocol):
     """Async persistence. Every method raises StoreError when the database is unusable."""
 
     async def open(self) -> None:

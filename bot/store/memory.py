@@ -48,6 +48,7 @@ from bot.store.sqlite import (
     sessions_of,
     to_utc,
 )
+from bot.store.themes import MemoryThemes
 from bot.store.timebank import MemoryTimebank
 
 T = TypeVar("T")
@@ -115,7 +116,7 @@ def _sorted(items: Iterable[T], key: Callable[[T], Any]) -> list[T]:
 
 
 class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, MemoryBurden,
-                  MemoryTimebank, MemoryEvents):
+                  MemoryTimebank, MemoryEvents, MemoryThemes):
     """``Store`` in plain dicts and lists; nothing survives the process."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:
@@ -283,6 +284,8 @@ class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, Memory
             if event.participant_id == participant_id or event.session_id in sessions:
                 event.payload = {}
         self._timebank_erase(participant_id)
+        self._themes_erase({a.id for a in self._answers.values()
+                            if a.participant_id == participant_id and a.id is not None})
         for outbox in self._outbox.values():
             if outbox.participant_id == participant_id:
                 outbox.payload, outbox.address, outbox.last_error = {}, "", None

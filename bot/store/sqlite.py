@@ -64,6 +64,7 @@ from bot.store.records import (
 )
 from bot.store.sms import SqliteSms
 from bot.store.sqlite_rounds import SqliteRounds, write_ledger, write_targets
+from bot.store.themes import SqliteThemes, erase_themes
 from bot.store.timebank import SqliteTimebank, erase_timebank, write_timebank
 
 log = logging.getLogger(__name__)
@@ -442,7 +443,7 @@ def _statements(sql: str) -> list[str]:
 
 
 class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, SqliteBurden,
-                  SqliteTimebank, SqliteEvents):
+                  SqliteTimebank, SqliteEvents, SqliteThemes):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
@@ -799,6 +800,7 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, Sqlite
             await db.execute("UPDATE sessions SET fields = '{}', vars = '{}' "
                              "WHERE participant_id = ?", pid)
             await erase_timebank(db, participant_id)
+            await erase_themes(db, participant_id)
         await self.checkpoint()
 
     async def checkpoint(self) -> None:

@@ -74,3 +74,20 @@ CREATE TABLE workshop_rsvps (
     PRIMARY KEY (event_id, participant_id)
 ) WITHOUT ROWID;
 CREATE INDEX workshop_rsvps_participant ON workshop_rsvps (participant_id);
+
+-- Themes: coordinators code free-text answers (dashboard, or a CSV coded elsewhere).
+-- A merged theme keeps its row (merged_into) so imports naming it still land right.
+CREATE TABLE themes (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    name        TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    merged_into INTEGER,
+    created_at  TEXT NOT NULL,
+    created_by  TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE answer_themes (
+    answer_id INTEGER NOT NULL,
+    theme_id  INTEGER NOT NULL,
+    tagged_at TEXT NOT NULL,
+    tagged_by TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (answer_id, theme_id)
+) WITHOUT ROWID;

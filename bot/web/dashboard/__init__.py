@@ -29,13 +29,14 @@ def dashboard_routes(service: ParleyService) -> list[BaseRoute]:
         results,
         rounds,
         simulator,
+        themes_page,
     )
 
     dash = Dashboard(service)
     routes: list[BaseRoute] = [Mount("/static", StaticFiles(directory=str(STATIC)),
                                      name="static")]
     for module in (login, overview, rounds, findings, results, participants, credits,
-                   events_page, simulator, audit_page):
+                   events_page, themes_page, simulator, audit_page):
         routes.extend(module.routes(dash))
 
     async def unknown(request: Request) -> Response:
