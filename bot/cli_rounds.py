@@ -92,6 +92,8 @@ def _show_preview(cfg: Config, preview: Preview) -> None:
               f"{cfg.sms.segment_price} a segment). First sends from {_local(cfg, first)}.")
     for line in describe(preview.burden, cfg):  # [burden] limits and PAUSE
         out.print(escape(line))
+    for line in preview.gaps:  # representativeness
+        out.print(escape(f"Warning: {line}"))
 
 
 @rounds_app.command("create")

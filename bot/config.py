@@ -142,6 +142,14 @@ class BurdenConfig(_Section):
     max_pause_weeks: Annotated[int, Field(ge=1, le=52)] = 12
 
 
+class RepresentationConfig(_Section):
+    """Target mixes of responders, per profile dimension (``cohort``, ``locale``,
+    ``channel`` or any profile field such as ``age_band``): value -> percent."""
+
+    tolerance: Annotated[float, Field(ge=0, le=50)] = 5.0
+    targets: dict[str, dict[str, Annotated[float, Field(ge=0, le=100)]]] = {}
+
+
 class CoordinatorsConfig(_Section):
     telegram_ids: list[int] = []
     phones: list[str] = []
@@ -172,6 +180,7 @@ class Config(_Section):
     safeguarding: SafeguardingConfig = SafeguardingConfig()
     retention: RetentionConfig = RetentionConfig()
     burden: BurdenConfig = BurdenConfig()
+    representation: RepresentationConfig = RepresentationConfig()
     source: str = "<built-in defaults>"
 
     def project_data(self) -> dict[str, str]:

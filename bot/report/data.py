@@ -12,6 +12,7 @@ from bot.config import Config
 from bot.credits.ledger import balances
 from bot.flows.loader import FlowLibrary
 from bot.measures import score, scored_flows
+from bot.representation import dimension_rows
 from bot.rounds.status import round_status
 from bot.store.base import Store
 from bot.store.records import AnswerRow
@@ -175,28 +176,6 @@ async def endorsements(store: Store, rounds: Sequence[Round]) -> list[Endorsemen
     return out
 
 
-async def cohort_representation(store: Store, rounds: Sequence[Round]
-                                ) -> list[tuple[CohortShare, float | None, str]]:
-    """The dashboard overview's representativeness, over the report's rounds."""
-    people = {p.id: p for p in await store.list_participants()}
-    cohort = {pid: p.cohort or "(no cohort)" for pid, p in people.items()}
-    enrolled = Counter(cohort[pid] for pid, p in people.items() if p.status == "consented")
-    targeted: Counter[str] = Counter()
-    completed: Counter[str] = Counter()
-    responders: dict[str, set[str]] = defaultdict(set)
-    for r in rounds:
-        for t in await store.targets_of(r.id):
-            if t.participant_id in people:
-                targeted[cohort[t.participant_id]] += 1
-                if t.status == "completed":
-                    completed[cohort[t.participant_id]] += 1
-                    responders[cohort[t.participant_id]].add(t.participant_id)
-    targets = await store.cohort_targets()
-    names = sorted(set(enrolled) | set(targeted) | set(targets))
-    return representation([CohortShare(c, enrolled[c], targeted[c], len(responders[c]),
-                                       targets.get(c), completed[c]) for c in names])
-
-
 async def cost(store: Store, config: Config, rounds: Sequence[Round], people: int,
                start: dt.datetime | None, end: dt.datetime | None) -> Cost:
     ids = {r.id for r in rounds}
@@ -224,7 +203,9 @@ async def collect(store: Store, config: Config, library: FlowLibrary, now: dt.da
     data = ReportData(config.project.name, start, end, now,
                       sum(1 for p in everyone if p.status == "consented"))
     data.rounds = await round_lines(store, rounds)
-    data.representation = {"cohort": await cohort_representation(store, rounds)}
+    data.representation = {
+        dim: representation(rows, config.representation.tolerance)
+        for dim, rows in (await dimension_rows(store, config, rounds)).items()}
     data.changes = await measure_changes(store, library, rounds, live)
     data.endorsements = await endorsements(store, rounds)
     takers = set()

@@ -25,6 +25,7 @@ from bot.findings.summary import commenters
 from bot.flows.durations import parse_duration
 from bot.flows.loader import FlowLibrary
 from bot.i18n.renderer import Renderer
+from bot.representation import dimension_rows, gap_warnings
 from bot.rounds.audience import Audience, audience_candidates, audience_of, parse_audience
 from bot.rounds.cost import Estimator
 from bot.rounds.planner import plan_targets
@@ -44,6 +45,8 @@ class Preview:
     names: dict[str, str] = field(default_factory=dict)
     burden: BurdenReport = field(default_factory=BurdenReport)
     """Who the ``[burden]`` limits leave out or delay, and who is paused."""
+    gaps: list[str] = field(default_factory=list)
+    """Representativeness gaps this round would widen (``bot.representation``)."""
 
     def by_channel(self) -> dict[str, int]:
         out = {"telegram": 0, "sms": 0, "none": 0}
@@ -171,7 +174,12 @@ class RoundService:
         names = {p.id: p.name or str(p.profile.get("preferred_name") or "")
                  for p in everyone}
         note_paused(report, targets, everyone, now)
-        return Preview(item, targets, names, report)
+        going = {t.participant_id for t in targets if t.status == "planned"}
+        gaps = gap_warnings(await dimension_rows(self.store, self.config,
+                                                 await self.store.rounds_all()),
+                            [p for p in everyone if p.id in going],
+                            self.config.representation.tolerance)
+        return Preview(item, targets, names, report, gaps)
 
     async def plan(self, item: Round, now: dt.datetime) -> int:
         """Write one target per person and set the round running (one transaction)."""

@@ -26,6 +26,7 @@ def dashboard_routes(service: ParleyService) -> list[BaseRoute]:
         login,
         overview,
         participants,
+        representation_page,
         results,
         rounds,
         simulator,
@@ -36,7 +37,7 @@ def dashboard_routes(service: ParleyService) -> list[BaseRoute]:
     routes: list[BaseRoute] = [Mount("/static", StaticFiles(directory=str(STATIC)),
                                      name="static")]
     for module in (login, overview, rounds, findings, results, participants, credits,
-                   events_page, themes_page, simulator, audit_page):
+                   events_page, themes_page, representation_page, simulator, audit_page):
         routes.extend(module.routes(dash))
 
     async def unknown(request: Request) -> Response:

@@ -107,7 +107,8 @@ class Rounds:
                        "targets": len(found.targets),
                        "rows": [(t, found.names.get(t.participant_id, ""))
                                 for t in found.targets[:25]],
-                       "burden": describe(found.burden, self.dash.service.runtime.config)}
+                       "burden": describe(found.burden, self.dash.service.runtime.config)
+                       + [f"Warning: {g}" for g in found.gaps]}
         else:  # what the [burden] limits did when it was planned
             progress = {**progress, "burden": planned_effects(
                 await self.dash.store.targets_of(item.id))}
