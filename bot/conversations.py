@@ -333,8 +333,7 @@ class Conversations:
         elif participant.profile.get("delete_requested"):
             participant.profile.pop("delete_requested")
             self._system(unit, "system.delete_cancelled")
-        elif inbound.kind == "text" and await keyword_handlers.match(
-                self._call(unit, inbound, ())):
+        elif await self._matched(unit, inbound):
             pass  # an event's code word (bot/events/attendance.py)
         else:
             await self._converse(unit, inbound)
@@ -400,7 +399,9 @@ class Conversations:
                 self._system(unit, "system.help")
         elif word == "menu":
             self._system(unit, "system.menu")
-        elif word == "balance" and not self.config.credits.time_bank:  # else: both, below
+        elif word in keyword_handlers.active(self.config):  # PAUSE, OFFERS, SPEND…
+            await self._registered(unit, word, inbound)
+        elif word == "balance":
             balance = self.balance_of(p.id) if self.balance_of else 0
             if asyncio.iscoroutine(balance):
                 balance = await balance
@@ -418,10 +419,18 @@ class Conversations:
                 self._delete_buttons(unit, unit.changes.outbox[-1])
         elif word == "mydata":
             await self._my_data(unit)
-        elif word in keyword_handlers.load():  # PAUSE, RESUME, OFFERS, SPEND…
-            call = self._call(unit, inbound, arguments(inbound.text, word))  # type: ignore[arg-type]
-            if not await keyword_handlers.HANDLERS[word](call):
-                await self._converse(unit, inbound)
+
+    async def _registered(self, unit: _Unit, word: str, inbound: Inbound) -> None:
+        """A word handled in ``bot.keyword_handlers``; one that does not apply (the time
+        bank is off, say) is an ordinary reply."""
+        call = self._call(unit, inbound, arguments(inbound.text, word))  # type: ignore[arg-type]
+        if not await keyword_handlers.HANDLERS[word](call):
+            await self._converse(unit, inbound)
+
+    async def _matched(self, unit: _Unit, inbound: Inbound) -> bool:
+        """A plain text that is a word known only at run time (an event's code word)."""
+        return inbound.kind == "text" and await keyword_handlers.match(
+            self._call(unit, inbound, ()))
 
     def _call(self, unit: _Unit, inbound: Inbound, args: tuple[str, ...]) -> KeywordCall:
         """What a handler in ``bot.keyword_handlers`` gets (replies go through this unit)."""

@@ -17,7 +17,7 @@ from bot.config import Config
 from bot.store.base import Store
 from bot.store.records import Changes, Participant
 
-__all__ = ["HANDLERS", "MATCHERS", "Handler", "KeywordCall", "match", "register",
+__all__ = ["HANDLERS", "MATCHERS", "Handler", "KeywordCall", "active", "match", "register",
            "register_matcher"]
 
 
@@ -40,6 +40,8 @@ class KeywordCall:
 
 Handler = Callable[[KeywordCall], Awaitable[bool]]
 HANDLERS: dict[str, Handler] = {}
+WHEN: dict[str, Callable[[Config], bool]] = {}
+"""Words whose handler applies only under some configuration (BALANCE: the time bank)."""
 MATCHERS: list[Handler] = []
 """Words that are not fixed (an event's code word): tried, in order, on a plain text
 before it goes to the conversation; the first that returns True handles it."""
@@ -59,14 +61,24 @@ async def match(call: KeywordCall) -> bool:
     return False
 
 
-def register(word: str) -> Callable[[Handler], Handler]:
-    """Decorator: ``@register("pause")`` makes the function the word's handler."""
+def register(word: str, when: Callable[[Config], bool] | None = None
+             ) -> Callable[[Handler], Handler]:
+    """Decorator: ``@register("pause")`` makes the function the word's handler; with
+    ``when``, only for a project whose config it accepts."""
 
     def wrap(handler: Handler) -> Handler:
         HANDLERS[word] = handler
+        if when is not None:
+            WHEN[word] = when
         return handler
 
     return wrap
+
+
+def active(config: Config) -> frozenset[str]:
+    """The words handled here for this project."""
+    load()
+    return frozenset(w for w in HANDLERS if w not in WHEN or WHEN[w](config))
 
 
 def load() -> dict[str, Handler]:

@@ -66,11 +66,9 @@ async def spend(call: KeywordCall) -> bool:
     return True
 
 
-@register("balance")
+@register("balance", when=lambda config: config.credits.time_bank)
 async def balance(call: KeywordCall) -> bool:
     """Both currencies in one message (only with the time bank on)."""
-    if not call.config.credits.time_bank:
-        return False
     credits = await balance_of(call.store, call.participant.id)
     hours = await hour_balance(call.store, call.participant.id)
     call.say("timebank.balance", balance=credits, credit_unit=call.config.credits.unit,
