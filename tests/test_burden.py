@@ -25,7 +25,7 @@ from bot.store.dashboard import Coordinator
 from bot.store.sqlite import SqliteStore
 from bot.web.app import create_app
 from bot.web.dashboard.auth import hash_password
-from tests.conftest import PROJECT
+from tests.conftest import PROJECT, ROOT
 from tests.rounds_support import OPENED, Project, close_projects, open_project  # noqa: F401
 from tests.test_dashboard import EMAIL, PASSWORD, login
 
@@ -166,13 +166,27 @@ def test_invitation_minutes_come_from_the_flow(library: FlowLibrary,
     assert longer >= minutes(library.get("ons_loneliness"), renderer, "en", PROJECT)
 
 
+SAMPLE = {"title": "Housing workshop", "when": "Tue 10 Mar, 18:00", "place": "Town hall",
+          "position": 12, "reward": "12.5 credits and 2.5 hours", "hours": "12.5",
+          "available": "10.5", "code": "SWIM", "cost": "1.5", "example": "SWIM",
+          "lines": "1 SWIM: Swimming session, 1h\n2 BUS: Bus pass day, 2h",
+          "reason": "the pool is closed this month", "balance": 120, "credit_unit": "£",
+          "held": "2", "weeks": 12, "until": "16/03/2026", "minutes": 12}
+
+
 @pytest.mark.parametrize("locale", ["en", "cy"])
-def test_pause_replies_fit_one_sms(renderer: Renderer, locale: str) -> None:
-    for key, data in [("burden.paused", {"weeks": 12, "until": "16/03/2026"}),
-                      ("burden.resumed", {}), ("burden.not_paused", {}),
-                      ("burden.about_minutes", {"minutes": 12})]:
-        text = renderer.render(key, locale, {"project": PROJECT, **data})
-        assert [b.segments for b in sms_bodies({"plain": text})] == [1], (key, text)
+@pytest.mark.parametrize("family", ["burden", "timebank", "events"])
+def test_care_messages_fit_one_gsm7_sms(renderer: Renderer, locale: str,
+                                        family: str) -> None:
+    """PAUSE, time-bank and event messages: one GSM-7 segment, Welsh draft included."""
+    import tomllib
+
+    keys = tomllib.loads((ROOT / "templates" / locale / f"{family}.toml").read_text(
+        encoding="utf-8"))
+    for key in keys:
+        text = renderer.render(f"{family}.{key}", locale, {"project": PROJECT, **SAMPLE})
+        bodies = sms_bodies({"plain": text})
+        assert [(b.encoding, b.segments) for b in bodies] == [("GSM-7", 1)], (key, text)
 
 
 def test_burden_config_is_checked(tmp_path: Path) -> None:
