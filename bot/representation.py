@@ -2,7 +2,7 @@
 
 A dimension is ``cohort``, ``locale``, ``channel`` (preferred channel) or any profile
 field (``age_band``, ``gender``, ``region``, ``payment_preference``…). Targets come from
-``[representation.targets.<dimension>]``; for cohorts, targets set in the dashboard win.
+``[representation.targets.<dimension>]``; those set on the dashboard win.
 A responder is someone who completed at least one round.
 
 Before a round, ``gap_warnings`` asks: given who the round goes to and how each group
@@ -37,7 +37,9 @@ def value_of(person: Participant, dimension: str) -> str:
 
 
 async def targets_of(store: Store, config: Config) -> dict[str, dict[str, float]]:
+    """The config's targets, overridden per dimension by the dashboard's."""
     out = {dim: dict(values) for dim, values in config.representation.targets.items()}
+    out.update(await store.representation_targets())
     cohorts = await store.cohort_targets()
     if cohorts:
         out["cohort"] = dict(cohorts)

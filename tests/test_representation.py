@@ -7,9 +7,12 @@ import datetime as dt
 from pathlib import Path
 
 from bot.representation import dimension_rows, gap_warnings
+from bot.store.base import Store
 from bot.store.records import Changes
 from tests.rounds_support import Project, close_projects, open_project  # noqa: F401
 from tests.test_burden import dashboard
+from tests.test_dashboard import csrf_of
+from tests.test_store_contract import store as store  # the parametrised fixture
 
 UTC = dt.UTC
 START = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -73,3 +76,31 @@ async def test_shares_per_dimension_and_the_dry_run_warning(tmp_path: Path) -> N
 
 def test_no_warning_without_responders_or_targets() -> None:
     assert gap_warnings({"cohort": []}, [], 5.0) == []
+
+
+async def test_targets_set_on_the_dashboard_override_the_config(tmp_path: Path) -> None:
+    p = await seeded(tmp_path)
+    async with dashboard(p) as client:
+        token = csrf_of((await client.get("/admin/representation")).text)
+        saved = await client.post("/admin/representation/targets", data={
+            "csrf": token, "dimension": "age_band", "targets": "18-34 = 70\n35+ = 30\n"})
+        assert saved.status_code == 303
+        bad = await client.post("/admin/representation/targets", data={
+            "csrf": token, "dimension": "age_band", "targets": "18-34 = lots"})
+        assert bad.status_code == 400 and "line 1: write &#39;value = percent&#39;" in bad.text
+        await client.post("/admin/representation/targets", data={
+            "csrf": token, "dimension": "locale", "targets": "en = 80\ncy = 20"})
+        page = (await client.get("/admin/representation")).text
+    assert 'id="rep-locale"' in page
+    rows = await dimension_rows(p.store, p.runtime.config, await p.store.rounds_all())
+    assert {r.cohort: r.target for r in rows["age_band"]} == {"18-34": 70.0, "35+": 30.0}
+    assert {r.cohort: r.target for r in rows["locale"]} == {"cy": 20.0, "en": 80.0}
+
+
+async def test_representation_targets_store_contract(store: Store) -> None:
+    assert await store.representation_targets() == {}
+    await store.set_representation_targets("age_band", {"18-34": 40, "35+": 60})
+    await store.set_representation_targets("region", {"Wales": 100})
+    await store.set_representation_targets("region", {})
+    assert await store.representation_targets() == {"age_band": {"18-34": 40.0,
+                                                                 "35+": 60.0}}

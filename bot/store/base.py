@@ -31,12 +31,13 @@ from bot.store.records import (
 )
 from bot.store.rounds_base import RoundsStore
 from bot.store.sms import SmsStore
+from bot.store.targets import TargetsStore
 from bot.store.themes import ThemesStore
 from bot.store.timebank import TimebankStore
 
 
 class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, BurdenStore,
-            TimebankStore, EventsStore, ThemesStore, Protocol):
+            TimebankStore, EventsStore, ThemesStore, TargetsStore, Protocol):
     """Async persistence. Every method raises StoreError when the database is unusable."""
 
     async def open(self) -> None:

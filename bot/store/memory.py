@@ -48,6 +48,7 @@ from bot.store.sqlite import (
     sessions_of,
     to_utc,
 )
+from bot.store.targets import MemoryTargets
 from bot.store.themes import MemoryThemes
 from bot.store.timebank import MemoryTimebank
 
@@ -116,7 +117,8 @@ def _sorted(items: Iterable[T], key: Callable[[T], Any]) -> list[T]:
 
 
 class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, MemoryBurden,
-                  MemoryTimebank, MemoryEvents, MemoryThemes):
+                  MemoryTimebank, MemoryEvents, MemoryThemes,
+                  MemoryTargets):
     """``Store`` in plain dicts and lists; nothing survives the process."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:

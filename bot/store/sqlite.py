@@ -64,6 +64,7 @@ from bot.store.records import (
 )
 from bot.store.sms import SqliteSms
 from bot.store.sqlite_rounds import SqliteRounds, write_ledger, write_targets
+from bot.store.targets import SqliteTargets
 from bot.store.themes import SqliteThemes, erase_themes
 from bot.store.timebank import SqliteTimebank, erase_timebank, write_timebank
 
@@ -443,7 +444,8 @@ def _statements(sql: str) -> list[str]:
 
 
 class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, SqliteBurden,
-                  SqliteTimebank, SqliteEvents, SqliteThemes):
+                  SqliteTimebank, SqliteEvents, SqliteThemes,
+                  SqliteTargets):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,

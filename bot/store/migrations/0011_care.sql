@@ -91,3 +91,12 @@ CREATE TABLE answer_themes (
     tagged_by TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (answer_id, theme_id)
 ) WITHOUT ROWID;
+
+-- Target mixes per dimension set on the dashboard (cohort targets keep their 0006
+-- table); they override [representation.targets.<dimension>] from the config.
+CREATE TABLE representation_targets (
+    dimension TEXT NOT NULL,
+    value     TEXT NOT NULL,
+    share     REAL NOT NULL,
+    PRIMARY KEY (dimension, value)
+) WITHOUT ROWID;
