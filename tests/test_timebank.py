@@ -148,3 +148,31 @@ async def test_timebank_store_contract(store: Store) -> None:
     assert [o.code for o in await store.offers(include_retired=True)] == ["SWIM"]
     await store.erase_participant("p1", T0)
     assert [e.minutes for e in await store.hour_entries("p1")] == [90, -60]  # totals kept
+
+
+async def test_coordinator_decides_on_the_dashboard(tmp_path: Path) -> None:
+    from tests.test_burden import dashboard
+    from tests.test_dashboard import csrf_of
+
+    p, bank = await project(tmp_path)
+    await p.person("Ann", "telegram:2001")
+    await earn_by_checkin(p, "Ann")
+    await bank.add_offer("SWIM", "Swimming session", "0.5", "", "coord", START)
+    await p.say("Ann", "SPEND 1 SWIM")
+    await p.say("Ann", "SPEND 0.5 SWIM")
+    first, second = await p.store.spend_requests(status="pending")
+    async with dashboard(p) as client:
+        page = await client.get("/admin/events")
+        assert f'action="/admin/timebank/{first.id}/confirm"' in page.text
+        token = csrf_of(page.text)
+        ok = await client.post(f"/admin/timebank/{first.id}/confirm", data={"csrf": token})
+        assert ok.status_code == 303
+        again = await client.post(f"/admin/timebank/{first.id}/confirm", data={"csrf": token})
+        assert again.status_code == 400 and "already confirmed" in again.text
+        no_reason = await client.post(f"/admin/timebank/{second.id}/decline",
+                                      data={"csrf": token, "reason": " "})
+        assert no_reason.status_code == 400
+    await p.deliver()
+    assert p.log[-1].text == ("Confirmed: 1 hours spent on Swimming session. You have 0 "
+                              "hours left.")
+    assert [q.status for q in await p.store.spend_requests()] == ["confirmed", "pending"]
