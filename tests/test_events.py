@@ -120,3 +120,38 @@ async def test_event_input_is_checked(tmp_path: Path) -> None:
             await events.create(**values)  # type: ignore[arg-type]
     with pytest.raises(ParleyError, match="no event 'e9'"):
         await events.invite("e9", "all", None, "coord")
+
+
+async def test_two_yeses_at_once_cannot_both_take_the_last_place(tmp_path: Path) -> None:
+    """Both replies read the event before either is written (as two participants' turns
+    can interleave): the second write is refused whole, and on its retry (the inbox
+    processes a refused message again) that person joins the waiting list."""
+    from bot.events.rsvp import EventRsvps
+    from bot.store.records import Changes
+    from bot.store.rounds_base import StaleWrite
+    from bot.store.sqlite import SqliteStore
+
+    p = await open_project(tmp_path, START, store=SqliteStore(tmp_path / "parley.db"))
+    ann = await p.store.get_participant(await p.person("Ann", "tel:+447700900001"))
+    bob = await p.store.get_participant(await p.person("Bob", "tel:+447700900002"))
+    assert ann is not None and bob is not None
+    events = await events_of(p)
+    event = await events.create(title="Walk", at="2026-03-10T18:00", place="Park",
+                                capacity=1, now=START)
+    rt = p.runtime
+    rsvps = EventRsvps(rt.store, rt.renderer, rt.config)
+    first, second = Changes(), Changes()
+    await rsvps.record(first, ann, event, "yes", START)
+    await rsvps.record(second, bob, event, "yes", START)  # read the same free place
+    await p.store.apply(first)
+    with pytest.raises(StaleWrite):
+        await p.store.apply(second)
+    assert [r.participant_id for r in await p.store.rsvps_of(event.id)] == ["p_ann"]
+    retry = Changes()
+    fresh = await p.store.event_get(event.id)
+    assert fresh is not None
+    await rsvps.record(retry, bob, fresh, "yes", START)
+    await p.store.apply(retry)
+    n = (await events.table())[0]
+    assert (n.booked, n.waiting) == (1, 1)
+    assert "number 1 on the waiting list" in retry.outbox[-1].payload["text"]
