@@ -58,22 +58,32 @@ def invite(event_id: Annotated[str, typer.Argument(help="event id")],
                                                  "ids:FILE.csv")],
            start: Annotated[str | None, typer.Option(help="when to send (default now)")
                             ] = None,
+           dry_run: Annotated[bool, typer.Option("--dry-run", help="who, channel, cost, "
+                                                 "burden and gaps; write nothing")] = False,
            actor: ActorOpt = None, config: ConfigOpt = None) -> None:
     """A draft round of invitations; prints the round id alone on the last line."""
     from bot.cli import config_or_exit, out, run
+    from bot.cli_rounds import _show_preview
 
     cfg = config_or_exit(config)
 
     async def go() -> str:
         async with opened(cfg) as (runtime, rounds):
-            item = await EventService(runtime.conversations, rounds).invite(
-                event_id, audience, start, actor_of(actor), Path.cwd())
-            out.print(f"Draft round {item.id} invites '{item.audience}' to {event_id}. "
-                      f"Check it with `parley rounds create … --dry-run` or start it: "
-                      f"parley rounds start {item.id}")
+            events = EventService(runtime.conversations, rounds)
+            if dry_run:
+                item = await events.invitation(event_id, audience, start, actor_of(actor),
+                                               Path.cwd())
+                _show_preview(cfg, await rounds.preview(item))
+                return ""
+            item = await events.invite(event_id, audience, start, actor_of(actor),
+                                       Path.cwd())
+            out.print(f"Draft round {item.id} invites '{item.audience}' to {event_id}; "
+                      f"start it with: parley rounds start {item.id}")
             return item.id
 
-    out.print(run(go()))
+    found = run(go())
+    if found:
+        out.print(found)
 
 
 @events_app.command("list")

@@ -103,6 +103,8 @@ async def test_event_rsvps_waiting_list_attendance_and_time_bank_offers(
                  "--place", "Town hall", "--capacity", "3", "--credits", "5", "--hours", "2",
                  "--code-word", "bluebell")
     event_id = out.strip().splitlines()[-1]
+    dry = parley(server, "events", "invite", event_id, "--audience", "all", "--dry-run")
+    assert "Dry run: event_rsvp to all" in dry and "5 people: 2 Telegram, 3 SMS" in dry
     round_id = parley(server, "events", "invite", event_id, "--audience", "all"
                       ).strip().splitlines()[-1]
     parley(server, "rounds", "start", round_id)

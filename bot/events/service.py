@@ -96,13 +96,18 @@ class EventService:
     async def invite(self, event_id: str, audience: str, start: str | None, actor: str,
                      base: Path | None = None) -> Round:
         """A draft round of the invitation flow (start it with ``rounds start``)."""
+        item = await self.invitation(event_id, audience, start, actor, base)
+        return await self.rounds.create(item, actor)
+
+    async def invitation(self, event_id: str, audience: str, start: str | None, actor: str,
+                         base: Path | None = None) -> Round:
+        """The invitation round, built but not stored (for a dry run)."""
         event = await self.get(event_id)
-        item = await self.rounds.build(
+        return await self.rounds.build(
             flow="event_rsvp", audience=audience, start=start, label=f"event {event.id}",
             close_after="7d", actor=actor, base=base, vars={
                 "event_id": event.id, "event_title": event.title,
                 "event_when": when_text(event, self.tz), "event_place": event.place})
-        return await self.rounds.create(item, actor)
 
     async def table(self) -> list[EventNumbers]:
         return [numbers(e, await self.store.rsvps_of(e.id))

@@ -113,7 +113,7 @@ async def round_lines(store: Store, rounds: Sequence[Round]) -> list[RoundLine]:
 
 
 def session_fields(answers: Sequence[AnswerRow]) -> dict[tuple[str, str], dict[str, Any]]:
-    """(participant, round label key) -> their answers in one session, by field."""
+    """(participant, session) -> their answers in that session, by field."""
     out: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
     for a in answers:
         if a.field and not a.skipped:
