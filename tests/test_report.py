@@ -69,6 +69,9 @@ async def test_report_html_and_pdf_match_the_dashboard(tmp_path: Path) -> None:
     assert [(r.label, r.targeted, r.completed) for r in data.rounds] == [
         ("baseline", 6, 5), ("end", 6, 4)]
     assert data.rounds[1].retained == pytest.approx(4 / 5)
+    assert data.cost is not None  # 9 completions x 5 credits at £1, none paid yet
+    assert (data.cost.people, data.cost.credits_paid, data.cost.credits_owed) == (5, 0, 45.0)
+    assert data.cost.per_person == pytest.approx(9.0)
     html_file, pdf_file = tmp_path / "report.html", tmp_path / "report.pdf"
     write_html(data, html_file)
     write_pdf(data, pdf_file)

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config import Config
-from bot.credits.ledger import balances
 from bot.flows.loader import FlowLibrary
 from bot.measures import score, scored_flows
 from bot.representation import dimension_rows
@@ -183,10 +182,17 @@ async def cost(store: Store, config: Config, rounds: Sequence[Round], people: in
                    if o.channel == "sms" and o.status == "sent" and within(o.created_at,
                                                                           start, end)
                    and (o.round_id in ids or o.round_id is None))
-    books = await balances(store)
+    # credits earned in the period: paid (in a paid batch) or still owed
+    batches = {b.id: b.status for b in await store.payout_batches()}
+    in_batch = await store.payout_of_entries()
     value = config.credits.value_per_credit / 100
-    paid = sum(b.paid for b in books.values()) * value
-    owed = sum(b.owed + b.exported for b in books.values()) * value
+    paid = owed = 0.0
+    for e in await store.ledger():
+        if e.payable and within(e.at, start, end):
+            if batches.get(in_batch.get(e.id or -1, "")) == "paid":
+                paid += e.amount * value
+            else:
+                owed += e.amount * value
     hours = sum(e.minutes for e in await store.hour_entries()
                 if e.kind == "earned" and within(e.at, start, end)) / 60
     return Cost(people, segments, segments * config.sms.segment_price, paid, owed, hours)
