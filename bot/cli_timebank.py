@@ -11,7 +11,7 @@ from rich.table import Table
 from bot.cli_rounds import ActorOpt, ConfigOpt, actor_of, opened
 from bot.errors import ParleyError
 from bot.timebank.hours import hour_balance, hours_text
-from bot.timebank.service import TimeBank
+from bot.timebank.service import TimeBank, adjust_hours
 
 timebank_app = typer.Typer(help="Time bank: hours as a second currency ([credits] "
                            "time_bank = true).", no_args_is_help=True)
@@ -150,3 +150,49 @@ def decline(request_id: Annotated[int, typer.Argument(help="request id")],
             actor: ActorOpt = None, config: ConfigOpt = None) -> None:
     """Decline a SPEND: the hours are released and the person is told why."""
     _decide(request_id, False, reason, actor, config)
+
+
+@timebank_app.command("balance")
+def balance(participant_id: Annotated[str | None, typer.Argument(help="one person")] = None,
+            config: ConfigOpt = None) -> None:
+    """Hours earned, spent, held for pending requests and available, per person."""
+    from bot.cli import config_or_exit, out, run
+
+    cfg = config_or_exit(config)
+
+    async def go() -> list[tuple[str, ...]]:
+        async with opened(cfg) as (runtime, _):
+            ids = [participant_id] if participant_id else sorted(
+                {e.participant_id for e in await runtime.store.hour_entries()})
+            rows: list[tuple[str, ...]] = []
+            for pid in ids:
+                b = await hour_balance(runtime.store, pid)
+                rows.append((pid, hours_text(b.earned), hours_text(b.spent),
+                             hours_text(b.held), hours_text(b.available)))
+            return rows
+
+    table = Table(title="Time bank hours")
+    for col in ("participant", "earned", "spent", "held", "available"):
+        table.add_column(col)
+    for row in run(go()):
+        table.add_row(*row)
+    out.print(table)
+
+
+@timebank_app.command("adjust")
+def adjust(participant_id: Annotated[str, typer.Argument(help="participant id")],
+           hours: Annotated[str, typer.Argument(help="e.g. 1.5 or -0.5")],
+           note: Annotated[str, typer.Option(help="why (kept in the ledger)")],
+           actor: ActorOpt = None, config: ConfigOpt = None) -> None:
+    """Add or take away hours, with a note (a new ledger row)."""
+    from bot.cli import config_or_exit, out, run
+
+    cfg = config_or_exit(config)
+
+    async def go() -> None:
+        async with opened(cfg) as (runtime, service):
+            await adjust_hours(runtime.store, participant_id, hours, note, actor_of(actor),
+                               service.clock.now())
+
+    run(go())
+    out.print(f"{hours} hours for {participant_id} recorded.")

@@ -176,3 +176,21 @@ async def test_coordinator_decides_on_the_dashboard(tmp_path: Path) -> None:
     assert p.log[-1].text == ("Confirmed: 1 hours spent on Swimming session. You have 0 "
                               "hours left.")
     assert [q.status for q in await p.store.spend_requests()] == ["confirmed", "pending"]
+
+
+async def test_coordinator_adjusts_hours_with_a_note(tmp_path: Path) -> None:
+    from bot.timebank.service import adjust_hours
+
+    p, _ = await project(tmp_path)
+    await p.person("Ann", "tel:+447700900001")
+    await adjust_hours(p.store, "p_ann", "2.5", "ran the stall at the fair", "coord", START)
+    await adjust_hours(p.store, "p_ann", "-0.5", "double counted", "coord", START)
+    assert [(e.kind, e.minutes, e.note) for e in await p.store.hour_entries("p_ann")] == [
+        ("adjustment", 150, "ran the stall at the fair"),
+        ("adjustment", -30, "double counted")]
+    assert (await hour_balance(p.store, "p_ann")).available == 120
+    for args, message in [(("p_nobody", "1", "x"), "no participant"),
+                          (("p_ann", "1", " "), "--note is required"),
+                          (("p_ann", "0", "x"), "must not be zero")]:
+        with pytest.raises(ParleyError, match=message):
+            await adjust_hours(p.store, *args, "coord", START)

@@ -18,7 +18,7 @@ from bot.store.base import Store
 from bot.store.records import Changes
 from bot.store.round_records import AuditEntry
 from bot.store.rounds_base import StaleWrite
-from bot.store.timebank import Offer, SpendDecision, SpendRequest
+from bot.store.timebank import HourEntry, Offer, SpendDecision, SpendRequest
 from bot.timebank.hours import hour_balance, hours_text, spend_entry, to_minutes
 
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,15}$")
@@ -103,3 +103,23 @@ class TimeBank:
                      **detail: str) -> None:
         await self.store.audit_add(AuditEntry(now, actor or "unknown", action, subject,
                                               dict(detail)))
+
+
+async def adjust_hours(store: Store, participant_id: str, hours: str, note: str, actor: str,
+                       now: dt.datetime) -> HourEntry:
+    """A manual correction (positive or negative) with a note: a new ledger row, never an
+    edit of an old one."""
+    if await store.get_participant(participant_id) is None:
+        raise ParleyError(f"no participant '{participant_id}'")
+    if not note.strip():
+        raise ParleyError("--note is required: say why the hours change")
+    minutes = to_minutes(hours)
+    if minutes == 0:
+        raise ParleyError("HOURS must not be zero")
+    entry = HourEntry(participant_id, now, minutes, "adjustment", note=note.strip(),
+                      actor=actor, source="adjustment")
+    await store.apply(Changes(hours=[entry]))
+    await store.audit_add(AuditEntry(now, actor or "unknown", "timebank.adjust",
+                                     participant_id, {"hours": hours_text(minutes),
+                                                      "note": note.strip()}))
+    return entry
