@@ -197,3 +197,16 @@ def test_burden_config_is_checked(tmp_path: Path) -> None:
     assert str(caught.value).startswith(f"{config}:2: [burden] max_messages_per_week:")
     assert Config.model_validate({"burden": {"max_rounds_per_month": 2}}).burden \
         .max_messages_per_week is None
+
+
+async def test_a_test_send_shows_the_duration_as_people_will_see_it(tmp_path: Path) -> None:
+    p = await open_project(tmp_path, MON, coordinators={"phones": ["+447700900999"],
+                                                        "telegram_ids": [4242]})
+    item = await p.rounds.build(flow="ons4", audience="all", label="baseline")
+    await p.rounds.create(item, "coord")
+    assert sorted(await p.rounds.test_send(item.id, "coord")) == ["tel:+447700900999",
+                                                                  "telegram:4242"]
+    sent = {(o.address, o.payload["plain"].split(" Next")[0]) for o in await p.store.outbox_all()
+            if o.payload["plain"].startswith("(About")}
+    assert sent == {("tel:+447700900999", "(About 2 minutes.)"),
+                    ("telegram:4242", "(About 2 minutes.)")}

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.burden.estimate import messages
+from bot.burden.invitation import Durations
 from bot.burden.limits import BurdenReport, apply_limits, note_paused
 from bot.clock import Clock
 from bot.config import Config
@@ -290,7 +291,9 @@ class RoundService:
                                    payload={"text": label, "plain": label, "kind": "test",
                                             "choices": [], "layout": "list"},
                                    created_at=now, not_before=now))
-            for output in result.outputs:
+            outputs = Durations(self.renderer, self.config).invite(  # as people get it
+                result.outputs, flow, locale, channel)
+            for output in outputs:
                 payload = payload_of(output, None)
                 payload["kind"] = "test"
                 rows.append(OutboxItem(participant_id="", address=address, channel=channel,
