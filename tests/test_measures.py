@@ -4,6 +4,8 @@ their publishers do (checked against hand-worked cases from the published tables
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.engine import StepContext, begin, step
@@ -120,3 +122,47 @@ def test_every_measure_names_its_source_and_licence() -> None:
         welsh = (ROOT / "templates" / "cy" / f"{flow_id}.toml").read_text(encoding="utf-8")
         assert "DRAFT" in welsh
     assert score("feedback", {}) is None
+
+
+async def test_results_page_and_report_show_the_published_total(tmp_path: Path) -> None:
+    """Three people, UCLA before and after: totals 9→6, 7→6, 5→5: mean change -1.33."""
+    import datetime as dt
+
+    from bot.report.data import collect
+    from bot.store.records import AnswerRow, Changes
+    from bot.store.round_records import Round
+    from tests.rounds_support import OPENED, open_project
+    from tests.test_burden import dashboard
+
+    start = dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC)
+    p = await open_project(tmp_path, start)
+    try:
+        rows = []
+        for label, day, people in (("baseline", 0, {"a": (3, 3, 3), "b": (3, 2, 2),
+                                                     "c": (2, 2, 1)}),
+                                   ("end", 30, {"a": (2, 2, 2), "b": (2, 2, 2),
+                                                "c": (2, 2, 1)})):
+            rid = f"r-{label}"
+            await p.store.round_add(Round(id=rid, flow_id="ons_loneliness", audience="all",
+                                          created_at=start, label=label, status="closed",
+                                          start_at=start + dt.timedelta(days=day)))
+            values = {1: "hardly_ever", 2: "some", 3: "often"}
+            for pid, items in people.items():
+                if await p.store.get_participant(pid) is None:
+                    await p.person(pid.upper(), f"tel:+44770090090{ord(pid) - 96}")
+                for field, v in zip(("ucla_companionship", "ucla_left_out",
+                                     "ucla_isolated"), items, strict=True):
+                    rows.append(AnswerRow(f"p_{pid}", f"s-{label}-{pid}", "ons_loneliness",
+                                          "v", field, field, values[v], values[v],
+                                          start + dt.timedelta(days=day), round_id=rid))
+        await p.store.apply(Changes(answers=rows))
+        async with dashboard(p) as client:
+            page = (await client.get("/admin/results/ons_loneliness")).text
+        total = page[page.index(">total<"):]
+        assert total.index("-1.33") < total.index("</tr>")
+        data = await collect(p.store, p.runtime.config, p.runtime.library, start)
+        [change] = [c for c in data.changes if c.field == "total (published scoring)"]
+        assert (change.change.n, round(change.change.mean_change or 0, 2)) == (3, -1.33)
+    finally:
+        while OPENED:
+            await OPENED.pop().close()

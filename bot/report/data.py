@@ -6,19 +6,18 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from bot.config import Config
 from bot.flows.loader import FlowLibrary
-from bot.measures import score, scored_flows
+from bot.measures import scored_flows
+from bot.measures.summary import scored_change
 from bot.representation import dimension_rows
 from bot.rounds.status import round_status
 from bot.store.base import Store
-from bot.store.records import AnswerRow
 from bot.store.round_records import Round
 from bot.themes.coding import counts, free_text, saturation
 from bot.web.dashboard.results import paired
-from bot.web.dashboard.stats import CohortShare, PairedChange, paired_change, representation
+from bot.web.dashboard.stats import CohortShare, PairedChange, representation
 
 
 @dataclass
@@ -109,30 +108,6 @@ async def round_lines(store: Store, rounds: Sequence[Round]) -> list[RoundLine]:
         first = first or line
         lines.append(line)
     return lines
-
-
-def session_fields(answers: Sequence[AnswerRow]) -> dict[tuple[str, str], dict[str, Any]]:
-    """(participant, session) -> their answers in that session, by field."""
-    out: dict[tuple[str, str], dict[str, Any]] = defaultdict(dict)
-    for a in answers:
-        if a.field and not a.skipped:
-            out[(a.participant_id, a.session_id)][a.field] = a.value
-    return out
-
-
-def scored_change(flow_id: str, before: Sequence[AnswerRow],
-                  after: Sequence[AnswerRow]) -> PairedChange:
-    """The published total, paired over people who have it at both times."""
-    def totals(rows: Sequence[AnswerRow]) -> dict[str, float]:
-        out: dict[str, float] = {}
-        for (pid, _), fields in session_fields(rows).items():
-            result = score(flow_id, fields)
-            if result is not None and result.total is not None:
-                out[pid] = float(result.total)
-        return out
-
-    b, a = totals(before), totals(after)
-    return paired_change([(b[p], a[p]) for p in sorted(set(b) & set(a))])
 
 
 async def measure_changes(store: Store, library: FlowLibrary, rounds: Sequence[Round],
