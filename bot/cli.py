@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Coroutine
 from datetime import UTC, datetime
@@ -61,8 +63,25 @@ def _register_groups() -> None:
     from bot.cli_report import report
 
     app.command("report")(report)
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+    from bot.cli_retention import retention_app
+
+    app.add_typer(retention_app, name="retention")
+    from bot.cli_init import init
+    from bot.cli_safeguarding import safeguarding_app
+
+    app.command("init")(init)
+
+    app.add_typer(safeguarding_app, name="safeguarding")
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """rich's own handling raises SystemExit, which waits for database threads."""
+        _reader_gone()
+
+
+out = _Console(highlight=False, soft_wrap=True)
+err = _Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="config.toml to use "
                       "(default ./config.toml, else built-in defaults)")]
@@ -74,9 +93,22 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _reader_gone() -> None:
+    """``parley demo | head``: the reader closed the pipe. Stop at once and quietly, as
+    Unix tools do (exit 141 = 128 + SIGPIPE). ``os._exit`` because the interrupted
+    command may still hold a database connection whose worker thread would otherwise
+    keep the process alive."""
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    os._exit(141)
+
+
 def run(coro: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(coro)
+    except BrokenPipeError:
+        _reader_gone()
+        raise  # unreachable: _reader_gone exits
     except (FlowError, ImportRowError) as exc:
         for problem in exc.problems:
             sys.stderr.write(f"{problem}\n")
@@ -255,6 +287,12 @@ def serve(
     if processing not in ("on", "paused"):
         fail("--processing must be 'on' or 'paused'")
     cfg = config_or_exit(config)
+    from bot.cli_init import require_project
+
+    try:
+        require_project(cfg)  # never start an empty project by accident
+    except ParleyError as exc:
+        fail(str(exc))
     run(run_server(cfg, senders_paused=senders == "paused",
                    processing_paused=processing == "paused", port_file=port_file))
 
@@ -303,7 +341,31 @@ def flows_validate(
         sys.stdout.write(f"{problem}\n")
     if problems:
         raise typer.Exit(1)
+    _whatsapp_warnings(cfg, seen_ids)
     out.print(f"{len(files)} flow file(s) OK")
+
+
+def _whatsapp_warnings(cfg: Config, files: dict[str, Path]) -> None:
+    """With WhatsApp on: each business-initiated message without a template, as
+    ``file:line: warning: …`` (not an error: such messages fall back or are held)."""
+    from bot.channels.whatsapp_coverage import for_round
+
+    flows = {}
+    for flow_id, path in files.items():
+        flow, _ = validate_source(path.read_text(encoding="utf-8"), str(path))
+        if flow is not None:
+            flows[flow_id] = flow
+    seen: set[tuple[str, ...]] = set()
+    for flow_id, path in files.items():
+        if flow_id in cfg.enrolment.pathway:
+            continue  # answered within the window opened by the person's own message
+        for missing in for_round(cfg, flows, flow_id, reminders=True):
+            if missing.keys in seen:
+                continue
+            seen.add(missing.keys)
+            where = files.get(missing.flow_id, path)
+            line = key_lines(where.read_text(encoding="utf-8")).get(("nodes", missing.node), 1)
+            sys.stdout.write(f"{where}:{line}: warning: {missing}\n")
 
 
 @flows_app.command("cost")
@@ -314,9 +376,8 @@ def flows_cost(
     config: ConfigOpt = None,
 ) -> None:
     """SMS segments per message and for a full completion (the main path: every
-    question answered, no reminders)."""
-    if channel != "sms":
-        fail("only --channel sms has a per-segment cost")
+    question answered, no reminders); Telegram has no per-message cost."""
+    check_channel(channel)
     cfg = config_or_exit(config)
     from bot.runtime import load_content
 
@@ -329,6 +390,12 @@ def flows_cost(
     except FlowError as exc:
         fail(str(exc))
         raise
+    if channel == "telegram":
+        path = main_path(target)
+        out.print(f"{target.id} on Telegram ({locale}): {len(path)} steps on the main path "
+                  f"({' → '.join(path)}); Telegram charges nothing per message, so a "
+                  "full completion costs 0. Use --channel sms for segments and cost.")
+        return
     from rich.table import Table
 
     table = Table(title=f"{target.id}: SMS segments ({locale})")
@@ -346,9 +413,24 @@ def flows_cost(
         out.print(f"[yellow]warning:[/] {escape(str(problem))}", markup=True)
 
 
+def _keep_brackets(command: Any) -> None:
+    """Help texts name config sections (``[coordinators]``), which rich markup would
+    swallow as tags: escape every help text once, so --help prints them as written.
+    (Duck-typed: typer builds its commands from its own copy of click.)"""
+    for owner in (command, *command.params):
+        for text_attr in ("help", "short_help"):
+            value = getattr(owner, text_attr, None)
+            if isinstance(value, str):
+                setattr(owner, text_attr, escape(value))
+    for sub in getattr(command, "commands", {}).values():
+        _keep_brackets(sub)
+
+
 def main() -> None:
     _register_groups()
-    app()
+    command = typer.main.get_command(app)
+    _keep_brackets(command)
+    command()
 
 
 if __name__ == "__main__":

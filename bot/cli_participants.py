@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import AsyncIterator
@@ -13,10 +12,13 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from bot.cli_init import require_project
 from bot.clock import SystemClock
 from bot.config import Config
+from bot.csv_safe import write_csv_file
 from bot.errors import StoreError
 from bot.ids import RandomIds
+from bot.participant_ids import resolve
 from bot.people import (
     PersonSpec,
     build_people,
@@ -26,8 +28,11 @@ from bot.people import (
     read_csv,
 )
 from bot.privacy import export_participant
+from bot.private_files import write_private_text
 from bot.store import open_store
 from bot.store.base import Store
+from bot.store.round_records import AuditEntry
+from bot.text_hygiene import for_terminal
 
 participants_app = typer.Typer(help="Enrol and look after participants.",
                                no_args_is_help=True)
@@ -36,6 +41,7 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", help="config.toml to
 
 @asynccontextmanager
 async def opened(config: Config) -> AsyncIterator[Store]:
+    require_project(config)
     store = open_store(config.store.url)
     await store.open()
     try:
@@ -46,7 +52,7 @@ async def opened(config: Config) -> AsyncIterator[Store]:
 
 @participants_app.command("import")
 def import_csv(
-    file: Annotated[Path, typer.Argument(help="CSV with columns name,phone,telegram_id,"
+    file: Annotated[Path, typer.Argument(help="CSV with columns name,phone,telegram_id,whatsapp,"
                                          "locale,timezone,cohort,tags (tags ;-separated)")],
     config: ConfigOpt = None,
 ) -> None:
@@ -56,7 +62,12 @@ def import_csv(
     cfg = config_or_exit(config)
     try:
         text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        line = file.read_bytes()[:exc.start].count(b"\n") + 1
+        fail(f"{file}:{line}: this file is not UTF-8 text; in your spreadsheet use "
+             "'Save as' and choose CSV UTF-8, then import it again")
+        return
+    except OSError as exc:
         fail(f"{file}: cannot read the file: {exc}")
         return
 
@@ -76,6 +87,7 @@ def add(
     name: Annotated[str, typer.Option(help="name as the team knows them")] = "",
     phone: Annotated[str, typer.Option(help="mobile number (any format)")] = "",
     telegram_id: Annotated[str, typer.Option(help="Telegram chat id")] = "",
+    whatsapp: Annotated[str, typer.Option(help="WhatsApp number (any format)")] = "",
     locale: Annotated[str, typer.Option(help="language, e.g. en or cy")] = "",
     timezone: Annotated[str, typer.Option(help="e.g. Europe/London")] = "",
     cohort: Annotated[str, typer.Option(help="cohort name")] = "",
@@ -86,7 +98,8 @@ def add(
     from bot.cli import config_or_exit, run
 
     cfg = config_or_exit(config)
-    spec = PersonSpec(name=name, phone=phone, telegram_id=telegram_id, locale=locale,
+    spec = PersonSpec(name=name, phone=phone, telegram_id=telegram_id, whatsapp=whatsapp,
+                      locale=locale,
                       timezone=timezone, cohort=cohort,
                       tags=[t.strip() for t in tags.split(";") if t.strip()])
 
@@ -138,8 +151,8 @@ def list_people(
     for col in ("id", "name", "status", "cohort", "tags", "addresses", "opted out"):
         table.add_column(col)
     for row in rows:
-        table.add_row(str(row["id"]), str(row["name"] or "—"), str(row["status"]),
-                      str(row["cohort"] or "—"), ";".join(row["tags"]),
+        table.add_row(str(row["id"]), for_terminal(row["name"] or "—"), str(row["status"]),
+                      for_terminal(row["cohort"] or "—"), for_terminal(";".join(row["tags"])),
                       ", ".join(row["addresses"]),
                       ", ".join(row["opted_out"]) or "—")
     out.print(table)
@@ -158,7 +171,7 @@ def export(
 
     async def go() -> dict[str, object]:
         async with opened(cfg) as store:
-            return await export_participant(store, participant_id)
+            return await export_participant(store, await resolve(store, participant_id))
 
     try:
         data = run(go())
@@ -169,7 +182,7 @@ def export(
     if out_file is None:
         sys.stdout.write(text + "\n")
     else:
-        out_file.write_text(text + "\n", encoding="utf-8")
+        write_private_text(out_file, text + "\n")  # 0600: it is someone's whole record
 
 
 @participants_app.command("erase")
@@ -185,17 +198,24 @@ def erase(
     if not yes and not typer.confirm(f"Erase everything held about {participant_id}?"):
         raise typer.Exit(1)
 
-    async def go() -> bool:
+    async def go() -> str:
         async with opened(cfg) as store:
-            p = await store.get_participant(participant_id)
+            pid = await resolve(store, participant_id)
+            p = await store.get_participant(pid)
             if p is None or p.status == "erased":
-                return False
-            await store.erase_participant(participant_id, SystemClock().now())
-            return True
+                return ""
+            from bot.cli_rounds import actor_of
 
-    if not run(go()):
+            now = SystemClock().now()
+            await store.erase_participant(pid, now)
+            await store.audit_add(AuditEntry(now, actor_of(None), "participant.erase",
+                                             pid, {"via": "cli"}))
+            return pid
+
+    erased = run(go())
+    if not erased:
         fail(f"no participant '{participant_id}' (or already erased)")
-    out.print(f"Erased {participant_id}.")
+    out.print(f"Erased {erased}.")
 
 
 @participants_app.command("invite")
@@ -243,10 +263,7 @@ def invite(
     for who, link in links:
         sys.stdout.write(f"{who}\t{link}\n")
     if csv_out is not None:
-        with csv_out.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["participant", "link"])
-            writer.writerows(links)
+        write_csv_file(csv_out, ["participant", "link"], links)
     if username is None:
         out.print("[yellow]note:[/] the Telegram bot's name is learnt when `parley serve` "
                   "first connects; links show the bare codes until then.", markup=True)

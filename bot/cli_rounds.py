@@ -25,12 +25,16 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.burden.limits import describe
+from bot.cli_init import require_project
 from bot.config import Config
+from bot.rounds.checks import will_send
 from bot.rounds.service import Preview, RoundService
 from bot.rounds.status import COUNTS
 from bot.rounds.wiring import round_service
 from bot.runtime import Runtime, open_runtime
 from bot.scheduler.timing import zone
+from bot.store.round_records import Round
+from bot.text_hygiene import for_terminal
 
 rounds_app = typer.Typer(help="Send a flow to an audience: check-ins, endorsements, "
                               "baseline and end surveys.", no_args_is_help=True)
@@ -53,6 +57,7 @@ def actor_of(value: str | None) -> str:
 
 @asynccontextmanager
 async def opened(cfg: Config) -> AsyncIterator[tuple[Runtime, RoundService]]:
+    require_project(cfg)
     runtime = await open_runtime(cfg)
     try:
         yield runtime, round_service(runtime.conversations)
@@ -73,27 +78,52 @@ def _show_preview(cfg: Config, preview: Preview) -> None:
     for col in ("participant", "name", "channel", "address", "sends at (their time)",
                 "status", "SMS segments"):
         table.add_column(col)
-    shown = preview.targets[:50]
+    sending = will_send(preview.targets)
+    # the people it will be sent to; those who opted out are counted, never listed
+    shown = sending[:50]
     for t in shown:
         when = t.send_at
         table.add_row(t.participant_id, escape(preview.names.get(t.participant_id) or "—"),
                       t.channel or "—", mask_phone(t.address) if t.address else "—",
-                      f"{when:%d %b %H:%M} UTC", t.status,
+                      f"{when:%d %b %H:%M} UTC", "will be sent",
                       str(t.segments_estimated) if t.channel == "sms" else "—")
     out.print(table)
-    if len(preview.targets) > len(shown):
-        out.print(f"… and {len(preview.targets) - len(shown)} more.")
+    if len(sending) > len(shown):
+        out.print(f"… and {len(sending) - len(shown)} more.")
     counts = preview.by_channel()
     cost = preview.segments * cfg.sms.segment_price
-    first = min((t.send_at for t in preview.targets), default=item.start_at)
-    out.print(f"{len(preview.targets)} people: {counts['telegram']} Telegram, {counts['sms']} "
-              f"SMS, {counts['none']} with no usable address. Estimated {preview.segments} "
+    first = min((t.send_at for t in sending), default=item.start_at)
+    skipped = {s: sum(1 for t in preview.targets if t.status == s)
+               for s in ("opted_out", "unreachable")}
+    out.print(f"Will be sent to {len(sending)} people: {counts['telegram']} Telegram, "
+              f"{counts['sms']} SMS, {counts['whatsapp']} WhatsApp. Not sent: "
+              f"{skipped['opted_out']} opted out, "
+              f"{skipped['unreachable']} unreachable. Estimated {preview.segments} "
               f"SMS segments for everyone completing (≈ {cost:.2f} at "
               f"{cfg.sms.segment_price} a segment). First sends from {_local(cfg, first)}.")
     for line in describe(preview.burden, cfg):  # [burden] limits and PAUSE
         out.print(escape(line))
     for line in preview.gaps:  # representativeness
         out.print(escape(f"Warning: {line}"))
+    if counts["whatsapp"]:
+        _whatsapp_templates(cfg, item)
+
+
+def _whatsapp_templates(cfg: Config, item: Round) -> None:
+    """What would go to WhatsApp people outside their 24-hour window with no template."""
+    from bot.channels.whatsapp_coverage import for_round
+    from bot.cli import out
+    from bot.runtime import load_content
+
+    _, library = load_content(cfg)
+    flows = {f: library.get(f) for f in (item.flow_id, *cfg.enrolment.pathway)
+             if f in library}
+    missing = for_round(cfg, flows, item.flow_id, reminders=bool(item.remind_after))
+    for m in missing:
+        out.print(f"WhatsApp: {escape(str(m))}; without it the message goes by another "
+                  "address, or waits until the person writes.")
+    if not missing:
+        out.print("WhatsApp: every message sent outside the 24-hour window has a template.")
 
 
 @rounds_app.command("create")
@@ -117,7 +147,7 @@ def create(
     config: ConfigOpt = None,
 ) -> None:
     """Create a draft round (start it with `parley rounds start ID`)."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli import config_or_exit, err, out, run
 
     cfg = config_or_exit(config)
     who = actor_of(actor)
@@ -132,10 +162,15 @@ def create(
                 _show_preview(cfg, await service.preview(item))
                 return ""
             preview = await service.preview(item)
+            if not will_send(preview.targets):  # an empty cohort is usually a typo
+                err.print(f"warning: nobody in '{item.audience}' can be sent this round "
+                          f"now ({len(preview.targets)} in the audience); it is created "
+                          "anyway, and people who join before it starts will get it")
             await service.create(item, who)
             counts = preview.by_channel()
             past = start is not None and item.start_at < service.clock.now()
-            out.print(f"Draft round {item.id}: {item.flow_id} to {len(preview.targets)} "
+            sending = will_send(preview.targets)
+            out.print(f"Draft round {item.id}: {item.flow_id} to {len(sending)} "
                       f"people now in '{item.audience}' ({counts['telegram']} Telegram, "
                       f"{counts['sms']} SMS), starting {_local(cfg, item.start_at)}"
                       + (" (already passed: it goes out as soon as it is started)"
@@ -310,6 +345,7 @@ def audit(limit: Annotated[int, typer.Option(help="how many, newest first")] = 5
     for col in ("when", "who", "action", "subject", "detail"):
         table.add_column(col)
     for e in run(go()):
-        table.add_row(_local(cfg, e.at), e.actor, e.action, e.subject,
-                      json.dumps(e.detail, ensure_ascii=False)[:80])
+        table.add_row(_local(cfg, e.at), for_terminal(e.actor), e.action,
+                      for_terminal(e.subject),
+                      for_terminal(json.dumps(e.detail, ensure_ascii=False)[:80]))
     out.print(table)

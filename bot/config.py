@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import ConfigError
+from bot.flows.durations import parse_duration
 from bot.flows.toml_positions import key_lines, line_for
 
 ENV_SECRETS = {
@@ -52,6 +53,9 @@ class ServerConfig(_Section):
     port: Annotated[int, Field(ge=0, le=65535)] = 8080
     public_url: str = ""
     max_body_bytes: Annotated[int, Field(ge=1024)] = 256 * 1024
+    # proxies whose X-Forwarded-For/-Proto are believed; none: the TCP peer is the client
+    trusted_proxies: list[str] = []
+    read_timeout: Annotated[float, Field(gt=0)] = 30.0  # seconds between body pieces
 
 
 class TelegramConfig(_Section):
@@ -61,6 +65,8 @@ class TelegramConfig(_Section):
     mode: Literal["webhook", "polling"] = "webhook"
     rate_limit_per_second: Annotated[float, Field(gt=0)] = 30
     per_chat_per_second: Annotated[float, Field(gt=0)] = 1
+    per_chat_burst: Annotated[int, Field(ge=1, le=10)] = 3
+    """Messages a chat may get back to back (Telegram tolerates short bursts)."""
     request_timeout: Annotated[float, Field(gt=0)] = 10
 
     @property
@@ -84,6 +90,31 @@ class SmsConfig(_Section):
     @property
     def enabled(self) -> bool:
         return bool(self.account_sid and self.auth_token and self.from_number)
+
+
+class WhatsAppConfig(_Section):
+    """WhatsApp over Twilio: the account, auth token and ``api_base_url`` are ``[sms]``'s."""
+
+    from_number: str = ""
+    rate_limit_per_second: Annotated[float, Field(gt=0)] = 20
+    templates: dict[str, str] = {}
+    """Template key (``"ons4.invite"``) → approved Content SID (``HX…``), for messages
+    sent outside the 24-hour window."""
+    choice_templates: dict[str, str] = {}
+    """``quick_reply_2``, ``quick_reply_3`` (buttons) and ``list_4`` … ``list_10`` (list
+    pickers) → Content SID, for native choices inside the window (else numbered text)."""
+    window_hours: Annotated[float, Field(gt=0, le=24)] = 24
+
+    def enabled_with(self, sms: SmsConfig) -> bool:
+        return bool(sms.account_sid and sms.auth_token and self.from_number)
+
+
+class MediaConfig(_Section):
+    """Photos, voice notes and other files people send as answers."""
+
+    folder: str = "media"
+    max_bytes: Annotated[int, Field(ge=1024)] = 16 * 1024 * 1024
+    allowed_types: list[str] = ["audio/", "image/", "video/", "application/pdf"]
 
 
 class ScheduleConfig(_Section):
@@ -161,6 +192,19 @@ class SafeguardingConfig(_Section):
         "no way out", "can't go on", "cannot go on", "want to die",
     ]
     signpost: str = "system.signpost"
+    escalate_after: str = "2h"
+    """Unacknowledged this long, a flagged message goes to ``escalate_to``."""
+    escalate_to: list[str] = []
+    """Phone numbers (E.164) told when nobody has acknowledged in time."""
+
+    @field_validator("escalate_after")
+    @classmethod
+    def _after(cls, value: str) -> str:
+        try:
+            parse_duration(value)
+        except ValueError as exc:
+            raise ValueError(f"'{value}' should be a duration like \"2h\" or \"30m\"") from exc
+        return value
 
 
 class RetentionConfig(_Section):
@@ -173,6 +217,8 @@ class Config(_Section):
     server: ServerConfig = ServerConfig()
     telegram: TelegramConfig = TelegramConfig()
     sms: SmsConfig = SmsConfig()
+    whatsapp: WhatsAppConfig = WhatsAppConfig()
+    media: MediaConfig = MediaConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     enrolment: EnrolmentConfig = EnrolmentConfig()
     credits: CreditsConfig = CreditsConfig()
@@ -194,6 +240,10 @@ class Config(_Section):
 
     def base_dir(self) -> Path:
         return Path(self.source).parent if self.source != "<built-in defaults>" else Path.cwd()
+
+    def media_path(self) -> Path:
+        folder = Path(self.media.folder)
+        return folder if folder.is_absolute() else self.base_dir() / folder
 
     def flows_path(self) -> Path:
         return _resource(self, self.project.flows_dir, "flows")

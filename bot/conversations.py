@@ -13,16 +13,17 @@ import asyncio
 import dataclasses
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from bot import keyword_handlers
+from bot import keyword_handlers, media_replies
 from bot.acks import ack_item
 from bot.burden.invitation import Durations
 from bot.clock import Clock
 from bot.config import Config
+from bot.delivery.bundle import bundle
 from bot.engine import StepContext, StepResult, begin, step
 from bot.engine import events as ev
 from bot.engine.io import Expire, Input, Output, Press, Reply, TimerFired
@@ -37,6 +38,9 @@ from bot.ids import IdSource, RandomIds
 from bot.keyed_lock import KeyedLock
 from bot.keyword_handlers import KeywordCall
 from bot.privacy import export_participant
+from bot.safeguarding.notes import note
+from bot.safeguarding.phrases import flagged_phrase
+from bot.store.attention import AttentionKind
 from bot.store.base import Store
 from bot.store.records import (
     Address,
@@ -79,6 +83,8 @@ class Inbound:
     press is answered through the outbox (see ``bot.acks``)."""
     source_id: str | None = None
     """The provider's id of our message this input responds to (the pressed question)."""
+    media: tuple[dict[str, Any], ...] = ()
+    """Voice notes, photos, locations … the message carried (``bot.media_replies``)."""
 
 
 class ConversationHooks(Protocol):
@@ -126,6 +132,8 @@ def channel_of(address: str) -> Channel:
         return "telegram"
     if address.startswith("tel:"):
         return "sms"
+    if address.startswith("whatsapp:"):
+        return "whatsapp"
     return "console"
 
 
@@ -142,6 +150,8 @@ class _Unit:
     """The answers in this unit came after the round's close (kept, marked late)."""
     ack: OutboxItem | None = None
     """The answer to the button press being handled (``bot.acks``), if it was one."""
+    distress: bool = False
+    """A message in this unit matched a safeguarding phrase (``bot.safeguarding``)."""
 
     def reply(self, output: Output, session: Session | None = None) -> None:
         assert self.address is not None
@@ -181,6 +191,8 @@ class Conversations:
         self.hooks = hooks
         self._locks = KeyedLock()
         self.durations = Durations(renderer, config)
+        self.after_attention: Callable[[], Awaitable[object]] | None = None
+        """Called after a unit that needs a person commits (``bot.safeguarding.desk``)."""
 
     # -- public entry points ------------------------------------------------------------
     async def handle(self, inbound: Inbound) -> None:
@@ -323,7 +335,7 @@ class Conversations:
         if inbound.kind == "group":
             self._system(unit, "system.group_not_supported")
         elif inbound.kind == "media":
-            self._system(unit, "system.media_not_supported")
+            await media_replies.receive(self, unit, inbound)
         elif word is not None and word not in ("skip", "yes"):
             await self._keyword(unit, word, inbound)
         elif word == "yes" and address.opted_out:
@@ -354,7 +366,10 @@ class Conversations:
             if inbound.press:
                 await self._press(unit, flow, session, inbound.press)
                 return
+            if inbound.media:  # a photo with a caption: the words answer, the photo kept
+                await media_replies.keep(self, unit, inbound, session)
             await self._step(unit, flow, session, Reply(inbound.text))
+            self._needs_person(unit, inbound.text)
             return
         if inbound.press:
             self._closed(unit)
@@ -363,7 +378,8 @@ class Conversations:
             return
         if await self._next_queued(unit):
             return
-        self._system(unit, "system.idle")
+        if not self._needs_person(unit, inbound.text, unprompted=True):
+            self._system(unit, "system.idle")
 
     async def _keyword(self, unit: _Unit, word: str, inbound: Inbound) -> None:
         p, address = unit.participant, unit.address
@@ -395,6 +411,7 @@ class Conversations:
             elif not provider_replied:
                 self._system(unit, "system.restarted_idle")
         elif word == "help":
+            note(unit.changes, p.id, address.channel, "help", inbound.text, unit.now)
             if not provider_replied:
                 self._system(unit, "system.help")
         elif word == "menu":
@@ -454,8 +471,23 @@ class Conversations:
                 self._event(unit, "StaleInputIgnored", {"detail": f"button {token}"})
                 self._closed(unit)
                 return
-            unit.ack.payload["edit_text"] = self._answered(unit, question.text, chosen.label)
+            shown = await self._shown_text(unit, question.text)
+            unit.ack.payload["edit_text"] = self._answered(unit, shown, chosen.label)
         await self._step(unit, flow, session, Press(token))
+
+    async def _shown_text(self, unit: _Unit, question: str) -> str:
+        """The pressed message's whole text: on rich channels texts before a question
+        travel in its message (``bot.delivery.bundle``), and the edit must keep them."""
+        assert unit.ack is not None and unit.address is not None
+        source = unit.ack.payload.get("source_id")
+        row = await self.store.outbox_by_provider_id(str(source)) if source else None
+        rows = [] if row is None else [row]
+        rows += reversed(await self.store.outbox_of(unit.participant.id))
+        for row in rows:
+            text = str(row.payload.get("text") or "")
+            if row.address == unit.address.address and text.endswith(question):
+                return text
+        return question
 
     def _answered(self, unit: _Unit, question: str, label: str) -> str:
         line = self.renderer.render("system.answered", unit.participant.locale,
@@ -510,7 +542,8 @@ class Conversations:
         with_file = address.channel in FILE_CHANNELS
         self._system(unit, "system.mydata", answers=len(export.get("answers", [])),
                      consents=len(export.get("consents", [])), name=name or "",
-                     channel={"sms": "SMS"}.get(address.channel, address.channel.title()),
+                     channel={"sms": "SMS", "whatsapp": "WhatsApp"}.get(address.channel,
+                                                                       address.channel.title()),
                      file=with_file)
         if with_file:
             text = json.dumps(export, ensure_ascii=False, indent=2, default=str)
@@ -540,8 +573,8 @@ class Conversations:
             created_at=unit.now, not_before=unit.now))
         unit.changes.events.append(EventRow(None, None, "ParticipantErased",
                                             {"participant_id": p.id}, unit.now))
+        unit.changes.erase = (p.id, unit.now)  # one transaction with the goodbye
         await self.store.apply(unit.changes)
-        await self.store.erase_participant(p.id, unit.now)
         p.status = "erased"
         unit.changes = Changes()
 
@@ -638,6 +671,7 @@ class Conversations:
     async def _apply_result(self, unit: _Unit, flow: Flow, result: StepResult) -> None:
         session, p = result.session, unit.participant
         unit.sessions[session.id] = session
+        unit.distress |= any(isinstance(e, ev.DistressFlagged) for e in result.events)
         if self._record_allowed(p, flow):
             for event in result.events:
                 self._record(unit, session, event)
@@ -699,7 +733,8 @@ class Conversations:
                 p.timezone = event.value
             elif event.field in PROFILE_FIELDS:
                 p.profile[event.field] = event.value
-                if event.field == "preferred_channel" and event.value in ("telegram", "sms"):
+                if event.field == "preferred_channel" and event.value in (
+                        "telegram", "sms", "whatsapp"):
                     p.preferred_channel = event.value  # type: ignore[assignment]
         elif isinstance(event, ev.ConsentGiven):
             p.status, p.consent_version = "consented", event.version
@@ -709,6 +744,22 @@ class Conversations:
             unit.changes.consents.append(ConsentRecord(p.id, event.version, "declined", now))
 
     # -- helpers ----------------------------------------------------------------------------
+    def _needs_person(self, unit: _Unit, text: str, *, unprompted: bool = False) -> bool:
+        """Flag for the coordinators' inbox what a person should read: distress, a reply
+        after the round closed, words sent outside any flow. True when a message
+        outside a flow was flagged (and answered with the signpost)."""
+        sg = self.config.safeguarding
+        signposted = False
+        if unprompted and flagged_phrase(text, sg.phrases) is not None:
+            unit.distress = signposted = True
+            if sg.signpost:
+                self._system(unit, sg.signpost)
+        kind: AttentionKind | None = ("distress" if unit.distress else "late" if unit.late
+                                      else "unprompted" if unprompted else None)
+        if kind is not None and unit.address is not None and text.strip():
+            note(unit.changes, unit.participant.id, unit.address.channel, kind, text, unit.now)
+        return signposted
+
     def _data(self, p: Participant) -> dict[str, Any]:
         return {"project": self.config.project_data(), "participant": dict(p.profile),
                 "fields": {}, "vars": {}}
@@ -718,6 +769,7 @@ class Conversations:
                                     {**self._data(unit.participant), **extra})
         output = Output(text=text, plain=text, kind="notice")
         unit.reply(output)
+        unit.changes.outbox[-1].payload["template_key"] = key  # WhatsApp templates
         if kind != "notice":
             unit.changes.outbox[-1].payload["kind"] = kind
 
@@ -768,6 +820,7 @@ class Conversations:
 
     async def _commit(self, unit: _Unit) -> None:
         changes = unit.changes
+        changes.outbox = bundle(changes.outbox)  # one message, not five, on rich channels
         sessions = list(unit.sessions.values())
         if sessions:
             changes.session, changes.more_sessions = sessions[0], sessions[1:]
@@ -776,3 +829,6 @@ class Conversations:
                 changes.addresses.append(unit.address)
             changes.participant = unit.participant
         await self.store.apply(changes)
+        if self.after_attention is not None and any(e.name == "AttentionNeeded"
+                                                    for e in changes.events):
+            await self.after_attention()

@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.privacy_care import care_export
 from bot.store.base import Store
+from bot.store.round_records import CENTS
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -40,6 +41,18 @@ async def export_participant(store: Store, participant_id: str) -> dict[str, Any
                      "value": a.value, "as_written": a.raw, "skipped": a.skipped,
                      "late": a.late, "round": a.round_id, "at": _iso(a.at)}
                     for a in await store.answers(participant_id=participant_id)],
+        "media": [{"kind": m.kind, "content_type": m.content_type, "question": m.node,
+                   "status": m.status, "size": m.size,
+                   "file": m.path.rsplit("/", 1)[-1] if m.path else None,  # not our folders
+                   "at": _iso(m.created_at)}
+                  for m in await store.media_of(participant_id)],
+        "credits": [{"at": _iso(e.at), "amount": e.amount / CENTS, "kind": e.kind,
+                     "payable": e.payable, "note": e.note}
+                    for e in await store.ledger(participant_id=participant_id)],
         "messages_sent_to_you": len(await store.outbox_of(participant_id)),
+        "messages_for_our_team": [  # the coordinators' inbox (bot/safeguarding)
+            {"kind": i.kind, "text": i.text, "channel": i.channel, "at": _iso(i.created_at),
+             "status": i.status, "acknowledged_at": _iso(i.acked_at)}
+            for i in reversed(await store.attention_list(participant_id=participant_id))],
         **await care_export(store, participant_id),  # time bank, events (#15)
     }

@@ -13,6 +13,7 @@ import uvicorn
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.errors import ParleyError
 from bot.logging_setup import configure_logging
 from bot.runtime import open_runtime
 from bot.service import ParleyService
@@ -32,14 +33,27 @@ def build_channels(service: ParleyService) -> None:
         from bot.channels.sms import SmsChannel
 
         service.add_channel(SmsChannel(config))
+    if config.whatsapp.enabled_with(config.sms):
+        from bot.channels.whatsapp import WhatsAppChannel
+
+        service.add_channel(WhatsAppChannel(config))
 
 
 def build_jobs(service: ParleyService) -> None:
     """Background jobs beside the web app (the scheduler registers itself here)."""
+    from bot.retention import scheduled_purge
     from bot.rounds.wiring import scheduler_job
 
     interval = float(os.environ.get("PARLEY_SCHEDULER_INTERVAL", "20"))
-    service.add_job(scheduler_job(service.runtime, interval=interval))
+    job = scheduler_job(service.runtime, interval=interval)
+    runtime = service.runtime
+    job.also("parley-retention",
+             lambda now: scheduled_purge(runtime.store, runtime.config, now),
+             float(os.environ.get("PARLEY_RETENTION_INTERVAL", str(24 * 3600))))
+    service.add_job(job)
+    from bot.media_fetch import MediaFetcher
+
+    service.add_job(MediaFetcher(service.runtime.config))  # voice notes, photos … (#17)
 
 
 async def build_service(config: Config, *, senders_paused: bool = False,
@@ -53,6 +67,20 @@ async def build_service(config: Config, *, senders_paused: bool = False,
     return service
 
 
+def listen(config: Config) -> socket.socket:
+    """The bound server socket, or ParleyError in one line (a port in use, say)."""
+    host, port = config.server.host, config.server.port
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ParleyError(f"cannot listen on {host}:{port}: {exc.strerror or exc} (is "
+                          "another parley serve running? change [server] port)") from exc
+    return sock
+
+
 def _secrets(config: Config) -> list[str]:
     return [config.telegram.token, config.telegram.webhook_secret, config.sms.auth_token,
             config.sms.account_sid]
@@ -62,15 +90,19 @@ async def serve(config: Config, *, senders_paused: bool = False,
                 processing_paused: bool = False,
                 port_file: Path | None = None) -> None:
     configure_logging(os.environ.get("PARLEY_LOG_LEVEL", "INFO"), _secrets(config))
+    sock = listen(config)  # first: a busy port must not leave a store or threads open
     service = await build_service(config, senders_paused=senders_paused,
                                   processing_paused=processing_paused)
     app = create_app(service)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((config.server.host, config.server.port))
     port = sock.getsockname()[1]
+    trusted = config.server.trusted_proxies
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 by default; a spoofed header would
+    # then pick the client address the login limiter counts. Only named proxies count.
     uv_config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
-                               loop="auto", http="auto", timeout_graceful_shutdown=5)
+                               loop="auto", http="auto", timeout_graceful_shutdown=5,
+                               proxy_headers=bool(trusted),
+                               forwarded_allow_ips=list(trusted),
+                               timeout_keep_alive=5)
     server = uvicorn.Server(uv_config)
     channels = ", ".join(service.channels) or "no channels (no credentials configured)"
     log.info("Parley listening on http://%s:%d with %s%s", config.server.host, port, channels,

@@ -28,6 +28,7 @@ from bot.flows.loader import FlowLibrary
 from bot.i18n.renderer import Renderer
 from bot.representation import dimension_rows, gap_warnings
 from bot.rounds.audience import Audience, audience_candidates, audience_of, parse_audience
+from bot.rounds.checks import SENDABLE, check_schedule
 from bot.rounds.cost import Estimator
 from bot.rounds.planner import plan_targets
 from bot.rounds.status import round_status
@@ -50,9 +51,10 @@ class Preview:
     """Representativeness gaps this round would widen (``bot.representation``)."""
 
     def by_channel(self) -> dict[str, int]:
-        out = {"telegram": 0, "sms": 0, "none": 0}
-        for t in self.targets:
-            out[t.channel if t.channel in ("telegram", "sms") else "none"] += 1
+        out = {"telegram": 0, "sms": 0, "whatsapp": 0, "none": 0}
+        for t in self.targets:  # opted out / unreachable count as "none": not sent
+            sent = t.status == SENDABLE and t.channel in ("telegram", "sms", "whatsapp")
+            out[t.channel if sent and t.channel else "none"] += 1
         return out
 
     @property
@@ -103,6 +105,7 @@ class RoundService:
                     parse_duration(value)
                 except ValueError as exc:
                     raise ParleyError(f"{name}: {exc}") from exc
+        check_schedule(start_at, until_at, reminders, close_after)
         variables: dict[str, str] = {}
         if finding is not None:
             found = await self.store.finding_get(finding)

@@ -12,7 +12,10 @@ Each pass, in order:
    second process never repeats it. After downtime, of several reminders due only the
    latest is sent, and not at all if its moment passed more than a day and a half ago;
    nothing goes out in quiet hours (it waits for the morning);
-4. rounds with nothing left to do are closed.
+4. rounds with nothing left to do are closed;
+5. the coordinators' inbox: items for any ``AttentionNeeded`` event not yet made into
+   one, and safeguarding items nobody acknowledged in time escalated
+   (``bot.safeguarding.desk``).
 
 ``DueReport.next_due`` says when the next known piece of work is due.
 """
@@ -34,6 +37,7 @@ from bot.rounds.hooks import ParleyHooks, prefs_for
 from bot.rounds.planner import Prefs
 from bot.rounds.service import RoundService
 from bot.rounds.steps import STALE_REMINDER, finish, flow_vars, reminder_times, schedule
+from bot.safeguarding.desk import Desk
 from bot.scheduler.timing import next_allowed
 from bot.store.base import Store
 from bot.store.records import Changes, Participant
@@ -61,6 +65,8 @@ class DueReport:
     stale: int = 0
     rounds_closed: list[str] = field(default_factory=list)
     event_reminders: int = 0
+    attention: int = 0
+    escalated: int = 0
     next_due: dt.datetime | None = None
 
     @property
@@ -78,6 +84,7 @@ class DueWork:
         self._timer_hold: dict[int, dt.datetime] = {}
         self.events: EventService | None = None
         """Sends events' day-before reminders (set by ``bot.rounds.wiring.due_work``)."""
+        self.desk = Desk(store=store, config=config, clock=conversations.clock)
 
     async def due(self, now: dt.datetime) -> DueReport:
         report = DueReport()
@@ -94,6 +101,8 @@ class DueWork:
         await self._close_rounds(now, report)
         if self.events is not None:
             report.event_reminders = await self.events.due(now)
+        report.attention = await self.desk.sync()
+        report.escalated = await self.desk.escalate(now)
         report.next_due = await self._next_due(now)
         return report
 
@@ -265,4 +274,7 @@ class DueWork:
                 start = self.rounds.occurrence_start(head, n)
                 if head.until is None or start <= head.until:
                     times.append(start)
+        escalation = await self.desk.next_escalation()
+        if escalation is not None:
+            times.append(escalation)
         return min(times, default=None)

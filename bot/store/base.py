@@ -12,9 +12,12 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from bot.engine.session import Session
+from bot.store.attention import AttentionStore
 from bot.store.burden import BurdenStore
 from bot.store.dashboard import DashboardStore
 from bot.store.events import EventsStore
+from bot.store.logins import LoginsStore
+from bot.store.media import MediaStore
 from bot.store.people import PeopleStore
 from bot.store.records import (
     Address,
@@ -34,10 +37,12 @@ from bot.store.sms import SmsStore
 from bot.store.targets import TargetsStore
 from bot.store.themes import ThemesStore
 from bot.store.timebank import TimebankStore
+from bot.store.window import WindowStore
 
 
-class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, BurdenStore,
-            TimebankStore, EventsStore, ThemesStore, TargetsStore, Protocol):
+class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, WindowStore, MediaStore,
+            AttentionStore, LoginsStore, BurdenStore, TimebankStore, EventsStore,
+            ThemesStore, TargetsStore, Protocol):
     """Async persistence. Every method raises StoreError when the database is unusable."""
 
     async def open(self) -> None:
@@ -70,7 +75,9 @@ class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, BurdenStore,
         """Blank personal data everywhere (answers' values and raw text, profile, name,
         addresses, events' payloads, outbox text) keeping an anonymised participant row
         with status ``erased`` so totals stay consistent; make the text unrecoverable
-        from the database file."""
+        from the database file. What each table keeps is listed, table by table, in
+        ``bot/store/erasure.py``; ``Changes.erase`` does the same inside a unit of work.
+        KeyError for an unknown id."""
 
     # sessions
     async def get_session(self, session_id: str) -> Session | None: ...

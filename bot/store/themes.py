@@ -2,7 +2,7 @@
 
 ``theme_ids`` finds or creates themes by name (any case); a merged theme resolves to
 the one it was merged into, so tags and imports always land on a live theme. Tags of an
-erased person's answers are deleted with their words (``erase_themes``).
+erased person's answers are deleted with their words (``bot/store/erasure.py``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    import aiosqlite
+    pass
 
 
 @dataclass
@@ -94,12 +94,6 @@ class SqliteThemes:
                              "tagged_by FROM answer_themes WHERE theme_id = ?", (into, source))
             await db.execute("DELETE FROM answer_themes WHERE theme_id = ?", (source,))
             await db.execute("UPDATE themes SET merged_into = ? WHERE id = ?", (into, source))
-
-
-async def erase_themes(db: aiosqlite.Connection, participant_id: str) -> None:
-    """Inside ``SqliteStore.erase_participant``'s transaction."""
-    await db.execute("DELETE FROM answer_themes WHERE answer_id IN "
-                     "(SELECT id FROM answers WHERE participant_id = ?)", (participant_id,))
 
 
 class MemoryThemes:

@@ -269,24 +269,6 @@ class MemoryTimebank:
         found: SpendRequest | None = self._tb()["requests"].get(request_id)
         return copy.deepcopy(found)
 
-    def _timebank_erase(self: Any, participant_id: str) -> None:
-        """Erasure: amounts stay (totals stay right), notes about the person go; the
-    person's id is the only link left, as in the money ledger."""
-        for e in self._tb()["hours"].values():
-            if e.participant_id == participant_id:
-                e.note = ""
-        for q in self._tb()["requests"].values():
-            if q.participant_id == participant_id:
-                q.note = ""
-
-
-async def erase_timebank(db: aiosqlite.Connection, participant_id: str) -> None:
-    """Inside ``SqliteStore.erase_participant``'s transaction (see ``_timebank_erase``)."""
-    await db.execute("UPDATE time_ledger SET note = '' WHERE participant_id = ?",
-                     (participant_id,))
-    await db.execute("UPDATE timebank_requests SET note = '' WHERE participant_id = ?",
-                     (participant_id,))
-
 
 __all__ = ["HourEntry", "MemoryTimebank", "Offer", "SpendDecision", "SpendRequest",
-           "SqliteTimebank", "TimebankStore", "erase_timebank", "write_timebank"]
+           "SqliteTimebank", "TimebankStore", "write_timebank"]

@@ -23,7 +23,9 @@ def dashboard_routes(service: ParleyService) -> list[BaseRoute]:
         credits,
         events_page,
         findings,
+        inbox,
         login,
+        media_page,
         overview,
         participants,
         representation_page,
@@ -36,8 +38,9 @@ def dashboard_routes(service: ParleyService) -> list[BaseRoute]:
     dash = Dashboard(service)
     routes: list[BaseRoute] = [Mount("/static", StaticFiles(directory=str(STATIC)),
                                      name="static")]
-    for module in (login, overview, rounds, findings, results, participants, credits,
-                   events_page, themes_page, representation_page, simulator, audit_page):
+    for module in (login, overview, inbox, rounds, findings, results, participants, credits,
+                   events_page, themes_page, representation_page, simulator, audit_page,
+                   media_page):
         routes.extend(module.routes(dash))
 
     async def unknown(request: Request) -> Response:

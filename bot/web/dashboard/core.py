@@ -21,7 +21,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from bot.service import ParleyService
 from bot.store.base import Store
 from bot.store.dashboard import DashboardSession
-from bot.web.dashboard.auth import SESSION_COOKIE, LoginLimiter, token_hash, tokens_match
+from bot.web.dashboard.auth import SESSION_COOKIE, token_hash, tokens_match
+from bot.web.dashboard.login_guard import LoginGuard
 
 log = logging.getLogger("parley.dashboard")
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -53,7 +54,7 @@ class Dashboard:
     def __init__(self, service: ParleyService) -> None:
         self.service = service
         self.env = _env()
-        self.limiter = LoginLimiter()
+        self.login_guard = LoginGuard(service.metrics)
         config = service.runtime.config
         self.secure_cookies = config.server.public_url.lower().startswith("https://")
         self.zone = ZoneInfo(config.schedule.timezone)
@@ -92,7 +93,8 @@ class Dashboard:
         body = self.env.get_template(template).render(
             request=request, user=session.email if session else None,
             csrf=session.csrf_token if session else "", path=request.url.path,
-            active=context.pop("active", ""), **context)
+            active=context.pop("active", ""), needs=getattr(request.state, "needs", 0),
+            **context)
         return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
 
     def forbidden(self, request: Request, reason: str) -> HTMLResponse:
@@ -127,6 +129,7 @@ class Dashboard:
                 return RedirectResponse(f"/admin/login?next={quote(target, safe='/')}",
                                         status_code=303)
             request.state.dashboard = session
+            request.state.needs = await self.store.attention_count()  # the nav's count
             if request.method not in ("GET", "HEAD"):
                 form = await request.form()
                 given = form.get("csrf") or request.headers.get("x-csrf-token")
