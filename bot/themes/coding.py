@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.csv_out import write_csv
+from bot.csv_safe import write_csv_file
 from bot.errors import ImportRowError, ParleyError, Problem
 from bot.flows.loader import FlowLibrary
 from bot.store.base import Store
@@ -86,9 +86,10 @@ async def export_csv(store: Store, library: FlowLibrary, path: Path) -> int:
     answers = await free_text(store, library)
     tags = await store.answer_themes()
     names = {t.id: t.name for t in await store.themes_all()}
-    return write_csv(path, HEADER, ([a.id, a.flow_id, a.field, a.at.isoformat(), a.value,
-                                     "; ".join(names[t] for t in tags.get(a.id or 0, []))]
-                                    for a in answers))
+    write_csv_file(path, HEADER, ([a.id, a.flow_id, a.field, a.at.isoformat(), a.value,
+                                   "; ".join(names[t] for t in tags.get(a.id or 0, []))]
+                                  for a in answers))  # the shared writer (issue 12)
+    return len(answers)
 
 
 def read_coded(path: Path, known: set[int]) -> list[tuple[int, list[str]]]:
