@@ -19,6 +19,7 @@ from rich.markup import escape
 from bot.channels.render import button_labels, sms_bodies
 from bot.clock import ManualClock
 from bot.config import Config, load_config
+from bot.engine.options_from import samples as option_samples
 from bot.errors import FlowError, ImportRowError, ParleyError, Problem
 from bot.flows.loader import validate_source
 from bot.flows.sms_check import completion_segments, main_path, message_costs, sms_problems
@@ -49,6 +50,7 @@ def _register_groups() -> None:
 
     app.add_typer(rounds_app, name="rounds")
     app.add_typer(findings_app, name="findings")
+    import bot.cli_shareback  # noqa: F401  (adds share-back, comments, decide to findings)
     app.add_typer(credits_app, name="credits")
     app.add_typer(audit_app, name="audit")
     from bot.cli_timebank import timebank_app
@@ -63,6 +65,16 @@ def _register_groups() -> None:
     from bot.cli_report import report
 
     app.command("report")(report)
+    from bot.cli_suggestions import suggestions_app
+
+    app.add_typer(suggestions_app, name="suggestions")
+    from bot.cli_budgets import budgets_app
+
+    app.add_typer(budgets_app, name="budgets")
+    from bot.cli_deliberation import deliberation_app, statements_app
+
+    app.add_typer(statements_app, name="statements")
+    app.add_typer(deliberation_app, name="deliberation")
     from bot.cli_retention import retention_app
 
     app.add_typer(retention_app, name="retention")
@@ -160,6 +172,8 @@ async def _start(runtime: Runtime, flow_id: str, channel: str, locale: str,
         raise ParleyError(f"locale '{locale}' has no templates "
                           f"(known: {', '.join(runtime.renderer.locales)})")
     flow = runtime.library.get(flow_id)
+    for name, value in option_samples(flow).items():  # options given at send time
+        variables.setdefault(name, value)
     for name, spec in flow.vars.items():
         if spec.required:  # optional ones (a revision's "you said") stay unset
             variables.setdefault(name, f"(sample {name.replace('_', ' ')})")

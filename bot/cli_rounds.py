@@ -24,6 +24,7 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from bot.agenda.round_vars import round_vars
 from bot.burden.limits import describe
 from bot.cli_init import require_project
 from bot.config import Config
@@ -141,6 +142,10 @@ def create(
     close_after: Annotated[str | None, typer.Option(help="close this long after each "
                                                     "person's send, e.g. 14d")] = None,
     label: Annotated[str | None, typer.Option(help="e.g. baseline, checkin, end")] = None,
+    from_suggestions: Annotated[str | None, typer.Option(
+        help="vote on accepted suggestions: all or S1,S2,…")] = None,
+    budget: Annotated[str | None, typer.Option(
+        help="vote on a budget's projects (flow budget or budget_points)")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="show who, which channel, "
                                           "segments and cost; write nothing")] = False,
     actor: ActorOpt = None,
@@ -153,11 +158,13 @@ def create(
     who = actor_of(actor)
 
     async def go() -> str:
-        async with opened(cfg) as (_, service):
+        async with opened(cfg) as (runtime, service):
+            extra, used = await round_vars(runtime, flow, from_suggestions=from_suggestions,
+                                           budget=budget)
             item = await service.build(
                 flow=flow, audience=audience, finding=finding, start=start, every=every,
                 until=until, remind_after=remind_after, close_after=close_after, label=label,
-                actor=who, base=Path.cwd())
+                actor=who, base=Path.cwd(), extra_vars=extra)
             if dry_run:
                 _show_preview(cfg, await service.preview(item))
                 return ""
@@ -167,6 +174,7 @@ def create(
                           f"now ({len(preview.targets)} in the audience); it is created "
                           "anyway, and people who join before it starts will get it")
             await service.create(item, who)
+            await runtime.store.mark_suggestions_used(used, item.id)
             counts = preview.by_channel()
             past = start is not None and item.start_at < service.clock.now()
             sending = will_send(preview.targets)

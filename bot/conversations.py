@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 
 from bot import keyword_handlers, media_replies
 from bot.acks import ack_item
+from bot.agenda.words import HANDLERS as WORD_HANDLERS
 from bot.burden.invitation import Durations
 from bot.clock import Clock
 from bot.config import Config
@@ -27,7 +28,8 @@ from bot.delivery.bundle import bundle
 from bot.engine import StepContext, StepResult, begin, step
 from bot.engine import events as ev
 from bot.engine.io import Expire, Input, Output, Press, Reply, TimerFired
-from bot.engine.keywords import arguments, classify
+from bot.engine.keywords import arguments, classify, prefixed
+from bot.engine.many import is_tapped
 from bot.engine.session import Session
 from bot.engine.step import preview
 from bot.flows.durations import parse_duration
@@ -55,6 +57,7 @@ from bot.store.records import (
     QueuedFlow,
     Timer,
 )
+from bot.taps import fold_taps
 
 InboundKind = Literal["text", "press", "media", "group"]
 DELETE_TOKEN, KEEP_TOKEN = "sys.delete", "sys.keep"
@@ -356,6 +359,11 @@ class Conversations:
         if p.status == "declined":
             self._system(unit, "system.declined_reminder")
             return
+        if inbound.kind == "text" and (said := prefixed(inbound.text)) is not None:
+            self._word(unit, *said)  # SUGGEST … at any time, even mid-question
+            if flagged_phrase(said[1], self.config.safeguarding.phrases) is not None:
+                self._needs_person(unit, inbound.text, unprompted=True)  # signposted, flagged
+            return
         session = await self.store.active_session(p.id)
         if session is not None:
             flow = await self._flow(session)
@@ -457,6 +465,13 @@ class Conversations:
                            lambda key, **data: self._system(unit, key, **data),
                            f"inbox:{inbound.inbox_id}" if inbound.inbox_id else None)
 
+    def _word(self, unit: _Unit, word: str, text: str) -> None:
+        """A global word with the person's text after it (``bot.agenda.words``)."""
+        outcome = WORD_HANDLERS[word](unit.participant, text)
+        if outcome.event is not None:
+            self._event(unit, outcome.event.name, outcome.event.payload())
+        self._system(unit, outcome.reply, **outcome.args)
+
     # -- buttons ----------------------------------------------------------------------------
     async def _press(self, unit: _Unit, flow: Flow, session: Session, token: str) -> None:
         """A button of the open question, or of an older one (stale). With an ``ack`` the
@@ -471,9 +486,15 @@ class Conversations:
                 self._event(unit, "StaleInputIgnored", {"detail": f"button {token}"})
                 self._closed(unit)
                 return
-            shown = await self._shown_text(unit, question.text)
-            unit.ack.payload["edit_text"] = self._answered(unit, shown, chosen.label)
+            if is_tapped(flow, session.node):  # the question comes again with its new state
+                unit.ack.payload["drop_buttons"] = True
+            else:
+                shown = await self._shown_text(unit, question.text)
+                unit.ack.payload["edit_text"] = self._answered(unit, shown, chosen.label)
+        start = len(unit.changes.outbox)
         await self._step(unit, flow, session, Press(token))
+        if unit.ack is not None and is_tapped(flow, session.node):
+            fold_taps(unit.changes.outbox, unit.ack, start)  # edit in place (bot.taps)
 
     async def _shown_text(self, unit: _Unit, question: str) -> str:
         """The pressed message's whole text: on rich channels texts before a question

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from bot.agenda.export import contributions_of
 from bot.privacy_care import care_export
 from bot.store.base import Store
 from bot.store.round_records import CENTS
@@ -55,4 +56,5 @@ async def export_participant(store: Store, participant_id: str) -> dict[str, Any
              "status": i.status, "acknowledged_at": _iso(i.acked_at)}
             for i in reversed(await store.attention_list(participant_id=participant_id))],
         **await care_export(store, participant_id),  # time bank, events (#15)
+        **await contributions_of(store, participant_id),
     }

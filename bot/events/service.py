@@ -105,7 +105,7 @@ class EventService:
         event = await self.get(event_id)
         return await self.rounds.build(
             flow="event_rsvp", audience=audience, start=start, label=f"event {event.id}",
-            close_after="7d", actor=actor, base=base, vars={
+            close_after="7d", actor=actor, base=base, extra_vars={
                 "event_id": event.id, "event_title": event.title,
                 "event_when": when_text(event, self.tz), "event_place": event.place})
 

@@ -23,6 +23,7 @@ from bot.engine import StepContext, begin
 from bot.errors import ParleyError
 from bot.findings.publish import finding_vars
 from bot.findings.summary import commenters
+from bot.findings.translations import translation_vars
 from bot.flows.durations import parse_duration
 from bot.flows.loader import FlowLibrary
 from bot.i18n.renderer import Renderer
@@ -82,8 +83,9 @@ class RoundService:
                     until: str | None = None, remind_after: str | None = None,
                     close_after: str | None = None, label: str | None = None,
                     actor: str = "", base: Path | None = None,
-                    vars: dict[str, str] | None = None) -> Round:
-        """A validated draft round (not stored); ParleyError saying what is wrong."""
+                    extra_vars: dict[str, str] | None = None) -> Round:
+        """A validated draft round (not stored); ParleyError saying what is wrong.
+        ``extra_vars``: flow variables worked out by the caller (a vote's options)."""
         if flow not in self.library:
             raise ParleyError(f"--flow: no flow called '{flow}' "
                               f"(known: {', '.join(self.library.ids)})")
@@ -106,19 +108,21 @@ class RoundService:
                 except ValueError as exc:
                     raise ParleyError(f"{name}: {exc}") from exc
         check_schedule(start_at, until_at, reminders, close_after)
-        variables: dict[str, str] = {}
+        variables: dict[str, str] = dict(extra_vars or {})
         if finding is not None:
             found = await self.store.finding_get(finding)
             if found is None:
                 raise ParleyError(f"--finding: no finding '{finding}' "
                                   "(publish it with: parley findings publish FILE.md)")
-            variables = finding_vars(found)
-        variables.update(vars or {})  # e.g. an event's title and time (bot/events)
+            variables.update(finding_vars(found))
+            variables.update(await translation_vars(self.store, found))
         missing = [n for n, v in self.library.get(flow).vars.items()
                    if v.required and n not in variables]
         if missing:
             raise ParleyError(f"flow '{flow}' needs {', '.join(missing)}"
-                              + (": pass --finding ID" if "finding_text" in missing else ""))
+                              + (": pass --finding ID" if "finding_text" in missing else "")
+                              + (": pass --from-suggestions or --budget" if "options" in missing
+                                 else ""))
         if spec.kind == "commented" and finding is None:
             raise ParleyError("audience commented:ID needs --finding (the new version)")
         rid = await self.new_id()

@@ -18,6 +18,7 @@ from bot.store.dashboard import DashboardStore
 from bot.store.events import EventsStore
 from bot.store.logins import LoginsStore
 from bot.store.media import MediaStore
+from bot.store.participation import ParticipationStore
 from bot.store.people import PeopleStore
 from bot.store.records import (
     Address,
@@ -41,8 +42,8 @@ from bot.store.window import WindowStore
 
 
 class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, WindowStore, MediaStore,
-            AttentionStore, LoginsStore, BurdenStore, TimebankStore, EventsStore,
-            ThemesStore, TargetsStore, Protocol):
+            AttentionStore, LoginsStore, ParticipationStore, BurdenStore, TimebankStore,
+            EventsStore, ThemesStore, TargetsStore, Protocol):
     """Async persistence. Every method raises StoreError when the database is unusable."""
 
     async def open(self) -> None:

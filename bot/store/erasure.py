@@ -37,6 +37,8 @@ from typing import Any
 
 import aiosqlite
 
+from bot.store import erasure_participation as quotes
+
 SECRET_KEY = "inbox_key_secret"
 """The ``meta`` row holding the per-project secret of erased inbox keys."""
 ERASED_PREFIX = "erased:"
@@ -254,6 +256,8 @@ ERASURE: tuple[TableErasure, ...] = (
     TableErasure("media", sql(
         "UPDATE media SET source = '', status = 'erased' WHERE participant_id = :pid"),
         blank(lambda s: s._media(), _mine, source="", status="erased")),
+    # their suggestions and statements quoted in moderation and in rounds' variables
+    TableErasure("suggestion_decisions, rounds", quotes.sqlite_step, quotes.memory_step),
     # issue 15. Time bank: hours stay for the totals (like credits), notes go. Themes: the
     # coding of the person's words goes with the words. Event RSVPs and attendance hold
     # no words (an answer, a place, times), so they stay for the event's numbers.

@@ -27,6 +27,7 @@ from bot.store.events import MemoryEvents
 from bot.store.logins import MemoryLogins
 from bot.store.media import MemoryMedia
 from bot.store.memory_rounds import MemoryRounds
+from bot.store.participation import MemoryParticipation
 from bot.store.people import MemoryPeople
 from bot.store.records import (
     Address,
@@ -128,8 +129,8 @@ def _check_erase(changes: Changes, known: set[str]) -> None:
 
 
 class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, MemoryWindow,
-                  MemoryMedia, MemoryAttention, MemoryLogins, MemoryBurden, MemoryTimebank,
-                  MemoryEvents, MemoryThemes, MemoryTargets):
+                  MemoryMedia, MemoryAttention, MemoryLogins, MemoryParticipation,
+                  MemoryBurden, MemoryTimebank, MemoryEvents, MemoryThemes, MemoryTargets):
     """``Store`` in plain dicts and lists; nothing survives the process."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:

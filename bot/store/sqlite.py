@@ -51,6 +51,7 @@ from bot.store.events import SqliteEvents, write_events
 from bot.store.inline_sqlite import inline_connect
 from bot.store.logins import SqliteLogins
 from bot.store.media import SqliteMedia
+from bot.store.participation import SqliteParticipation
 from bot.store.people import SqlitePeople
 from bot.store.records import (
     Address,
@@ -463,8 +464,8 @@ def _create_private(path: Path) -> None:
 
 
 class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, SqliteWindow,
-                  SqliteMedia, SqliteAttention, SqliteLogins, SqliteBurden, SqliteTimebank,
-                  SqliteEvents, SqliteThemes, SqliteTargets):
+                  SqliteMedia, SqliteAttention, SqliteLogins, SqliteParticipation,
+                  SqliteBurden, SqliteTimebank, SqliteEvents, SqliteThemes, SqliteTargets):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,

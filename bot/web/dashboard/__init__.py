@@ -32,6 +32,7 @@ def dashboard_routes(service: ParleyService) -> list[BaseRoute]:
         results,
         rounds,
         simulator,
+        suggestions,
         themes_page,
     )
 
@@ -40,7 +41,7 @@ def dashboard_routes(service: ParleyService) -> list[BaseRoute]:
                                      name="static")]
     for module in (login, overview, inbox, rounds, findings, results, participants, credits,
                    events_page, themes_page, representation_page, simulator, audit_page,
-                   media_page):
+                   media_page, suggestions):
         routes.extend(module.routes(dash))
 
     async def unknown(request: Request) -> Response:
