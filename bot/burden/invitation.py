@@ -1,6 +1,7 @@
 """Every round's first message says roughly how long the flow takes.
 
-"(About 3 minutes.)" goes in front of the round's first message. By SMS it goes there
+"(About 3 minutes.)" goes in front of the round's first message, when the flow asks
+anything. By SMS it goes there
 only if that costs no extra segment; otherwise it is a short message of its own just
 before (one segment either way, and the flow's own text stays as written).
 """
@@ -39,9 +40,10 @@ class Durations:
 
     def invite(self, outputs: Sequence[Output], flow: Flow, locale: str,
                channel: str) -> list[Output]:
-        """The round's first outputs with the duration note added."""
-        if not outputs:
-            return []
+        """The round's first outputs with the duration note added (none for a flow that
+        asks nothing: an announcement is not an invitation)."""
+        if not outputs or not flow.ordered_asks():
+            return list(outputs)
         note = self.note(flow, locale)
         first = outputs[0]
         joined = dataclasses.replace(first, text=f"{note} {first.text}",
