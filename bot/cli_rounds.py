@@ -25,6 +25,7 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.agenda.round_vars import round_vars
+from bot.burden.limits import describe
 from bot.cli_init import require_project
 from bot.config import Config
 from bot.rounds.checks import will_send
@@ -95,12 +96,17 @@ def _show_preview(cfg: Config, preview: Preview) -> None:
     first = min((t.send_at for t in sending), default=item.start_at)
     skipped = {s: sum(1 for t in preview.targets if t.status == s)
                for s in ("opted_out", "unreachable")}
+    whatsapp = f", {counts['whatsapp']} WhatsApp" if counts["whatsapp"] else ""
     out.print(f"Will be sent to {len(sending)} people: {counts['telegram']} Telegram, "
-              f"{counts['sms']} SMS, {counts['whatsapp']} WhatsApp. Not sent: "
+              f"{counts['sms']} SMS{whatsapp}. Not sent: "
               f"{skipped['opted_out']} opted out, "
               f"{skipped['unreachable']} unreachable. Estimated {preview.segments} "
               f"SMS segments for everyone completing (≈ {cost:.2f} at "
               f"{cfg.sms.segment_price} a segment). First sends from {_local(cfg, first)}.")
+    for line in describe(preview.burden, cfg):  # [burden] limits and PAUSE
+        out.print(escape(line))
+    for line in preview.gaps:  # representativeness
+        out.print(escape(f"Warning: {line}"))
     if counts["whatsapp"]:
         _whatsapp_templates(cfg, item)
 

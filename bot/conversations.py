@@ -10,6 +10,7 @@ to say; they only carry it.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Awaitable, Callable
@@ -17,16 +18,17 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from bot import media_replies
+from bot import keyword_handlers, media_replies
 from bot.acks import ack_item
 from bot.agenda.words import HANDLERS as WORD_HANDLERS
+from bot.burden.invitation import Durations
 from bot.clock import Clock
 from bot.config import Config
 from bot.delivery.bundle import bundle
 from bot.engine import StepContext, StepResult, begin, step
 from bot.engine import events as ev
 from bot.engine.io import Expire, Input, Output, Press, Reply, TimerFired
-from bot.engine.keywords import classify, prefixed
+from bot.engine.keywords import arguments, classify, prefixed
 from bot.engine.many import is_tapped
 from bot.engine.session import Session
 from bot.engine.step import preview
@@ -36,6 +38,7 @@ from bot.flows.models import Flow
 from bot.i18n.renderer import Renderer
 from bot.ids import IdSource, RandomIds
 from bot.keyed_lock import KeyedLock
+from bot.keyword_handlers import KeywordCall
 from bot.privacy import export_participant
 from bot.safeguarding.notes import note
 from bot.safeguarding.phrases import flagged_phrase
@@ -190,6 +193,7 @@ class Conversations:
         self.balance_of = balance_of
         self.hooks = hooks
         self._locks = KeyedLock()
+        self.durations = Durations(renderer, config)
         self.after_attention: Callable[[], Awaitable[object]] | None = None
         """Called after a unit that needs a person commits (``bot.safeguarding.desk``)."""
 
@@ -344,6 +348,8 @@ class Conversations:
         elif participant.profile.get("delete_requested"):
             participant.profile.pop("delete_requested")
             self._system(unit, "system.delete_cancelled")
+        elif await self._matched(unit, inbound):
+            pass  # an event's code word (bot/events/attendance.py)
         else:
             await self._converse(unit, inbound)
         await self._commit(unit)
@@ -418,6 +424,8 @@ class Conversations:
                 self._system(unit, "system.help")
         elif word == "menu":
             self._system(unit, "system.menu")
+        elif word in keyword_handlers.active(self.config):  # PAUSE, OFFERS, SPEND…
+            await self._registered(unit, word, inbound)
         elif word == "balance":
             balance = self.balance_of(p.id) if self.balance_of else 0
             if asyncio.iscoroutine(balance):
@@ -436,6 +444,26 @@ class Conversations:
                 self._delete_buttons(unit, unit.changes.outbox[-1])
         elif word == "mydata":
             await self._my_data(unit)
+
+    async def _registered(self, unit: _Unit, word: str, inbound: Inbound) -> None:
+        """A word handled in ``bot.keyword_handlers``; one that does not apply (the time
+        bank is off, say) is an ordinary reply."""
+        call = self._call(unit, inbound, arguments(inbound.text, word))  # type: ignore[arg-type]
+        if not await keyword_handlers.HANDLERS[word](call):
+            await self._converse(unit, inbound)
+
+    async def _matched(self, unit: _Unit, inbound: Inbound) -> bool:
+        """A plain text that is a word known only at run time (an event's code word)."""
+        return inbound.kind == "text" and await keyword_handlers.match(
+            self._call(unit, inbound, ()))
+
+    def _call(self, unit: _Unit, inbound: Inbound, args: tuple[str, ...]) -> KeywordCall:
+        """What a handler in ``bot.keyword_handlers`` gets (replies go through this unit)."""
+        assert unit.address is not None
+        return KeywordCall(unit.participant, inbound.text, args, unit.address.channel,
+                           unit.now, self.config, self.store, unit.changes,
+                           lambda key, **data: self._system(unit, key, **data),
+                           f"inbox:{inbound.inbox_id}" if inbound.inbox_id else None)
 
     def _word(self, unit: _Unit, word: str, text: str) -> None:
         """A global word with the person's text after it (``bot.agenda.words``)."""
@@ -641,6 +669,10 @@ class Conversations:
         if round_id is not None and self.hooks is not None:
             await self.hooks.flow_begun(unit.changes, unit.participant, result.session,
                                         unit.now)
+        if round_id is not None and unit.address is not None:  # "(About 3 minutes.)"
+            outputs = self.durations.invite(result.outputs, flow, unit.participant.locale,
+                                            unit.address.channel)
+            result = dataclasses.replace(result, outputs=tuple(outputs))
         await self._apply_result(unit, flow, result)
 
     async def _step(self, unit: _Unit, flow: Flow, session: Session, user_input: Input) -> None:

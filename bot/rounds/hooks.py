@@ -37,9 +37,11 @@ from bot.store.base import Store
 from bot.store.records import Changes, Participant
 from bot.store.round_records import RoundTarget
 from bot.store.rounds_base import StaleWrite
+from bot.timebank.hours import HourRules
 
 if TYPE_CHECKING:
     from bot.conversations import Inbound
+    from bot.events.rsvp import EventRsvps
     from bot.rounds.coordinator_chat import CoordinatorChat
 
 log = logging.getLogger("parley.rounds")
@@ -62,6 +64,9 @@ class ParleyHooks:
                  coordinator: CoordinatorChat | None = None) -> None:
         self.store, self.config, self.library = store, config, library
         self.credits = CreditRules(config)
+        self.hours = HourRules(config)
+        self.events: EventRsvps | None = None
+        """Records event RSVPs when an invitation completes (set by ``wiring.attach``)."""
         self.coordinator = coordinator
         self.sending: Counter[tuple[str, str]] = Counter()
         """(round, person) the scheduler is sending right now: a begin that finds the step
@@ -147,6 +152,9 @@ class ParleyHooks:
     async def flow_completed(self, changes: Changes, participant: Participant,
                              session: Session, outcome: str, now: dt.datetime) -> None:
         await self.credits.earn(self.store, changes, participant, session, outcome, now)
+        self.hours.earn(changes, participant, session, outcome, now)  # time bank
+        if self.events is not None:
+            await self.events.completed(changes, participant, session, now)
         if session.round_id is None:
             return
         target = await self._target(changes, session.round_id, participant.id)

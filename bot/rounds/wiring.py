@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 from bot.conversations import Conversations
 from bot.credits.ledger import balance_of
+from bot.events.rsvp import EventRsvps
+from bot.events.service import EventService
 from bot.rounds.coordinator_chat import CoordinatorChat
 from bot.rounds.hooks import ParleyHooks
 from bot.rounds.service import RoundService
@@ -29,8 +31,10 @@ def attach(conversations: Conversations) -> None:
     store = conversations.store
     chat = CoordinatorChat(store=store, config=conversations.config,
                            rounds=round_service(conversations))
-    conversations.hooks = ParleyHooks(store=store, config=conversations.config,
-                                      library=conversations.library, coordinator=chat)
+    hooks = ParleyHooks(store=store, config=conversations.config,
+                        library=conversations.library, coordinator=chat)
+    hooks.events = EventRsvps(store, conversations.renderer, conversations.config)
+    conversations.hooks = hooks
     desk = Desk(store=store, config=conversations.config, clock=conversations.clock)
     conversations.after_attention = desk.sync_soon  # items and alerts at once, not next tick
     chat.more.append(ChatAck(desk))  # coordinators acknowledge alerts by replying ACK 12
@@ -40,9 +44,11 @@ def attach(conversations: Conversations) -> None:
 
 def due_work(runtime: Runtime) -> DueWork:
     conversations = runtime.conversations
-    return DueWork(store=runtime.store, conversations=conversations,
-                   rounds=round_service(conversations), config=runtime.config,
-                   library=runtime.library)
+    rounds = round_service(conversations)
+    work = DueWork(store=runtime.store, conversations=conversations, rounds=rounds,
+                   config=runtime.config, library=runtime.library)
+    work.events = EventService(conversations, rounds)  # day-before reminders
+    return work
 
 
 def scheduler_job(runtime: Runtime, interval: float = 20.0) -> SchedulerJob:

@@ -19,9 +19,11 @@ from bot.clock import Clock, SystemClock
 from bot.engine.session import Session
 from bot.errors import AlreadyProcessed, StoreError
 from bot.store.attention import MemoryAttention
+from bot.store.burden import MemoryBurden
 from bot.store.dashboard import MemoryDashboard
 from bot.store.erasure import erase_memory, forgotten_key, memory_scope, new_secret
 from bot.store.erasure_files import scrub_files
+from bot.store.events import MemoryEvents
 from bot.store.logins import MemoryLogins
 from bot.store.media import MemoryMedia
 from bot.store.memory_rounds import MemoryRounds
@@ -52,6 +54,9 @@ from bot.store.sqlite import (
     sessions_of,
     to_utc,
 )
+from bot.store.targets import MemoryTargets
+from bot.store.themes import MemoryThemes
+from bot.store.timebank import MemoryTimebank
 from bot.store.window import MemoryWindow
 
 T = TypeVar("T")
@@ -124,7 +129,8 @@ def _check_erase(changes: Changes, known: set[str]) -> None:
 
 
 class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, MemoryWindow,
-                  MemoryMedia, MemoryAttention, MemoryLogins, MemoryParticipation):
+                  MemoryMedia, MemoryAttention, MemoryLogins, MemoryParticipation,
+                  MemoryBurden, MemoryTimebank, MemoryEvents, MemoryThemes, MemoryTargets):
     """``Store`` in plain dicts and lists; nothing survives the process."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:
@@ -186,6 +192,8 @@ class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, Memory
         timers_set = [_timer(t) for t in changes.timers_set]
         done_at = max((e.at for e in events), default=to_utc(self._clock.now()))
         targets, ledger = self._rounds_check(changes.targets, changes.ledger)
+        self._timebank_check(changes)
+        self._events_check(changes)
         for inbox_id in changes.inbox_done:
             pending = self._inbox.get(inbox_id)
             if pending is not None and pending.status != "pending":
@@ -225,6 +233,8 @@ class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, Memory
         for address in addresses:
             self._addresses[address.address] = address
         self._rounds_write(targets, changes.targets, ledger, changes.ledger)
+        self._timebank_write(changes)
+        self._events_write(changes)
         for code in changes.invites_used:
             invite = self._invites().get(code)
             if invite is not None:

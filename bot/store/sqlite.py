@@ -44,9 +44,11 @@ from bot.engine.session import FieldValue, Session, SessionStatus
 from bot.errors import AlreadyProcessed, ConfigError, StoreError
 from bot.store.attention import SqliteAttention
 from bot.store.batch_insert import insert_rows
+from bot.store.burden import SqliteBurden
 from bot.store.dashboard import SqliteDashboard
 from bot.store.erasure import SECRET_KEY, erase_sqlite, forgotten_key, new_secret
 from bot.store.erasure_files import scrub_files
+from bot.store.events import SqliteEvents, write_events
 from bot.store.logins import SqliteLogins
 from bot.store.media import SqliteMedia
 from bot.store.participation import SqliteParticipation
@@ -69,6 +71,9 @@ from bot.store.records import (
 )
 from bot.store.sms import SqliteSms
 from bot.store.sqlite_rounds import SqliteRounds, write_ledger, write_targets
+from bot.store.targets import SqliteTargets
+from bot.store.themes import SqliteThemes
+from bot.store.timebank import SqliteTimebank, write_timebank
 from bot.store.window import SqliteWindow
 
 log = logging.getLogger(__name__)
@@ -459,7 +464,8 @@ def _create_private(path: Path) -> None:
 
 
 class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, SqliteWindow,
-                  SqliteMedia, SqliteAttention, SqliteLogins, SqliteParticipation):
+                  SqliteMedia, SqliteAttention, SqliteLogins, SqliteParticipation,
+                  SqliteBurden, SqliteTimebank, SqliteEvents, SqliteThemes, SqliteTargets):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
@@ -764,6 +770,8 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, Sqlite
                                        for code in changes.invites_used])
             await write_targets(db, changes.targets)
             ids.extend(await write_ledger(db, changes.ledger))
+            ids.extend(await write_timebank(db, changes))  # time bank (#15)
+            await write_events(db, changes)  # event RSVPs (#15)
             await self._erase(db, changes.erase)  # last: it also blanks rows above
         for obj, new_id in ids:  # only once committed
             obj.id = new_id

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.burden.limits import describe, planned_effects
 from bot.channels.render import sms_bodies
 from bot.conversations import payload_of
 from bot.engine import StepContext, begin
@@ -107,7 +108,12 @@ class Rounds:
             preview = {"by_channel": found.by_channel(), "segments": found.segments,
                        "targets": len(found.targets),
                        "rows": [(t, found.names.get(t.participant_id, ""))
-                                for t in found.targets[:25]]}
+                                for t in found.targets[:25]],
+                       "burden": describe(found.burden, self.dash.service.runtime.config)
+                       + [f"Warning: {g}" for g in found.gaps]}
+        else:  # what the [burden] limits did when it was planned
+            progress = {**progress, "burden": planned_effects(
+                await self.dash.store.targets_of(item.id))}
         return self.dash.html(
             request, "round.html", status=status, title=f"Round {item.id}", active="rounds",
             r=item,
