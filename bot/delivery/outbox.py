@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from bot.channels.base import SendResult, Transport
 from bot.clock import Clock
-from bot.delivery.pacing import PerChat, SlidingWindow, Slot
+from bot.delivery.pacing import HELD, PerChat, SlidingWindow, Slot
 from bot.errors import (
     AmbiguousSend,
     RateLimited,
@@ -243,6 +243,8 @@ class OutboxSender:
     async def _work(self) -> None:
         while True:
             item = await self._queue.get()
+            assert item.id is not None
+            held = HELD.set(self._slots.get(item.id))  # later parts renew this slot
             try:
                 await self._deliver(item)
             except StoreError as exc:
@@ -251,6 +253,7 @@ class OutboxSender:
                 log.exception("outbox %s: unexpected error sending row %s", self.channel,
                               item.id)
             finally:
+                HELD.reset(held)
                 self._release(item)
 
     # -- one row ----------------------------------------------------------------------------
