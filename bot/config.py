@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from bot.errors import ConfigError
+from bot.flows.durations import parse_duration
 from bot.flows.toml_positions import key_lines, line_for
 
 ENV_SECRETS = {
@@ -52,6 +53,14 @@ class ServerConfig(_Section):
     port: Annotated[int, Field(ge=0, le=65535)] = 8080
     public_url: str = ""
     max_body_bytes: Annotated[int, Field(ge=1024)] = 256 * 1024
+    health_max_send_lag: str = "5m"
+    """/healthz is 503 when the oldest due outbox row is overdue by more than this."""
+
+    @field_validator("health_max_send_lag")
+    @classmethod
+    def _lag(cls, value: str) -> str:
+        parse_duration(value)  # ValueError names the accepted form
+        return value
 
 
 class TelegramConfig(_Section):
@@ -62,6 +71,9 @@ class TelegramConfig(_Section):
     rate_limit_per_second: Annotated[float, Field(gt=0)] = 30
     per_chat_per_second: Annotated[float, Field(gt=0)] = 1
     request_timeout: Annotated[float, Field(gt=0)] = 10
+    ambiguous: Literal["resend_once", "never"] = "resend_once"
+    """A send whose request was written but never answered: resent once (a duplicate is
+    a nuisance, a lost question stalls a person) or never (strict at-most-once)."""
 
     @property
     def enabled(self) -> bool:

@@ -9,19 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from bot.channels.sms import SmsChannel
 from bot.channels.sms_transport import TwilioTransport
-from bot.clock import SystemClock
+from bot.clock import ManualClock, SystemClock
+from bot.delivery.inbox import InboxProcessor
 from bot.delivery.outbox import OutboxSender
 from bot.metrics import Metrics
-from bot.store.records import Changes, OutboxItem
+from bot.runtime import Runtime, open_runtime
+from bot.service import ParleyService
+from bot.simulator import SimulatedPhone
+from bot.store.records import Changes, InboxItem, OutboxItem
 from bot.store.sqlite import SqliteStore
-from tests.conftest import make_config
+from bot.web.app import create_app
+from tests.conftest import T0, make_config
 from tests.fakes.server import ServedApp
 from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FakeTwilio
 
@@ -93,3 +101,109 @@ async def test_a_two_part_sms_at_one_per_second_goes_out_and_sending_goes_on(
     gaps = [b[2] - a[2] for a, b in zip(fake.calls, fake.calls[1:], strict=False)]
     assert all(gap >= 0.95 for gap in gaps), gaps  # still paced at the real rate
     assert {i.status for i in await store.outbox_all()} == {"sent"}
+
+
+# -- defect 3: after a failed message, the same person's next one overtook it --------------
+@pytest.fixture
+async def sqlite_runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
+    store = SqliteStore(tmp_path / "parley.db", busy_timeout_ms=100)
+    rt = await open_runtime(make_config(), store=store, clock=ManualClock(T0))
+    yield rt
+    await rt.close()
+
+
+def inbound(key: str, address: str, text: str) -> InboxItem:
+    return InboxItem(channel="sms", dedupe_key=key, address=address,
+                     payload={"text": text, "kind": "text"}, received_at=T0)
+
+
+async def test_a_message_that_fails_holds_back_the_persons_next_one(
+        sqlite_runtime: Runtime, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    rt, address = sqlite_runtime, "tel:+447700900311"
+    phone = SimulatedPhone(rt, address)
+    for text in ("Hi", "1", "yes"):  # language, consent: now asked their name
+        await phone.say(text)
+    processor = InboxProcessor(rt.store, rt.conversations, rt.clock, Metrics(), paused=True)
+    name = inbound("SM1", address, "Sam")
+    await processor.accept(name)
+    blocker = sqlite3.connect(tmp_path / "parley.db", isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # the store cannot write: processing fails
+    processor.schedule(name)
+    await until(lambda: "will be retried" in caplog.text, 5, "the first failure")
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    processor.paused = False
+    await processor.accept(inbound("SM2", address, "1"))  # "morning", to the next question
+    await until(lambda: not processor._queues, 10, "both processed")
+    await processor.stop()
+    person = await rt.store.participant_for_address(address)
+    assert person is not None
+    assert person.profile.get("preferred_name") == "Sam"
+    assert person.profile.get("contact_time") == "morning"
+    assert await rt.store.inbox_pending() == []
+
+
+# -- defect 2: a storage error during a hand-over ended the SMS dispatcher for good ---------
+async def test_the_dispatcher_survives_a_store_error_during_a_hand_over(
+        twilio: tuple[FakeTwilio, ServedApp], tmp_path: Path) -> None:
+    fake, srv = twilio
+    fake.reset()
+    store = SqliteStore(tmp_path / "parley.db", busy_timeout_ms=100)
+    await store.open()
+    sender = await sms_sender(store, srv.base_url, rate=5)
+    sender.paused = True
+    try:
+        await store.apply(Changes(outbox=[sms("+447700900321", "Your next check-in")]))
+        blocker = sqlite3.connect(tmp_path / "parley.db", isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")  # reads work, marking the row 'sending' fails
+        sender.paused = False
+        sender.wake()
+        await asyncio.sleep(0.8)
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        await until(lambda: fake.sent_to("+447700900321"), 8, "the SMS after the fault")
+    finally:
+        await sender.stop()
+        await store.close()
+
+
+# -- /healthz: 503 within 30 s of a dead sender, 200 again once it recovers by itself -------
+async def test_healthz_names_a_dead_sender_then_recovers_without_a_restart(
+        twilio: tuple[FakeTwilio, ServedApp], tmp_path: Path) -> None:
+    fake, srv = twilio
+    fake.reset()
+    path = tmp_path / "parley.db"
+    config = make_config(
+        server={"public_url": "https://parley.example", "health_max_send_lag": "1m"},
+        sms={"account_sid": DEFAULT_ACCOUNT_SID, "auth_token": DEFAULT_AUTH_TOKEN,
+             "from_number": FROM, "api_base_url": srv.base_url, "request_timeout": 1})
+    service = ParleyService(await open_runtime(config, store=SqliteStore(path)))
+    service.add_channel(SmsChannel(config))
+    await service.start()
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(
+                create_app(service, manage_lifecycle=False)), base_url="http://t") as web:
+            assert (await web.get("/healthz")).status_code == 200
+            other = sqlite3.connect(path, isolation_level=None)
+            other.execute("INSERT INTO outbox (participant_id, address, channel, payload, "
+                          "created_at, not_before, status, attempts) VALUES ('', "
+                          "'tel:+447700900331', 'sms', '{\"text\": \"Hel', "
+                          "'2026-01-01T00:00:00+00:00', '2026-01-01T00:00:00+00:00', "
+                          "'pending', 0)")  # a row the dispatcher cannot decode
+            service.wake_senders()
+            started = time.monotonic()
+            while (answer := await web.get("/healthz")).status_code == 200:
+                assert time.monotonic() - started < 30, "still 200 with a dead sender"
+                await asyncio.sleep(0.1)
+            assert answer.status_code == 503
+            assert "outbox-sms" in answer.json()["reason"]
+            assert service.metrics.value("parley_task_restarts_total", task="outbox-sms") >= 1
+            other.execute("""UPDATE outbox SET payload = '{"text": "Hello", "plain": "Hello"}'""")
+            other.close()
+            await until(lambda: fake.sent_to("+447700900331"), 10, "the repaired row sent")
+            started = time.monotonic()
+            while (answer := await web.get("/healthz")).status_code != 200:
+                assert time.monotonic() - started < 35, answer.text
+                await asyncio.sleep(0.2)
+    finally:
+        await service.stop()

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from bot.channels.base import SendResult, Transport
 from bot.clock import Clock
 from bot.delivery.pacing import HELD, PerChat, SlidingWindow, Slot
+from bot.delivery.supervisor import Supervisor
 from bot.errors import (
     AmbiguousSend,
     RateLimited,
@@ -58,6 +59,7 @@ class OutboxSender:
                  *, workers: int = 4, poll_interval: float = 0.05, paused: bool = False,
                  max_attempts: int = MAX_ATTEMPTS,
                  on_unreachable: Callable[[OutboxItem, Unreachable], object] | None = None,
+                 supervisor: Supervisor | None = None,
                  ) -> None:
         self.store, self.transport, self.clock, self.metrics = store, transport, clock, metrics
         self.channel = transport.channel
@@ -65,6 +67,7 @@ class OutboxSender:
         self.poll_interval = poll_interval
         self.paused = paused
         self.max_attempts = max_attempts
+        self.supervisor = supervisor or Supervisor(metrics)
         self.window = SlidingWindow(transport.pacing.per_second)
         self.per_chat = PerChat(transport.pacing.per_chat_per_second)
         self._queue: asyncio.Queue[OutboxItem] = asyncio.Queue(maxsize=workers * 2)
@@ -88,17 +91,19 @@ class OutboxSender:
     async def start(self) -> None:
         await self.transport.start()
         await self.resolve_ambiguous()
-        self._tasks = [asyncio.create_task(self._dispatch(), name=f"outbox-{self.channel}")]
-        self._tasks += [asyncio.create_task(self._work(), name=f"sender-{self.channel}-{i}")
+        self._tasks = [self.supervisor.spawn(f"outbox-{self.channel}", self._dispatch)]
+        self._tasks += [self.supervisor.spawn(f"sender-{self.channel}-{i}", self._work)
                         for i in range(self.workers)]
 
     async def stop(self) -> None:
         self._stopping.set()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.supervisor.cancel(*self.task_names())
         self._tasks = []
         await self.transport.stop()
+
+    def task_names(self) -> list[str]:
+        return [f"outbox-{self.channel}",
+                *(f"sender-{self.channel}-{i}" for i in range(self.workers))]
 
     async def wait_idle(self, timeout: float = 10.0) -> None:
         """For tests and the demo: until nothing is due or in flight."""
@@ -147,7 +152,13 @@ class OutboxSender:
                 self._busy_chats.add(item.address)
                 batch.append(item)
             if batch:
-                handed = await self._hand_over(batch)
+                try:
+                    handed = await self._hand_over(batch)
+                except StoreError as exc:  # a full disk must not end the dispatcher
+                    log.warning("outbox %s: could not hand rows over (%s); retrying",
+                                self.channel, exc)
+                    await asyncio.sleep(1.0)
+                    continue
             if not handed:
                 await self._nap()
 
@@ -195,21 +206,16 @@ class OutboxSender:
 
     async def _hand_over(self, batch: list[OutboxItem]) -> int:
         """Cancel what may no longer be sent, mark the rest ``sending`` in one durable
-        commit, then give them to the workers (who send at once)."""
-        ready: list[OutboxItem] = []
-        for item in batch:
-            assert item.id is not None
-            self._due.pop(item.id, None)
-            if await self._suppressed(item):
-                await self._cancel(item)
-                self._release(item)
-            else:
-                ready.append(item)
+        commit, then give them to the workers (who send at once). A store error (a full
+        disk) gives every row of the batch back unsent and is raised."""
         try:
+            ready = await self._unsuppressed(batch)
             marked = await self.store.outbox_mark_sending(ready)
-        except Exception:
-            for item in ready:
-                self._release(item)
+        except BaseException:
+            for item in batch:
+                if item.id in self._in_flight:
+                    self._release(item, sent=False)
+            self._stale = True  # read them again: they are still due
             raise
         if len(marked) < len(ready):  # changed since it was read: not ours to send
             taken = {id(item) for item in marked}
@@ -221,6 +227,19 @@ class OutboxSender:
             self.metrics.inc("parley_outbound_attempts_total", channel=self.channel)
             await self._queue.put(item)
         return len(ready)
+
+    async def _unsuppressed(self, batch: list[OutboxItem]) -> list[OutboxItem]:
+        """The rows of ``batch`` that may still be sent; the others are cancelled."""
+        ready: list[OutboxItem] = []
+        for item in batch:
+            assert item.id is not None
+            self._due.pop(item.id, None)
+            if await self._suppressed(item):
+                await self._cancel(item)
+                self._release(item)
+            else:
+                ready.append(item)
+        return ready
 
     def _release(self, item: OutboxItem, *, sent: bool = True) -> None:
         """The send is over (answered, failed or cancelled): pacing counts from now.
