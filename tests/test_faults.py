@@ -16,9 +16,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from telegram import Bot
+from telegram.request import HTTPXRequest
 
+from bot.channels.base import Pacing
 from bot.channels.sms import SmsChannel
 from bot.channels.sms_transport import TwilioTransport
+from bot.channels.telegram_http import LeanRequest
+from bot.channels.telegram_transport import TelegramTransport
 from bot.clock import ManualClock, SystemClock
 from bot.delivery.inbox import InboxProcessor
 from bot.delivery.outbox import OutboxSender
@@ -31,9 +36,11 @@ from bot.store.sqlite import SqliteStore
 from bot.web.app import create_app
 from tests.conftest import T0, make_config
 from tests.fakes.server import ServedApp
+from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
 from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FakeTwilio
 
-pytestmark = pytest.mark.timeout(40)
+pytestmark = [pytest.mark.timeout(40),
+              pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")]
 
 FROM = "+447700900000"
 FINDING = ("People told us that letters about benefit changes arrive too late to act on. "
@@ -207,3 +214,70 @@ async def test_healthz_names_a_dead_sender_then_recovers_without_a_restart(
                 await asyncio.sleep(0.2)
     finally:
         await service.stop()
+
+
+# -- defect 4: a row waiting to retry was overtaken by the next row to the same chat -------
+@pytest.fixture(scope="module")
+def telegram() -> Iterator[tuple[FakeTelegram, ServedApp]]:
+    fake = FakeTelegram()
+    with fake.serve() as srv:
+        yield fake, srv
+
+
+async def telegram_sender(store: SqliteStore, base_url: str, **options: object,
+                          ) -> tuple[OutboxSender, Bot]:
+    bot = Bot(DEFAULT_TOKEN, base_url=f"{base_url}/bot",
+              request=LeanRequest(files=HTTPXRequest(), read_timeout=0.5, connect_timeout=1,
+                                  write_timeout=1))
+    sender = OutboxSender(store, TelegramTransport(bot, Pacing(30, 1)), SystemClock(),
+                          Metrics(), poll_interval=0.05, **options)  # type: ignore[arg-type]
+    await sender.start()
+    return sender, bot
+
+
+def chat_message(chat: int, text: str, at: dt.datetime | None = None) -> OutboxItem:
+    now = at or dt.datetime.now(dt.UTC)
+    return OutboxItem(participant_id="", address=f"telegram:{chat}", channel="telegram",
+                      payload={"text": text, "plain": text, "kind": "notice"},
+                      created_at=now, not_before=now)
+
+
+async def test_a_row_waiting_to_retry_across_a_restart_is_not_overtaken(
+        telegram: tuple[FakeTelegram, ServedApp], store: SqliteStore) -> None:
+    fake, srv = telegram
+    fake.reset()
+    now = dt.datetime.now(dt.UTC)
+    first = chat_message(601, "If you join, we ask about money once a fortnight.", now)
+    second = chat_message(601, "We pay £5 for each check-in.", now + dt.timedelta(seconds=1))
+    await store.apply(Changes(outbox=[first, second]))
+    # what a 500 before a restart leaves: the first row waits 1.5 s to be tried again
+    first.status, first.attempts = "retry", 1
+    first.next_attempt_at = now + dt.timedelta(seconds=1.5)
+    await store.outbox_update(first)
+    sender, bot = await telegram_sender(store, srv.base_url)  # a fresh process's sender
+    try:
+        await until(lambda: len(fake.texts_to(601)) == 2, 8, "both messages")
+    finally:
+        await sender.stop()
+        await bot.shutdown()
+    assert fake.texts_to(601) == [first.payload["text"], second.payload["text"]]
+
+
+async def test_a_failing_row_holds_back_its_chat_but_not_other_chats(
+        telegram: tuple[FakeTelegram, ServedApp], store: SqliteStore) -> None:
+    fake, srv = telegram
+    fake.reset()
+    fake.fail_next(602, kind="500", count=2)  # 1 s then 2 s of back-off
+    now = dt.datetime.now(dt.UTC)
+    rows = [chat_message(602, "one", now), chat_message(602, "two", now),
+            chat_message(602, "three", now), chat_message(603, "elsewhere", now)]
+    await store.apply(Changes(outbox=rows))
+    sender, bot = await telegram_sender(store, srv.base_url)
+    try:
+        await until(lambda: fake.texts_to(603) == ["elsewhere"], 3, "the other chat")
+        assert fake.texts_to(602) == []
+        await until(lambda: len(fake.texts_to(602)) == 3, 10, "the failing chat")
+    finally:
+        await sender.stop()
+        await bot.shutdown()
+    assert fake.texts_to(602) == ["one", "two", "three"]

@@ -336,6 +336,9 @@ class OutboxSender:
         # read the due rows again when this one falls due, not a refresh later
         due_at = asyncio.get_running_loop().time() + seconds
         self._recheck_at = min(self._recheck_at, due_at)
+        # and now: the store holds back this chat's later rows until this one is sent,
+        # so the list read before must not send them meanwhile
+        self._stale = True
 
     async def _suppressed(self, item: OutboxItem) -> bool:
         """Nothing goes to an opted-out address except the STOP acknowledgement itself

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from bot.engine.session import Session
 from bot.store.dashboard import DashboardStore
+from bot.store.delivery import DeliveryStore
 from bot.store.people import PeopleStore
 from bot.store.records import (
     Address,
@@ -31,7 +32,7 @@ from bot.store.rounds_base import RoundsStore
 from bot.store.sms import SmsStore
 
 
-class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, Protocol):
+class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, DeliveryStore, Protocol):
     """Async persistence. Every method raises StoreError when the database is unusable."""
 
     async def open(self) -> None:

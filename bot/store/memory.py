@@ -19,6 +19,7 @@ from bot.clock import Clock, SystemClock
 from bot.engine.session import Session
 from bot.errors import AlreadyProcessed, StoreError
 from bot.store.dashboard import MemoryDashboard
+from bot.store.delivery import MemoryDelivery, not_held_back
 from bot.store.memory_rounds import MemoryRounds
 from bot.store.people import MemoryPeople
 from bot.store.records import (
@@ -111,7 +112,7 @@ def _sorted(items: Iterable[T], key: Callable[[T], Any]) -> list[T]:
     return _copies(sorted(items, key=key))
 
 
-class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds):
+class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, MemoryDelivery):
     """``Store`` in plain dicts and lists; nothing survives the process."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:
@@ -369,6 +370,7 @@ class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds):
         due = [o for o in self._outbox.values()
                if o.channel == channel and o.status in DUE_STATUSES and o.not_before <= now
                and (o.next_attempt_at is None or o.next_attempt_at <= now)]
+        due = not_held_back(due, self._outbox.values())  # per-address order kept
         due.sort(key=lambda o: (o.created_at, o.id or 0))
         return _copies(due[:limit])
 

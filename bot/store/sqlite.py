@@ -42,6 +42,7 @@ from bot.clock import Clock, SystemClock
 from bot.engine.session import FieldValue, Session, SessionStatus
 from bot.errors import AlreadyProcessed, ConfigError, StoreError
 from bot.store.dashboard import SqliteDashboard
+from bot.store.delivery import HELD_BACK_SQL, SqliteDelivery
 from bot.store.inline_sqlite import inline_connect
 from bot.store.people import SqlitePeople
 from bot.store.records import (
@@ -438,7 +439,7 @@ def _statements(sql: str) -> list[str]:
     return statements
 
 
-class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds):
+class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, SqliteDelivery):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
@@ -913,6 +914,7 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds):
         return await self._all(
             f"SELECT {columns} FROM outbox WHERE channel = ? AND status IN (?, ?) "
             "AND not_before <= ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
+            f"AND {HELD_BACK_SQL} "  # per-address order across retries and restarts
             "ORDER BY created_at, id LIMIT ?",
             (channel, *DUE_STATUSES, now_text, now_text, limit))
 
