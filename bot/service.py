@@ -69,7 +69,10 @@ class ParleyService:
         self.senders[plugin.name] = OutboxSender(
             self.runtime.store, plugin.transport, self.runtime.clock, self.metrics,
             workers=self.sender_workers, paused=self.senders_paused,
-            supervisor=self.supervisor)
+            supervisor=self.supervisor,
+            # DESIGN §3: Telegram cannot be asked whether a message arrived
+            resend_ambiguous=(plugin.name == "telegram"
+                              and self.runtime.config.telegram.ambiguous == "resend_once"))
 
     def wake_senders(self) -> None:
         """New outbox rows may be due: senders look now instead of at their next poll."""

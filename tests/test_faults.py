@@ -281,3 +281,76 @@ async def test_a_failing_row_holds_back_its_chat_but_not_other_chats(
         await sender.stop()
         await bot.shutdown()
     assert fake.texts_to(602) == ["one", "two", "three"]
+
+
+# -- defect 5: ambiguous Telegram sends were lost for good --------------------------------
+async def test_a_dropped_telegram_send_is_resent_once_and_arrives(
+        telegram: tuple[FakeTelegram, ServedApp], store: SqliteStore) -> None:
+    fake, srv = telegram
+    fake.reset()
+    fake.fail_next(611, kind="drop")  # written, connection closed, never delivered
+    fake.fail_next(612, kind="hang", hang_seconds=1.0)  # delivered, answer too late
+    sender, bot = await telegram_sender(store, srv.base_url, resend_ambiguous=True,
+                                        resend_delay=0.3)
+    question = chat_message(611, "Would you like to take part? Reply YES or NO.")
+    hung = chat_message(612, "How was your week, from 0 to 10?")
+    try:
+        await store.apply(Changes(outbox=[question, hung]))
+        sender.wake()
+        await until(lambda: fake.texts_to(611) and len(fake.texts_to(612)) == 2, 8,
+                    "both resent")
+        await asyncio.sleep(0.5)
+    finally:
+        await sender.stop()
+        await bot.shutdown()
+    assert fake.texts_to(611) == [question.payload["text"]]  # lost, then resent: once
+    assert len(fake.texts_to(612)) == 2  # the nuisance DESIGN §3 accepts
+    rows = {o.id: o for o in await store.outbox_all()}
+    assert {rows[i].status for i in rows} == {"sent"}
+    assert await store.outbox_resent(list(rows)) == set(rows)
+    assert sender.metrics.value("parley_outbound_resent_total", channel="telegram") == 2
+
+
+async def test_an_ambiguous_send_is_not_resent_after_the_person_wrote_or_twice(
+        telegram: tuple[FakeTelegram, ServedApp], store: SqliteStore) -> None:
+    fake, srv = telegram
+    fake.reset()
+    fake.fail_next(621, kind="drop")
+    fake.fail_next(622, kind="drop", count=2)  # the resend is dropped too
+    sender, bot = await telegram_sender(store, srv.base_url, resend_ambiguous=True,
+                                        resend_delay=0.2)
+    wrote = chat_message(621, "Thanks. What is your first name?")
+    twice = chat_message(622, "Thanks. What is your first name?")
+    await store.apply(Changes(outbox=[wrote, twice]))
+    await store.inbox_put(InboxItem("telegram", "u1", "telegram:621", {"text": "Sam"},
+                                    dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)))
+    try:
+        sender.wake()
+        await asyncio.sleep(1.5)
+    finally:
+        await sender.stop()
+        await bot.shutdown()
+    assert fake.texts_to(621) == [] and fake.texts_to(622) == []
+    rows = {o.address: o for o in await store.outbox_all()}
+    assert rows["telegram:621"].status == rows["telegram:622"].status == "ambiguous"
+    assert "written since" in (rows["telegram:621"].last_error or "")
+    assert rows["telegram:622"].attempts == 2  # resent once, never twice
+
+
+async def test_resending_is_off_with_never(
+        telegram: tuple[FakeTelegram, ServedApp], store: SqliteStore) -> None:
+    fake, srv = telegram
+    fake.reset()
+    fake.fail_next(631, kind="drop")
+    sender, bot = await telegram_sender(store, srv.base_url, resend_delay=0.1)
+    try:
+        await store.apply(Changes(outbox=[chat_message(631, "Hello")]))
+        sender.wake()
+        await asyncio.sleep(0.8)
+    finally:
+        await sender.stop()
+        await bot.shutdown()
+    [row] = await store.outbox_all()
+    assert row.status == "ambiguous" and fake.texts_to(631) == []
+    assert make_config(telegram={"ambiguous": "never"}).telegram.ambiguous == "never"
+    assert make_config().telegram.ambiguous == "resend_once"

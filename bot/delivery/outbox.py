@@ -42,6 +42,9 @@ again. New rows wake it at once (``wake``) and its own retries note when they fa
 so this only bounds how late it sees a row whose time came by other means (a delayed
 send, a row queued by another process)."""
 MAX_BACKOFF = 300.0
+RESEND_DELAY = 10.0
+"""Seconds before an ambiguous send is resent once: long enough for a connection that
+was dropping to recover, short enough that the person is still in the conversation."""
 UNPACED_KINDS = frozenset({"press_ack"})
 """Payload kinds that are not messages in the chat (a Telegram button press answered and
 its question edited), so the per-chat pace neither holds nor counts them."""
@@ -59,8 +62,8 @@ class OutboxSender:
                  *, workers: int = 4, poll_interval: float = 0.05, paused: bool = False,
                  max_attempts: int = MAX_ATTEMPTS,
                  on_unreachable: Callable[[OutboxItem, Unreachable], object] | None = None,
-                 supervisor: Supervisor | None = None,
-                 ) -> None:
+                 supervisor: Supervisor | None = None, resend_ambiguous: bool = False,
+                 resend_delay: float = RESEND_DELAY) -> None:
         self.store, self.transport, self.clock, self.metrics = store, transport, clock, metrics
         self.channel = transport.channel
         self.workers = workers
@@ -68,6 +71,7 @@ class OutboxSender:
         self.paused = paused
         self.max_attempts = max_attempts
         self.supervisor = supervisor or Supervisor(metrics)
+        self.resend_ambiguous, self.resend_delay = resend_ambiguous, resend_delay
         self.window = SlidingWindow(transport.pacing.per_second)
         self.per_chat = PerChat(transport.pacing.per_chat_per_second)
         self._queue: asyncio.Queue[OutboxItem] = asyncio.Queue(maxsize=workers * 2)
@@ -310,6 +314,7 @@ class OutboxSender:
             outcome = "failed"
         except AmbiguousSend as exc:
             item.status, item.last_error = "ambiguous", str(exc)
+            await self._maybe_resend(item, now)
             outcome = "ambiguous"
         except Rejected as exc:  # the same request would be refused again
             item.status, item.last_error = "failed", f"rejected: {exc}"
@@ -340,6 +345,27 @@ class OutboxSender:
         # so the list read before must not send them meanwhile
         self._stale = True
 
+    async def _maybe_resend(self, item: OutboxItem, now: dt.datetime) -> None:
+        """An ambiguous row (``status`` already so) is queued once more, after a short
+        delay, when the channel resends ambiguous sends (Telegram's default: a lost
+        question stalls a person for good, a duplicate is a nuisance) — unless the
+        person has written since it was queued, or it was resent before."""
+        if not self.resend_ambiguous or item.id is None or not item.address:
+            return
+        last = await self.store.inbox_last_received(item.address)
+        if last is not None and last > item.created_at:
+            item.last_error = f"{item.last_error}; not resent: the person has written since"
+            return
+        if not await self.store.outbox_resend_add(item.id, now):
+            item.last_error = f"{item.last_error}; already resent once"
+            return
+        self._retry(item, now, self.resend_delay, f"ambiguous ({item.last_error}); "
+                    "resending once")
+        self.per_chat.pause(item.address, self.resend_delay)
+        self.metrics.inc("parley_outbound_resent_total", channel=self.channel)
+        log.warning("outbox %s: row %s may not have arrived; resending it once in %.0fs",
+                    self.channel, item.id, self.resend_delay)
+
     async def _suppressed(self, item: OutboxItem) -> bool:
         """Nothing goes to an opted-out address except the STOP acknowledgement itself
         (and the answer to a button press, which only stops the button's spinner)."""
@@ -367,12 +393,14 @@ class OutboxSender:
         if recovered:
             log.warning("outbox: %d send(s) interrupted by a restart are ambiguous", recovered)
         for item in await self.store.outbox_all(status="ambiguous"):
-            if item.channel != self.channel or item.last_error == "cannot be checked":
+            if item.channel != self.channel or (item.last_error or "").startswith(
+                    "cannot be checked"):
                 continue
             try:
                 found = await self.transport.resolve_ambiguous(item)
             except AmbiguousSend:
                 item.last_error = "cannot be checked"
+                await self._maybe_resend(item, self.clock.now())
             except TransientError as exc:
                 log.warning("outbox: could not check an ambiguous send now: %s", exc)
                 continue
