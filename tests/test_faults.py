@@ -354,3 +354,24 @@ async def test_resending_is_off_with_never(
     assert row.status == "ambiguous" and fake.texts_to(631) == []
     assert make_config(telegram={"ambiguous": "never"}).telegram.ambiguous == "never"
     assert make_config().telegram.ambiguous == "resend_once"
+
+
+async def test_a_telegram_send_cut_off_by_a_restart_is_resent_once(
+        telegram: tuple[FakeTelegram, ServedApp], store: SqliteStore) -> None:
+    fake, srv = telegram
+    fake.reset()
+    row = chat_message(641, "If you join, we ask about money once a fortnight.")
+    await store.apply(Changes(outbox=[row]))
+    row.status, row.attempts = "sending", 1  # what a crash mid-request leaves
+    await store.outbox_update(row)
+    sender, bot = await telegram_sender(store, srv.base_url, resend_ambiguous=True,
+                                        resend_delay=0.2)
+    try:
+        await until(lambda: fake.texts_to(641), 5, "the resend after the restart")
+        await asyncio.sleep(0.3)
+    finally:
+        await sender.stop()
+        await bot.shutdown()
+    assert fake.texts_to(641) == [row.payload["text"]]
+    [stored] = await store.outbox_all()
+    assert stored.status == "sent" and await store.outbox_resent([row.id or 0]) == {row.id}
