@@ -26,6 +26,7 @@ from bot.engine.io import Expire, Input, Output, Press, Reply, TimerFired
 from bot.engine.keywords import classify
 from bot.engine.session import Session
 from bot.engine.step import preview
+from bot.flow_errors import log_flow_errors
 from bot.flows.durations import parse_duration
 from bot.flows.loader import FlowLibrary
 from bot.flows.models import Flow
@@ -611,8 +612,9 @@ class Conversations:
         else:
             for event in result.events:
                 if isinstance(event, ev.ParticipantUpdated | ev.ConsentGiven |
-                              ev.ConsentDeclined | ev.FlowCompleted):
+                              ev.ConsentDeclined | ev.FlowCompleted | ev.FlowErrored):
                     self._record(unit, session, event)
+        log_flow_errors(flow.id, result.events)
         unit.changes.timers_clear_session.append(session.id)
         for event in result.events:
             if isinstance(event, ev.TimerScheduled):

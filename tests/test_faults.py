@@ -27,6 +27,13 @@ from bot.channels.telegram_transport import TelegramTransport
 from bot.clock import ManualClock, SystemClock
 from bot.delivery.inbox import InboxProcessor
 from bot.delivery.outbox import OutboxSender
+from bot.engine import StepContext, begin, step
+from bot.engine.events import FlowErrored
+from bot.engine.io import Reply
+from bot.errors import FlowError
+from bot.flow_errors import log_flow_errors
+from bot.flows.loader import FlowLibrary, parse_flow_source
+from bot.i18n.renderer import Renderer
 from bot.metrics import Metrics
 from bot.runtime import Runtime, open_runtime
 from bot.service import ParleyService
@@ -375,3 +382,79 @@ async def test_a_telegram_send_cut_off_by_a_restart_is_resent_once(
     assert fake.texts_to(641) == [row.payload["text"]]
     [stored] = await store.outbox_all()
     assert stored.status == "sent" and await store.outbox_resent([row.id or 0]) == {row.id}
+
+
+# -- defect 8: a template using an undefined name was accepted, then silently not sent -----
+AGE_FLOW = """\
+schema_version = 1
+id = "age"
+title = "Age"
+start = "born"
+
+[nodes.born]
+type = "ask"
+text = "age.born"
+answer = { kind = "number" }
+save_as = "age"
+next = "check"
+
+[nodes.check]
+type = "ask"
+text = "age.check"
+answer = { kind = "text", max_length = 40 }
+next = "done"
+
+[nodes.done]
+type = "end"
+"""
+
+
+def age_project(tmp_path: Path, check: str) -> tuple[Path, Path]:
+    flows, templates = tmp_path / "flows", tmp_path / "templates"
+    flows.mkdir(parents=True)
+    (flows / "age.toml").write_text(AGE_FLOW)
+    for locale, born in (("en", "How old are you?"), ("cy", "Faint yw eich oed?")):
+        (templates / locale).mkdir(parents=True)
+        (templates / locale / "age.toml").write_text(
+            f'born = "{born}"\n\ncheck = "{check}"\n', encoding="utf-8")
+    return flows, templates
+
+
+def test_flows_validate_reports_an_undefined_name_at_its_file_and_line(
+        tmp_path: Path) -> None:
+    flows, templates = age_project(tmp_path, "So you are {{ age }}?")
+    renderer = Renderer.from_dir(templates)
+    with pytest.raises(FlowError) as caught:
+        FlowLibrary.from_dir(flows, renderer, ["en", "cy"])
+    lines = [str(p) for p in caught.value.problems]
+    assert lines == [
+        f"{templates}/en/age.toml:3: template 'age.check' (en, used by flow 'age' node "
+        "'check'): 'age' is undefined; write fields.age",
+        f"{templates}/cy/age.toml:3: template 'age.check' (cy, used by flow 'age' node "
+        "'check'): 'age' is undefined; write fields.age"]
+    fixed, templates_ok = age_project(tmp_path / "ok", "So you are {{ fields.age }}?")
+    FlowLibrary.from_dir(fixed, Renderer.from_dir(templates_ok), ["en", "cy"])  # accepted
+    typo, templates_typo = age_project(tmp_path / "typo", "{{ fields.agee }}?")
+    with pytest.raises(FlowError, match="the flow saves no field 'agee'"):
+        FlowLibrary.from_dir(typo, Renderer.from_dir(templates_typo), ["en"])
+
+
+def test_a_render_failure_at_run_time_still_sends_a_fallback_and_is_recorded(
+        caplog: pytest.LogCaptureFixture) -> None:
+    renderer = Renderer({"en": {"age.born": "How old are you?",
+                                "age.check": "So you are {{ fields.age }}?"},
+                         "cy": {"age.born": "Faint yw eich oed?",
+                                "age.check": "Felly rydych chi'n {{ age }}?"}})
+    flow = parse_flow_source(AGE_FLOW, "age.toml")  # parsed without template checks
+    ctx = StepContext(renderer=renderer)
+    started = begin(flow, session_id="s1", participant_id="p1", locale="cy", now=T0, ctx=ctx)
+    result = step(flow, started.session, Reply("42"), T0, ctx)
+    assert [o.text for o in result.outputs] == ["So you are 42?"]  # English, not nothing
+    errors = [e for e in result.events if isinstance(e, FlowErrored)]
+    assert errors, result.events
+    assert errors[0].node == "check" and "'age' is undefined" in errors[0].message
+    with caplog.at_level("WARNING", logger="parley.flows"):
+        assert log_flow_errors(flow.id, result.events) == len(errors)
+    assert "flow age, node check" in caplog.text
+    english_only = Renderer({"en": {"x.q": "Hello {{ name }}, how are you?"}})
+    assert english_only.render_fallback("x.q", "en", {}) == "Hello , how are you?"
