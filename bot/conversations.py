@@ -20,6 +20,7 @@ from typing import Any, Literal, Protocol
 from bot.acks import ack_item
 from bot.clock import Clock
 from bot.config import Config
+from bot.delivery.attribution import attribute_to_waiting_round
 from bot.engine import StepContext, StepResult, begin, step
 from bot.engine import events as ev
 from bot.engine.io import Expire, Input, Output, Press, Reply, TimerFired
@@ -737,6 +738,10 @@ class Conversations:
 
     async def _commit(self, unit: _Unit) -> None:
         changes = unit.changes
+        pid = unit.participant.id  # introductions and consent count to the waiting round
+        await attribute_to_waiting_round(changes.outbox, unit.sessions,
+                                         {*self._pathway(), "consent"}, changes.queue_push,
+                                         lambda: self.store.queued_flows(pid))
         sessions = list(unit.sessions.values())
         if sessions:
             changes.session, changes.more_sessions = sessions[0], sessions[1:]

@@ -14,8 +14,9 @@ from tests.conftest import ROOT
 pytestmark = pytest.mark.timeout(120)
 KEYS = ["id", "flow", "label", "targeted", "sent", "delivered", "started", "completed",
         "opted_out", "unreachable", "ambiguous", "segments_estimated", "segments_sent",
-        "by_channel"]
-COUNT_KEYS = KEYS[3:-1]
+        "by_channel", "messages"]
+COUNT_KEYS = KEYS[3:-2]
+MESSAGE_KEYS = ["queued", "sent", "delivered", "ambiguous", "resent", "failed"]
 
 
 def parley(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -58,6 +59,7 @@ def test_round_lifecycle_from_the_command_line(project: Path) -> None:
     assert list(data) == KEYS
     assert list(data["by_channel"]) == ["telegram", "sms"]
     assert all(list(v) == COUNT_KEYS for v in data["by_channel"].values())
+    assert list(data["messages"]) == MESSAGE_KEYS
     assert (data["id"], data["flow"], data["label"], data["targeted"]) == (
         "r1", "ons4", "baseline", 2)
     assert data["by_channel"]["sms"]["segments_estimated"] == 6

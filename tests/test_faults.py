@@ -35,6 +35,7 @@ from bot.flow_errors import log_flow_errors
 from bot.flows.loader import FlowLibrary, parse_flow_source
 from bot.i18n.renderer import Renderer
 from bot.metrics import Metrics
+from bot.rounds.status import round_status
 from bot.runtime import Runtime, open_runtime
 from bot.service import ParleyService
 from bot.simulator import SimulatedPhone
@@ -45,6 +46,7 @@ from tests.conftest import T0, make_config
 from tests.fakes.server import ServedApp
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
 from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FakeTwilio
+from tests.rounds_support import close_projects, open_project  # noqa: F401 (fixture)
 
 pytestmark = [pytest.mark.timeout(40),
               pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")]
@@ -458,3 +460,38 @@ def test_a_render_failure_at_run_time_still_sends_a_fallback_and_is_recorded(
     assert "flow age, node check" in caplog.text
     english_only = Renderer({"en": {"x.q": "Hello {{ name }}, how are you?"}})
     assert english_only.render_fallback("x.q", "en", {}) == "Hello , how are you?"
+
+
+# -- defect 6: a round was blind to the introductions and consent it caused ----------------
+async def test_a_round_counts_the_introduction_and_consent_it_caused(tmp_path: Path) -> None:
+    p = await open_project(tmp_path, dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC))
+    await p.person("Dai", "tel:+447700900009", status="new")
+    await p.person("Ann", "tel:+447700900001")
+    item = await p.rounds.build(flow="checkin", audience="all")
+    await p.rounds.create(item, "test")
+    await p.rounds.start(item.id, "test")
+    await p.work.due(p.clock.now())
+    await p.deliver()
+    status = await round_status(p.store, item)
+    dai = [o for o in await p.store.outbox_all() if o.address == "tel:+447700900009"]
+    assert len(dai) >= 2 and {o.round_id for o in dai} == {item.id}  # intro + consent
+    assert status["sent"] == 2  # both people, not only Ann
+    assert status["messages"] == {"queued": len(dai) + 1, "sent": len(dai) + 1,
+                                  "delivered": 0, "ambiguous": 0, "resent": 0, "failed": 0}
+    await p.say("Dai", "yes")
+    for answer in ["Dai", "1", "2", "1"]:  # onboarding, then the round's flow
+        await p.say("Dai", answer)
+    everything = await p.store.outbox_all()
+    assert {o.round_id for o in everything} == {item.id}  # each one caused by the round
+    status = await round_status(p.store, item)
+    assert status["messages"]["queued"] == len(everything)
+    assert status["messages"]["sent"] == sum(o.status == "sent" for o in everything)
+    [first] = [o for o in everything if o.address == "tel:+447700900001"][:1]
+    first.status, first.last_error = "ambiguous", "timed out"
+    await p.store.outbox_update(first)
+    assert first.id is not None and await p.store.outbox_resend_add(first.id, p.clock.now())
+    status = await round_status(p.store, item)
+    assert (status["messages"]["ambiguous"], status["messages"]["resent"]) == (2, 1)
+    assert set(status) >= {"id", "flow", "label", "targeted", "sent", "delivered", "started",
+                           "completed", "opted_out", "unreachable", "ambiguous",
+                           "segments_estimated", "segments_sent", "by_channel"}

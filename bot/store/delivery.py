@@ -55,6 +55,9 @@ class DeliveryStore(Protocol):
     async def inbox_last_received(self, address: str) -> dt.datetime | None:
         """When the newest inbound message from ``address`` arrived (None: never)."""
 
+    async def round_resent_count(self, round_id: str) -> int:
+        """How many of the round's messages were resent after an ambiguous send."""
+
 
 class SqliteDelivery:
     """Mixed into SqliteStore (which provides ``_write``, ``_all`` and ``_one``)."""
@@ -86,6 +89,11 @@ class SqliteDelivery:
                               (address,))
         return None if row is None or row[0] is None else parse_dt(row[0])
 
+    async def round_resent_count(self: Any, round_id: str) -> int:
+        row = await self._one("SELECT count(*) FROM outbox_resends AS r JOIN outbox AS o "
+                              "ON o.id = r.outbox_id WHERE o.round_id = ?", (round_id,))
+        return 0 if row is None else int(row[0])
+
 
 class MemoryDelivery:
     """Mixed into MemoryStore."""
@@ -111,3 +119,9 @@ class MemoryDelivery:
         self._check()
         times = [i.received_at for i in self._inbox.values() if i.address == address]
         return max(times) if times else None
+
+    async def round_resent_count(self: Any, round_id: str) -> int:
+        self._check()
+        resends = self._resends()
+        return sum(1 for i in resends
+                   if (row := self._outbox.get(i)) is not None and row.round_id == round_id)
