@@ -495,3 +495,17 @@ async def test_a_round_counts_the_introduction_and_consent_it_caused(tmp_path: P
     assert set(status) >= {"id", "flow", "label", "targeted", "sent", "delivered", "started",
                            "completed", "opted_out", "unreachable", "ambiguous",
                            "segments_estimated", "segments_sent", "by_channel"}
+
+
+async def test_the_dry_run_estimate_includes_the_introduction_and_consent(
+        tmp_path: Path) -> None:
+    p = await open_project(tmp_path, dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC))
+    await p.person("Dai", "tel:+447700900009", status="new")
+    await p.person("Ann", "tel:+447700900001")
+    item = await p.rounds.build(flow="checkin", audience="all")
+    preview = await p.rounds.preview(item)
+    cost = {t.participant_id: t.segments_estimated for t in preview.targets}
+    estimate = p.rounds.estimator(item)
+    assert cost["p_ann"] == estimate.segments("en") == 2  # question and thanks
+    assert estimate.first_contact("en") >= 2  # introduction, consent question, …
+    assert cost["p_dai"] == cost["p_ann"] + estimate.first_contact("en")

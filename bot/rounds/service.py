@@ -142,13 +142,15 @@ class RoundService:
                                                                  item.audience_ids)), {}
 
     def estimator(self, item: Round) -> Estimator:
+        consent = self.library.get("consent") if "consent" in self.library else None
         return Estimator(self.library.get(item.flow_id), self.renderer,
-                         self.config.project_data(), item.vars)
+                         self.config.project_data(), item.vars, consent)
 
     async def targets(self, item: Round, now: dt.datetime) -> list[RoundTarget]:
         people, extra = await self.people(item)
         estimate = self.estimator(item)
-        return list(plan_targets(item, people, self.config, now, estimate.segments, extra))
+        return list(plan_targets(item, people, self.config, now, estimate.segments, extra,
+                                 estimate.first_contact))
 
     async def preview(self, item: Round) -> Preview:
         targets = await self.targets(item, self.clock.now())
@@ -162,7 +164,8 @@ class RoundService:
         estimate = self.estimator(item)
         item.status, item.started_at = "running", now
         return await self.store.round_plan(
-            item, plan_targets(item, people, self.config, now, estimate.segments, extra))
+            item, plan_targets(item, people, self.config, now, estimate.segments, extra,
+                               estimate.first_contact))
 
     # -- lifecycle ------------------------------------------------------------------------
     async def get(self, round_id: str) -> Round:
