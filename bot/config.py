@@ -101,6 +101,14 @@ class SmsConfig(_Section):
 class ScheduleConfig(_Section):
     timezone: str = "Europe/London"
     quiet_hours: str = "21:00-09:00"
+    nudge_merge_window: str = "6h"
+    """A round reminder within this of the flow's own timeout is skipped (one nudge)."""
+
+    @field_validator("nudge_merge_window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        parse_duration(value)
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -509,3 +509,19 @@ async def test_the_dry_run_estimate_includes_the_introduction_and_consent(
     assert cost["p_ann"] == estimate.segments("en") == 2  # question and thanks
     assert estimate.first_contact("en") >= 2  # introduction, consent question, …
     assert cost["p_dai"] == cost["p_ann"] + estimate.first_contact("en")
+
+
+# -- defect 7: a round reminder and the flow's own timeout both nudged --------------------
+async def test_a_round_reminder_gives_way_to_the_flows_own_timeout(tmp_path: Path) -> None:
+    start = dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC)
+    p = await open_project(tmp_path, start)
+    await p.person("Ann", "tel:+447700900001")
+    item = await p.rounds.build(flow="ons4", audience="all", remind_after="2d")
+    await p.rounds.create(item, "test")
+    await p.rounds.start(item.id, "test")
+    await p.run_until(start + dt.timedelta(days=3))  # the README's own example
+    nudges = [d for d in p.log if "reminder" in d.text.lower()]
+    # one nudge, the flow's own ("Just a gentle reminder: …"), not the round's as well
+    assert [d.text[:22] for d in nudges] == ["Just a gentle reminder"]
+    assert sum(r.skipped_reminders for r in p.reports) == 1
+    assert make_config().schedule.nudge_merge_window == "6h"
