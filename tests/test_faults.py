@@ -27,6 +27,7 @@ from bot.channels.telegram_transport import TelegramTransport
 from bot.clock import ManualClock, SystemClock
 from bot.delivery.inbox import InboxProcessor
 from bot.delivery.outbox import OutboxSender
+from bot.delivery.supervisor import Supervisor
 from bot.engine import StepContext, begin, step
 from bot.engine.events import FlowErrored
 from bot.engine.io import Reply
@@ -525,3 +526,34 @@ async def test_a_round_reminder_gives_way_to_the_flows_own_timeout(tmp_path: Pat
     assert [d.text[:22] for d in nudges] == ["Just a gentle reminder"]
     assert sum(r.skipped_reminders for r in p.reports) == 1
     assert make_config().schedule.nudge_merge_window == "6h"
+
+
+# -- supervision: any task that fails is logged, counted, restarted; down meanwhile --------
+async def test_a_failing_task_is_restarted_with_back_off_and_reported_while_down(
+        caplog: pytest.LogCaptureFixture) -> None:
+    metrics = Metrics()
+    supervisor = Supervisor(metrics)
+    runs: list[float] = []
+    healthy = asyncio.Event()
+
+    async def flaky() -> None:
+        runs.append(time.monotonic())
+        if len(runs) <= 2:
+            raise OSError("No space left on device")
+        healthy.set()
+        await asyncio.sleep(60)
+
+    supervisor.spawn("outbox-sms", flaky)
+    await until(lambda: supervisor.problems(), 2, "the task reported down")
+    assert supervisor.problems() == [
+        "task outbox-sms is down (OSError: No space left on device)"]
+    await asyncio.wait_for(healthy.wait(), 5)
+    assert supervisor.problems() == []
+    assert metrics.value("parley_task_restarts_total", task="outbox-sms") == 2
+    assert runs[2] - runs[1] >= runs[1] - runs[0] >= 0.45  # 0.5 s, then 1 s
+    assert "task outbox-sms failed; restarting" in caplog.text
+    supervisor.failed("scheduler", "StoreError: store is full")
+    assert supervisor.problems()[0] == "task scheduler is down (StoreError: store is full)"
+    supervisor.recovered("scheduler")
+    await supervisor.cancel()
+    assert supervisor.problems() == []

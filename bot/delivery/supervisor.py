@@ -72,6 +72,16 @@ class Supervisor:
             finally:
                 self._down.pop(name, None)
 
+    def failed(self, name: str, why: str) -> None:
+        """For work run by someone else (the scheduler's passes, run by APScheduler):
+        one pass of ``name`` failed; it is down until ``recovered``."""
+        self._down[name] = why[:200]
+        self.restarts[name] = self.restarts.get(name, 0) + 1
+        self.metrics.inc("parley_task_restarts_total", task=name)
+
+    def recovered(self, name: str) -> None:
+        self._down.pop(name, None)
+
     def problems(self) -> list[str]:
         """One line per task that is down (waiting to restart) or gone, for /healthz."""
         found = [f"task {name} is down ({why})" for name, why in sorted(self._down.items())]
