@@ -319,14 +319,34 @@ class OutboxSender:
         except Rejected as exc:  # the same request would be refused again
             item.status, item.last_error = "failed", f"rejected: {exc}"
             outcome = "failed"
+        except StoreError as exc:  # the provider may have it, but it could not be noted
+            item.status, item.last_error = "ambiguous", f"could not record the send: {exc}"
+            outcome = "ambiguous"  # an SMS is looked up at Twilio by the re-check
         else:
             self._sent(item, result, now)
             outcome = "sent"
-        await self.store.outbox_update(item)
+        await self._save_outcome(item)
         if item.payload.get("forget_after_send") and outcome in ("sent", "failed"):
             assert item.id is not None  # the goodbye after an erasure keeps no number
             await self.store.outbox_forget(item.id)
         self.metrics.inc("parley_outbound_total", channel=self.channel, outcome=outcome)
+
+    async def _save_outcome(self, item: OutboxItem) -> None:
+        """Keep a send's outcome, waiting out a full or locked store: a row left
+        ``sending`` would hold back its address's later messages until a restart."""
+        failures = 0
+        while True:
+            try:
+                await self.store.outbox_update(item)
+                return
+            except StoreError as exc:
+                failures += 1
+                if self._stopping.is_set():
+                    raise  # shutting down: start-up will find the row ambiguous
+                if failures == 1:
+                    log.warning("outbox %s: could not record the outcome of row %s (%s); "
+                                "retrying", self.channel, item.id, exc)
+                await asyncio.sleep(min(0.5 * 2.0 ** (failures - 1), 10.0))
 
     def _sent(self, item: OutboxItem, result: SendResult, now: dt.datetime) -> None:
         item.status, item.sent_at, item.last_error = "sent", now, None
