@@ -670,3 +670,30 @@ async def test_the_store_full_during_a_broadcast_sends_each_message_once(
         statuses = db.execute("SELECT status, count(*) FROM outbox WHERE address LIKE 'tel:%' "
                               "GROUP BY status").fetchall()
     assert statuses == [("sent", len(numbers))]
+
+
+# -- providers: 429 and 500 for longer than one retry budget --------------------------------
+async def test_rate_limits_and_errors_beyond_the_retry_budget_are_recorded_never_doubled(
+        telegram: tuple[FakeTelegram, ServedApp], store: SqliteStore) -> None:
+    fake, srv = telegram
+    fake.reset()
+    fake.fail_next(651, kind="429", count=2, retry_after=1)  # waits 1 s twice, then takes it
+    fake.fail_next(652, kind="500", count=2)  # the whole of this sender's budget: 2 tries
+    sender, bot = await telegram_sender(store, srv.base_url, max_attempts=2)
+    rows = [chat_message(651, "Limited, then sent"), chat_message(652, "Never accepted"),
+            chat_message(652, "The next one to that chat"), chat_message(653, "Unaffected")]
+    try:
+        await store.apply(Changes(outbox=rows))
+        sender.wake()
+        await until(lambda: fake.texts_to(651) and fake.texts_to(652), 10, "the survivors")
+        await sender.wait_idle(3)
+    finally:
+        await sender.stop()
+        await bot.shutdown()
+    assert fake.texts_to(651) == ["Limited, then sent"]
+    assert fake.texts_to(652) == ["The next one to that chat"]  # after the failed one ended
+    assert fake.texts_to(653) == ["Unaffected"]
+    got = {o.payload["text"]: o for o in await store.outbox_all()}
+    assert got["Never accepted"].status == "failed"
+    assert (got["Never accepted"].last_error or "").startswith("gave up")
+    assert {got[t].status for t in got if t != "Never accepted"} == {"sent"}
