@@ -697,3 +697,24 @@ async def test_rate_limits_and_errors_beyond_the_retry_budget_are_recorded_never
     assert got["Never accepted"].status == "failed"
     assert (got["Never accepted"].last_error or "").startswith("gave up")
     assert {got[t].status for t in got if t != "Never accepted"} == {"sent"}
+
+
+async def test_a_multi_part_telegram_message_at_one_per_second_per_chat_earns_no_429(
+        store: SqliteStore) -> None:
+    fake = FakeTelegram(enforce_limits=True, per_chat_per_second=1)  # Telegram's real pace
+    long_text = "\n\n".join(f"Paragraph {n}: " + "words " * 150 for n in range(8))
+    with fake.serve() as srv:
+        sender, bot = await telegram_sender(store, srv.base_url)
+        try:
+            await store.apply(Changes(outbox=[chat_message(661, long_text),
+                                              chat_message(661, "And a question?")]))
+            sender.wake()
+            await until(lambda: len(fake.texts_to(661)) == 3, 8, "both parts and the next")
+            await sender.wait_idle(3)
+        finally:
+            await sender.stop()
+            await bot.shutdown()
+    texts = fake.texts_to(661)
+    assert len(long_text) > 4096 and texts[0].startswith("Paragraph 0")
+    assert texts[2] == "And a question?" and fake.rate_limited_count == 0
+    assert {o.status for o in await store.outbox_all()} == {"sent"}
