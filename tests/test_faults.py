@@ -718,3 +718,21 @@ async def test_a_multi_part_telegram_message_at_one_per_second_per_chat_earns_no
     assert len(long_text) > 4096 and texts[0].startswith("Paragraph 0")
     assert texts[2] == "And a question?" and fake.rate_limited_count == 0
     assert {o.status for o in await store.outbox_all()} == {"sent"}
+
+
+async def test_an_older_message_only_the_store_knows_of_is_processed_first(
+        sqlite_runtime: Runtime) -> None:
+    """Another process accepted the person's message and died before processing it:
+    this process's next message from them waits for it (order kept in the store)."""
+    rt, address = sqlite_runtime, "tel:+447700900351"
+    phone = SimulatedPhone(rt, address)
+    for text in ("Hi", "1", "yes"):
+        await phone.say(text)
+    assert await rt.store.inbox_put(inbound("SM1", address, "Sam"))  # the other process
+    processor = InboxProcessor(rt.store, rt.conversations, rt.clock, Metrics())
+    await processor.accept(inbound("SM2", address, "1"))
+    await until(lambda: not processor._queues, 10, "both processed")
+    person = await rt.store.participant_for_address(address)
+    assert person is not None
+    assert (person.profile.get("preferred_name"), person.profile.get("contact_time")) == (
+        "Sam", "morning")

@@ -469,6 +469,12 @@ async def test_outbox_resends_are_recorded_once_and_last_inbound_is_known(
     for item in (first, later, inbox("u3", addr="telegram:43")):
         assert await store.inbox_put(item)
     assert await store.inbox_last_received("telegram:42") == T0 + 5 * MIN
+    assert first.id is not None and later.id is not None
+    assert [i.dedupe_key for i in await store.inbox_pending_before("telegram:42", later.id)] \
+        == ["u1"]
+    await store.inbox_mark(first.id, "done", T0)
+    assert await store.inbox_pending_before("telegram:42", later.id) == []
+    assert await store.inbox_pending_before("telegram:42", first.id) == []
 
 
 async def test_outbox_update_lookup_and_filters(store: Store) -> None:

@@ -100,6 +100,8 @@ class InboxProcessor:
         try:
             while queue:
                 item = queue[0]
+                if await self._older_first(queue, item):
+                    continue
                 async with self._slots:
                     done = await self._process_guarded(item)
                 if not done:
@@ -118,6 +120,22 @@ class InboxProcessor:
             for rest in queue:
                 self._known.discard(rest.id or 0)
             del self._queues[address]
+
+    async def _older_first(self, queue: deque[InboxItem], item: InboxItem) -> bool:
+        """Put the address's older pending messages (another process's, or ones left to
+        the sweeper) ahead of ``item``: order is kept in the store, not only here."""
+        assert item.id is not None
+        try:
+            older = await self.store.inbox_pending_before(item.address, item.id)
+        except StoreError:
+            return False  # processing will meet the same error and retry
+        waiting = {i.id for i in queue}
+        missing = [i for i in older if i.id not in waiting]
+        for earlier in reversed(missing):
+            assert earlier.id is not None
+            self._known.add(earlier.id)
+            queue.appendleft(earlier)
+        return bool(missing)
 
     async def _process_guarded(self, item: InboxItem) -> bool:
         """``_process``, but a failure while recording a failure is one more failure."""

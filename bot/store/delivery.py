@@ -10,11 +10,12 @@ person last wrote (an ambiguous message is not resent once they have written sin
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Iterable
 from typing import Any, Protocol
 
-from bot.store.records import OutboxItem
+from bot.store.records import InboxItem, OutboxItem
 
 OPEN_STATUSES = ("retry", "sending")
 """An older row in one of these holds back the later rows to its address."""
@@ -58,6 +59,10 @@ class DeliveryStore(Protocol):
     async def round_resent_count(self, round_id: str) -> int:
         """How many of the round's messages were resent after an ambiguous send."""
 
+    async def inbox_pending_before(self, address: str, item_id: int) -> list[InboxItem]:
+        """``address``'s messages still pending that arrived before ``item_id``, oldest
+        first: they must be processed first (per-person order, kept in the store)."""
+
 
 class SqliteDelivery:
     """Mixed into SqliteStore (which provides ``_write``, ``_all`` and ``_one``)."""
@@ -88,6 +93,13 @@ class SqliteDelivery:
         row = await self._one("SELECT max(received_at) FROM inbox WHERE address = ?",
                               (address,))
         return None if row is None or row[0] is None else parse_dt(row[0])
+
+    async def inbox_pending_before(self: Any, address: str, item_id: int) -> list[InboxItem]:
+        from bot.store.sqlite import _inbox
+
+        rows = await self._all("SELECT * FROM inbox WHERE address = ? AND status = 'pending' "
+                               "AND id < ? ORDER BY id", (address, item_id))
+        return [_inbox(r) for r in rows]
 
     async def round_resent_count(self: Any, round_id: str) -> int:
         row = await self._one("SELECT count(*) FROM outbox_resends AS r JOIN outbox AS o "
@@ -125,3 +137,8 @@ class MemoryDelivery:
         resends = self._resends()
         return sum(1 for i in resends
                    if (row := self._outbox.get(i)) is not None and row.round_id == round_id)
+
+    async def inbox_pending_before(self: Any, address: str, item_id: int) -> list[InboxItem]:
+        self._check()
+        return [copy.deepcopy(i) for i in sorted(self._inbox.values(), key=lambda i: i.id or 0)
+                if i.address == address and i.status == "pending" and (i.id or 0) < item_id]
