@@ -736,3 +736,25 @@ async def test_an_older_message_only_the_store_knows_of_is_processed_first(
     assert person is not None
     assert (person.profile.get("preferred_name"), person.profile.get("contact_time")) == (
         "Sam", "morning")
+
+
+async def test_the_dashboard_overview_shows_recent_render_failures() -> None:
+    from tests.test_dashboard import build, login
+
+    clock = ManualClock(T0)
+    runtime, app = await build(clock)
+    try:
+        problem = "template 'age.check' (cy): 'age' is undefined"
+        await runtime.store.apply(Changes(events=[
+            EventRow("p1", "s1", "FlowErrored", {"node": "check", "message": problem}, T0),
+            EventRow("p2", "s2", "FlowErrored", {"node": "check", "message": problem}, T0)]))
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app),
+                                     base_url="http://parley.test") as client:
+            await login(client)
+            page = (await client.get("/admin/")).text
+            assert 'id="flow-problems"' in page and "(2×)" in page
+            assert "&#39;age&#39; is undefined" in page or "'age' is undefined" in page
+            clock.set(T0 + dt.timedelta(days=8))  # a week later the notice is gone
+            assert 'id="flow-problems"' not in (await client.get("/admin/")).text
+    finally:
+        await runtime.close()
