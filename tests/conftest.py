@@ -62,6 +62,8 @@ async def runtime(clock: ManualClock) -> AsyncIterator[Runtime]:
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", default=False,
                      help="rewrite tests/golden/*.json from the current engine output")
+    parser.addoption("--update-screenshots", action="store_true", default=False,
+                     help="browser tests rewrite docs/screenshots/*.png (else a temp folder)")
 
 
 # -- safety net: a test that forgets to close a store must not hang the whole run -------

@@ -2,7 +2,9 @@
 by Debian's chromium through Playwright (no browser download).
 
 The browser tests skip, saying why, only when /usr/bin/chromium (or the playwright
-package) is missing; ``.ci/run`` installs chromium with apt first.
+package) is missing and this is not CI; under ``CI=true`` a missing browser is a failure,
+since ``.ci/run`` installs chromium with apt first. Screenshots go to a temporary folder
+unless ``pytest --update-screenshots`` asks for the committed ones in docs/screenshots/.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,12 +44,20 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 TOKEN, SECRET = "123:ABC", "browser-test-secret"
 SMS_FROM = "+447700900999"
 
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        raise RuntimeError(f"CI=true but {reason}")
+    pytest.skip(reason, allow_module_level=True)
+
+
 if not CHROMIUM.exists():
-    pytest.skip("browser tests need Debian's chromium at /usr/bin/chromium "
-                "(apt-get install chromium; .ci/run does this)", allow_module_level=True)
+    _unavailable("browser tests need Debian's chromium at /usr/bin/chromium "
+                 "(apt-get install chromium; .ci/run does this)")
 if importlib.util.find_spec("playwright") is None:
-    pytest.skip("browser tests need the playwright package (pip install -e '.[test]')",
-                allow_module_level=True)
+    _unavailable("browser tests need the playwright package (pip install -e '.[test]')")
 
 from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
 
@@ -196,7 +207,31 @@ def log_in(page: Page, email: str = EMAIL, password: str = PASSWORD) -> None:
     page.wait_for_url("**/admin/**")
 
 
-def shot(page: Page, name: str, *, full: bool = True) -> None:
-    """A commit-ready PNG of the current page under docs/screenshots/."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full)
+SHOTS_ENV = "PARLEY_SCREENSHOTS_DIR"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def screenshot_folder(request: pytest.FixtureRequest,
+                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """docs/screenshots/ with --update-screenshots, else a temporary folder, so a normal
+    run never rewrites the committed pictures. (An environment variable carries the
+    choice: the tests import ``shot`` from this file as a module of its own.)"""
+    update = bool(request.config.getoption("--update-screenshots"))
+    folder = SCREENSHOTS if update else tmp_path_factory.mktemp("screenshots")
+    previous = os.environ.get(SHOTS_ENV)
+    os.environ[SHOTS_ENV] = str(folder)
+    yield folder
+    if previous is None:
+        os.environ.pop(SHOTS_ENV, None)
+    else:
+        os.environ[SHOTS_ENV] = previous
+
+
+def shot(page: Page, name: str, *, full: bool = True) -> Path:
+    """A PNG of the current page (commit-ready under docs/screenshots/ when updating)."""
+    folder = Path(os.environ.get(SHOTS_ENV) or tempfile.gettempdir())
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full)
+    assert path.stat().st_size > 1000, f"screenshot {name} is empty"
+    return path

@@ -2,8 +2,8 @@
 whose channels point at the local Telegram and Twilio fakes.
 
 Tests run in file order and share one server: the round test changes the project, the
-erasure test runs last. Each saves screenshots of the pages it visits under
-docs/screenshots/ (the README shows them).
+erasure test runs last. Each takes screenshots of the pages it visits; with
+``pytest --update-screenshots`` they replace docs/screenshots/ (the README shows them).
 """
 
 from __future__ import annotations
