@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from bot.channels.base import SendResult, Transport
 from bot.clock import Clock
+from bot.delivery.ambiguity import RESEND_DELAY, AmbiguousSends
 from bot.delivery.pacing import HELD, PerChat, SlidingWindow, Slot
 from bot.delivery.supervisor import Supervisor
 from bot.errors import (
@@ -42,9 +43,6 @@ again. New rows wake it at once (``wake``) and its own retries note when they fa
 so this only bounds how late it sees a row whose time came by other means (a delayed
 send, a row queued by another process)."""
 MAX_BACKOFF = 300.0
-RESEND_DELAY = 10.0
-"""Seconds before an ambiguous send is resent once: long enough for a connection that
-was dropping to recover, short enough that the person is still in the conversation."""
 UNPACED_KINDS = frozenset({"press_ack"})
 """Payload kinds that are not messages in the chat (a Telegram button press answered and
 its question edited), so the per-chat pace neither holds nor counts them."""
@@ -55,7 +53,7 @@ def backoff(attempts: int) -> float:
     return float(min(2 ** max(attempts - 1, 0), MAX_BACKOFF))
 
 
-class OutboxSender:
+class OutboxSender(AmbiguousSends):
     """Sends one channel's outbox rows through its transport."""
 
     def __init__(self, store: Store, transport: Transport, clock: Clock, metrics: Metrics,
@@ -365,27 +363,6 @@ class OutboxSender:
         # so the list read before must not send them meanwhile
         self._stale = True
 
-    async def _maybe_resend(self, item: OutboxItem, now: dt.datetime) -> None:
-        """An ambiguous row (``status`` already so) is queued once more, after a short
-        delay, when the channel resends ambiguous sends (Telegram's default: a lost
-        question stalls a person for good, a duplicate is a nuisance) — unless the
-        person has written since it was queued, or it was resent before."""
-        if not self.resend_ambiguous or item.id is None or not item.address:
-            return
-        last = await self.store.inbox_last_received(item.address)
-        if last is not None and last > item.created_at:
-            item.last_error = f"{item.last_error}; not resent: the person has written since"
-            return
-        if not await self.store.outbox_resend_add(item.id, now):
-            item.last_error = f"{item.last_error}; already resent once"
-            return
-        self._retry(item, now, self.resend_delay, f"ambiguous ({item.last_error}); "
-                    "resending once")
-        self.per_chat.pause(item.address, self.resend_delay)
-        self.metrics.inc("parley_outbound_resent_total", channel=self.channel)
-        log.warning("outbox %s: row %s may not have arrived; resending it once in %.0fs",
-                    self.channel, item.id, self.resend_delay)
-
     async def _suppressed(self, item: OutboxItem) -> bool:
         """Nothing goes to an opted-out address except the STOP acknowledgement itself
         (and the answer to a button press, which only stops the button's spinner)."""
@@ -405,29 +382,3 @@ class OutboxSender:
         else:
             address.unreachable, address.unreachable_reason = True, exc.reason
         await self.store.apply(Changes(addresses=[address]))
-
-    async def resolve_ambiguous(self) -> None:
-        """At start-up: rows a crash left mid-send become ambiguous; ask the provider about
-        each (SMS can be looked up; Telegram cannot, so those stay ambiguous)."""
-        recovered = await self.store.outbox_recover()
-        if recovered:
-            log.warning("outbox: %d send(s) interrupted by a restart are ambiguous", recovered)
-        for item in await self.store.outbox_all(status="ambiguous"):
-            if item.channel != self.channel or (item.last_error or "").startswith(
-                    "cannot be checked"):
-                continue
-            try:
-                found = await self.transport.resolve_ambiguous(item)
-            except AmbiguousSend:
-                item.last_error = "cannot be checked"
-                await self._maybe_resend(item, self.clock.now())
-            except TransientError as exc:
-                log.warning("outbox: could not check an ambiguous send now: %s", exc)
-                continue
-            else:
-                if found is not None:
-                    self._sent(item, found, self.clock.now())
-                else:  # the provider certainly never got it: safe to send
-                    item.status, item.next_attempt_at = "retry", self.clock.now()
-                    item.last_error = "not found at provider after restart; resending"
-            await self.store.outbox_update(item)

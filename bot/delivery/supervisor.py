@@ -36,6 +36,7 @@ class Supervisor:
         self.metrics = metrics
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._down: dict[str, str] = {}
+        self._stopping: set[str] = set()
         self.restarts: dict[str, int] = {}
 
     def spawn(self, name: str, run: Callable[[], Awaitable[None]]) -> asyncio.Task[None]:
@@ -44,6 +45,7 @@ class Supervisor:
         old = self._tasks.get(name)
         if old is not None and not old.done():
             old.cancel()
+        self._stopping.discard(name)
         task = asyncio.create_task(self._keep(name, run), name=name)
         self._tasks[name] = task
         return task
@@ -59,9 +61,15 @@ class Supervisor:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # any bug or fault: log, count, restart
+                if name in self._stopping:
+                    return
                 why = f"{type(exc).__name__}: {exc}"[:200]
                 log.exception("task %s failed; restarting", name)
             else:
+                # being stopped: on Python 3.11 a cancellation can be swallowed (by
+                # asyncio.wait_for) and the loop then ends normally; that is not a fault
+                if name in self._stopping:
+                    return
                 log.error("task %s ended unexpectedly; restarting", name)
             failures = 1 if loop.time() - started >= HEALTHY_RUN else failures + 1
             self._down[name] = why
@@ -95,9 +103,17 @@ class Supervisor:
     async def cancel(self, *names: str) -> None:
         """Stop the named tasks (all when none is named) and wait for them."""
         chosen = list(names) or list(self._tasks)
+        self._stopping.update(chosen)
         tasks = [self._tasks.pop(n) for n in chosen if n in self._tasks]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        pending = set(tasks)
+        for _ in range(3):  # again if a cancellation was swallowed (Python 3.11 wait_for)
+            for task in pending:
+                task.cancel()
+            if not pending:
+                break
+            _, pending = await asyncio.wait(pending, timeout=2.0)
+        for task in pending:  # never let one stuck task hang a shutdown
+            log.error("task %s did not stop when asked", task.get_name())
+        await asyncio.gather(*(t for t in tasks if t.done()), return_exceptions=True)
         for name in chosen:
             self._down.pop(name, None)
