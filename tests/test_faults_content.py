@@ -19,26 +19,8 @@ from bot.flows.loader import FlowLibrary, parse_flow_source
 from bot.i18n.renderer import Renderer
 from bot.rounds.status import round_status
 from bot.store.records import Changes, EventRow
-from tests import faults_support
 from tests.conftest import T0, make_config
-from tests.faults_support import (  # noqa: F401 (fixtures)
-    FINDING,
-    FROM,
-    capped_runtime,
-    chat_message,
-    fill_store,
-    free_store,
-    inbound,
-    sms,
-    sms_sender,
-    telegram_sender,
-    until,
-)
 from tests.rounds_support import close_projects, open_project  # noqa: F401 (fixture)
-
-# the suite's fixtures, shared through tests/faults_support.py
-store, twilio = faults_support.store, faults_support.twilio
-telegram, sqlite_runtime = faults_support.telegram, faults_support.sqlite_runtime
 
 pytestmark = [pytest.mark.timeout(40),
               pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")]

@@ -14,23 +14,16 @@ from bot.runtime import Runtime
 from bot.simulator import SimulatedPhone
 from bot.store.sqlite import SqliteStore
 from tests import faults_support
-from tests.faults_support import (  # noqa: F401 (fixtures)
-    FINDING,
-    FROM,
+from tests.faults_support import (
     capped_runtime,
-    chat_message,
     fill_store,
     free_store,
     inbound,
-    sms,
-    sms_sender,
-    telegram_sender,
     until,
 )
 
 # the suite's fixtures, shared through tests/faults_support.py
-store, twilio = faults_support.store, faults_support.twilio
-telegram, sqlite_runtime = faults_support.telegram, faults_support.sqlite_runtime
+sqlite_runtime = faults_support.sqlite_runtime
 
 pytestmark = [pytest.mark.timeout(40),
               pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")]

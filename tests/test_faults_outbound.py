@@ -27,14 +27,13 @@ from tests.conftest import make_config
 from tests.fakes.server import ServedApp
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FakeTwilio
-from tests.faults_support import (  # noqa: F401 (fixtures)
+from tests.faults_support import (
     FINDING,
     FROM,
     capped_runtime,
     chat_message,
     fill_store,
     free_store,
-    inbound,
     sms,
     sms_sender,
     telegram_sender,
@@ -42,8 +41,7 @@ from tests.faults_support import (  # noqa: F401 (fixtures)
 )
 
 # the suite's fixtures, shared through tests/faults_support.py
-store, twilio = faults_support.store, faults_support.twilio
-telegram, sqlite_runtime = faults_support.telegram, faults_support.sqlite_runtime
+store, twilio, telegram = faults_support.store, faults_support.twilio, faults_support.telegram
 
 pytestmark = [pytest.mark.timeout(40),
               pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")]
