@@ -49,6 +49,9 @@ def _register_groups() -> None:
     app.add_typer(findings_app, name="findings")
     app.add_typer(credits_app, name="credits")
     app.add_typer(audit_app, name="audit")
+    from bot.cli_retention import retention_app
+
+    app.add_typer(retention_app, name="retention")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -291,7 +294,31 @@ def flows_validate(
         sys.stdout.write(f"{problem}\n")
     if problems:
         raise typer.Exit(1)
+    _whatsapp_warnings(cfg, seen_ids)
     out.print(f"{len(files)} flow file(s) OK")
+
+
+def _whatsapp_warnings(cfg: Config, files: dict[str, Path]) -> None:
+    """With WhatsApp on: each business-initiated message without a template, as
+    ``file:line: warning: …`` (not an error: such messages fall back or are held)."""
+    from bot.channels.whatsapp_coverage import for_round
+
+    flows = {}
+    for flow_id, path in files.items():
+        flow, _ = validate_source(path.read_text(encoding="utf-8"), str(path))
+        if flow is not None:
+            flows[flow_id] = flow
+    seen: set[tuple[str, ...]] = set()
+    for flow_id, path in files.items():
+        if flow_id in cfg.enrolment.pathway:
+            continue  # answered within the window opened by the person's own message
+        for missing in for_round(cfg, flows, flow_id, reminders=True):
+            if missing.keys in seen:
+                continue
+            seen.add(missing.keys)
+            where = files.get(missing.flow_id, path)
+            line = key_lines(where.read_text(encoding="utf-8")).get(("nodes", missing.node), 1)
+            sys.stdout.write(f"{where}:{line}: warning: {missing}\n")
 
 
 @flows_app.command("cost")

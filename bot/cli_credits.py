@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from bot.cli_rounds import ActorOpt, ConfigOpt, actor_of, opened
 from bot.credits.ledger import adjust, balances, credits_text, money_text
 from bot.credits.payouts import export, mark_paid
+from bot.text_hygiene import for_terminal
 
 credits_app = typer.Typer(help="What people earned, and paying it in batches.",
                           no_args_is_help=True)
@@ -53,7 +53,7 @@ def balance(participant_id: Annotated[str | None, typer.Argument(help="one perso
                 "owed value", "declined payment"):
         table.add_column(col)
     for b in rows:
-        table.add_row(b.participant_id, escape(names.get(b.participant_id, "") or "—"),
+        table.add_row(b.participant_id, for_terminal(names.get(b.participant_id, "") or "—"),
                       str(b.completions), credits_text(b.earned), credits_text(b.exported),
                       credits_text(b.paid), credits_text(b.owed), money_text(b.owed, cfg),
                       credits_text(b.unpaid_participation) if b.unpaid_participation else "—")

@@ -13,6 +13,7 @@ from rich.table import Table
 from bot.cli_rounds import ActorOpt, ConfigOpt, actor_of, opened
 from bot.findings.publish import publish
 from bot.findings.summary import VersionSummary, lineage, summarise
+from bot.text_hygiene import for_terminal
 
 findings_app = typer.Typer(help="Draft findings that participants endorse, amend or reject.",
                            no_args_is_help=True)
@@ -61,7 +62,7 @@ def list_cmd(config: ConfigOpt = None) -> None:
     for col in ("id", "version", "replaces", "title", "published"):
         table.add_column(col)
     for f in run(go()):
-        table.add_row(f.id, str(f.version), f.replaces or "—", escape(f.title),
+        table.add_row(f.id, str(f.version), f.replaces or "—", for_terminal(f.title),
                       f"{f.created_at:%Y-%m-%d}")
     out.print(table)
 
@@ -70,22 +71,22 @@ def _print_summary(s: VersionSummary) -> None:
     from bot.cli import out
 
     counts = s.counts
-    out.print(f"[bold]{s.finding.id}[/] v{s.finding.version}: {escape(s.finding.title)}  "
+    out.print(f"[bold]{s.finding.id}[/] v{s.finding.version}: {for_terminal(s.finding.title)}  "
               f"(rounds: {', '.join(s.rounds) or 'none yet'})", markup=True)
     if s.finding.changes:
-        out.print(f"  What we changed: {escape(s.finding.changes)}")
+        out.print(f"  What we changed: {for_terminal(s.finding.changes)}")
     out.print(f"  agree {counts['agree']} · partly {counts['partly']} · "
               f"disagree {counts['disagree']}")
     table = Table(show_lines=True)
     for col in ("who", "view", "comment (agreed)", "proposed amendment"):
         table.add_column(col, overflow="fold")
     for r in s.responses:
-        table.add_row(escape(r.who), (r.view or "—") + (" (late)" if r.late else ""),
-                      escape(r.comment) or "—", escape(r.amendment) or "—")
+        table.add_row(for_terminal(r.who), (r.view or "—") + (" (late)" if r.late else ""),
+                      for_terminal(r.comment) or "—", for_terminal(r.amendment) or "—")
     if s.responses:
         out.print(table)
     out.print("  Co-authors who asked to be named: "
-              + (escape(", ".join(s.coauthors)) or "none yet"))
+              + (for_terminal(", ".join(s.coauthors)) or "none yet"))
 
 
 @findings_app.command("summary")

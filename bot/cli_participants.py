@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import AsyncIterator
@@ -15,6 +14,7 @@ from rich.table import Table
 
 from bot.clock import SystemClock
 from bot.config import Config
+from bot.csv_safe import write_csv_file
 from bot.errors import StoreError
 from bot.ids import RandomIds
 from bot.people import (
@@ -26,8 +26,11 @@ from bot.people import (
     read_csv,
 )
 from bot.privacy import export_participant
+from bot.private_files import write_private_text
 from bot.store import open_store
 from bot.store.base import Store
+from bot.store.round_records import AuditEntry
+from bot.text_hygiene import for_terminal
 
 participants_app = typer.Typer(help="Enrol and look after participants.",
                                no_args_is_help=True)
@@ -46,7 +49,7 @@ async def opened(config: Config) -> AsyncIterator[Store]:
 
 @participants_app.command("import")
 def import_csv(
-    file: Annotated[Path, typer.Argument(help="CSV with columns name,phone,telegram_id,"
+    file: Annotated[Path, typer.Argument(help="CSV with columns name,phone,telegram_id,whatsapp,"
                                          "locale,timezone,cohort,tags (tags ;-separated)")],
     config: ConfigOpt = None,
 ) -> None:
@@ -76,6 +79,7 @@ def add(
     name: Annotated[str, typer.Option(help="name as the team knows them")] = "",
     phone: Annotated[str, typer.Option(help="mobile number (any format)")] = "",
     telegram_id: Annotated[str, typer.Option(help="Telegram chat id")] = "",
+    whatsapp: Annotated[str, typer.Option(help="WhatsApp number (any format)")] = "",
     locale: Annotated[str, typer.Option(help="language, e.g. en or cy")] = "",
     timezone: Annotated[str, typer.Option(help="e.g. Europe/London")] = "",
     cohort: Annotated[str, typer.Option(help="cohort name")] = "",
@@ -86,7 +90,8 @@ def add(
     from bot.cli import config_or_exit, run
 
     cfg = config_or_exit(config)
-    spec = PersonSpec(name=name, phone=phone, telegram_id=telegram_id, locale=locale,
+    spec = PersonSpec(name=name, phone=phone, telegram_id=telegram_id, whatsapp=whatsapp,
+                      locale=locale,
                       timezone=timezone, cohort=cohort,
                       tags=[t.strip() for t in tags.split(";") if t.strip()])
 
@@ -138,8 +143,8 @@ def list_people(
     for col in ("id", "name", "status", "cohort", "tags", "addresses", "opted out"):
         table.add_column(col)
     for row in rows:
-        table.add_row(str(row["id"]), str(row["name"] or "—"), str(row["status"]),
-                      str(row["cohort"] or "—"), ";".join(row["tags"]),
+        table.add_row(str(row["id"]), for_terminal(row["name"] or "—"), str(row["status"]),
+                      for_terminal(row["cohort"] or "—"), for_terminal(";".join(row["tags"])),
                       ", ".join(row["addresses"]),
                       ", ".join(row["opted_out"]) or "—")
     out.print(table)
@@ -169,7 +174,7 @@ def export(
     if out_file is None:
         sys.stdout.write(text + "\n")
     else:
-        out_file.write_text(text + "\n", encoding="utf-8")
+        write_private_text(out_file, text + "\n")  # 0600: it is someone's whole record
 
 
 @participants_app.command("erase")
@@ -190,7 +195,12 @@ def erase(
             p = await store.get_participant(participant_id)
             if p is None or p.status == "erased":
                 return False
-            await store.erase_participant(participant_id, SystemClock().now())
+            from bot.cli_rounds import actor_of
+
+            now = SystemClock().now()
+            await store.erase_participant(participant_id, now)
+            await store.audit_add(AuditEntry(now, actor_of(None), "participant.erase",
+                                             participant_id, {"via": "cli"}))
             return True
 
     if not run(go()):
@@ -243,10 +253,7 @@ def invite(
     for who, link in links:
         sys.stdout.write(f"{who}\t{link}\n")
     if csv_out is not None:
-        with csv_out.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["participant", "link"])
-            writer.writerows(links)
+        write_csv_file(csv_out, ["participant", "link"], links)
     if username is None:
         out.print("[yellow]note:[/] the Telegram bot's name is learnt when `parley serve` "
                   "first connects; links show the bare codes until then.", markup=True)

@@ -30,6 +30,8 @@ from bot.rounds.status import COUNTS
 from bot.rounds.wiring import round_service
 from bot.runtime import Runtime, open_runtime
 from bot.scheduler.timing import zone
+from bot.store.round_records import Round
+from bot.text_hygiene import for_terminal
 
 rounds_app = typer.Typer(help="Send a flow to an audience: check-ins, endorsements, "
                               "baseline and end surveys.", no_args_is_help=True)
@@ -86,9 +88,29 @@ def _show_preview(cfg: Config, preview: Preview) -> None:
     cost = preview.segments * cfg.sms.segment_price
     first = min((t.send_at for t in preview.targets), default=item.start_at)
     out.print(f"{len(preview.targets)} people: {counts['telegram']} Telegram, {counts['sms']} "
-              f"SMS, {counts['none']} with no usable address. Estimated {preview.segments} "
+              f"SMS, {counts['whatsapp']} WhatsApp, "
+              f"{counts['none']} with no usable address. Estimated {preview.segments} "
               f"SMS segments for everyone completing (≈ {cost:.2f} at "
               f"{cfg.sms.segment_price} a segment). First sends from {_local(cfg, first)}.")
+    if counts["whatsapp"]:
+        _whatsapp_templates(cfg, item)
+
+
+def _whatsapp_templates(cfg: Config, item: Round) -> None:
+    """What would go to WhatsApp people outside their 24-hour window with no template."""
+    from bot.channels.whatsapp_coverage import for_round
+    from bot.cli import out
+    from bot.runtime import load_content
+
+    _, library = load_content(cfg)
+    flows = {f: library.get(f) for f in (item.flow_id, *cfg.enrolment.pathway)
+             if f in library}
+    missing = for_round(cfg, flows, item.flow_id, reminders=bool(item.remind_after))
+    for m in missing:
+        out.print(f"WhatsApp: {escape(str(m))}; without it the message goes by another "
+                  "address, or waits until the person writes.")
+    if not missing:
+        out.print("WhatsApp: every message sent outside the 24-hour window has a template.")
 
 
 @rounds_app.command("create")
@@ -308,6 +330,7 @@ def audit(limit: Annotated[int, typer.Option(help="how many, newest first")] = 5
     for col in ("when", "who", "action", "subject", "detail"):
         table.add_column(col)
     for e in run(go()):
-        table.add_row(_local(cfg, e.at), e.actor, e.action, e.subject,
-                      json.dumps(e.detail, ensure_ascii=False)[:80])
+        table.add_row(_local(cfg, e.at), for_terminal(e.actor), e.action,
+                      for_terminal(e.subject),
+                      for_terminal(json.dumps(e.detail, ensure_ascii=False)[:80]))
     out.print(table)

@@ -53,6 +53,9 @@ class ServerConfig(_Section):
     port: Annotated[int, Field(ge=0, le=65535)] = 8080
     public_url: str = ""
     max_body_bytes: Annotated[int, Field(ge=1024)] = 256 * 1024
+    # proxies whose X-Forwarded-For/-Proto are believed; none: the TCP peer is the client
+    trusted_proxies: list[str] = []
+    read_timeout: Annotated[float, Field(gt=0)] = 30.0  # seconds between body pieces
     health_max_send_lag: str = "5m"
     """/healthz is 503 when the oldest due outbox row is overdue by more than this."""
 
@@ -70,6 +73,8 @@ class TelegramConfig(_Section):
     mode: Literal["webhook", "polling"] = "webhook"
     rate_limit_per_second: Annotated[float, Field(gt=0)] = 30
     per_chat_per_second: Annotated[float, Field(gt=0)] = 1
+    per_chat_burst: Annotated[int, Field(ge=1, le=10)] = 3
+    """Messages a chat may get back to back (Telegram tolerates short bursts)."""
     request_timeout: Annotated[float, Field(gt=0)] = 10
     ambiguous: Literal["resend_once", "never"] = "resend_once"
     """A send whose request was written but never answered: resent once (a duplicate is
@@ -96,6 +101,31 @@ class SmsConfig(_Section):
     @property
     def enabled(self) -> bool:
         return bool(self.account_sid and self.auth_token and self.from_number)
+
+
+class WhatsAppConfig(_Section):
+    """WhatsApp over Twilio: the account, auth token and ``api_base_url`` are ``[sms]``'s."""
+
+    from_number: str = ""
+    rate_limit_per_second: Annotated[float, Field(gt=0)] = 20
+    templates: dict[str, str] = {}
+    """Template key (``"ons4.invite"``) → approved Content SID (``HX…``), for messages
+    sent outside the 24-hour window."""
+    choice_templates: dict[str, str] = {}
+    """``quick_reply_2``, ``quick_reply_3`` (buttons) and ``list_4`` … ``list_10`` (list
+    pickers) → Content SID, for native choices inside the window (else numbered text)."""
+    window_hours: Annotated[float, Field(gt=0, le=24)] = 24
+
+    def enabled_with(self, sms: SmsConfig) -> bool:
+        return bool(sms.account_sid and sms.auth_token and self.from_number)
+
+
+class MediaConfig(_Section):
+    """Photos, voice notes and other files people send as answers."""
+
+    folder: str = "media"
+    max_bytes: Annotated[int, Field(ge=1024)] = 16 * 1024 * 1024
+    allowed_types: list[str] = ["audio/", "image/", "video/", "application/pdf"]
 
 
 class ScheduleConfig(_Section):
@@ -167,6 +197,8 @@ class Config(_Section):
     server: ServerConfig = ServerConfig()
     telegram: TelegramConfig = TelegramConfig()
     sms: SmsConfig = SmsConfig()
+    whatsapp: WhatsAppConfig = WhatsAppConfig()
+    media: MediaConfig = MediaConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     enrolment: EnrolmentConfig = EnrolmentConfig()
     credits: CreditsConfig = CreditsConfig()
@@ -186,6 +218,10 @@ class Config(_Section):
 
     def base_dir(self) -> Path:
         return Path(self.source).parent if self.source != "<built-in defaults>" else Path.cwd()
+
+    def media_path(self) -> Path:
+        folder = Path(self.media.folder)
+        return folder if folder.is_absolute() else self.base_dir() / folder
 
     def flows_path(self) -> Path:
         return _resource(self, self.project.flows_dir, "flows")

@@ -17,10 +17,12 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from bot import media_replies
 from bot.acks import ack_item
 from bot.clock import Clock
 from bot.config import Config
 from bot.delivery.attribution import attribute_to_waiting_round
+from bot.delivery.bundle import bundle
 from bot.engine import StepContext, StepResult, begin, step
 from bot.engine import events as ev
 from bot.engine.io import Expire, Input, Output, Press, Reply, TimerFired
@@ -77,6 +79,8 @@ class Inbound:
     press is answered through the outbox (see ``bot.acks``)."""
     source_id: str | None = None
     """The provider's id of our message this input responds to (the pressed question)."""
+    media: tuple[dict[str, Any], ...] = ()
+    """Voice notes, photos, locations … the message carried (``bot.media_replies``)."""
 
 
 class ConversationHooks(Protocol):
@@ -124,6 +128,8 @@ def channel_of(address: str) -> Channel:
         return "telegram"
     if address.startswith("tel:"):
         return "sms"
+    if address.startswith("whatsapp:"):
+        return "whatsapp"
     return "console"
 
 
@@ -320,7 +326,7 @@ class Conversations:
         if inbound.kind == "group":
             self._system(unit, "system.group_not_supported")
         elif inbound.kind == "media":
-            self._system(unit, "system.media_not_supported")
+            await media_replies.receive(self, unit, inbound)
         elif word is not None and word not in ("skip", "yes"):
             await self._keyword(unit, word, inbound)
         elif word == "yes" and address.opted_out:
@@ -349,6 +355,8 @@ class Conversations:
             if inbound.press:
                 await self._press(unit, flow, session, inbound.press)
                 return
+            if inbound.media:  # a photo with a caption: the words answer, the photo kept
+                await media_replies.keep(self, unit, inbound, session)
             await self._step(unit, flow, session, Reply(inbound.text))
             return
         if inbound.press:
@@ -427,8 +435,23 @@ class Conversations:
                 self._event(unit, "StaleInputIgnored", {"detail": f"button {token}"})
                 self._closed(unit)
                 return
-            unit.ack.payload["edit_text"] = self._answered(unit, question.text, chosen.label)
+            shown = await self._shown_text(unit, question.text)
+            unit.ack.payload["edit_text"] = self._answered(unit, shown, chosen.label)
         await self._step(unit, flow, session, Press(token))
+
+    async def _shown_text(self, unit: _Unit, question: str) -> str:
+        """The pressed message's whole text: on rich channels texts before a question
+        travel in its message (``bot.delivery.bundle``), and the edit must keep them."""
+        assert unit.ack is not None and unit.address is not None
+        source = unit.ack.payload.get("source_id")
+        row = await self.store.outbox_by_provider_id(str(source)) if source else None
+        rows = [] if row is None else [row]
+        rows += reversed(await self.store.outbox_of(unit.participant.id))
+        for row in rows:
+            text = str(row.payload.get("text") or "")
+            if row.address == unit.address.address and text.endswith(question):
+                return text
+        return question
 
     def _answered(self, unit: _Unit, question: str, label: str) -> str:
         line = self.renderer.render("system.answered", unit.participant.locale,
@@ -483,7 +506,8 @@ class Conversations:
         with_file = address.channel in FILE_CHANNELS
         self._system(unit, "system.mydata", answers=len(export.get("answers", [])),
                      consents=len(export.get("consents", [])), name=name or "",
-                     channel={"sms": "SMS"}.get(address.channel, address.channel.title()),
+                     channel={"sms": "SMS", "whatsapp": "WhatsApp"}.get(address.channel,
+                                                                       address.channel.title()),
                      file=with_file)
         if with_file:
             text = json.dumps(export, ensure_ascii=False, indent=2, default=str)
@@ -513,8 +537,8 @@ class Conversations:
             created_at=unit.now, not_before=unit.now))
         unit.changes.events.append(EventRow(None, None, "ParticipantErased",
                                             {"participant_id": p.id}, unit.now))
+        unit.changes.erase = (p.id, unit.now)  # one transaction with the goodbye
         await self.store.apply(unit.changes)
-        await self.store.erase_participant(p.id, unit.now)
         p.status = "erased"
         unit.changes = Changes()
 
@@ -669,7 +693,8 @@ class Conversations:
                 p.timezone = event.value
             elif event.field in PROFILE_FIELDS:
                 p.profile[event.field] = event.value
-                if event.field == "preferred_channel" and event.value in ("telegram", "sms"):
+                if event.field == "preferred_channel" and event.value in (
+                        "telegram", "sms", "whatsapp"):
                     p.preferred_channel = event.value  # type: ignore[assignment]
         elif isinstance(event, ev.ConsentGiven):
             p.status, p.consent_version = "consented", event.version
@@ -688,6 +713,7 @@ class Conversations:
                                     {**self._data(unit.participant), **extra})
         output = Output(text=text, plain=text, kind="notice")
         unit.reply(output)
+        unit.changes.outbox[-1].payload["template_key"] = key  # WhatsApp templates
         if kind != "notice":
             unit.changes.outbox[-1].payload["kind"] = kind
 
@@ -742,6 +768,7 @@ class Conversations:
         await attribute_to_waiting_round(changes.outbox, unit.sessions,
                                          {*self._pathway(), "consent"}, changes.queue_push,
                                          lambda: self.store.queued_flows(pid))
+        changes.outbox = bundle(changes.outbox)  # one message, not five, on rich channels
         sessions = list(unit.sessions.values())
         if sessions:
             changes.session, changes.more_sessions = sessions[0], sessions[1:]

@@ -26,6 +26,9 @@ HELP = {
     "parley_sms_inbound_segments_total": "SMS segments received (Twilio bills these too)",
     "parley_outbox_pending": "Outbox rows waiting to be sent, by channel",
     "parley_store_up": "1 when the store can be read and written",
+    "parley_login_checks_total": "Dashboard password checks performed",
+    "parley_login_refused_total": "Dashboard logins refused before a password check, by "
+                                  "reason (limited, busy)",
     "parley_task_restarts_total": "Background tasks restarted after an error, by task",
     "parley_outbound_resent_total": "Ambiguous sends resent once, by channel",
 }

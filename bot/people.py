@@ -21,9 +21,9 @@ from bot.config import Config
 from bot.errors import ImportRowError, Problem
 from bot.ids import IdSource
 from bot.store.people import PersonRows
-from bot.store.records import Address, Invite, Participant
+from bot.store.records import Address, Channel, Invite, Participant
 
-COLUMNS = ("name", "phone", "telegram_id", "locale", "timezone", "cohort", "tags")
+COLUMNS = ("name", "phone", "telegram_id", "whatsapp", "locale", "timezone", "cohort", "tags")
 _CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no look-alikes (l/1, o/0)
 
 
@@ -43,10 +43,11 @@ def normalise_phone(raw: str, region: str) -> str:
 
 def mask_phone(address: str) -> str:
     """``tel:+447700900123`` → ``tel:+44•••••••123``: enough to tell people apart."""
-    if not address.startswith("tel:"):
+    prefix = next((p for p in ("tel:", "whatsapp:") if address.startswith(p)), None)
+    if prefix is None:
         return address
-    digits = address[4:]
-    return f"tel:{digits[:3]}{'•' * max(len(digits) - 6, 0)}{digits[-3:]}"
+    digits = address[len(prefix):]
+    return f"{prefix}{digits[:3]}{'•' * max(len(digits) - 6, 0)}{digits[-3:]}"
 
 
 @dataclass
@@ -54,6 +55,7 @@ class PersonSpec:
     name: str = ""
     phone: str = ""
     telegram_id: str = ""
+    whatsapp: str = ""
     locale: str = ""
     timezone: str = ""
     cohort: str = ""
@@ -65,14 +67,17 @@ def check_person(spec: PersonSpec, config: Config) -> tuple[list[str], list[Addr
     problems: list[str] = []
     addresses: list[Address] = []
     epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    if not spec.phone and not spec.telegram_id:
-        problems.append("needs a phone or a telegram_id")
-    if spec.phone:
-        try:
-            e164 = normalise_phone(spec.phone, config.sms.default_region)
-            addresses.append(Address(f"tel:{e164}", "", "sms", epoch))
-        except ValueError as exc:
-            problems.append(str(exc))
+    if not spec.phone and not spec.telegram_id and not spec.whatsapp:
+        problems.append("needs a phone, a telegram_id or a whatsapp number")
+    numbers: tuple[tuple[str, Channel, str, str], ...] = (
+        (spec.phone, "sms", "tel", ""), (spec.whatsapp, "whatsapp", "whatsapp", "whatsapp: "))
+    for raw, channel, prefix, label in numbers:
+        if raw:  # the same number may be both a phone and a WhatsApp address
+            try:
+                e164 = normalise_phone(raw.removeprefix("whatsapp:"), config.sms.default_region)
+                addresses.append(Address(f"{prefix}:{e164}", "", channel, epoch))
+            except ValueError as exc:
+                problems.append(f"{label}{exc}")
     if spec.telegram_id:
         if not spec.telegram_id.lstrip("-").isdigit():
             problems.append(f"telegram_id '{spec.telegram_id}' must be a number (the chat id)")
@@ -109,9 +114,7 @@ def build_people(specs: Iterable[tuple[int, PersonSpec]], config: Config, ids: I
         participant = Participant(
             id=ids.new("p"), created_at=now, locale=locale, timezone=spec.timezone or None,
             cohort=spec.cohort or None, tags=tuple(spec.tags), name=spec.name or None,
-            imported=True,
-            preferred_channel="telegram" if spec.telegram_id and not spec.phone else (
-                "sms" if spec.phone and not spec.telegram_id else None))
+            imported=True, preferred_channel=_only_channel(addresses))
         for address in addresses:
             address.participant_id, address.created_at = participant.id, now
         people.append((participant, addresses))
@@ -120,12 +123,18 @@ def build_people(specs: Iterable[tuple[int, PersonSpec]], config: Config, ids: I
     return people
 
 
+def _only_channel(addresses: list[Address]) -> Channel | None:
+    """A person reachable on one channel only prefers it; with several, nobody guesses."""
+    channels = {a.channel for a in addresses}
+    return channels.pop() if len(channels) == 1 else None
+
+
 def read_csv(text: str, file: str) -> list[tuple[int, PersonSpec]]:
     """Rows of an import CSV with their line numbers; header must name known columns."""
     reader = csv.DictReader(io.StringIO(text))
     header = reader.fieldnames or []
     unknown = [c for c in header if c.strip() not in COLUMNS]
-    if not header or unknown or not ({"phone", "telegram_id"} & set(header)):
+    if not header or unknown or not ({"phone", "telegram_id", "whatsapp"} & set(header)):
         raise ImportRowError([Problem(file, 1, f"header must be {','.join(COLUMNS)} "
                                       f"(unknown: {', '.join(unknown) or 'none'})")])
     rows = []
@@ -137,7 +146,8 @@ def read_csv(text: str, file: str) -> list[tuple[int, PersonSpec]]:
         tags = [t.strip() for t in values.get("tags", "").split(";") if t.strip()]
         rows.append((line, PersonSpec(
             name=values.get("name", ""), phone=values.get("phone", ""),
-            telegram_id=values.get("telegram_id", ""), locale=values.get("locale", ""),
+            telegram_id=values.get("telegram_id", ""), whatsapp=values.get("whatsapp", ""),
+            locale=values.get("locale", ""),
             timezone=values.get("timezone", ""), cohort=values.get("cohort", ""), tags=tags)))
     return rows
 

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from bot.store.base import Store
+from bot.store.round_records import CENTS
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -39,5 +40,13 @@ async def export_participant(store: Store, participant_id: str) -> dict[str, Any
                      "value": a.value, "as_written": a.raw, "skipped": a.skipped,
                      "late": a.late, "round": a.round_id, "at": _iso(a.at)}
                     for a in await store.answers(participant_id=participant_id)],
+        "media": [{"kind": m.kind, "content_type": m.content_type, "question": m.node,
+                   "status": m.status, "size": m.size,
+                   "file": m.path.rsplit("/", 1)[-1] if m.path else None,  # not our folders
+                   "at": _iso(m.created_at)}
+                  for m in await store.media_of(participant_id)],
+        "credits": [{"at": _iso(e.at), "amount": e.amount / CENTS, "kind": e.kind,
+                     "payable": e.payable, "note": e.note}
+                    for e in await store.ledger(participant_id=participant_id)],
         "messages_sent_to_you": len(await store.outbox_of(participant_id)),
     }

@@ -32,14 +32,27 @@ def build_channels(service: ParleyService) -> None:
         from bot.channels.sms import SmsChannel
 
         service.add_channel(SmsChannel(config))
+    if config.whatsapp.enabled_with(config.sms):
+        from bot.channels.whatsapp import WhatsAppChannel
+
+        service.add_channel(WhatsAppChannel(config))
 
 
 def build_jobs(service: ParleyService) -> None:
     """Background jobs beside the web app (the scheduler registers itself here)."""
+    from bot.retention import scheduled_purge
     from bot.rounds.wiring import scheduler_job
 
     interval = float(os.environ.get("PARLEY_SCHEDULER_INTERVAL", "20"))
-    service.add_job(scheduler_job(service.runtime, interval=interval))
+    job = scheduler_job(service.runtime, interval=interval)
+    runtime = service.runtime
+    job.also("parley-retention",
+             lambda now: scheduled_purge(runtime.store, runtime.config, now),
+             float(os.environ.get("PARLEY_RETENTION_INTERVAL", str(24 * 3600))))
+    service.add_job(job)
+    from bot.media_fetch import MediaFetcher
+
+    service.add_job(MediaFetcher(service.runtime.config))  # voice notes, photos … (#17)
 
 
 async def build_service(config: Config, *, senders_paused: bool = False,
@@ -69,8 +82,14 @@ async def serve(config: Config, *, senders_paused: bool = False,
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((config.server.host, config.server.port))
     port = sock.getsockname()[1]
+    trusted = config.server.trusted_proxies
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 by default; a spoofed header would
+    # then pick the client address the login limiter counts. Only named proxies count.
     uv_config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on",
-                               loop="auto", http="auto", timeout_graceful_shutdown=5)
+                               loop="auto", http="auto", timeout_graceful_shutdown=5,
+                               proxy_headers=bool(trusted),
+                               forwarded_allow_ips=list(trusted),
+                               timeout_keep_alive=5)
     server = uvicorn.Server(uv_config)
     channels = ", ".join(service.channels) or "no channels (no credentials configured)"
     log.info("Parley listening on http://%s:%d with %s%s", config.server.host, port, channels,

@@ -19,6 +19,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import Config
+from bot.delivery.bundle import kinds
 from bot.ids import SequentialIds
 from bot.rounds.service import RoundService
 from bot.rounds.wiring import due_work, round_service
@@ -138,17 +139,17 @@ class Project:
     async def deliver(self, script: Script | None = None) -> None:
         for name, phone in self.phones.items():
             got = await phone.collect()
-            for msg in got:
-                self.log.append(Delivery(self.clock.now(), name, str(msg.payload.get("kind")),
-                                         msg.text))
+            for msg in got:  # one line per part a rich channel folded together
+                self.log.extend(Delivery(self.clock.now(), name, kind, msg.text)
+                                for kind in kinds(msg.payload))
             if got and script is not None:
                 await script(self, name, got)
 
     async def say(self, who: str, text: str, script: Script | None = None) -> list[Received]:
         got = await self.phones[who].say(text)
         for msg in got:
-            self.log.append(Delivery(self.clock.now(), who, str(msg.payload.get("kind")),
-                                     msg.text))
+            self.log.extend(Delivery(self.clock.now(), who, kind, msg.text)
+                            for kind in kinds(msg.payload))
         if got and script is not None:
             await script(self, who, got)
         await self.deliver(script)

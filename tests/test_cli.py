@@ -48,9 +48,11 @@ def test_simulate_telegram_has_buttons_and_no_segments() -> None:
     result = parley("simulate", "endorsement", "--channel", "telegram", "--json",
                     "--var", "finding_title=Fees", "--var", "finding_text=Fees hurt.")
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert rows[0]["text"] == "Draft finding: Fees\nFees hurt."
-    assert rows[1]["choices"] == ["Agree", "Partly agree", "Disagree"]
-    assert rows[1]["encoding"] is None and rows[1]["segments"] is None
+    # on Telegram the finding and its question travel as one message (delivery.bundle)
+    assert rows[0]["text"] == ("Draft finding: Fees\nFees hurt.\n\n"
+                               "Do you agree with this draft finding?")
+    assert rows[0]["choices"] == ["Agree", "Partly agree", "Disagree"]
+    assert rows[0]["encoding"] is None and rows[0]["segments"] is None
 
 
 def test_simulate_reports_encoding_for_ucs2() -> None:

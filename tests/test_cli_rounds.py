@@ -58,7 +58,7 @@ def test_round_lifecycle_from_the_command_line(project: Path) -> None:
     status = parley(project, "rounds", "status", "r1", "--json")
     data = json.loads(status.stdout)
     assert list(data) == KEYS
-    assert list(data["by_channel"]) == ["telegram", "sms"]
+    assert list(data["by_channel"]) == ["telegram", "sms", "whatsapp"]
     assert all(list(v) == COUNT_KEYS for v in data["by_channel"].values())
     assert list(data["messages"]) == MESSAGE_KEYS
     assert (data["id"], data["flow"], data["label"], data["targeted"]) == (

@@ -22,7 +22,8 @@ from bot.store.memory import MemoryStore
 from bot.store.records import Address, AnswerRow, Changes, ConsentRecord, Participant
 from bot.store.round_records import Round
 from bot.web.app import create_app
-from bot.web.dashboard.auth import LoginLimiter, hash_password, safe_next, verify_password
+from bot.web.dashboard.auth import hash_password, safe_next, verify_password
+from bot.web.dashboard.login_guard import AttemptLimiter
 from bot.web.dashboard.stats import CohortShare, paired_change, representation, t_quantile
 from tests.conftest import T0, make_config
 
@@ -150,15 +151,18 @@ async def test_login_is_rate_limited_per_email_and_address(
 
 def test_login_limiter_window_slides() -> None:
     now = [0.0]
-    limiter = LoginLimiter(limit=2, window=60, now=lambda: now[0])
-    limiter.failed("a", "ip")
-    limiter.failed("a", "ip")
-    assert limiter.blocked_for("a", "ip") == pytest.approx(60)
+    limiter = AttemptLimiter(limit=2, window=60, now=lambda: now[0])
+    for _ in range(2):
+        limiter.reserve("a")
+        limiter.release("a", failed=True)
+    assert limiter.blocked_for("a") == pytest.approx(60)
     now[0] = 61
-    assert limiter.blocked_for("a", "ip") == 0
-    limiter.failed("a", "ip")
-    limiter.succeeded("a", "ip")
-    assert limiter.blocked_for("a", "ip") == 0
+    assert limiter.blocked_for("a") == 0
+    limiter.reserve("a")
+    limiter.release("a", failed=True)
+    limiter.reserve("a")
+    limiter.release("a", failed=False)  # a good login forgives the email's failures
+    assert limiter.blocked_for("a") == 0
 
 
 async def test_login_form_needs_its_csrf_token(site: tuple[Runtime,
@@ -243,8 +247,16 @@ async def test_phone_numbers_are_masked_unless_revealed_and_revealing_is_audited
     page = await client.get("/admin/participants")
     assert "+447700900123" not in page.text and "+44•••••••123" in page.text
     assert "+447700900123" not in (await client.get("/admin/participants/p1")).text
-    revealed = await client.get("/admin/participants/p1?reveal=1")
+    # a GET (a link, a prefetch) neither reveals nor writes to the audit log
+    assert "+447700900123" not in (await client.get("/admin/participants/p1?reveal=1")).text
+    assert "participant.reveal_numbers" not in [e.action for e in
+                                                await runtime.store.audit_log()]
+    profile = await client.get("/admin/participants/p1")
+    revealed = await client.post("/admin/participants/p1", data={
+        "csrf": csrf_of(profile.text), "reveal": "1"})
     assert "+447700900123" in revealed.text
+    forged = await client.post("/admin/participants", data={"reveal": "1"})
+    assert forged.status_code == 403 and "+447700900123" not in forged.text
     actions = [e.action for e in await runtime.store.audit_log()]
     assert "participant.reveal_numbers" in actions and "login" in actions
 
@@ -442,14 +454,15 @@ async def test_round_is_created_previewed_started_and_its_progress_served_as_jso
     assert progress["status"] == "draft" and progress["targeted"] == 0
     started = await client.post(f"/admin/rounds/{rid}/start",
                                 data={"csrf": csrf_of(detail.text)})
-    assert started.status_code == 303 and "Started" in started.headers["location"]
+    assert started.status_code == 303
+    assert "Started: 1 people targeted." in (await client.get(started.headers["location"])).text
     progress = (await client.get(f"/admin/rounds/{rid}/progress.json")).json()
     assert progress["status"] == "running" and progress["targeted"] == 1
     assert set(progress) >= {"sent", "delivered", "completed", "ambiguous", "by_channel"}
     actions = [(e.action, e.actor) for e in await runtime.store.audit_log()]
     assert ("round.create", EMAIL) in actions and ("round.start", EMAIL) in actions
     again = await client.post(f"/admin/rounds/{rid}/start", data={"csrf": csrf_of(detail.text)})
-    assert "error=" in again.headers["location"]  # a running round cannot start twice
+    assert again.status_code == 400 and "notice error" in again.text  # cannot start twice
 
 
 async def test_findings_publish_and_summary_page(
@@ -490,21 +503,21 @@ async def test_credits_batch_download_and_mark_paid(
     assert ">5</td>" in page.text  # owed
     made = await client.post("/admin/credits/batches", data={
         "csrf": csrf_of(page.text), "period": T0.strftime("%Y-%m")})
-    assert "Batch" in made.headers["location"]
+    assert "notice=batch_made" in made.headers["location"]
     batch = (await runtime.store.payout_batches())[0]
     download = await client.get(f"/admin/credits/batches/{batch.id}.csv")
     rows = list(csv.DictReader(io.StringIO(download.text)))
     assert [(r["participant_id"], r["credits"]) for r in rows] == [("p1", "5")]
     again = await client.post("/admin/credits/batches", data={
         "csrf": csrf_of(page.text), "period": T0.strftime("%Y-%m")})
-    assert "Nothing+new" in again.headers["location"]
+    assert "notice=nothing_to_pay" in again.headers["location"]
     await client.post(f"/admin/credits/batches/{batch.id}/paid",
                       data={"csrf": csrf_of(page.text)})
     paid = await runtime.store.payout_get(batch.id)
     assert paid is not None and paid.status == "paid" and paid.paid_by == EMAIL
     adjusted = await client.post("/admin/credits/adjust", data={
         "csrf": csrf_of(page.text), "participant": "p1", "amount": "2.5", "note": "travel"})
-    assert "Adjusted" in adjusted.headers["location"]
+    assert "notice=adjusted" in adjusted.headers["location"]
     assert sum(e.amount for e in await runtime.store.ledger(participant_id="p1")) == 750
 
 
@@ -514,3 +527,19 @@ def test_addresses_are_masked_on_both_channels() -> None:
     assert mask_address("tel:+447700900123") == "tel:+44•••••••123"
     assert mask_address("telegram:123456789") == "telegram:•••••••89"
     assert mask_address("telegram:7") == "telegram:•7"
+
+
+async def test_notices_come_from_fixed_keys_not_from_the_query_string(
+        site: tuple[Runtime, httpx.AsyncClient]) -> None:
+    _, client = site
+    await login(client)
+    lure = "Your session expired. Call +44 20 7946 0000 to log in again"
+    for path in ("/admin/credits", "/admin/simulator"):
+        page = await client.get(path, params={"error": lure, "done": lure, "notice": lure})
+        assert page.status_code == 200 and "Call +44" not in page.text, path
+    crafted = await client.get("/admin/credits", params={"notice": "batch_paid",
+                                                         "ref": lure})
+    assert "Batch ? marked paid." in crafted.text and "Call +44" not in crafted.text
+    named = await client.get("/admin/credits", params={"notice": "batch_paid",
+                                                       "ref": "B2026-03-1"})
+    assert "Batch B2026-03-1 marked paid." in named.text

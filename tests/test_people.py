@@ -49,7 +49,7 @@ def test_csv_import_reports_every_bad_row_with_its_line() -> None:
         (3, "phone '12' is not a possible number for region GB"),
         (3, "locale 'xx' is not enabled (enabled: en, cy)"),
         (3, "timezone 'Mars/Base' is unknown (e.g. Europe/London)"),
-        (4, "needs a phone or a telegram_id"),
+        (4, "needs a phone, a telegram_id or a whatsapp number"),
         (5, "tel tel:+447700900123 also on line 2"),
         (6, "telegram_id 'abc' must be a number (the chat id)"),
     ]
@@ -154,3 +154,20 @@ def test_cli_import_list_export(tmp_path: Path) -> None:
     assert exported["addresses"][0]["address"] == "tel:+447700900123"
     assert run("erase", row["id"], "--yes").returncode == 0
     assert run("list", "--json").stdout.strip() == ""
+
+
+def test_csv_whatsapp_column_makes_whatsapp_addresses() -> None:
+    header = "name,phone,telegram_id,whatsapp,locale,timezone,cohort,tags\n"
+    text = header + ("Wyn,,,07700 900124,,,,\n"
+                     "Both,07700 900125,,07700 900125,,,,\n")
+    people = build_people(read_csv(text, "w.csv"), make_config(), SequentialIds(), T0, "w.csv")
+    (wyn, [only]), (both, addresses) = people
+    assert (only.address, only.channel) == ("whatsapp:+447700900124", "whatsapp")
+    assert wyn.preferred_channel == "whatsapp" and both.preferred_channel is None
+    assert [a.address for a in addresses] == ["tel:+447700900125", "whatsapp:+447700900125"]
+    with pytest.raises(ImportRowError) as info:
+        build_people(read_csv(header + "Bad,,,12,,,,\n", "b.csv"), make_config(),
+                     SequentialIds(), T0, "b.csv")
+    assert [(p.line, p.message) for p in info.value.problems] == [
+        (2, "whatsapp: phone '12' is not a possible number for region GB")]
+    assert mask_phone("whatsapp:+447700900124") == "whatsapp:+44•••••••124"

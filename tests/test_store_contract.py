@@ -666,7 +666,8 @@ async def test_erase_participant_removes_personal_data(store: Store) -> None:
     assert [o.status for o in rows] == ["cancelled", "sent"]
     assert await store.outbox_due("sms", T0 + 60 * MIN, 10) == []
     assert [i.dedupe_key for i in await store.inbox_pending()] == ["6"]
-    assert await store.inbox_put(inbox("5", addr="telegram:42")) is True  # row was deleted
+    # a replay of an erased person's message is refused: the key is kept, as a keyed hash
+    assert await store.inbox_put(inbox("5", addr="telegram:42")) is False
     assert await store.queued_flows("p1") == []
     assert await store.timers_of("s1") == []
     s = await store.get_session("s1")
@@ -1217,3 +1218,45 @@ async def test_findings_ledger_payouts_and_audit(store: Store) -> None:
     assert [(e.actor, e.action, e.detail) for e in log] == [
         ("telegram:9", "round.status", {}), ("cli:sam", "round.start", {"n": 3})]
     assert len(await store.audit_log(limit=1)) == 1
+
+
+# -- media replies and the WhatsApp window (issue 17) ---------------------------------------
+async def test_media_rows_are_added_once_fetched_when_due_and_erased_with_their_files(
+        store: Store, tmp_path: Path) -> None:
+    from bot.store.media import MediaItem
+
+    await enrol(store, "p1", "whatsapp:+447700900001")
+    voice = MediaItem("p1", "whatsapp", "voice", "https://media/1", T0, "audio/ogg",
+                      inbox_id=7, position=0, session_id="s1", node="q1")
+    first = await store.media_add(voice)
+    assert await store.media_add(dataclasses.replace(voice)) == first  # reprocessed: once
+    second = await store.media_add(dataclasses.replace(voice, position=1, kind="photo"))
+    assert second != first
+    due = await store.media_due(T0)
+    assert [(m.id, m.kind, m.status) for m in due] == [(first, "voice", "pending"),
+                                                       (second, "photo", "pending")]
+    file = tmp_path / "p1-1.ogg"
+    file.write_bytes(b"OggS voice")
+    stored = dataclasses.replace(due[0], status="stored", path=str(file), size=10,
+                                 attempts=1, updated_at=T0 + MIN)
+    await store.media_update(stored)
+    retry = dataclasses.replace(due[1], attempts=1, error="HTTP 500",
+                                next_attempt_at=T0 + 5 * MIN)
+    await store.media_update(retry)
+    assert [m.id for m in await store.media_due(T0 + MIN)] == []  # not due yet
+    assert [m.id for m in await store.media_due(T0 + 5 * MIN)] == [second]
+    assert await store.media_get(first) == dataclasses.replace(stored, id=first)
+    await store.erase_participant("p1", T0 + 10 * MIN)
+    assert await store.media_of("p1") == [] and await store.media_get(first) is None
+    assert not file.exists()  # the file went with the rows
+
+
+async def test_last_inbound_at_is_the_newest_message_from_that_address(store: Store) -> None:
+    assert await store.last_inbound_at("whatsapp:+447700900001") is None
+    await store.inbox_put(dataclasses.replace(inbox("1", addr="whatsapp:+447700900001"),
+                                              received_at=T0))
+    await store.inbox_put(dataclasses.replace(inbox("2", addr="whatsapp:+447700900001"),
+                                              received_at=T0 + 5 * MIN))
+    await store.inbox_put(dataclasses.replace(inbox("3", addr="whatsapp:+447700900002"),
+                                              received_at=T0 + 9 * MIN))
+    assert await store.last_inbound_at("whatsapp:+447700900001") == T0 + 5 * MIN

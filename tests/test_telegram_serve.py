@@ -103,10 +103,12 @@ async def test_start_through_consent_onboarding_and_ons4_with_buttons_and_typing
     edited = fake[0].message(1001, language["message_id"])
     assert edited is not None and edited["text"].endswith("\n\n✓ English")
     assert "reply_markup" not in edited
-    assert got[-1] == "Do you agree to take part, and for us to keep your answers?"
+    # the consent texts and their question travel as one message (delivery.bundle)
+    assert len(got) == 1
+    assert got[-1].endswith("\n\nDo you agree to take part, and for us to keep your answers?")
     assert me.keyboard(me.messages()[-1]) == [["Yes", "No"]]
     got = await me.say("yes")  # typed, not pressed
-    assert got == ["Thank you for joining! Next, a few quick questions.",
+    assert got == ["Thank you for joining! Next, a few quick questions.\n\n"
                    "What would you like us to call you? Any name is fine."]
     assert await me.say("Ffion") == ["When is the best time to message you?"]
     assert me.keyboard(me.messages()[-1]) == [["Morning"], ["Afternoon"], ["Evening"],
@@ -122,8 +124,8 @@ async def test_start_through_consent_onboarding_and_ons4_with_buttons_and_typing
 
     assert await db.conversations.start_flow(p.id, "ons4") == "started"
     got = await me.replies()
-    assert got[-1] == ("Overall, how satisfied are you with your life nowadays?\n"
-                       "(0 = not at all, 10 = completely)")
+    assert got[-1].endswith("\n\nOverall, how satisfied are you with your life nowadays?\n"
+                            "(0 = not at all, 10 = completely)")
     assert me.keyboard(me.messages()[-1]) == SCALE_ROWS
     await me.tap("7")
     assert await me.say("8") == ["Overall, how happy did you feel yesterday?\n"

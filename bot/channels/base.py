@@ -28,6 +28,9 @@ class Pacing:
 
     per_second: float
     per_chat_per_second: float | None = None
+    per_chat_burst: int = 1
+    """Messages one chat may get back to back before the per-chat pace applies (a
+    platform that tolerates short bursts: a question and its follow-up need not drip)."""
 
 
 class Transport(Protocol):

@@ -129,12 +129,13 @@ def _pack(costs: list[int], capacity: int) -> int:
     return segments
 
 
-@lru_cache(maxsize=8192)
 def measure(text: str) -> SegmentInfo:
     """Work out the encoding, size and segment count of ``text`` sent as one SMS.
 
     The empty string is one (empty) GSM-7 segment.
     """
+    # Not memoised: texts carry people's names and answers, and a process-wide cache
+    # keyed by them would keep erased data in memory (per-character costs are cached).
     gsm = _gsm_costs(text)
     if gsm is not None:
         encoding: Encoding = "GSM-7"

@@ -143,10 +143,10 @@ class TwilioTransport:
 
     # -- sending --------------------------------------------------------------------------
     async def send(self, item: OutboxItem) -> SendResult:
-        bodies = [b for b in sms_bodies(item.payload) if b.text]
+        bodies = [b for b in self._bodies(item.payload) if b.text]
         if not bodies:
             return SendResult(None, 0)  # nothing to say (e.g. an erased row)
-        to = phone_of(item.address)
+        to = self._to(item.address)
         done = {p.part for p in await self._parts(item)}
         sent_now = 0
         for index, body in enumerate(bodies, start=1):
@@ -187,12 +187,30 @@ class TwilioTransport:
             raise TransientError(f"Twilio unreachable: {type(exc).__name__}") from exc
         await self._record(item, message, body, index, total)
 
-    def _create(self, to: str, text: str) -> Any:
-        """One create request (in a worker thread)."""
+    # -- what WhatsApp (``whatsapp_transport``) changes; the rest is shared ---------------
+    def _to(self, address: str) -> str:
+        return phone_of(address)
+
+    def _bodies(self, payload: dict[str, Any]) -> list[SmsBody]:
+        return sms_bodies(payload)
+
+    def _sender(self) -> str:
+        return self.sms.from_number
+
+    def _same(self, to: str, body: str | None, text: str) -> bool:
+        """Whether a message Twilio holds is the one we sent with ``text``."""
+        return body == text
+
+    def _params(self, to: str, text: str) -> dict[str, Any]:
         params: dict[str, Any] = {"to": to, "from_": self.sms.from_number, "body": text,
                                   "validity_period": self.sms.validity_period}
         if self.public_url:
             params["status_callback"] = f"{self.public_url}/sms/status"
+        return params
+
+    def _create(self, to: str, text: str) -> Any:
+        """One create request (in a worker thread)."""
+        params = self._params(to, text)
         try:
             return self.client.messages.create(**params)
         except requests.RequestException as exc:
@@ -244,10 +262,10 @@ class TwilioTransport:
     # -- did it go out? -----------------------------------------------------------------
     async def resolve_ambiguous(self, item: OutboxItem) -> SendResult | None:
         """After a restart: look up every part of the row we have no record of."""
-        bodies = [b for b in sms_bodies(item.payload) if b.text]
+        bodies = [b for b in self._bodies(item.payload) if b.text]
         if not item.address or not bodies:
             raise AmbiguousSend("cannot be checked: the message text is no longer kept")
-        to = phone_of(item.address)
+        to = self._to(item.address)
         done = {p.part for p in await self._parts(item)}
         missing = False
         for index, body in enumerate(bodies, start=1):
@@ -275,8 +293,8 @@ class TwilioTransport:
         except (TwilioException, requests.RequestException) as exc:
             raise _LookupFailed(f"{type(exc).__name__}: {exc}") from exc
         earliest = since - CLOCK_SKEW
-        matching = [m for m in candidates
-                    if m.body == text and (m.date_created is None or m.date_created >= earliest)]
+        matching = [m for m in candidates if self._same(to, m.body, text)
+                    and (m.date_created is None or m.date_created >= earliest)]
         matching.sort(key=_created)
         for message in matching:
             if await self._store().sms_part(str(message.sid)) is None:
@@ -288,9 +306,9 @@ class TwilioTransport:
         few whatever their date (a message still queued has no DateSent yet)."""
         day = since.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         messages = self.client.messages
-        found = {m.sid: m for m in messages.list(to=to, from_=self.sms.from_number,
+        found = {m.sid: m for m in messages.list(to=to, from_=self._sender(),
                                                  date_sent_after=day, limit=200)}
-        for m in messages.list(to=to, from_=self.sms.from_number, limit=50):
+        for m in messages.list(to=to, from_=self._sender(), limit=50):
             found.setdefault(m.sid, m)
         return list(found.values())
 

@@ -31,10 +31,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from twilio.request_validator import RequestValidator
 
+from bot.channels.twilio_media import media_of
 from bot.config import Config
 from bot.engine.keywords import classify
 from bot.errors import StoreError
-from bot.store.records import Changes, InboxItem
+from bot.store.records import Changes, Channel, InboxItem
 from bot.store.sms import summarise
 
 if TYPE_CHECKING:
@@ -70,6 +71,9 @@ def twiml() -> Response:
 
 class SmsWebhooks:
     """The handlers; ``attach`` gives them the running service."""
+
+    channel: Channel = "sms"
+    """Metric label and route prefix (``WhatsAppWebhooks`` shares the rest)."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
@@ -112,7 +116,7 @@ class SmsWebhooks:
             if not self.validator.validate(*args):
                 label, reason = "bad_signature", "the signature does not match"
         if reason:
-            self._service().metrics.inc("parley_inbound_rejected_total", channel="sms",
+            self._service().metrics.inc("parley_inbound_rejected_total", channel=self.channel,
                                         reason=label)
             log.warning("sms: refused a request to %s: %s", route, reason)
             return None
@@ -135,8 +139,10 @@ class SmsWebhooks:
         body = form.get("Body", "")
         kind = "media" if not body and _int(form.get("NumMedia")) > 0 else "text"
         body = _as_twilio_saw_it(body, form.get("OptOutType", ""))
+        media = media_of(form, whatsapp=False)  # MMS
         item = InboxItem(channel="sms", dedupe_key=sid, address=address,
-                         payload={"text": body, "kind": kind},
+                         payload={"text": body, "kind": kind,
+                                  **({"media": media} if media else {})},
                          received_at=service.runtime.clock.now())
         try:
             is_new = await service.inbox.accept(item)  # committed before we answer
@@ -150,7 +156,7 @@ class SmsWebhooks:
 
     # -- POST /sms/status ---------------------------------------------------------------
     async def status(self, request: Request) -> Response:
-        form = await self.signed_form(request, "/sms/status")
+        form = await self.signed_form(request, f"/{self.channel}/status")
         if form is None:
             return PlainTextResponse("forbidden", status_code=403)
         service = self._service()
@@ -166,7 +172,7 @@ class SmsWebhooks:
         except StoreError as exc:
             log.error("sms: could not record a delivery status: %s", exc)
             return PlainTextResponse("store unavailable", status_code=503)
-        service.metrics.inc("parley_delivery_status_total", channel="sms", status=status)
+        service.metrics.inc("parley_delivery_status_total", channel=self.channel, status=status)
         if part is None:
             log.info("sms: status %r for message %s, which Parley has no record of",
                      status, sid)

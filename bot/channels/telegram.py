@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
 import os
 from collections.abc import Mapping
@@ -50,6 +49,7 @@ from bot.channels.telegram_updates import UpdateError, normalise
 from bot.config import Config
 from bot.errors import RateLimited, StoreError, TemplateError
 from bot.store.records import Channel, InboxItem
+from bot.text_hygiene import loads_bounded
 
 if TYPE_CHECKING:
     from bot.service import ParleyService
@@ -105,7 +105,8 @@ class TelegramChannel:
         self.bot = Bot(tg.token, base_url=base_url, base_file_url=file_base_url(base_url),
                        request=request, get_updates_request=updates)
         self.telegram = TelegramTransport(
-            self.bot, Pacing(tg.rate_limit_per_second, tg.per_chat_per_second))
+            self.bot, Pacing(tg.rate_limit_per_second, tg.per_chat_per_second,
+                             tg.per_chat_burst))
         self.transport: Transport = self.telegram
         self.poll_seconds = poll_seconds
         self.ready = asyncio.Event()
@@ -172,7 +173,7 @@ class TelegramChannel:
             return PlainTextResponse("forbidden", status_code=403)
         body = await request.body()
         try:
-            received = await self.receive(json.loads(body))
+            received = await self.receive(loads_bounded(body))
         except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError and UpdateError
             service.metrics.inc("parley_inbound_rejected_total", channel=self.name,
                                 reason="malformed")

@@ -111,8 +111,37 @@ def _message(update_id: int, message: Mapping[str, Any]) -> Normalised | None:
     if isinstance(text, str):
         return Normalised(key, address_of(chat_id), _text_payload(text))
     if any(message.get(field) for field in MEDIA_FIELDS):
-        return Normalised(key, address_of(chat_id), _payload("media"))
+        return Normalised(key, address_of(chat_id), _payload("media", media=media_of(message)))
     return None
+
+
+TELEGRAM_KINDS = {"voice": ("voice", "audio/ogg"), "audio": ("audio", "audio/mpeg"),
+                  "video": ("video", "video/mp4"), "video_note": ("video", "video/mp4"),
+                  "animation": ("video", "video/mp4"), "document": ("document", ""),
+                  "sticker": ("sticker", "image/webp")}
+"""Telegram message field → media kind and the content type when Telegram names none."""
+
+
+def media_of(message: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Descriptors of what a message carries: the file to fetch (``file_id``, fetched
+    later with getFile) or a location's coordinates. Nothing that names the sender."""
+    found: list[dict[str, Any]] = []
+    photos = message.get("photo")
+    if isinstance(photos, list) and photos and isinstance(photos[-1], Mapping):
+        best = photos[-1]  # Telegram lists the sizes smallest first
+        found.append({"kind": "photo", "source": str(best.get("file_id", "")),
+                      "content_type": "image/jpeg", "size": best.get("file_size")})
+    for field, (kind, default_type) in TELEGRAM_KINDS.items():
+        item = message.get(field)
+        if isinstance(item, Mapping) and item.get("file_id"):
+            found.append({"kind": kind, "source": str(item["file_id"]),
+                          "content_type": str(item.get("mime_type") or default_type),
+                          "size": item.get("file_size")})
+    where = message.get("location")
+    if isinstance(where, Mapping) and "latitude" in where and "longitude" in where:
+        found.append({"kind": "location", "content_type": "",
+                      "source": f"geo:{where['latitude']},{where['longitude']}"})
+    return [m for m in found if m["source"]][:1]  # one message carries one file
 
 
 def _text_payload(text: str) -> dict[str, Any]:

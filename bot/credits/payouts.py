@@ -14,15 +14,14 @@ including people who declined payment (their time is recorded, nothing is paid).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.config import Config
 from bot.credits.ledger import credits_text, money_text, month_bounds
+from bot.csv_safe import write_csv_file
 from bot.errors import ParleyError
 from bot.store.base import Store
 from bot.store.round_records import AuditEntry, LedgerEntry, PayoutBatch
@@ -45,15 +44,6 @@ async def _names(store: Store) -> dict[str, tuple[str, str]]:
     return {p.id: (p.name or str(p.profile.get("preferred_name") or ""),
                    str(p.profile.get("payment_preference") or ""))
             for p in await store.list_participants()}
-
-
-def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict[str, str]]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(columns))
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 async def participation(store: Store, config: Config, period: str) -> list[dict[str, str]]:
@@ -108,13 +98,15 @@ async def export(store: Store, config: Config, period: str, out: Path, *, actor:
         total += cents
     result = Export(None, rows, carried)
     part_file = out.with_name(out.stem + "-participation" + (out.suffix or ".csv"))
-    _write_csv(part_file, PARTICIPATION_COLUMNS, await participation(store, config, period))
+    write_csv_file(part_file, PARTICIPATION_COLUMNS, await participation(store, config, period))
     result.participation_file = part_file
-    if not rows:
+    if not rows:  # recorded all the same: erasure rewrites every file that names people
+        await store.audit_add(AuditEntry(now, actor, "credits.participation", period,
+                                         {"period": period, "file": str(part_file)}))
         return result
     batch = PayoutBatch(id=batch_id, period=period, created_at=now, total=total,
                         rows=len(rows), file=str(out), actor=actor)
-    _write_csv(out, PAYOUT_COLUMNS, rows)
+    write_csv_file(out, PAYOUT_COLUMNS, rows)
     try:
         await store.payout_create(batch, ids)
     except ParleyError:

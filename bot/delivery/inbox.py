@@ -22,6 +22,7 @@ from bot.errors import AlreadyProcessed, StoreError
 from bot.metrics import Metrics
 from bot.store.base import Store
 from bot.store.records import InboxItem
+from bot.text_hygiene import clean, clean_text
 
 log = logging.getLogger("parley.inbox")
 MAX_ATTEMPTS = 5
@@ -41,7 +42,8 @@ def to_inbound(item: InboxItem) -> Inbound:
     return Inbound(channel=item.channel, address=item.address, received_at=item.received_at,
                    text=str(p.get("text") or ""), kind=p.get("kind", "text"),
                    press=p.get("press"), invite=p.get("invite"), ack=p.get("ack"),
-                   source_id=p.get("source_id"), inbox_id=item.id)
+                   source_id=p.get("source_id"), inbox_id=item.id,
+                   media=tuple(p.get("media") or ()))
 
 
 class InboxProcessor:
@@ -67,6 +69,9 @@ class InboxProcessor:
 
     async def accept(self, item: InboxItem) -> bool:
         """Store durably; False for a duplicate. Processing starts in the background."""
+        # every channel's input passes here: valid Unicode only from now on
+        item.address, item.dedupe_key = clean_text(item.address), clean_text(item.dedupe_key)
+        item.payload = clean(item.payload)
         is_new = await self.store.inbox_put(item)
         if not is_new:
             self.metrics.inc("parley_inbound_duplicates_total", channel=item.channel)

@@ -71,7 +71,8 @@ class OutboxSender(AmbiguousSends):
         self.supervisor = supervisor or Supervisor(metrics)
         self.resend_ambiguous, self.resend_delay = resend_ambiguous, resend_delay
         self.window = SlidingWindow(transport.pacing.per_second)
-        self.per_chat = PerChat(transport.pacing.per_chat_per_second)
+        self.per_chat = PerChat(transport.pacing.per_chat_per_second,
+                                burst=transport.pacing.per_chat_burst)
         self._queue: asyncio.Queue[OutboxItem] = asyncio.Queue(maxsize=workers * 2)
         # The due rows last read, oldest first. Reading up to DUE_WINDOW rows for every
         # send cost most of a broadcast's CPU; the list is read again when new rows are

@@ -107,22 +107,40 @@ class SlidingWindow:
 
 class PerChat:
     """At most ``rate`` sends per second to any one chat, counted from the previous
-    send's answer, plus explicit pauses (after a 429 or a retry)."""
+    send's answer, plus explicit pauses (after a 429 or a retry). With ``burst`` > 1 a
+    chat may get that many back to back, then ``burst`` per ``burst / rate`` seconds: the
+    same average pace, without dripping a reply's few messages one a second."""
 
-    def __init__(self, rate: float | None, *, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, rate: float | None, *, burst: int = 1,
+                 clock: Callable[[], float] = time.monotonic):
         self.interval = MARGIN / rate if rate else 0.0
+        self.burst = max(1, burst)
         self.clock = clock
         self._next: dict[str, float] = {}
+        self._recent: dict[str, deque[float]] = {}
 
     def ready(self, chat: str) -> bool:
-        return self._next.get(chat, 0.0) <= self.clock()
+        now = self.clock()
+        if self._next.get(chat, 0.0) > now:
+            return False
+        recent = self._recent.get(chat)
+        if self.burst == 1 or not recent:
+            return True
+        while recent and recent[0] + self.burst * self.interval <= now:
+            recent.popleft()
+        return len(recent) < self.burst
 
     def record(self, chat: str) -> None:
         """Call when a send to ``chat`` has been answered."""
-        self._next[chat] = max(self._next.get(chat, 0.0), self.clock() + self.interval)
+        if self.burst > 1:  # the window in ``ready`` paces; ``_next`` only dates it
+            self._recent.setdefault(chat, deque()).append(self.clock())
+            self._next[chat] = max(self._next.get(chat, 0.0), self.clock())
+        else:
+            self._next[chat] = max(self._next.get(chat, 0.0), self.clock() + self.interval)
         if len(self._next) > 50_000:  # forget chats whose pause has long passed
             now = self.clock()
             self._next = {c: t for c, t in self._next.items() if t > now}
+            self._recent = {c: r for c, r in self._recent.items() if c in self._next}
 
     def served_at(self, chat: str) -> float:
         """When ``chat`` was last answered (-inf for a chat not served lately)."""

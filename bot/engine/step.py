@@ -93,14 +93,15 @@ _READS: dict[tuple[int, int, str], tuple[Renderer, AskNode, bool]] = {}
 
 
 def _reads_data(renderer: Renderer, node: AskNode, locale: str) -> bool:
-    """Whether any template of a question depends on data (cached per node/locale)."""
+    """Whether any template of a question reads a person's data (cached per node/locale);
+    text that reads only the project's settings is the same for everyone."""
     key = (id(renderer), id(node), locale)
     hit = _READS.get(key)
     if hit is not None and hit[0] is renderer and hit[1] is node:
         return hit[2]
     if len(_READS) > 8192:
         _READS.clear()
-    found = any(renderer.reads_data(k, locale) for k in _label_keys(node))
+    found = any(renderer.reads_personal_data(k, locale) for k in _label_keys(node))
     _READS[key] = (renderer, node, found)
     return found
 
@@ -276,9 +277,13 @@ class _Run:
         if plain is not None and plain[0] is self.flow:
             self._skeletons[local_key] = plain[1]
             return plain[1]
-        uses_data = _reads_data(self.ctx.renderer, node, locale)
+        if _reads_data(self.ctx.renderer, node, locale):
+            # rendered with this person's name or answers: never kept beyond this step,
+            # so the process holds no cache keyed by (or full of) anyone's data
+            fresh = self.build_skeleton(node_id, node)
+            self._skeletons[local_key] = fresh
+            return fresh
         key = (self.ctx.renderer, self.flow.id, self.flow.version, node_id, locale,
-               repr(sorted(self.data().items())) if uses_data else None,
                self.ctx.project_key)
         found = _SKELETONS.get(key)
         if found is None:
@@ -287,7 +292,7 @@ class _Run:
                 _SKELETONS.clear()
             if not any(isinstance(e, events.FlowErrored) for e in self.events):
                 _SKELETONS[key] = found
-        if not uses_data and found is _SKELETONS.get(key):  # cached, so known good
+        if found is _SKELETONS.get(key):  # cached, so known good
             if len(self.ctx.plain_skeletons) > 1024:
                 self.ctx.plain_skeletons.clear()
             self.ctx.plain_skeletons[plain_key] = (self.flow, found)

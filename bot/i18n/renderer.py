@@ -23,6 +23,9 @@ from bot.flows.toml_positions import key_lines
 
 _MISSING = object()
 _MEMO_LIMIT = 20_000
+_MEMO_SAFE = frozenset({"project", "min", "max", "credit_unit", "channel"})
+"""Template variables that say nothing about a person: only templates reading these
+alone are memoised (see ``Renderer.render``)."""
 
 
 def _flatten(prefix: str, table: Mapping[str, Any], out: dict[str, str]) -> None:
@@ -153,6 +156,13 @@ class Renderer:
         except Exception:  # the template's own logic failed on blanks: nothing safe left
             return ""
 
+    def reads_personal_data(self, key: str, locale: str) -> bool:
+        """Whether the template for ``key`` reads anything beyond ``_MEMO_SAFE`` (a
+        person's name, answers, fields or vars): such text is never cached."""
+        found = self.resolve_locale(key, locale)
+        return found is not None and not _MEMO_SAFE.issuperset(self._uses.get((found, key),
+                                                                              ()))
+
     def resolve_locale(self, key: str, locale: str) -> str | None:
         if self.has(key, locale):
             return locale
@@ -169,17 +179,25 @@ class Renderer:
         if static is not None:
             return static
         data = data or {}
+        uses = self._uses[(found, key)]
+        if not _MEMO_SAFE.issuperset(uses):
+            # reads a person's name, answers, balance or vars: rendered afresh, so no
+            # cache in the process is keyed by (or holds) anyone's data
+            return self._render(found, key, data)
         # Rendering is pure, so results are memoised on exactly the values the template
         # reads; the same question to thousands of people renders once.
-        memo_key = (found, key, *(repr(data.get(n, _MISSING)) for n in self._uses[(found, key)]))
+        memo_key = (found, key, *(repr(data.get(n, _MISSING)) for n in uses))
         cached = self._memo.get(memo_key)
         if cached is not None:
             return cached
-        try:
-            text = self._compiled[found][key].render(**data).strip()
-        except UndefinedError as exc:
-            raise TemplateError(f"template '{key}' ({found}): {exc.message}") from exc
+        text = self._render(found, key, data)
         if len(self._memo) >= _MEMO_LIMIT:
             self._memo.clear()
         self._memo[memo_key] = text
         return text
+
+    def _render(self, found: str, key: str, data: Mapping[str, Any]) -> str:
+        try:
+            return self._compiled[found][key].render(**data).strip()
+        except UndefinedError as exc:
+            raise TemplateError(f"template '{key}' ({found}): {exc.message}") from exc

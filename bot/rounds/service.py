@@ -42,9 +42,9 @@ class Preview:
     names: dict[str, str] = field(default_factory=dict)
 
     def by_channel(self) -> dict[str, int]:
-        out = {"telegram": 0, "sms": 0, "none": 0}
+        out = {"telegram": 0, "sms": 0, "whatsapp": 0, "none": 0}
         for t in self.targets:
-            out[t.channel if t.channel in ("telegram", "sms") else "none"] += 1
+            out[t.channel if t.channel in ("telegram", "sms", "whatsapp") else "none"] += 1
         return out
 
     @property

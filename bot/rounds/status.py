@@ -17,7 +17,7 @@ from bot.store.round_records import DeliveryRow, Round, RoundTarget
 
 COUNTS = ("targeted", "sent", "delivered", "started", "completed", "opted_out",
           "unreachable", "ambiguous", "segments_estimated", "segments_sent")
-CHANNELS = ("telegram", "sms")
+CHANNELS = ("telegram", "sms", "whatsapp")
 
 
 def _empty() -> dict[str, int]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -37,6 +38,14 @@ class SchedulerJob:
         self.last: DueReport | None = None
         self._lock = asyncio.Lock()
         self._service: ParleyService | None = None
+        self._also: list[tuple[str, Callable[[dt.datetime], Awaitable[None]], float]] = []
+
+    def also(self, job_id: str, work: Callable[[dt.datetime], Awaitable[None]],
+             every: float) -> None:
+        """Run ``work(now)`` every ``every`` seconds too (first at start), on the same
+        scheduler: e.g. the daily retention purge. A failure is logged and retried at
+        the next run."""
+        self._also.append((job_id, work, every))
 
     async def start(self, service: ParleyService | None = None) -> None:
         # a tick skipped because the previous pass is still busy is expected, not news
@@ -46,8 +55,18 @@ class SchedulerJob:
             "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
         scheduler.add_job(self.tick, "interval", seconds=self.interval, id=TICK_ID,
                           next_run_time=dt.datetime.now(dt.UTC))
+        for job_id, work, every in self._also:
+            scheduler.add_job(self._run_also, "interval", args=(job_id, work),
+                              seconds=every, id=job_id, next_run_time=dt.datetime.now(dt.UTC))
         scheduler.start()
         self.scheduler = scheduler
+
+    async def _run_also(self, job_id: str,
+                        work: Callable[[dt.datetime], Awaitable[None]]) -> None:
+        try:
+            await work(self.clock.now())
+        except Exception:
+            log.exception("scheduler: %s failed; retrying at its next run", job_id)
 
     async def stop(self) -> None:
         if self.scheduler is not None:

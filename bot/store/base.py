@@ -14,6 +14,7 @@ from typing import Protocol
 from bot.engine.session import Session
 from bot.store.dashboard import DashboardStore
 from bot.store.delivery import DeliveryStore
+from bot.store.media import MediaStore
 from bot.store.people import PeopleStore
 from bot.store.records import (
     Address,
@@ -30,9 +31,11 @@ from bot.store.records import (
 )
 from bot.store.rounds_base import RoundsStore
 from bot.store.sms import SmsStore
+from bot.store.window import WindowStore
 
 
-class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, DeliveryStore, Protocol):
+class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, WindowStore, MediaStore,
+            DeliveryStore, Protocol):
     """Async persistence. Every method raises StoreError when the database is unusable."""
 
     async def open(self) -> None:
@@ -65,7 +68,9 @@ class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, DeliveryStore, P
         """Blank personal data everywhere (answers' values and raw text, profile, name,
         addresses, events' payloads, outbox text) keeping an anonymised participant row
         with status ``erased`` so totals stay consistent; make the text unrecoverable
-        from the database file."""
+        from the database file. What each table keeps is listed, table by table, in
+        ``bot/store/erasure.py``; ``Changes.erase`` does the same inside a unit of work.
+        KeyError for an unknown id."""
 
     # sessions
     async def get_session(self, session_id: str) -> Session | None: ...

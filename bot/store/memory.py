@@ -20,6 +20,9 @@ from bot.engine.session import Session
 from bot.errors import AlreadyProcessed, StoreError
 from bot.store.dashboard import MemoryDashboard
 from bot.store.delivery import MemoryDelivery, not_held_back
+from bot.store.erasure import erase_memory, forgotten_key, memory_scope, new_secret
+from bot.store.erasure_files import scrub_files
+from bot.store.media import MemoryMedia
 from bot.store.memory_rounds import MemoryRounds
 from bot.store.people import MemoryPeople
 from bot.store.records import (
@@ -47,6 +50,7 @@ from bot.store.sqlite import (
     sessions_of,
     to_utc,
 )
+from bot.store.window import MemoryWindow
 
 T = TypeVar("T")
 
@@ -112,7 +116,13 @@ def _sorted(items: Iterable[T], key: Callable[[T], Any]) -> list[T]:
     return _copies(sorted(items, key=key))
 
 
-class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, MemoryDelivery):
+def _check_erase(changes: Changes, known: set[str]) -> None:
+    if changes.erase is not None and changes.erase[0] not in known:
+        raise KeyError(changes.erase[0])
+
+
+class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, MemoryWindow,
+                  MemoryMedia, MemoryDelivery):
     """``Store`` in plain dicts and lists; nothing survives the process."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:
@@ -132,6 +142,7 @@ class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, Memory
         self._timers: dict[int, Timer] = {}
         self._meta: dict[str, str] = {}
         self._last_id: dict[str, int] = {}
+        self._erasure_secret = new_secret()
 
     def __repr__(self) -> str:
         return "MemoryStore()"
@@ -178,6 +189,7 @@ class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, Memory
             if pending is not None and pending.status != "pending":
                 raise AlreadyProcessed(inbox_id)
         known = set(self._participants) | ({participant.id} if participant else set())
+        _check_erase(changes, known)
         for address in addresses:
             if address.participant_id not in known:
                 raise StoreError(f"store refused inconsistent data: address "
@@ -222,6 +234,7 @@ class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, Memory
                 inbox.status, inbox.processed_at = "done", done_at
                 inbox.attempts += 1
                 inbox.payload = {}  # processed: its effects are stored; keep only the key
+        await self._erase(changes.erase)
 
     # -- participants and addresses -----------------------------------------------------
     async def get_participant(self, participant_id: str) -> Participant | None:
@@ -250,42 +263,15 @@ class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, Memory
                 if p.status != "erased"]
         return _copies(p for _, _, p in sorted(rows, key=lambda x: (x[0], x[1])))
 
+    async def _erase(self, erase: tuple[str, dt.datetime] | None) -> None:
+        """The unit's erasure, last (``bot/store/erasure.py``), then its files."""
+        if erase is not None:
+            erase_memory(self, memory_scope(self, *erase, self._erasure_secret))
+            await scrub_files(self, erase[0])
+
     async def erase_participant(self, participant_id: str, at: dt.datetime) -> None:
         """As ``SqliteStore.erase_participant``: raises KeyError for an unknown id."""
-        self._check()
-        at = to_utc(at)
-        person = self._participants.get(participant_id)
-        if person is None:
-            raise KeyError(participant_id)
-        self._participants[participant_id] = dataclasses.replace(
-            person, status="erased", erased_at=person.erased_at or at, name=None, profile={},
-            tags=(), cohort=None, timezone=None, preferred_channel=None)
-        addresses = {a for a, row in self._addresses.items()
-                     if row.participant_id == participant_id}
-        for key, item in list(self._inbox.items()):
-            if item.address in addresses:
-                del self._inbox[key]
-                self._inbox_keys.discard((item.channel, item.dedupe_key))
-        for address in addresses:
-            del self._addresses[address]
-        sessions = {s.id for s in self._sessions.values() if s.participant_id == participant_id}
-        for answer in self._answers.values():
-            if answer.participant_id == participant_id:
-                answer.value = answer.raw = None
-        for event in self._events.values():
-            if event.participant_id == participant_id or event.session_id in sessions:
-                event.payload = {}
-        for outbox in self._outbox.values():
-            if outbox.participant_id == participant_id:
-                outbox.payload, outbox.address, outbox.last_error = {}, "", None
-                if outbox.status in DUE_STATUSES:
-                    outbox.status = "cancelled"
-        self._queue = {k: q for k, q in self._queue.items()
-                       if q.participant_id != participant_id}
-        self._timers = {k: t for k, t in self._timers.items()
-                        if t.participant_id != participant_id and t.session_id not in sessions}
-        for session_id in sessions:
-            self._sessions[session_id] = self._sessions[session_id].evolve(fields={}, vars={})
+        await self.apply(Changes(erase=(participant_id, to_utc(at))))
 
     # -- sessions -----------------------------------------------------------------------
     async def get_session(self, session_id: str) -> Session | None:
@@ -342,7 +328,8 @@ class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, Memory
         self._check()
         stored = _inbox(item)
         key = (item.channel, item.dedupe_key)
-        if key in self._inbox_keys:
+        forgotten = forgotten_key(self._erasure_secret, item.channel, item.dedupe_key)
+        if key in self._inbox_keys or (item.channel, forgotten) in self._inbox_keys:
             return False
         stored.id = item.id = self._next_id("inbox")
         self._inbox[stored.id] = stored

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from bot.engine.session import FieldValue, Session
 from bot.store.round_records import LedgerEntry, RoundTarget
 
-Channel = Literal["telegram", "sms", "console"]
+Channel = Literal["telegram", "sms", "whatsapp", "console"]
 ParticipantStatus = Literal["new", "consented", "declined", "erased"]
 OutboxStatus = Literal["pending", "sending", "sent", "retry", "failed", "ambiguous", "cancelled"]
 InboxStatus = Literal["pending", "done", "failed"]
@@ -182,6 +182,9 @@ class Changes:
     invites_used: list[str] = field(default_factory=list)
     """Invite codes this unit used (one more use each): counted with the enrolment they
     made, so a crash in between cannot use up someone's single-use link."""
+    erase: tuple[str, dt.datetime] | None = None
+    """Erase this participant at this time, last, in the same transaction (``erasure``):
+    a goodbye queued in the unit is sent only if the erasure is kept, and vice versa."""
 
 
 @dataclass

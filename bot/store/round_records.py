@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Channel = Literal["telegram", "sms", "console"]
+Channel = Literal["telegram", "sms", "whatsapp", "console"]
 
 RoundStatus = Literal["draft", "running", "paused", "closed", "cancelled"]
 TargetStatus = Literal[

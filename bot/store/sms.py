@@ -24,8 +24,9 @@ from typing import Any, Protocol
 from bot.store.records import OutboxItem
 
 STATUS_RANK = {"accepted": 0, "scheduled": 0, "queued": 0, "sending": 1, "sent": 2,
-               "delivered": 3, "undelivered": 3, "failed": 3, "canceled": 3, "read": 3}
-"""How far along a message is; a late callback never moves a message backwards."""
+               "delivered": 3, "undelivered": 3, "failed": 3, "canceled": 3, "read": 4}
+"""How far along a message is; a late callback never moves a message backwards (WhatsApp's
+``read`` comes after ``delivered``, and a late ``delivered`` must not undo it)."""
 FINAL_BAD = ("failed", "undelivered", "canceled")
 
 

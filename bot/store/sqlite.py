@@ -26,6 +26,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
+import os
 import random
 import re
 import sqlite3
@@ -43,7 +44,10 @@ from bot.engine.session import FieldValue, Session, SessionStatus
 from bot.errors import AlreadyProcessed, ConfigError, StoreError
 from bot.store.dashboard import SqliteDashboard
 from bot.store.delivery import HELD_BACK_SQL, SqliteDelivery
+from bot.store.erasure import SECRET_KEY, erase_sqlite, forgotten_key, new_secret
+from bot.store.erasure_files import scrub_files
 from bot.store.inline_sqlite import inline_connect
+from bot.store.media import SqliteMedia
 from bot.store.people import SqlitePeople
 from bot.store.records import (
     Address,
@@ -63,6 +67,7 @@ from bot.store.records import (
 )
 from bot.store.sms import SqliteSms
 from bot.store.sqlite_rounds import SqliteRounds, write_ledger, write_targets
+from bot.store.window import SqliteWindow
 
 log = logging.getLogger(__name__)
 
@@ -364,8 +369,11 @@ VALUES (?, ?, ?, ?, ?, ?)"""
 _INSERT_INBOX = """
 INSERT INTO inbox (channel, dedupe_key, address, payload, received_at, status, attempts,
     processed_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+SELECT ?, ?, ?, ?, ?, ?, ?, ?
+WHERE NOT EXISTS (SELECT 1 FROM inbox WHERE channel = ? AND dedupe_key = ?)
 ON CONFLICT (channel, dedupe_key) DO NOTHING"""
+"""The last two parameters: the channel and the key the row would keep had its sender
+been erased (``erasure.forgotten_key``), so a replay after an erasure is a duplicate."""
 
 
 @dataclass
@@ -439,7 +447,17 @@ def _statements(sql: str) -> list[str]:
     return statements
 
 
-class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, SqliteDelivery):
+def _create_private(path: Path) -> None:
+    """Create a new database file readable by its owner only (0600); SQLite gives the
+    ``-wal`` and ``-shm`` files the same mode. An existing file is left as it is."""
+    if str(path) == ":memory:" or str(path).startswith("file:"):
+        return
+    with contextlib.suppress(FileExistsError, FileNotFoundError, IsADirectoryError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
+class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, SqliteWindow,
+                  SqliteMedia, SqliteDelivery):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
@@ -453,6 +471,7 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, Sqlite
         self._sync_level = "FULL"
         self._inbox_batch: list[tuple[InboxItem, Params, asyncio.Future[bool]]] = []
         self._inbox_flusher: asyncio.Task[None] | None = None
+        self._secret: str | None = None
 
     @classmethod
     def from_url(cls, url: str, *, busy_timeout_ms: int = 5000,
@@ -564,6 +583,7 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, Sqlite
     async def _open_once(self) -> None:
         if self._db is not None:
             return
+        _create_private(self.path)
         try:
             # quick statements run on the loop's thread, the rest on aiosqlite's: see
             # bot/store/inline_sqlite.py (about a third less CPU a conversation turn)
@@ -730,10 +750,12 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, Sqlite
                                        for code in changes.invites_used])
             await write_targets(db, changes.targets)
             ids.extend(await write_ledger(db, changes.ledger))
+            await self._erase(db, changes.erase)  # last: it also blanks rows above
         for obj, new_id in ids:  # only once committed
             obj.id = new_id
         for target in changes.targets:
             target.version += 1
+        await self._after_erase(changes.erase)
 
     # -- participants and addresses -----------------------------------------------------
     async def get_participant(self, participant_id: str) -> Participant | None:
@@ -761,39 +783,9 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, Sqlite
         return [_participant(r) for r in rows]
 
     async def erase_participant(self, participant_id: str, at: dt.datetime) -> None:
-        """See ``Store.erase_participant``. Also cancels the person's unsent outbox rows
-        (their text is gone) and deletes their inbox rows, queued flows and timers; the
-        consent decisions (no personal data) are kept. Raises KeyError for an unknown id."""
-        at_text = dt_text(at)
-        pid = (participant_id,)
-        async with self._write() as db:
-            found = await db.execute_fetchall("SELECT 1 FROM participants WHERE id = ?", pid)
-            if not list(found):
-                raise KeyError(participant_id)
-            await db.execute(
-                "UPDATE participants SET status = 'erased', "
-                "erased_at = COALESCE(erased_at, ?), name = NULL, profile = '{}', "
-                "tags = '[]', cohort = NULL, timezone = NULL, preferred_channel = NULL "
-                "WHERE id = ?", (at_text, participant_id))
-            await db.execute("DELETE FROM inbox WHERE address IN "
-                             "(SELECT address FROM addresses WHERE participant_id = ?)", pid)
-            await db.execute("DELETE FROM addresses WHERE participant_id = ?", pid)
-            await db.execute("UPDATE answers SET value = NULL, raw = NULL, raw_escaped = 0 "
-                             "WHERE participant_id = ?", pid)
-            await db.execute("UPDATE events SET payload = '{}' WHERE participant_id = ? OR "
-                             "session_id IN (SELECT id FROM sessions WHERE participant_id = ?)",
-                             (participant_id, participant_id))
-            await db.execute(
-                "UPDATE outbox SET payload = '{}', address = '', last_error = NULL, "
-                "status = CASE WHEN status IN ('pending', 'retry') THEN 'cancelled' "
-                "ELSE status END WHERE participant_id = ?", pid)
-            await db.execute("DELETE FROM queued_flows WHERE participant_id = ?", pid)
-            await db.execute("DELETE FROM timers WHERE participant_id = ? OR session_id IN "
-                             "(SELECT id FROM sessions WHERE participant_id = ?)",
-                             (participant_id, participant_id))
-            await db.execute("UPDATE sessions SET fields = '{}', vars = '{}' "
-                             "WHERE participant_id = ?", pid)
-        await self.checkpoint()
+        """See ``Store.erase_participant`` and ``bot.store.erasure`` (what each table
+        keeps). Raises KeyError for an unknown id."""
+        await self.apply(Changes(erase=(participant_id, at)))
 
     async def checkpoint(self) -> None:
         """Copy the WAL into the database file and truncate it, so overwritten text (zeroed
@@ -872,8 +864,10 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, Sqlite
             try:
                 results: list[tuple[bool, int | None]] = []
                 async with self._write() as db:
-                    for _, params, _ in batch:
-                        cursor = await db.execute(_INSERT_INBOX, params)
+                    secret = await self._erasure_secret(db)
+                    for item, params, _ in batch:
+                        cursor = await db.execute(_INSERT_INBOX, (*params, item.channel, (
+                            forgotten_key(secret, item.channel, item.dedupe_key))))
                         results.append((cursor.rowcount == 1, cursor.lastrowid))
             except BaseException as exc:
                 for _, _, future in batch:
@@ -1005,6 +999,27 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, Sqlite
         return [_timer(r) for r in rows]
 
     # -- meta ---------------------------------------------------------------------------
+    async def _erase(self, db: aiosqlite.Connection,
+                     erase: tuple[str, dt.datetime] | None) -> None:
+        if erase is not None:
+            await erase_sqlite(db, erase[0], erase[1], await self._erasure_secret(db))
+
+    async def _after_erase(self, erase: tuple[str, dt.datetime] | None) -> None:
+        """Once committed: the WAL checkpointed (so erased text leaves it), then files."""
+        if erase is not None:
+            await self.checkpoint()
+            await scrub_files(self, erase[0])
+
+    async def _erasure_secret(self, db: aiosqlite.Connection) -> str:
+        """The per-project secret of erased inbox keys (made once, kept in ``meta``)."""
+        if self._secret is None:
+            await db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
+                             "ON CONFLICT (key) DO NOTHING", (SECRET_KEY, new_secret()))
+            rows = list(await db.execute_fetchall("SELECT value FROM meta WHERE key = ?",
+                                                  (SECRET_KEY,)))
+            self._secret = str(rows[0][0])
+        return self._secret
+
     async def get_meta(self, key: str) -> str | None:
         row = await self._one("SELECT value FROM meta WHERE key = ?", (key,))
         return None if row is None else str(row[0])

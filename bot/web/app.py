@@ -10,49 +10,13 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 
 from bot.service import ParleyService
 from bot.web.dashboard import dashboard_routes
+from bot.web.edge import HttpEdge
 
 log = logging.getLogger("parley.web")
-
-
-class BodyLimit:
-    """Refuse request bodies over ``limit`` bytes with 413 before reading them whole."""
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await PlainTextResponse("request body too large", status_code=413)(
-                scope, receive, send)
-            return
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge
-            return message
-
-        try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await PlainTextResponse("request body too large", status_code=413)(
-                scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 def create_app(service: ParleyService, *, manage_lifecycle: bool = True) -> ASGIApp:
@@ -91,4 +55,6 @@ def create_app(service: ParleyService, *, manage_lifecycle: bool = True) -> ASGI
               *dashboard_routes(service)]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.service = service
-    return BodyLimit(app, service.runtime.config.server.max_body_bytes)
+    server = service.runtime.config.server
+    return HttpEdge(app, limit=server.max_body_bytes, read_timeout=server.read_timeout,
+                    https=server.public_url.lower().startswith("https://"))

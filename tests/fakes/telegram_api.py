@@ -307,6 +307,16 @@ def make_text_update(
     return {"update_id": update_id, "message": message}
 
 
+def make_media_update(update_id: int, chat_id: int, field: str, item: dict[str, Any], *,
+                      message_id: int) -> dict[str, Any]:
+    """An Update carrying a voice note, photo sizes (``field="photo"``, a list), a
+    location … instead of text."""
+    message: dict[str, Any] = {"message_id": message_id, "from": make_user(chat_id, "Tester"),
+                               "chat": {**make_chat(chat_id), "first_name": "Tester"},
+                               "date": int(time.time()), field: item}
+    return {"update_id": update_id, "message": message}
+
+
 def make_callback_update(
     update_id: int,
     chat_id: int,
@@ -381,6 +391,7 @@ class FakeTelegram(ScriptedFake):
             "deleteWebhook": self._delete_webhook,
             "getWebhookInfo": self._get_webhook_info,
             "sendDocument": self._send_document,
+            "getFile": self._get_file,
         }
         # Telegram matches method names case-insensitively; getUpdates is async.
         self._method_names = {name.lower(): name for name in [*self._handlers, "getUpdates"]}
@@ -389,6 +400,7 @@ class FakeTelegram(ScriptedFake):
         self.app = Starlette(
             routes=[
                 Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"]),
+                Route("/file/bot{token}/{path:path}", self._download, methods=["GET"]),
                 Route("/_fake/stats", self._control_stats, methods=["GET"]),
                 Route("/_fake/fail_next", self._control_fail_next, methods=["POST"]),
                 Route("/_fake/updates", self._control_updates, methods=["POST"]),
@@ -412,6 +424,8 @@ class FakeTelegram(ScriptedFake):
         self._update_ids = itertools.count(1)
         self._global_window = SlidingWindow(max(1, self.global_per_second))
         self._chat_windows: dict[int | str, SlidingWindow] = {}
+        self.files: dict[str, tuple[bytes, str]] = {}  # file_id -> (bytes, file_path)
+        self.downloads = 0
 
     # ------------------------------------------------------------------ test-facing API
 
@@ -440,6 +454,14 @@ class FakeTelegram(ScriptedFake):
         """
         self._script(kind, _chat_id(chat_id) if chat_id is not None else None, method, count,
                      hang_seconds=hang_seconds, delivered=delivered, retry_after=retry_after)
+
+    def add_file(self, data: bytes, suffix: str = ".oga") -> str:
+        """Bytes a user "uploaded"; returns the ``file_id`` getFile resolves."""
+        unique = uuid.uuid4().hex
+        file_id = f"AwACAgQAAxkBAAI{unique}"
+        with self._lock:
+            self.files[file_id] = (data, f"voice/file_{unique[:8]}{suffix}")
+        return file_id
 
     def push_update(self, update: dict[str, Any]) -> dict[str, Any]:
         """Queue an Update for getUpdates, assigning ``update_id`` if missing."""
@@ -683,6 +705,30 @@ class FakeTelegram(ScriptedFake):
             message = self._stored_message(params, "delete")
             del self._messages[(message["chat"]["id"], message["message_id"])]
         return True
+
+    def _get_file(self, params: dict[str, Any]) -> dict[str, Any]:
+        """getFile: the ``file_path`` to download from ``/file/bot<token>/<file_path>``."""
+        file_id = str(params.get("file_id") or "")
+        with self._lock:
+            found = self.files.get(file_id)
+        if found is None:
+            raise TelegramApiError(400, "Bad Request: invalid file_id")
+        data, path = found
+        return {"file_id": file_id, "file_unique_id": file_id[-12:], "file_size": len(data),
+                "file_path": path}
+
+    async def _download(self, request: Request) -> Response:
+        if request.path_params["token"] != self.token:
+            return error_response(401, "Unauthorized")
+        with self._lock:
+            self.downloads += 1
+            found = next((data for data, path in self.files.values()
+                          if path == request.path_params["path"]), None)
+        if self._failures.take("download", None) is not None:
+            return error_response(500, "Internal Server Error")
+        if found is None:
+            return error_response(404, "Not Found")
+        return Response(found, media_type="application/octet-stream")
 
     def _send_document(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = self._require_chat(params)

@@ -23,6 +23,7 @@ def dashboard_routes(service: ParleyService) -> list[BaseRoute]:
         credits,
         findings,
         login,
+        media_page,
         overview,
         participants,
         results,
@@ -34,7 +35,7 @@ def dashboard_routes(service: ParleyService) -> list[BaseRoute]:
     routes: list[BaseRoute] = [Mount("/static", StaticFiles(directory=str(STATIC)),
                                      name="static")]
     for module in (login, overview, rounds, findings, results, participants, credits,
-                   simulator, audit_page):
+                   simulator, audit_page, media_page):
         routes.extend(module.routes(dash))
 
     async def unknown(request: Request) -> Response:

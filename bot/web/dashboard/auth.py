@@ -8,7 +8,8 @@
 - Every form carries the session's CSRF token (synchronizer token); the login form,
   before there is a session, uses a double-submit cookie. A missing or wrong token is
   refused with 403.
-- Failed logins are limited per email and client address (5 per 15 minutes).
+- Failed logins are limited per email and per client address, atomically, and password
+  checks run off the event loop (``login_guard``).
 """
 
 from __future__ import annotations
@@ -18,9 +19,6 @@ import hashlib
 import hmac
 import re
 import secrets
-import time
-from collections import deque
-from collections.abc import Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -87,35 +85,3 @@ def safe_next(target: str | None) -> str:
             and "\\" not in target and "\n" not in target and "\r" not in target:
         return target
     return "/admin/"
-
-
-class LoginLimiter:
-    """At most ``limit`` failed logins per key in ``window`` seconds (a sliding window)."""
-
-    def __init__(self, limit: int = 5, window: float = 15 * 60,
-                 now: Callable[[], float] = time.monotonic) -> None:
-        self.limit, self.window, self._now = limit, window, now
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-
-    def _recent(self, key: tuple[str, str]) -> deque[float]:
-        found = self._failures.setdefault(key, deque())
-        cutoff = self._now() - self.window
-        while found and found[0] <= cutoff:
-            found.popleft()
-        return found
-
-    def blocked_for(self, email: str, ip: str) -> float:
-        """Seconds until another try is allowed (0 when allowed now)."""
-        found = self._recent((email, ip))
-        if len(found) < self.limit:
-            return 0.0
-        return max(found[0] + self.window - self._now(), 0.0)
-
-    def failed(self, email: str, ip: str) -> None:
-        self._recent((email, ip)).append(self._now())
-        if len(self._failures) > 10_000:  # bound memory under a flood of made-up emails
-            for key in [k for k, v in self._failures.items() if not v]:
-                del self._failures[key]
-
-    def succeeded(self, email: str, ip: str) -> None:
-        self._failures.pop((email, ip), None)

@@ -21,7 +21,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from bot.service import ParleyService
 from bot.store.base import Store
 from bot.store.dashboard import DashboardSession
-from bot.web.dashboard.auth import SESSION_COOKIE, LoginLimiter, token_hash, tokens_match
+from bot.web.dashboard.auth import SESSION_COOKIE, token_hash, tokens_match
+from bot.web.dashboard.login_guard import LoginGuard
 
 log = logging.getLogger("parley.dashboard")
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -53,7 +54,7 @@ class Dashboard:
     def __init__(self, service: ParleyService) -> None:
         self.service = service
         self.env = _env()
-        self.limiter = LoginLimiter()
+        self.login_guard = LoginGuard(service.metrics)
         config = service.runtime.config
         self.secure_cookies = config.server.public_url.lower().startswith("https://")
         self.zone = ZoneInfo(config.schedule.timezone)

@@ -7,13 +7,10 @@ neither pays an entry twice.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import tempfile
 from collections import defaultdict
 from pathlib import Path
-from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -21,10 +18,11 @@ from starlette.routing import BaseRoute, Route
 
 from bot.credits.ledger import adjust, balances, credits_text, money_text, period_of
 from bot.credits.payouts import PAYOUT_COLUMNS, export, mark_paid
+from bot.csv_safe import csv_text
 from bot.errors import ParleyError
 from bot.store.sqlite import SqliteStore
 from bot.web.dashboard.core import Dashboard, form_text
-from bot.web.dashboard.results import csv_cell
+from bot.web.dashboard.notices import notice_of, notice_query
 
 _PERIOD = re.compile(r"^\d{4}-\d{2}$")
 
@@ -42,7 +40,8 @@ class Credits:
         path.mkdir(parents=True, exist_ok=True)
         return path
 
-    async def page(self, request: Request) -> Response:
+    async def page(self, request: Request, *, error: str = "",
+                   status: int = 200) -> Response:
         store, config = self.dash.store, self.dash.service.runtime.config
         people = {p.id: p for p in await store.list_participants()}
         every = await balances(store)
@@ -59,21 +58,25 @@ class Credits:
                   for k in ("earned", "exported", "paid", "unpaid_participation")}
         totals["owed"] = sum(b.owed for b in every.values())
         return self.dash.html(
-            request, "credits.html", title="Credits", active="credits", rows=rows,
+            request, "credits.html", status=status, title="Credits", active="credits",
+            rows=rows,
             totals=totals, erased_owed=erased_owed, batches=list(reversed(
                 await store.payout_batches())),
             ct=credits_text, money=lambda c: money_text(c, config),
             period=period_of(self.dash.now(), config.schedule.timezone),
-            done=request.query_params.get("done", ""),
-            error=request.query_params.get("error", ""))
+            done=notice_of(request), error=error)
 
-    def back(self, **query: str) -> Response:
-        return RedirectResponse(f"/admin/credits?{urlencode(query)}", status_code=303)
+    def back(self, key: str, ref: object = "") -> Response:
+        return RedirectResponse(f"/admin/credits?{notice_query(key, ref)}", status_code=303)
+
+    async def refused(self, request: Request, error: str) -> Response:
+        """The page again, with the error: never echoed through a URL."""
+        return await self.page(request, error=error, status=400)
 
     async def make_batch(self, request: Request) -> Response:
         period = await form_text(request, "period")
         if not _PERIOD.match(period):
-            return self.back(error=f"'{period}' is not a month like 2026-03")
+            return await self.refused(request, f"'{period}' is not a month like 2026-03")
         actor = str(request.state.dashboard.email)
         stamp = self.dash.now().strftime("%Y%m%dT%H%M%S")
         out = self.folder() / f"payout-{period}-{stamp}.csv"
@@ -81,11 +84,10 @@ class Credits:
             result = await export(self.dash.store, self.dash.service.runtime.config, period,
                                   out, actor=actor, now=self.dash.now())
         except ParleyError as exc:
-            return self.back(error=str(exc))
+            return await self.refused(request, str(exc))
         if result.batch is None:
-            return self.back(done=f"Nothing new to pay up to the end of {period}.")
-        return self.back(done=f"Batch {result.batch.id}: {len(result.rows)} people, "
-                              f"{credits_text(result.batch.total)} credits. Download it below.")
+            return self.back("nothing_to_pay", period)
+        return self.back("batch_made", result.batch.id)
 
     async def download(self, request: Request) -> Response:
         batch = await self.dash.store.payout_get(request.path_params["batch"])
@@ -110,20 +112,18 @@ class Credits:
         for e in await store.ledger():
             if e.id is not None and in_batch.get(e.id) == batch_id:
                 per[e.participant_id].append(e.amount)
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(PAYOUT_COLUMNS))
-        writer.writeheader()
+        rows: list[dict[str, str]] = []
         for pid, amounts in per.items():
             p = people.get(pid)
-            writer.writerow({
+            rows.append({
                 "batch": batch_id, "period": batch.period,
                 "participant_id": pid if p is not None else "erased",
-                "name": csv_cell(p.name or p.profile.get("preferred_name") or "") if p else "",
+                "name": (p.name or str(p.profile.get("preferred_name") or "")) if p else "",
                 "payment_preference": str(p.profile.get("payment_preference") or "") if p
                 else "", "credits": credits_text(sum(amounts)),
                 "value": money_text(sum(amounts), config), "unit": config.credits.unit,
                 "entries": str(len(amounts))})
-        return buffer.getvalue()
+        return csv_text(PAYOUT_COLUMNS, rows)
 
     async def paid(self, request: Request) -> Response:
         batch_id = request.path_params["batch"]
@@ -131,23 +131,23 @@ class Credits:
             await mark_paid(self.dash.store, batch_id, actor=str(request.state.dashboard.email),
                             now=self.dash.now())
         except ParleyError as exc:
-            return self.back(error=str(exc))
-        return self.back(done=f"Batch {batch_id} marked paid.")
+            return await self.refused(request, str(exc))
+        return self.back("batch_paid", batch_id)
 
     async def adjust(self, request: Request) -> Response:
         pid = await form_text(request, "participant")
         if pid not in {p.id for p in await self.dash.store.list_participants()}:
-            return self.back(error=f"no participant '{pid}'")
+            return await self.refused(request, f"no participant '{pid}'")
         try:
             entry = await adjust(self.dash.store, pid, await form_text(request, "amount"),
                                  await form_text(request, "note"),
                                  str(request.state.dashboard.email), self.dash.now())
         except ParleyError as exc:
-            return self.back(error=str(exc).replace("--note", "A note").replace("AMOUNT",
-                                                                                  "The amount"))
+            return await self.refused(request, str(exc).replace("--note", "A note").replace(
+                "AMOUNT", "The amount"))
         await self.dash.audit(request, "credits.adjust", pid, amount=credits_text(entry.amount),
                               note=entry.note)
-        return self.back(done=f"Adjusted {pid} by {credits_text(entry.amount)}.")
+        return self.back("adjusted", pid)
 
 
 def routes(dash: Dashboard) -> list[BaseRoute]:

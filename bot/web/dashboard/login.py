@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.store.dashboard import DashboardSession
+from bot.store.dashboard import Coordinator, DashboardSession
 from bot.web.dashboard.auth import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -19,11 +19,30 @@ from bot.web.dashboard.auth import (
     session_expiry,
     token_hash,
     tokens_match,
-    verify_password,
 )
 from bot.web.dashboard.core import Dashboard, form_text
+from bot.web.dashboard.login_guard import LoginBusy
 
 log = logging.getLogger("parley.dashboard")
+
+
+async def _checked(dash: Dashboard, email: str, ip: str, coordinator: Coordinator | None,
+                   password: str) -> tuple[bool, str]:
+    """The password check through the guard: (may log in, why it was refused if it was
+    not even checked). A right password for a disabled login counts as a failure."""
+    try:
+        ok = await dash.login_guard.check(email, ip, coordinator.password_hash
+                                          if coordinator else None, password)
+    except LoginBusy:
+        return False, "The server is busy checking other logins. Try again in a moment."
+    if ok is None:
+        minutes = max(1, math.ceil(dash.login_guard.blocked_for(email, ip) / 60))
+        return False, (f"Too many failed attempts. Try again in {minutes} "
+                       f"minute{'s' if minutes != 1 else ''}.")
+    if ok and (coordinator is None or coordinator.disabled):
+        dash.login_guard.failed(email, ip)
+        return False, ""
+    return ok, ""
 
 
 def routes(dash: Dashboard) -> list[BaseRoute]:
@@ -52,22 +71,16 @@ def routes(dash: Dashboard) -> list[BaseRoute]:
         target = await form_text(request, "next")
         password = form.get("password")
         ip = request.client.host if request.client else "?"
-        wait = dash.limiter.blocked_for(email, ip)
-        if wait > 0:
-            minutes = max(1, math.ceil(wait / 60))
-            return login_page(request, status=429, email=email, target=target,
-                              error=f"Too many failed attempts. Try again in {minutes} "
-                                    f"minute{'s' if minutes != 1 else ''}.")
         coordinator = await dash.store.get_coordinator(email) if email else None
-        ok = verify_password(coordinator.password_hash if coordinator else None,
-                             password if isinstance(password, str) else "")
-        if not ok or coordinator is None or coordinator.disabled:
-            dash.limiter.failed(email, ip)
+        ok, refusal = await _checked(dash, email, ip, coordinator,
+                                     password if isinstance(password, str) else "")
+        if refusal:
+            return login_page(request, status=429, email=email, target=target, error=refusal)
+        if not ok or coordinator is None:
             log.info("dashboard: failed login from %s", ip)
             return login_page(request, status=401, email=email, target=target,
                               error="That email and password do not match a coordinator "
                                     "login.")
-        dash.limiter.succeeded(email, ip)
         token, now = new_token(), dash.now()
         session = DashboardSession(token_hash(token), email, new_token(), now,
                                    session_expiry(now))

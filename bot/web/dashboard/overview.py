@@ -17,7 +17,7 @@ from bot.web.dashboard.participants import address_status
 from bot.web.dashboard.stats import CohortShare, representation
 
 NO_COHORT = "(no cohort)"
-CHANNELS = ("telegram", "sms")
+CHANNELS = ("telegram", "sms", "whatsapp")
 STATUSES = ("active", "opted out", "unreachable")
 
 

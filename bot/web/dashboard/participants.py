@@ -54,6 +54,13 @@ def shown(address: str, reveal: bool) -> str:
     return address if reveal else mask_address(address)
 
 
+async def reveal_requested(request: Request) -> bool:
+    """Full numbers only for a POST whose form says ``reveal=1``."""
+    if request.method != "POST":
+        return False
+    return await form_text(request, "reveal") == "1"
+
+
 class Participants:
     def __init__(self, dash: Dashboard) -> None:
         self.dash = dash
@@ -61,7 +68,7 @@ class Participants:
     async def index(self, request: Request) -> Response:
         store = self.dash.store
         query = request.query_params.get("q", "")
-        reveal = request.query_params.get("reveal") == "1"
+        reveal = await reveal_requested(request)
         by_person: dict[str, list[Address]] = {}
         for a in await store.addresses_all():
             by_person.setdefault(a.participant_id, []).append(a)
@@ -86,7 +93,7 @@ class Participants:
         if p is None:
             return self.dash.not_found(request, "That participant")
         store = self.dash.store
-        reveal = request.query_params.get("reveal") == "1"
+        reveal = await reveal_requested(request)
         if reveal:
             await self.dash.audit(request, "participant.reveal_numbers", p.id)
         addresses = [(shown(a.address, reveal), a) for a in await store.addresses_of(p.id)]
@@ -131,7 +138,10 @@ class Participants:
 
 def routes(dash: Dashboard) -> list[BaseRoute]:
     page = Participants(dash)
-    return [Route("/participants", dash.protect(page.index)),
-            Route("/participants/{pid}", dash.protect(page.profile)),
+    # GET shows numbers masked; revealing them is a POST (CSRF-checked, audited), so a
+    # link, a prefetch or a crawler cannot write to the audit log or show a number
+    return [Route("/participants", dash.protect(page.index), methods=["GET", "POST"]),
+            Route("/participants/{pid}", dash.protect(page.profile),
+                  methods=["GET", "POST"]),
             Route("/participants/{pid}/export.json", dash.protect(page.export)),
             Route("/participants/{pid}/erase", dash.protect(page.erase), methods=["POST"])]

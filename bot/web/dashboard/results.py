@@ -6,8 +6,6 @@ anonymised in the store and left out here and in every export.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,9 +16,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from bot.csv_safe import csv_text
 from bot.errors import ParleyError
 from bot.flows.models import AskNode, ChoiceAnswer, Flow, ScaleAnswer, YesNoAnswer
 from bot.i18n.renderer import Renderer
+from bot.media_kinds import kinds_of_answers
 from bot.store.records import AnswerRow
 from bot.web.dashboard import svg
 from bot.web.dashboard.core import Dashboard
@@ -37,12 +37,6 @@ def say(renderer: Renderer, key: str, locale: str = "en") -> str:
         return renderer.render(key, locale, data)
     except (ParleyError, KeyError, TypeError, AttributeError):
         return key
-
-
-def csv_cell(value: object) -> str:
-    """A cell spreadsheet programs will not run as a formula (=, +, -, @ prefixes)."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 @dataclass
@@ -79,7 +73,7 @@ def question_rows(flow: Flow, renderer: Renderer, answers: Sequence[AnswerRow]
             labels = {"True": "yes", "False": "no"}
         texts: list[str] = []
         if answer.kind in ("text", "date"):
-            rows = []
+            rows = kinds_of_answers([a.value for a in given])  # typed vs voice note, photo
             texts = [str(a.value) for a in given][-20:]
         else:
             rows = [(labels.get(k, k), c) for k, c in distribution([a.value for a in given],
@@ -194,17 +188,15 @@ class Results:
         label = request.query_params.get("label") or None
         rows = await self.answers(flow_id, label)
         labels = {r.id: r.label or "" for r in await self.dash.store.rounds_all()}
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(["participant_id", "round_id", "round_label", "question", "field",
-                         "value", "skipped", "late", "answered_at"])
-        for a in rows:
-            writer.writerow([a.participant_id, a.round_id or "", labels.get(a.round_id or "", ""),
-                             a.node, a.field or "", csv_cell(a.value), int(a.skipped),
-                             int(a.late), a.at.isoformat()])
+        text = csv_text(
+            ["participant_id", "round_id", "round_label", "question", "field", "value",
+             "skipped", "late", "answered_at"],
+            ([a.participant_id, a.round_id or "", labels.get(a.round_id or "", ""), a.node,
+              a.field or "", a.value, int(a.skipped), int(a.late), a.at.isoformat()]
+             for a in rows))
         await self.dash.audit(request, "results.export", flow_id, label=label or "all")
         name = re.sub(r"[^A-Za-z0-9_-]", "_", f"{flow_id}-{label or 'all'}") + ".csv"
-        return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
+        return Response(text, media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"',
                                  "Cache-Control": "no-store"})
 

@@ -23,6 +23,7 @@ from bot.rounds.service import RoundService
 from bot.rounds.wiring import round_service
 from bot.store.round_records import Round
 from bot.web.dashboard.core import Dashboard, form_text
+from bot.web.dashboard.notices import notice_of, notice_query
 
 FIELDS = ("flow", "audience", "cohort", "tag", "finding", "start", "every", "remind_after",
           "close_after", "label")
@@ -94,7 +95,8 @@ class Rounds:
                                     values=values)
         return RedirectResponse(f"/admin/rounds/{item.id}", status_code=303)
 
-    async def detail(self, request: Request) -> Response:
+    async def detail(self, request: Request, *, error: str = "",
+                     status: int = 200) -> Response:
         item = await self.dash.store.round_get(request.path_params["rid"])
         if item is None:
             return self.dash.not_found(request, "That round")
@@ -107,10 +109,10 @@ class Rounds:
                        "rows": [(t, found.names.get(t.participant_id, ""))
                                 for t in found.targets[:25]]}
         return self.dash.html(
-            request, "round.html", title=f"Round {item.id}", active="rounds", r=item,
+            request, "round.html", status=status, title=f"Round {item.id}", active="rounds",
+            r=item,
             progress=progress, preview=preview, messages=first_messages(self.dash, item),
-            done=request.query_params.get("done", ""),
-            error=request.query_params.get("error", ""),
+            done=notice_of(request), error=error,
             coordinators=self.service.coordinator_addresses())
 
     async def progress(self, request: Request) -> Response:
@@ -127,29 +129,29 @@ class Rounds:
         try:
             if action == "start":
                 _, count = await self.service.start(rid, actor)
-                done = f"Started: {count} people targeted."
+                done = notice_query("round_started", count)
             elif action == "pause":
                 await self.service.pause(rid, actor)
-                done = "Paused. Nothing more is sent until you resume."
+                done = notice_query("round_paused")
             elif action == "resume":
                 await self.service.resume(rid, actor)
-                done = "Resumed."
+                done = notice_query("round_resumed")
             elif action == "cancel":
                 count = await self.service.cancel(rid, actor)
-                done = f"Cancelled ({count} people will not be messaged)."
+                done = notice_query("round_cancelled", count)
             elif action == "test-send":
                 sent_to = await self.service.test_send(rid, actor)
-                done = f"Test sent to {len(sent_to)} coordinator address(es)."
+                done = notice_query("round_test_sent", len(sent_to))
             elif action == "remind":
                 count = await self.remind_now(rid, actor)
-                done = f"Reminder sent to {count} people who have not finished."
+                done = notice_query("round_reminded", count)
             else:
                 return self.dash.not_found(request, "That action")
         except ParleyError as exc:
-            return RedirectResponse(f"/admin/rounds/{rid}?{_q('error', str(exc))}", 303)
+            return await self.detail(request, error=str(exc), status=400)
         if action in ("start", "resume"):
             self.wake_scheduler()
-        return RedirectResponse(f"/admin/rounds/{rid}?{_q('done', done)}", status_code=303)
+        return RedirectResponse(f"/admin/rounds/{rid}?{done}", status_code=303)
 
     def wake_scheduler(self) -> None:
         """Ask the scheduler for a pass now rather than at its next tick, so a round
@@ -179,12 +181,6 @@ class Rounds:
                 count += 1
         await self.service.audit(actor, "round.remind_now", rid, {"reminded": count})
         return count
-
-
-def _q(key: str, value: str) -> str:
-    from urllib.parse import urlencode
-
-    return urlencode({key: value})
 
 
 def routes(dash: Dashboard) -> list[BaseRoute]:

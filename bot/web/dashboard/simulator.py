@@ -108,7 +108,9 @@ class Simulator:
         return self.dash.html(
             request, "simulator.html", title="Phone simulator", active="simulator",
             sim=sim, flows=flows, locales=live.config.project.locales,
-            sample=self._sample_vars(latest), error=request.query_params.get("error", ""))
+            sample=self._sample_vars(latest),
+            error="Pick a flow, locale and channel." if request.query_params.get(
+                "notice") == "pick" else "")
 
     @staticmethod
     def _sample_vars(finding: Any) -> dict[str, str]:
@@ -125,7 +127,7 @@ class Simulator:
         channel = await form_text(request, "channel", "sms")
         if flow_id not in live.library or channel not in ADDRESS \
                 or locale not in live.config.project.locales:
-            return RedirectResponse("/admin/simulator?error=Pick+a+flow,+locale+and+channel",
+            return RedirectResponse("/admin/simulator?notice=pick",
                                     status_code=303)
         flow = live.library.get(flow_id)
         form = await request.form()
