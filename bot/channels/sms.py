@@ -68,7 +68,7 @@ class SmsChannel:
             log.warning("sms: [server] public_url is not set, so Twilio's signatures cannot "
                         "be checked: inbound SMS and status callbacks will be refused (403)")
         # supervised: an error restarts the loop (counted) instead of ending it silently
-        self._recheck = service.supervisor.spawn("sms-ambiguous", self._recheck_loop)
+        self._recheck = service.supervisor.spawn(f"{self.name}-ambiguous", self._recheck_loop)
 
     async def stop(self) -> None:
         if self._recheck is not None:
