@@ -150,6 +150,9 @@ def measure(db: Path, tg: FakeTelegram, tw: FakeTwilio, people: list[Person],
     with sqlite3.connect(db) as con:
         rows = con.execute("SELECT id, address, status, payload FROM outbox ORDER BY id"
                            ).fetchall()
+        for row in con.execute("SELECT id, address, last_error, attempts FROM outbox "
+                               "WHERE status = 'ambiguous'"):
+            print("faults: ambiguous row", row, file=sys.stderr)
         parts = con.execute("SELECT sid, outbox_id FROM sms_parts").fetchall()
         resent = con.execute("SELECT count(*) FROM outbox_resends").fetchone()[0]
         answers = con.execute("SELECT a.field, a.raw, ad.address FROM answers a JOIN "
@@ -191,6 +194,9 @@ def measure(db: Path, tg: FakeTelegram, tw: FakeTwilio, people: list[Person],
         expected = {f: a(person.index) for _, f, a in ANSWERS if f} if person else {}
         figures["wrong_field"] += field in expected and raw != expected[field]
     figures["finished"] = sum(p.done for p in people)
+    for p in people:
+        if not p.done:
+            print("faults: unfinished", p.handset.address, p.received()[-2:], file=sys.stderr)
     return dict(figures)
 
 
