@@ -112,7 +112,9 @@ class ParleyService:
             return False, self.store_problem
         self.store_ok, self.store_problem = True, ""
         try:
-            problem = await self.checks.problem(self.senders)
+            # a sender paused on purpose (--senders paused) is maintenance, not a stall
+            problem = await self.checks.problem(
+                [name for name, sender in self.senders.items() if not sender.paused])
         except StoreError as exc:
             return False, str(exc) or "store did not answer"
         return (not problem), problem
