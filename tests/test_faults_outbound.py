@@ -15,15 +15,18 @@ import httpx
 import pytest
 
 from bot.channels.sms import SmsChannel
+from bot.clock import ManualClock
+from bot.delivery.health import HealthCheck
 from bot.delivery.supervisor import Supervisor
 from bot.metrics import Metrics
 from bot.runtime import open_runtime
 from bot.service import ParleyService
+from bot.store.memory import MemoryStore
 from bot.store.records import Changes, InboxItem
 from bot.store.sqlite import SqliteStore
 from bot.web.app import create_app
 from tests import faults_support
-from tests.conftest import make_config
+from tests.conftest import T0, make_config
 from tests.fakes.server import ServedApp
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FakeTwilio
@@ -377,3 +380,20 @@ async def test_a_multi_part_telegram_message_at_one_per_second_per_chat_earns_no
     assert len(long_text) > 4096 and texts[0].startswith("Paragraph 0")
     assert texts[2] == "And a question?" and fake.rate_limited_count == 0
     assert {o.status for o in await store.outbox_all()} == {"sent"}
+
+
+async def test_health_names_a_send_lag_over_the_configured_limit() -> None:
+    clock = ManualClock(T0)
+    store = MemoryStore(clock=clock)
+    await store.open()
+    try:
+        health = HealthCheck(store, clock, Supervisor(Metrics()), "5m")
+        await store.apply(Changes(outbox=[sms("+447700900361", "Due at 09:00", at=T0)]))
+        clock.set(T0 + dt.timedelta(minutes=4))
+        assert await health.problem(["sms"]) == ""
+        clock.set(T0 + dt.timedelta(minutes=6))
+        assert (await health.problem(["sms"])).startswith(
+            "sms sending lags: a message due 360s ago is not sent")
+        assert await health.problem([]) == ""  # a paused sender is not asked about
+    finally:
+        await store.close()
