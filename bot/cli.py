@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import sys
 from collections.abc import Coroutine
 from datetime import UTC, datetime
@@ -17,6 +19,7 @@ from rich.markup import escape
 from bot.channels.render import button_labels, sms_bodies
 from bot.clock import ManualClock
 from bot.config import Config, load_config
+from bot.engine.options_from import samples as option_samples
 from bot.errors import FlowError, ImportRowError, ParleyError, Problem
 from bot.flows.loader import validate_source
 from bot.flows.sms_check import completion_segments, main_path, message_costs, sms_problems
@@ -47,13 +50,38 @@ def _register_groups() -> None:
 
     app.add_typer(rounds_app, name="rounds")
     app.add_typer(findings_app, name="findings")
+    import bot.cli_shareback  # noqa: F401  (adds share-back, comments, decide to findings)
     app.add_typer(credits_app, name="credits")
     app.add_typer(audit_app, name="audit")
+    from bot.cli_suggestions import suggestions_app
+
+    app.add_typer(suggestions_app, name="suggestions")
+    from bot.cli_budgets import budgets_app
+
+    app.add_typer(budgets_app, name="budgets")
+    from bot.cli_deliberation import deliberation_app, statements_app
+
+    app.add_typer(statements_app, name="statements")
+    app.add_typer(deliberation_app, name="deliberation")
     from bot.cli_retention import retention_app
 
     app.add_typer(retention_app, name="retention")
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+    from bot.cli_init import init
+    from bot.cli_safeguarding import safeguarding_app
+
+    app.command("init")(init)
+
+    app.add_typer(safeguarding_app, name="safeguarding")
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """rich's own handling raises SystemExit, which waits for database threads."""
+        _reader_gone()
+
+
+out = _Console(highlight=False, soft_wrap=True)
+err = _Console(stderr=True, highlight=False, soft_wrap=True)
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="config.toml to use "
                       "(default ./config.toml, else built-in defaults)")]
@@ -65,9 +93,22 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _reader_gone() -> None:
+    """``parley demo | head``: the reader closed the pipe. Stop at once and quietly, as
+    Unix tools do (exit 141 = 128 + SIGPIPE). ``os._exit`` because the interrupted
+    command may still hold a database connection whose worker thread would otherwise
+    keep the process alive."""
+    with contextlib.suppress(OSError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    os._exit(141)
+
+
 def run(coro: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(coro)
+    except BrokenPipeError:
+        _reader_gone()
+        raise  # unreachable: _reader_gone exits
     except (FlowError, ImportRowError) as exc:
         for problem in exc.problems:
             sys.stderr.write(f"{problem}\n")
@@ -119,6 +160,8 @@ async def _start(runtime: Runtime, flow_id: str, channel: str, locale: str,
         raise ParleyError(f"locale '{locale}' has no templates "
                           f"(known: {', '.join(runtime.renderer.locales)})")
     flow = runtime.library.get(flow_id)
+    for name, value in option_samples(flow).items():  # options given at send time
+        variables.setdefault(name, value)
     for name, spec in flow.vars.items():
         if spec.required:  # optional ones (a revision's "you said") stay unset
             variables.setdefault(name, f"(sample {name.replace('_', ' ')})")
@@ -246,6 +289,12 @@ def serve(
     if processing not in ("on", "paused"):
         fail("--processing must be 'on' or 'paused'")
     cfg = config_or_exit(config)
+    from bot.cli_init import require_project
+
+    try:
+        require_project(cfg)  # never start an empty project by accident
+    except ParleyError as exc:
+        fail(str(exc))
     run(run_server(cfg, senders_paused=senders == "paused",
                    processing_paused=processing == "paused", port_file=port_file))
 
@@ -329,9 +378,8 @@ def flows_cost(
     config: ConfigOpt = None,
 ) -> None:
     """SMS segments per message and for a full completion (the main path: every
-    question answered, no reminders)."""
-    if channel != "sms":
-        fail("only --channel sms has a per-segment cost")
+    question answered, no reminders); Telegram has no per-message cost."""
+    check_channel(channel)
     cfg = config_or_exit(config)
     from bot.runtime import load_content
 
@@ -344,6 +392,12 @@ def flows_cost(
     except FlowError as exc:
         fail(str(exc))
         raise
+    if channel == "telegram":
+        path = main_path(target)
+        out.print(f"{target.id} on Telegram ({locale}): {len(path)} steps on the main path "
+                  f"({' → '.join(path)}); Telegram charges nothing per message, so a "
+                  "full completion costs 0. Use --channel sms for segments and cost.")
+        return
     from rich.table import Table
 
     table = Table(title=f"{target.id}: SMS segments ({locale})")
@@ -361,9 +415,24 @@ def flows_cost(
         out.print(f"[yellow]warning:[/] {escape(str(problem))}", markup=True)
 
 
+def _keep_brackets(command: Any) -> None:
+    """Help texts name config sections (``[coordinators]``), which rich markup would
+    swallow as tags: escape every help text once, so --help prints them as written.
+    (Duck-typed: typer builds its commands from its own copy of click.)"""
+    for owner in (command, *command.params):
+        for text_attr in ("help", "short_help"):
+            value = getattr(owner, text_attr, None)
+            if isinstance(value, str):
+                setattr(owner, text_attr, escape(value))
+    for sub in getattr(command, "commands", {}).values():
+        _keep_brackets(sub)
+
+
 def main() -> None:
     _register_groups()
-    app()
+    command = typer.main.get_command(app)
+    _keep_brackets(command)
+    command()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from bot.clock import SystemClock
+from bot.config import Config
 from bot.store.dashboard import Coordinator
 from bot.store.round_records import AuditEntry
 
@@ -89,3 +90,61 @@ def list_(config: ConfigOpt = None) -> None:
                       c.last_login_at.strftime("%Y-%m-%d %H:%M") if c.last_login_at else "never",
                       "disabled" if c.disabled else "active")
     out.print(table)
+
+
+async def _change(cfg: Config, email: str, action: str) -> bool:
+    """Disable, enable or remove a login, log it out everywhere, and audit it; False
+    when there is no such login."""
+    from bot.cli_participants import opened
+    from bot.web.dashboard.auth import normalise_email
+
+    address = normalise_email(email)
+    async with opened(cfg) as store:
+        now = SystemClock().now()
+        found = await store.get_coordinator(address)
+        if found is None:
+            return False
+        if action == "remove":
+            await store.delete_coordinator(address)
+        else:
+            found.disabled = action == "disable"
+            await store.save_coordinator(found)
+            await store.delete_dashboard_sessions_of(address)
+        await store.audit_add(AuditEntry(at=now, actor="cli", action=f"coordinator.{action}",
+                                         subject=address, detail={"via": "cli"}))
+        return True
+
+
+def _run_change(email: str, action: str, done: str, config: Path | None) -> None:
+    from bot.cli import config_or_exit, fail, out, run
+
+    cfg = config_or_exit(config)
+    try:
+        changed = run(_change(cfg, email, action))
+    except ValueError as exc:
+        fail(str(exc))
+        return
+    if not changed:
+        fail(f"no dashboard login for {email} (see: parley coordinators list)")
+    out.print(f"{escape(email.strip().lower())} {done}")
+
+
+@coordinators_app.command("disable")
+def disable(email: Annotated[str, typer.Argument(help="the coordinator's email")],
+            config: ConfigOpt = None) -> None:
+    """Stop a login working (logged out everywhere now); `enable` undoes it."""
+    _run_change(email, "disable", "disabled and logged out everywhere", config)
+
+
+@coordinators_app.command("enable")
+def enable(email: Annotated[str, typer.Argument(help="the coordinator's email")],
+           config: ConfigOpt = None) -> None:
+    """Let a disabled login work again (with its old password)."""
+    _run_change(email, "enable", "enabled", config)
+
+
+@coordinators_app.command("remove")
+def remove(email: Annotated[str, typer.Argument(help="the coordinator's email")],
+           config: ConfigOpt = None) -> None:
+    """Delete a login for good (their past actions stay in the audit log)."""
+    _run_change(email, "remove", "removed (their actions stay in the audit log)", config)

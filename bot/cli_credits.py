@@ -13,6 +13,7 @@ from rich.table import Table
 from bot.cli_rounds import ActorOpt, ConfigOpt, actor_of, opened
 from bot.credits.ledger import adjust, balances, credits_text, money_text
 from bot.credits.payouts import export, mark_paid
+from bot.participant_ids import resolve
 from bot.text_hygiene import for_terminal
 
 credits_app = typer.Typer(help="What people earned, and paying it in batches.",
@@ -29,7 +30,10 @@ def balance(participant_id: Annotated[str | None, typer.Argument(help="one perso
     cfg = config_or_exit(config)
 
     async def go() -> tuple[list[Any], dict[str, str]]:
+        nonlocal participant_id
         async with opened(cfg) as (runtime, _):
+            if participant_id is not None:
+                participant_id = await resolve(runtime.store, participant_id)
             rows = await balances(runtime.store)
             names = {p.id: p.name or str(p.profile.get("preferred_name") or "")
                      for p in await runtime.store.list_participants()}
@@ -74,7 +78,9 @@ def adjust_cmd(participant_id: Annotated[str, typer.Argument(help="participant i
     who = actor_of(actor)
 
     async def go() -> Any:
+        nonlocal participant_id
         async with opened(cfg) as (runtime, service):
+            participant_id = await resolve(runtime.store, participant_id)
             entry = await adjust(runtime.store, participant_id, amount, note, who,
                                  runtime.clock.now())
             await service.audit(who, "credits.adjust", participant_id,

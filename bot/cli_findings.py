@@ -13,6 +13,7 @@ from rich.table import Table
 from bot.cli_rounds import ActorOpt, ConfigOpt, actor_of, opened
 from bot.findings.publish import publish
 from bot.findings.summary import VersionSummary, lineage, summarise
+from bot.findings.translations import read_translations, store_translations
 from bot.text_hygiene import for_terminal
 
 findings_app = typer.Typer(help="Draft findings that participants endorse, amend or reject.",
@@ -24,6 +25,8 @@ def publish_cmd(
     file: Annotated[Path, typer.Argument(help="Markdown: '# Title' then the text; a "
                                          "revision may add '## What we changed'")],
     replaces: Annotated[str | None, typer.Option(help="the finding id this revises")] = None,
+    translation: Annotated[list[str] | None, typer.Option(
+        help="LOCALE=FILE.md, e.g. cy=fees.cy.md (repeat for more)")] = None,
     actor: ActorOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -34,8 +37,11 @@ def publish_cmd(
 
     async def go() -> Any:
         async with opened(cfg) as (runtime, service):
+            # every translation is read and checked before anything is stored
+            translated = read_translations(translation or [], list(cfg.project.locales))
             finding = await publish(runtime.store, file, replaces=replaces,
                                     actor=actor_of(actor), now=runtime.clock.now())
+            await store_translations(runtime.store, finding, translated)
             await service.audit(actor_of(actor), "finding.publish", finding.id,
                                 {"replaces": replaces, "file": str(file)})
             return finding

@@ -12,11 +12,13 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from bot.cli_init import require_project
 from bot.clock import SystemClock
 from bot.config import Config
 from bot.csv_safe import write_csv_file
 from bot.errors import StoreError
 from bot.ids import RandomIds
+from bot.participant_ids import resolve
 from bot.people import (
     PersonSpec,
     build_people,
@@ -39,6 +41,7 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", help="config.toml to
 
 @asynccontextmanager
 async def opened(config: Config) -> AsyncIterator[Store]:
+    require_project(config)
     store = open_store(config.store.url)
     await store.open()
     try:
@@ -59,7 +62,12 @@ def import_csv(
     cfg = config_or_exit(config)
     try:
         text = file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        line = file.read_bytes()[:exc.start].count(b"\n") + 1
+        fail(f"{file}:{line}: this file is not UTF-8 text; in your spreadsheet use "
+             "'Save as' and choose CSV UTF-8, then import it again")
+        return
+    except OSError as exc:
         fail(f"{file}: cannot read the file: {exc}")
         return
 
@@ -163,7 +171,7 @@ def export(
 
     async def go() -> dict[str, object]:
         async with opened(cfg) as store:
-            return await export_participant(store, participant_id)
+            return await export_participant(store, await resolve(store, participant_id))
 
     try:
         data = run(go())
@@ -190,22 +198,24 @@ def erase(
     if not yes and not typer.confirm(f"Erase everything held about {participant_id}?"):
         raise typer.Exit(1)
 
-    async def go() -> bool:
+    async def go() -> str:
         async with opened(cfg) as store:
-            p = await store.get_participant(participant_id)
+            pid = await resolve(store, participant_id)
+            p = await store.get_participant(pid)
             if p is None or p.status == "erased":
-                return False
+                return ""
             from bot.cli_rounds import actor_of
 
             now = SystemClock().now()
-            await store.erase_participant(participant_id, now)
+            await store.erase_participant(pid, now)
             await store.audit_add(AuditEntry(now, actor_of(None), "participant.erase",
-                                             participant_id, {"via": "cli"}))
-            return True
+                                             pid, {"via": "cli"}))
+            return pid
 
-    if not run(go()):
+    erased = run(go())
+    if not erased:
         fail(f"no participant '{participant_id}' (or already erased)")
-    out.print(f"Erased {participant_id}.")
+    out.print(f"Erased {erased}.")
 
 
 @participants_app.command("invite")

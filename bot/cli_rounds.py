@@ -24,7 +24,10 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from bot.agenda.round_vars import round_vars
+from bot.cli_init import require_project
 from bot.config import Config
+from bot.rounds.checks import will_send
 from bot.rounds.service import Preview, RoundService
 from bot.rounds.status import COUNTS
 from bot.rounds.wiring import round_service
@@ -54,6 +57,7 @@ def actor_of(value: str | None) -> str:
 
 @asynccontextmanager
 async def opened(cfg: Config) -> AsyncIterator[tuple[Runtime, RoundService]]:
+    require_project(cfg)
     runtime = await open_runtime(cfg)
     try:
         yield runtime, round_service(runtime.conversations)
@@ -74,22 +78,27 @@ def _show_preview(cfg: Config, preview: Preview) -> None:
     for col in ("participant", "name", "channel", "address", "sends at (their time)",
                 "status", "SMS segments"):
         table.add_column(col)
-    shown = preview.targets[:50]
+    sending = will_send(preview.targets)
+    # the people it will be sent to; those who opted out are counted, never listed
+    shown = sending[:50]
     for t in shown:
         when = t.send_at
         table.add_row(t.participant_id, escape(preview.names.get(t.participant_id) or "—"),
                       t.channel or "—", mask_phone(t.address) if t.address else "—",
-                      f"{when:%d %b %H:%M} UTC", t.status,
+                      f"{when:%d %b %H:%M} UTC", "will be sent",
                       str(t.segments_estimated) if t.channel == "sms" else "—")
     out.print(table)
-    if len(preview.targets) > len(shown):
-        out.print(f"… and {len(preview.targets) - len(shown)} more.")
+    if len(sending) > len(shown):
+        out.print(f"… and {len(sending) - len(shown)} more.")
     counts = preview.by_channel()
     cost = preview.segments * cfg.sms.segment_price
-    first = min((t.send_at for t in preview.targets), default=item.start_at)
-    out.print(f"{len(preview.targets)} people: {counts['telegram']} Telegram, {counts['sms']} "
-              f"SMS, {counts['whatsapp']} WhatsApp, "
-              f"{counts['none']} with no usable address. Estimated {preview.segments} "
+    first = min((t.send_at for t in sending), default=item.start_at)
+    skipped = {s: sum(1 for t in preview.targets if t.status == s)
+               for s in ("opted_out", "unreachable")}
+    out.print(f"Will be sent to {len(sending)} people: {counts['telegram']} Telegram, "
+              f"{counts['sms']} SMS, {counts['whatsapp']} WhatsApp. Not sent: "
+              f"{skipped['opted_out']} opted out, "
+              f"{skipped['unreachable']} unreachable. Estimated {preview.segments} "
               f"SMS segments for everyone completing (≈ {cost:.2f} at "
               f"{cfg.sms.segment_price} a segment). First sends from {_local(cfg, first)}.")
     if counts["whatsapp"]:
@@ -128,31 +137,43 @@ def create(
     close_after: Annotated[str | None, typer.Option(help="close this long after each "
                                                     "person's send, e.g. 14d")] = None,
     label: Annotated[str | None, typer.Option(help="e.g. baseline, checkin, end")] = None,
+    from_suggestions: Annotated[str | None, typer.Option(
+        help="vote on accepted suggestions: all or S1,S2,…")] = None,
+    budget: Annotated[str | None, typer.Option(
+        help="vote on a budget's projects (flow budget or budget_points)")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="show who, which channel, "
                                           "segments and cost; write nothing")] = False,
     actor: ActorOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Create a draft round (start it with `parley rounds start ID`)."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli import config_or_exit, err, out, run
 
     cfg = config_or_exit(config)
     who = actor_of(actor)
 
     async def go() -> str:
-        async with opened(cfg) as (_, service):
+        async with opened(cfg) as (runtime, service):
+            extra, used = await round_vars(runtime, flow, from_suggestions=from_suggestions,
+                                           budget=budget)
             item = await service.build(
                 flow=flow, audience=audience, finding=finding, start=start, every=every,
                 until=until, remind_after=remind_after, close_after=close_after, label=label,
-                actor=who, base=Path.cwd())
+                actor=who, base=Path.cwd(), extra_vars=extra)
             if dry_run:
                 _show_preview(cfg, await service.preview(item))
                 return ""
             preview = await service.preview(item)
+            if not will_send(preview.targets):  # an empty cohort is usually a typo
+                err.print(f"warning: nobody in '{item.audience}' can be sent this round "
+                          f"now ({len(preview.targets)} in the audience); it is created "
+                          "anyway, and people who join before it starts will get it")
             await service.create(item, who)
+            await runtime.store.mark_suggestions_used(used, item.id)
             counts = preview.by_channel()
             past = start is not None and item.start_at < service.clock.now()
-            out.print(f"Draft round {item.id}: {item.flow_id} to {len(preview.targets)} "
+            sending = will_send(preview.targets)
+            out.print(f"Draft round {item.id}: {item.flow_id} to {len(sending)} "
                       f"people now in '{item.audience}' ({counts['telegram']} Telegram, "
                       f"{counts['sms']} SMS), starting {_local(cfg, item.start_at)}"
                       + (" (already passed: it goes out as soon as it is started)"

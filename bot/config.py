@@ -185,6 +185,19 @@ class SafeguardingConfig(_Section):
         "no way out", "can't go on", "cannot go on", "want to die",
     ]
     signpost: str = "system.signpost"
+    escalate_after: str = "2h"
+    """Unacknowledged this long, a flagged message goes to ``escalate_to``."""
+    escalate_to: list[str] = []
+    """Phone numbers (E.164) told when nobody has acknowledged in time."""
+
+    @field_validator("escalate_after")
+    @classmethod
+    def _after(cls, value: str) -> str:
+        try:
+            parse_duration(value)
+        except ValueError as exc:
+            raise ValueError(f"'{value}' should be a duration like \"2h\" or \"30m\"") from exc
+        return value
 
 
 class RetentionConfig(_Section):

@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from bot import media_replies
 from bot.acks import ack_item
+from bot.agenda.words import HANDLERS as WORD_HANDLERS
 from bot.clock import Clock
 from bot.config import Config
 from bot.delivery.attribution import attribute_to_waiting_round
@@ -26,7 +27,8 @@ from bot.delivery.bundle import bundle
 from bot.engine import StepContext, StepResult, begin, step
 from bot.engine import events as ev
 from bot.engine.io import Expire, Input, Output, Press, Reply, TimerFired
-from bot.engine.keywords import classify
+from bot.engine.keywords import classify, prefixed
+from bot.engine.many import is_tapped
 from bot.engine.session import Session
 from bot.engine.step import preview
 from bot.flow_errors import log_flow_errors
@@ -37,6 +39,9 @@ from bot.i18n.renderer import Renderer
 from bot.ids import IdSource, RandomIds
 from bot.keyed_lock import KeyedLock
 from bot.privacy import export_participant
+from bot.safeguarding.notes import note
+from bot.safeguarding.phrases import flagged_phrase
+from bot.store.attention import AttentionKind
 from bot.store.base import Store
 from bot.store.records import (
     Address,
@@ -51,6 +56,7 @@ from bot.store.records import (
     QueuedFlow,
     Timer,
 )
+from bot.taps import fold_taps
 
 InboundKind = Literal["text", "press", "media", "group"]
 DELETE_TOKEN, KEEP_TOKEN = "sys.delete", "sys.keep"
@@ -146,6 +152,8 @@ class _Unit:
     """The answers in this unit came after the round's close (kept, marked late)."""
     ack: OutboxItem | None = None
     """The answer to the button press being handled (``bot.acks``), if it was one."""
+    distress: bool = False
+    """A message in this unit matched a safeguarding phrase (``bot.safeguarding``)."""
 
     def reply(self, output: Output, session: Session | None = None) -> None:
         assert self.address is not None
@@ -184,6 +192,8 @@ class Conversations:
         self.balance_of = balance_of
         self.hooks = hooks
         self._locks = KeyedLock()
+        self.after_attention: Callable[[], Awaitable[object]] | None = None
+        """Called after a unit that needs a person commits (``bot.safeguarding.desk``)."""
 
     # -- public entry points ------------------------------------------------------------
     async def handle(self, inbound: Inbound) -> None:
@@ -345,6 +355,11 @@ class Conversations:
         if p.status == "declined":
             self._system(unit, "system.declined_reminder")
             return
+        if inbound.kind == "text" and (said := prefixed(inbound.text)) is not None:
+            self._word(unit, *said)  # SUGGEST … at any time, even mid-question
+            if flagged_phrase(said[1], self.config.safeguarding.phrases) is not None:
+                self._needs_person(unit, inbound.text, unprompted=True)  # signposted, flagged
+            return
         session = await self.store.active_session(p.id)
         if session is not None:
             flow = await self._flow(session)
@@ -358,6 +373,7 @@ class Conversations:
             if inbound.media:  # a photo with a caption: the words answer, the photo kept
                 await media_replies.keep(self, unit, inbound, session)
             await self._step(unit, flow, session, Reply(inbound.text))
+            self._needs_person(unit, inbound.text)
             return
         if inbound.press:
             self._closed(unit)
@@ -366,7 +382,8 @@ class Conversations:
             return
         if await self._next_queued(unit):
             return
-        self._system(unit, "system.idle")
+        if not self._needs_person(unit, inbound.text, unprompted=True):
+            self._system(unit, "system.idle")
 
     async def _keyword(self, unit: _Unit, word: str, inbound: Inbound) -> None:
         p, address = unit.participant, unit.address
@@ -398,6 +415,7 @@ class Conversations:
             elif not provider_replied:
                 self._system(unit, "system.restarted_idle")
         elif word == "help":
+            note(unit.changes, p.id, address.channel, "help", inbound.text, unit.now)
             if not provider_replied:
                 self._system(unit, "system.help")
         elif word == "menu":
@@ -421,6 +439,13 @@ class Conversations:
         elif word == "mydata":
             await self._my_data(unit)
 
+    def _word(self, unit: _Unit, word: str, text: str) -> None:
+        """A global word with the person's text after it (``bot.agenda.words``)."""
+        outcome = WORD_HANDLERS[word](unit.participant, text)
+        if outcome.event is not None:
+            self._event(unit, outcome.event.name, outcome.event.payload())
+        self._system(unit, outcome.reply, **outcome.args)
+
     # -- buttons ----------------------------------------------------------------------------
     async def _press(self, unit: _Unit, flow: Flow, session: Session, token: str) -> None:
         """A button of the open question, or of an older one (stale). With an ``ack`` the
@@ -435,9 +460,15 @@ class Conversations:
                 self._event(unit, "StaleInputIgnored", {"detail": f"button {token}"})
                 self._closed(unit)
                 return
-            shown = await self._shown_text(unit, question.text)
-            unit.ack.payload["edit_text"] = self._answered(unit, shown, chosen.label)
+            if is_tapped(flow, session.node):  # the question comes again with its new state
+                unit.ack.payload["drop_buttons"] = True
+            else:
+                shown = await self._shown_text(unit, question.text)
+                unit.ack.payload["edit_text"] = self._answered(unit, shown, chosen.label)
+        start = len(unit.changes.outbox)
         await self._step(unit, flow, session, Press(token))
+        if unit.ack is not None and is_tapped(flow, session.node):
+            fold_taps(unit.changes.outbox, unit.ack, start)  # edit in place (bot.taps)
 
     async def _shown_text(self, unit: _Unit, question: str) -> str:
         """The pressed message's whole text: on rich channels texts before a question
@@ -631,6 +662,7 @@ class Conversations:
     async def _apply_result(self, unit: _Unit, flow: Flow, result: StepResult) -> None:
         session, p = result.session, unit.participant
         unit.sessions[session.id] = session
+        unit.distress |= any(isinstance(e, ev.DistressFlagged) for e in result.events)
         if self._record_allowed(p, flow):
             for event in result.events:
                 self._record(unit, session, event)
@@ -704,6 +736,22 @@ class Conversations:
             unit.changes.consents.append(ConsentRecord(p.id, event.version, "declined", now))
 
     # -- helpers ----------------------------------------------------------------------------
+    def _needs_person(self, unit: _Unit, text: str, *, unprompted: bool = False) -> bool:
+        """Flag for the coordinators' inbox what a person should read: distress, a reply
+        after the round closed, words sent outside any flow. True when a message
+        outside a flow was flagged (and answered with the signpost)."""
+        sg = self.config.safeguarding
+        signposted = False
+        if unprompted and flagged_phrase(text, sg.phrases) is not None:
+            unit.distress = signposted = True
+            if sg.signpost:
+                self._system(unit, sg.signpost)
+        kind: AttentionKind | None = ("distress" if unit.distress else "late" if unit.late
+                                      else "unprompted" if unprompted else None)
+        if kind is not None and unit.address is not None and text.strip():
+            note(unit.changes, unit.participant.id, unit.address.channel, kind, text, unit.now)
+        return signposted
+
     def _data(self, p: Participant) -> dict[str, Any]:
         return {"project": self.config.project_data(), "participant": dict(p.profile),
                 "fields": {}, "vars": {}}
@@ -777,3 +825,6 @@ class Conversations:
                 changes.addresses.append(unit.address)
             changes.participant = unit.participant
         await self.store.apply(changes)
+        if self.after_attention is not None and any(e.name == "AttentionNeeded"
+                                                    for e in changes.events):
+            await self.after_attention()

@@ -33,6 +33,7 @@ from bot.clock import ManualClock
 from bot.config import Config, CreditRule
 from bot.credits.ledger import balances, credits_text, money_text
 from bot.credits.payouts import export, mark_paid
+from bot.demo_agenda import agenda_step
 from bot.findings.publish import publish
 from bot.findings.summary import summarise
 from bot.ids import SequentialIds
@@ -90,6 +91,7 @@ PERSONAS = [
                         "Name me as a co-author",
                         "Agree", "Thank you for listening", "Name me as a co-author"],
         "feedback": ["Good", "Send the questions earlier in the day", "Yes"],
+        "suggest": ["SUGGEST cheaper bus fares to the advice centre"], "vote": ["1 2"],
     }),
     Persona("Bryn", "tel:+447700900123", {
         "hello": ["hello"], "language": ["1"], "consent": ["y"],
@@ -99,6 +101,7 @@ PERSONAS = [
                  "6", "7", "7", "4"],
         "endorsement": ["1", "Spot on", "2", "1", "Still right", "2"],
         "feedback": ["2", "SKIP", "yes"],
+        "suggest": ["suggest: the bus costs too much"], "vote": ["1"],
     }, timezone="America/New_York"),
     Persona("Ceri", "tel:+447700900456", {
         "language": ["2"], "consent": ["ie"],
@@ -107,6 +110,7 @@ PERSONAS = [
         "endorsement": ["3", "Nid ffioedd yw'r broblem fwyaf, ond y llog", "2",
                         "2", "Gwell, ond mae'r llog yn bwysicach", "2"],
         "feedback": ["1", "Dim", "ie"],
+        "suggest": ["AWGRYM llai o ffurflenni i'w llenwi"], "vote": ["2"],
     }, imported=True),
 ]
 
@@ -218,7 +222,8 @@ class Cycle:
 
     async def send_round(self, flow: str, label: str, *, finding: str | None = None,
                          audience: str = "all", remind_after: str | None = None,
-                         every: str | None = None, days: int = 6) -> str:
+                         every: str | None = None, days: int = 6,
+                         extra_vars: dict[str, str] | None = None) -> str:
         """Create, start and run a round through ``days`` of the scheduler's passes."""
         if audience.startswith("commented:"):
             item = await self.rounds.build(flow=flow, audience=audience, finding=finding,
@@ -229,7 +234,8 @@ class Cycle:
                                            label=label, remind_after=remind_after,
                                            every=every, close_after="7d", actor="demo",
                                            until=(self.clock.now() + timedelta(days=20))
-                                           .isoformat() if every else None)
+                                           .isoformat() if every else None,
+                                           extra_vars=extra_vars)
         await self.rounds.create(item, "coordinator@demo")
         _, count = await self.rounds.start(item.id, "coordinator@demo")
         self.console.print(f"[dim]parley rounds start {item.id}: {flow} ({label}) planned for "
@@ -359,13 +365,17 @@ async def run_demo(config: Config, console: Console, count: int = 2) -> None:
                                audience=f"commented:{revised.id}", days=2)
         await cycle.finding_summary(revised.id)
 
+        clock.set(datetime(2026, 4, 27, 10, 0, tzinfo=UTC))
+        cycle.title("6. Participants set the agenda: suggestions, a vote, the result")
+        await agenda_step(cycle)
+
         clock.set(datetime(2026, 5, 25, 10, 0, tzinfo=UTC))
-        cycle.title("6. End of project: wellbeing survey again, and feedback")
+        cycle.title("7. End of project: wellbeing survey again, and feedback")
         await cycle.send_round("ons4", "end", days=1)
         await cycle.send_round("feedback", "feedback", days=1)
 
         clock.set(datetime(2026, 6, 1, 10, 0, tzinfo=UTC))
-        cycle.title("7. Credits and a payout batch")
+        cycle.title("8. Credits and a payout batch")
         await _payouts(cycle, config)
         await _summary(console, runtime)
         await runtime.close()

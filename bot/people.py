@@ -20,6 +20,7 @@ import phonenumbers
 from bot.config import Config
 from bot.errors import ImportRowError, Problem
 from bot.ids import IdSource
+from bot.phone_check import check_valid
 from bot.store.people import PersonRows
 from bot.store.records import Address, Channel, Invite, Participant
 
@@ -73,8 +74,10 @@ def check_person(spec: PersonSpec, config: Config) -> tuple[list[str], list[Addr
         (spec.phone, "sms", "tel", ""), (spec.whatsapp, "whatsapp", "whatsapp", "whatsapp: "))
     for raw, channel, prefix, label in numbers:
         if raw:  # the same number may be both a phone and a WhatsApp address
+            number = raw.removeprefix("whatsapp:")
             try:
-                e164 = normalise_phone(raw.removeprefix("whatsapp:"), config.sms.default_region)
+                e164 = normalise_phone(number, config.sms.default_region)
+                check_valid(number, e164, config.sms.default_region)
                 addresses.append(Address(f"{prefix}:{e164}", "", channel, epoch))
             except ValueError as exc:
                 problems.append(f"{label}{exc}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from bot.agenda.export import contributions_of
 from bot.store.base import Store
 from bot.store.round_records import CENTS
 
@@ -49,4 +50,9 @@ async def export_participant(store: Store, participant_id: str) -> dict[str, Any
                      "payable": e.payable, "note": e.note}
                     for e in await store.ledger(participant_id=participant_id)],
         "messages_sent_to_you": len(await store.outbox_of(participant_id)),
+        "messages_for_our_team": [  # the coordinators' inbox (bot/safeguarding)
+            {"kind": i.kind, "text": i.text, "channel": i.channel, "at": _iso(i.created_at),
+             "status": i.status, "acknowledged_at": _iso(i.acked_at)}
+            for i in reversed(await store.attention_list(participant_id=participant_id))],
+        **await contributions_of(store, participant_id),
     }

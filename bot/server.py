@@ -13,6 +13,7 @@ import uvicorn
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.errors import ParleyError
 from bot.logging_setup import configure_logging
 from bot.runtime import open_runtime
 from bot.service import ParleyService
@@ -66,6 +67,20 @@ async def build_service(config: Config, *, senders_paused: bool = False,
     return service
 
 
+def listen(config: Config) -> socket.socket:
+    """The bound server socket, or ParleyError in one line (a port in use, say)."""
+    host, port = config.server.host, config.server.port
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ParleyError(f"cannot listen on {host}:{port}: {exc.strerror or exc} (is "
+                          "another parley serve running? change [server] port)") from exc
+    return sock
+
+
 def _secrets(config: Config) -> list[str]:
     return [config.telegram.token, config.telegram.webhook_secret, config.sms.auth_token,
             config.sms.account_sid]
@@ -75,12 +90,10 @@ async def serve(config: Config, *, senders_paused: bool = False,
                 processing_paused: bool = False,
                 port_file: Path | None = None) -> None:
     configure_logging(os.environ.get("PARLEY_LOG_LEVEL", "INFO"), _secrets(config))
+    sock = listen(config)  # first: a busy port must not leave a store or threads open
     service = await build_service(config, senders_paused=senders_paused,
                                   processing_paused=processing_paused)
     app = create_app(service)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((config.server.host, config.server.port))
     port = sock.getsockname()[1]
     trusted = config.server.trusted_proxies
     # uvicorn believes X-Forwarded-For from 127.0.0.1 by default; a spoofed header would

@@ -73,7 +73,8 @@ def test_simulate_bad_input_is_one_line_and_nonzero() -> None:
 
 def test_flows_validate_ok_and_broken(tmp_path: Path) -> None:
     ok = parley("flows", "validate")
-    assert ok.returncode == 0 and "6 flow file(s) OK" in ok.stdout
+    shipped = len(list((ROOT / "flows").glob("*.toml")))
+    assert ok.returncode == 0 and f"{shipped} flow file(s) OK" in ok.stdout
     broken = tmp_path / "broken.toml"
     broken.write_text('schema_version = 1\nid = "b"\ntitle = "B"\nstart = "a"\n\n'
                       '[nodes.a]\ntype = "ask"\ntext = "x.y"\nanswer = { kind = "stars" }\n'

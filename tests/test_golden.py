@@ -28,12 +28,19 @@ def run_case(case: dict[str, Any], library: FlowLibrary, ctx: StepContext) -> li
                    locale=case.get("locale", "en"), now=T0, ctx=ctx, vars=case.get("vars", {}))
     session = result.session
     transcript: list[dict[str, Any]] = []
+    telegram = case.get("channel") == "telegram"
+
+    def shown(output: Any) -> Any:
+        """SMS: the full plain body; Telegram: the text and its buttons."""
+        if not telegram:
+            return output.plain
+        return {"text": output.text, "buttons": [c.label for c in output.choices]}
 
     def record(sent: str | None, res: Any) -> None:
         session.validate(flow)
         transcript.append({
             "send": sent,
-            "messages": [o.plain for o in res.outputs],
+            "messages": [shown(o) for o in res.outputs],
             "events": [e.name for e in res.events],
             "status": res.session.status,
         })

@@ -59,7 +59,11 @@ def test_every_system_message_is_one_gsm7_segment_in_english(
 def test_nodes_allowed_to_be_long_say_why(library: FlowLibrary) -> None:
     long_nodes = {(f, n) for f in FLOWS for n, node in library.get(f).nodes.items()
                   if node.sms_long is not None}
-    assert long_nodes == {("endorsement", "finding")}  # the finding's own words
+    assert long_nodes == {("endorsement", "finding"),  # the finding's own words
+                          ("budget", "choose"), ("budget_points", "share"),  # the projects
+                          ("budget_result", "result"), ("shareback", "heard"),
+                          ("vote_result", "result"),
+                          *(("statements", f"s{n}") for n in range(1, 6))}  # their words
     assert all(len(library.get(f).nodes[n].sms_long or "") > 20 for f, n in long_nodes)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -1218,6 +1219,92 @@ async def test_findings_ledger_payouts_and_audit(store: Store) -> None:
     assert [(e.actor, e.action, e.detail) for e in log] == [
         ("telegram:9", "round.status", {}), ("cli:sam", "round.start", {"n": 3})]
     assert len(await store.audit_log(limit=1)) == 1
+
+
+# -- agenda-setting and budgets (bot/store/participation.py) ----------------------------------
+async def test_suggestion_decisions_replace_but_keep_their_round(store: Store) -> None:
+    from bot.store.participation import SuggestionDecision
+
+    assert await store.suggestion_decisions() == {}
+    await store.decide_suggestion(SuggestionDecision(3, "accepted", T0, label="Buses"))
+    await store.decide_suggestion(SuggestionDecision(5, "merged", T0, merged_into=3))
+    await store.mark_suggestions_used([3], "r1")
+    await store.decide_suggestion(SuggestionDecision(3, "accepted", T0, label="Night buses",
+                                                     decided_by="ana"))
+    await store.decide_suggestion(SuggestionDecision(7, "rejected", T0, reason="out of scope"))
+    found = await store.suggestion_decisions()
+    assert list(found) == [3, 5, 7]
+    assert (found[3].label, found[3].round_id, found[3].decided_by) == ("Night buses", "r1",
+                                                                        "ana")
+    assert (found[5].merged_into, found[7].reason) == (3, "out of scope")
+    assert found[3].decided_at == T0
+
+
+async def test_budgets_keep_their_projects_in_order(store: Store) -> None:
+    from bot.store.participation import Budget, BudgetProject
+
+    budget = Budget("b1", "Park fund", 10_000, "GBP", T0,
+                    [BudgetProject("p1", "Benches", 2_000, "Six benches"),
+                     BudgetProject("p2", "Lights", 7_500)])
+    await store.budget_add(budget)
+    assert await store.budget_get("b1") == budget
+    assert await store.budget_get("nope") is None
+    with pytest.raises(StoreError, match="already exists"):
+        await store.budget_add(budget)
+
+
+async def test_finding_translations_are_replaced_per_locale(store: Store) -> None:
+    from bot.store.participation import FindingTranslation
+
+    assert await store.finding_translations("F1") == {}
+    await store.finding_translation_put(FindingTranslation("F1", "cy", "Ffioedd", "Testun"))
+    await store.finding_translation_put(FindingTranslation("F1", "cy", "Ffioedd", "Testun 2",
+                                                           "Newid"))
+    await store.finding_translation_put(FindingTranslation("F2", "cy", "Arall", "X"))
+    found = await store.finding_translations("F1")
+    assert list(found) == ["cy"] and (found["cy"].text, found["cy"].changes) == ("Testun 2",
+                                                                                 "Newid")
+
+
+async def test_erasure_removes_a_persons_words_quoted_in_moderation_and_rounds(
+        store: Store) -> None:
+    """Their suggestion's words may be a vote option's label and their statement a
+    statements round's s1: erasure blanks those quotes too, and nobody else's."""
+    from bot.store.participation import SuggestionDecision
+    from bot.store.records import Changes, EventRow
+    from bot.store.round_records import Round
+
+    await store.apply(Changes(participant=person("p1")))
+    await store.apply(Changes(participant=person("p2")))
+    await store.apply(Changes(events=[
+        EventRow("p1", None, "SuggestionMade", {"text": "Night buses"}, T0),
+        EventRow("p1", None, "StatementWritten", {"text": "Buses feel unsafe"}, T0),
+        EventRow("p2", None, "SuggestionMade", {"text": "Bins"}, T0)]))
+    ids = {e.payload["text"]: e.id for e in await store.events()}
+    bus, unsafe, bins = ids["Night buses"], ids["Buses feel unsafe"], ids["Bins"]
+    assert bus is not None and unsafe is not None and bins is not None
+    for sid, label in [(bus, "Night buses"), (bins, "Bins")]:
+        await store.decide_suggestion(SuggestionDecision(sid, "accepted", T0, label=label))
+    options = json.dumps([{"value": f"s{bus}", "label": "Night buses"},
+                          {"value": f"s{bins}", "label": "Bins"}])
+    await store.round_add(Round(id="r1", flow_id="vote", audience="all", created_at=T0,
+                                start_at=T0, vars={"options": options}))
+    await store.round_add(Round(id="r2", flow_id="statements", audience="all",
+                                created_at=T0, start_at=T0,
+                                vars={"s1": "Buses feel unsafe", "s1_id": f"T{unsafe}"}))
+    other = Session(id="s_p2", participant_id="p2", flow_id="statements", flow_version="v",
+                    node="s1", status="waiting", locale="en", started_at=T0, updated_at=T0,
+                    vars={"s1": "Buses feel unsafe", "s1_id": f"T{unsafe}"})
+    await store.apply(Changes(session=other))
+    await store.erase_participant("p1", T0 + MIN)
+    kept = await store.get_session("s_p2")
+    assert kept is not None and kept.vars["s1"] == "(erased)"
+    decisions = await store.suggestion_decisions()
+    assert (decisions[bus].label, decisions[bins].label) == (None, "Bins")
+    vote, talk = await store.round_get("r1"), await store.round_get("r2")
+    assert vote is not None and talk is not None
+    assert [o["label"] for o in json.loads(vote.vars["options"])] == ["(erased)", "Bins"]
+    assert talk.vars == {"s1": "(erased)", "s1_id": f"T{unsafe}"}
 
 
 # -- media replies and the WhatsApp window (issue 17) ---------------------------------------

@@ -258,6 +258,24 @@ async def test_press_ack_answers_edits_and_is_safe_to_repeat(
     assert fake.calls_to("answerCallbackQuery")[-1]["text"] == "That question has closed."
 
 
+async def test_press_ack_can_keep_new_buttons_on_the_edited_question(
+        transport: TelegramTransport, served: tuple[FakeTelegram, ServedApp]) -> None:
+    """A tap on a multi-choice question: the same message, its new ticks and buttons."""
+    fake = served[0]
+    await transport.send(row({"text": "Pick", "choices": choices(["A", "B"]), "layout": "list"}))
+    ticked = [{**c, "label": "✅ " + c["label"]} if i == 0 else c
+              for i, c in enumerate(choices(["A", "B"]))]
+    await transport.send(row({"kind": "press_ack", "ack": "cb11", "source_id": "1",
+                              "notice": "Up to 1", "edit_text": "Pick",
+                              "edit_choices": ticked, "edit_layout": "list",
+                              "drop_buttons": False}))
+    message = fake.message(77, 1)
+    assert message is not None and message["text"] == "Pick"
+    assert [[b["text"] for b in r] for r in message["reply_markup"]["inline_keyboard"]] == [
+        ["✅ A"], ["B"]]
+    assert fake.calls_to("answerCallbackQuery")[-1]["text"] == "Up to 1"
+
+
 async def test_document(transport: TelegramTransport,
                         served: tuple[FakeTelegram, ServedApp]) -> None:
     result = await transport.send(row({"kind": "document", "filename": "my-data.json",

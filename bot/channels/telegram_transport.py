@@ -229,8 +229,11 @@ class TelegramTransport:
         try:
             if payload.get("edit_text"):
                 text = split_telegram(str(payload["edit_text"]))[-1]
+                # a tap on a multi/ranking question keeps its buttons, in their new state
+                markup = keyboard({"choices": payload.get("edit_choices") or [],
+                                   "layout": payload.get("edit_layout") or "list"})
                 await self.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id,
-                                                 reply_markup=None)
+                                                 reply_markup=markup)
             elif payload.get("drop_buttons"):
                 await self.bot.edit_message_reply_markup(chat_id=chat_id,
                                                          message_id=message_id,

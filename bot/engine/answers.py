@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from bot.engine.session import FieldValue
 from bot.flows.models import (
@@ -34,6 +35,8 @@ class Invalid:
     reprompt: str
     """Template key of the re-prompt, e.g. ``system.reprompt_scale``."""
     reason: str
+    args: Mapping[str, object] = field(default_factory=dict)
+    """What the re-prompt says back (e.g. how far a total is off)."""
 
 
 Parsed = Valid | Invalid

@@ -133,3 +133,23 @@ class StaleInputIgnored(Event):
 class DistressFlagged(Event):
     node: str
     phrase: str
+
+
+@dataclass(frozen=True)
+class SuggestionMade(Event):
+    """A participant proposed a topic (a ``suggest`` node, or the SUGGEST word): the
+    event *is* the suggestion, so it commits with the message that made it."""
+
+    node: str | None
+    text: str
+    locale: str
+
+
+@dataclass(frozen=True)
+class StatementWritten(Event):
+    """A participant's own statement for a deliberation, to be moderated before anyone
+    sees it."""
+
+    node: str | None
+    text: str
+    locale: str

@@ -54,3 +54,21 @@ def classify(text: str) -> Keyword | None:
     if word == "YES":
         return "yes"
     return _WORDS.get(word)
+
+
+PREFIXED: dict[str, str] = {
+    "SUGGEST": "suggest", "SUGGESTION": "suggest",
+    "AWGRYM": "suggest", "AWGRYMU": "suggest",  # Welsh
+}
+"""Global words followed by the person's own text (``SUGGEST more night buses``): the
+word picks a handler (``bot.agenda.words``), the rest is what they said."""
+_PREFIXED = re.compile(r"\s*/?([A-Za-z]+)(?:@\w+)?(?![\w'])[\s:,.!-]*(.*)", re.DOTALL)
+
+
+def prefixed(text: str) -> tuple[str, str] | None:
+    """``(word, rest)`` when ``text`` starts with a word of ``PREFIXED``, else None."""
+    found = _PREFIXED.match(text)
+    if found is None:
+        return None
+    word = PREFIXED.get(found.group(1).upper())
+    return None if word is None else (word, found.group(2).strip())

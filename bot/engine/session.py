@@ -9,13 +9,28 @@ from typing import Any, Literal, get_args
 from bot.flows.models import AnswerKind, Flow
 
 SessionStatus = Literal["active", "waiting", "completed", "expired", "stopped"]
-FieldValue = str | int | float | bool | None
+FieldValue = str | int | float | bool | None | list[str] | dict[str, int]
+"""A saved answer: several-option kinds save a list of option values (``multi``,
+``ranking``) or a mapping option value -> amount (``allocate``)."""
 STATUSES: tuple[str, ...] = get_args(SessionStatus)
 FINISHED: frozenset[str] = frozenset({"completed", "expired", "stopped"})
 
 
 class InvalidSession(ValueError):
     """A session that no longer matches its flow (a bug, never a participant's doing)."""
+
+
+def _picks(value: FieldValue) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _amounts(value: FieldValue) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool)
+        for k, v in value.items())
+
+
+_SEVERAL = {"multi": _picks, "ranking": _picks, "allocate": _amounts}
 
 
 def _kind_matches(kind: AnswerKind, value: FieldValue) -> bool:
@@ -29,6 +44,8 @@ def _kind_matches(kind: AnswerKind, value: FieldValue) -> bool:
         return isinstance(value, bool)
     if kind == "number":
         return isinstance(value, int | float) and not isinstance(value, bool)
+    if kind in _SEVERAL:
+        return _SEVERAL[kind](value)
     if kind == "date":
         if not isinstance(value, str):
             return False
@@ -85,7 +102,8 @@ class Session:
             raise InvalidSession(f"node '{self.node}' is not in flow '{flow.id}'")
         if self.status not in STATUSES:
             raise InvalidSession(f"unknown status '{self.status}'")
-        if self.status == "waiting" and flow.nodes[self.node].type != "ask":
+        if self.status == "waiting" and flow.nodes[self.node].type not in ("ask", "suggest",
+                                                                          "statement"):
             raise InvalidSession(f"waiting at '{self.node}', which is not a question")
         if self.status == "completed" and flow.nodes[self.node].type != "end":
             raise InvalidSession(f"completed at '{self.node}', which is not an end node")

@@ -15,7 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.channels.sms_encoding import measure
-from bot.engine import answers, events
+from bot.engine import answers, answers_many, events, many, options_from
 from bot.engine.io import Begin, Choice, Expire, Input, Output, OutputKind, Press, TimerFired
 from bot.engine.keywords import classify
 from bot.engine.session import FieldValue, Session
@@ -33,11 +33,14 @@ from bot.flows.models import (
     SayNode,
     ScaleAnswer,
     SetNode,
+    StatementNode,
+    SuggestNode,
     Switch,
     TextAnswer,
     YesNoAnswer,
     is_template_key,
 )
+from bot.flows.models_many import AllocateAnswer, MultiAnswer, RankingAnswer
 from bot.i18n.renderer import Renderer
 
 MAX_NODES_PER_STEP = 200
@@ -116,7 +119,7 @@ def _label_keys(node: AskNode) -> tuple[str, ...]:
         _LABEL_KEYS.clear()
     answer = node.answer
     labels: list[str] = []
-    if isinstance(answer, ChoiceAnswer):
+    if isinstance(answer, ChoiceAnswer | MultiAnswer | RankingAnswer | AllocateAnswer):
         labels = [o.label for o in answer.options]
     elif isinstance(answer, ScaleAnswer):
         labels = list(answer.labels.values())
@@ -181,7 +184,9 @@ class _Run:
 
     # -- walking ------------------------------------------------------------------------
     def env(self) -> dict[str, expressions.Value]:
-        env: dict[str, expressions.Value] = {}
+        # Any: a saved list[str] is a list of Values, read-only here, which mypy's
+        # invariant list[...] cannot say
+        env: dict[str, Any] = {}
         for name, value in self.ctx.participant.items():
             env[f"participant.{name}"] = value
         env.update(self.session.fields)
@@ -238,7 +243,7 @@ class _Run:
                 except expressions.ExpressionError as exc:
                     self.events.append(events.FlowErrored(node_id, f"'{node.value}': {exc}"))
                     value = None
-                stored: FieldValue = None if isinstance(value, list) else value
+                stored: FieldValue = None if isinstance(value, list | dict) else value
                 self.save(node.field, stored)
                 self.events.append(events.FieldSet(node.field, stored))
             elif isinstance(node, BranchNode):
@@ -277,9 +282,11 @@ class _Run:
         if plain is not None and plain[0] is self.flow:
             self._skeletons[local_key] = plain[1]
             return plain[1]
-        if _reads_data(self.ctx.renderer, node, locale):
-            # rendered with this person's name or answers: never kept beyond this step,
-            # so the process holds no cache keyed by (or full of) anyone's data
+        if _reads_data(self.ctx.renderer, node, locale) or getattr(
+                node.answer, "options_from", None) is not None:
+            # rendered with this person's name or answers, or with options that came with
+            # the round: never kept beyond this step, so the process holds no cache keyed
+            # by (or full of) anyone's data, and one round's options never show in another
             fresh = self.build_skeleton(node_id, node)
             self._skeletons[local_key] = fresh
             return fresh
@@ -304,7 +311,7 @@ class _Run:
         text = self.render(node.text, node_id)
         entries: tuple[tuple[str, str, FieldValue], ...] = ()
         layout = "list"
-        if isinstance(answer, ChoiceAnswer):
+        if isinstance(answer, ChoiceAnswer | MultiAnswer | RankingAnswer | AllocateAnswer):
             entries = tuple((str(i + 1), self.label(o.label, node_id), o.value)
                             for i, o in enumerate(answer.options))
         elif isinstance(answer, ScaleAnswer):
@@ -328,7 +335,9 @@ class _Run:
         elif entries:
             listing = "\n".join(f"{k} {label}" for k, label, _ in entries)
             skip_line = "\n" + self.render("system.skip_hint", node_id) if skip else ""
-            hints = [lambda: listing + skip_line, lambda: listing]
+            hints = (many.sms_hints(answer, listing, skip_line, self.renders(node_id))
+                     if isinstance(answer, many.MANY)
+                     else [lambda: listing + skip_line, lambda: listing])
         elif skip:
             hints = [lambda: self.render("system.skip_hint", node_id), lambda: ""]
         # The most helpful hint that still fits one SMS segment; the last one otherwise.
@@ -338,18 +347,36 @@ class _Run:
             plain = f"{text}\n{hint}" if hint else text
             if measure(plain).segments <= 1:
                 break
-        buttons = tuple((k, label, value, str(i)) for i, (k, label, value) in enumerate(entries))
+        # amounts are typed, so an allocate question has no buttons: its listing is the text
+        typed = isinstance(answer, AllocateAnswer)
+        buttons = () if typed else tuple((k, label, value, str(i))
+                                         for i, (k, label, value) in enumerate(entries))
+        button_text = plain if typed else button_text
         return _Skeleton(button_text, plain, entries, layout, scale_labels,
                          node.sms_long is not None, buttons)
 
     def choices(self, node_id: str, node: AskNode) -> tuple[Choice, ...]:
         prefix = f"{self.session.id[-8:]}.{self.session.asked}."
         make = tuple.__new__  # NamedTuple's own __new__ is a Python-level wrapper: 2x slower
-        return tuple([make(Choice, (k, label, value, prefix + suffix))
+        base = tuple([make(Choice, (k, label, value, prefix + suffix))
                       for k, label, value, suffix in self.skeleton(node_id, node).buttons])
+        if isinstance(node.answer, many.TAPPED):
+            return many.controls(node.answer, base, many.current(self.session), prefix,
+                                 self.renders(node_id))
+        return base
+
+    def renders(self, node_id: str) -> Callable[..., str]:
+        return lambda key, **kw: self.render(key, node_id, **kw)
 
     def question(self, node_id: str, node: AskNode) -> Output:
         sk = self.skeleton(node_id, node)
+        if isinstance(node.answer, many.TAPPED):
+            labels = [label for _, label, _ in sk.entries]
+            text = many.telegram_text(node.answer, sk.text, labels,
+                                      many.current(self.session), self.renders(node_id))
+            return Output(text=text, plain=sk.plain, kind="question", node=node_id,
+                          choices=self.choices(node_id, node), layout="list",
+                          long_ok=sk.long_ok)
         return Output(text=sk.text, plain=sk.plain, kind="question", node=node_id,
                       choices=self.choices(node_id, node), layout=sk.layout,  # type: ignore[arg-type]
                       long_ok=sk.long_ok)
@@ -367,18 +394,33 @@ class _Run:
                 self.walk(self.resolve(node.next, node_id))
                 return
             self.session = self.session.evolve(retries=retries)
-            self.reprompt(node_id, node, parsed.reprompt)
+            self.reprompt(node_id, node, parsed.reprompt, parsed.args)
             return
         self.events.append(events.AnswerRecorded(node_id, node.save_as, parsed.value, raw))
         if node.save_as:
             self.save(node.save_as, parsed.value)
+        if isinstance(node.answer, MultiAnswer) and node.answer.limit is not None:
+            picked = [i for i, o in enumerate(node.answer.options)
+                      if isinstance(parsed.value, list) and o.value in parsed.value]
+            self.system("info", "answers.budget_spent", node_id,
+                        **many.budget_args(node.answer, picked))
         if isinstance(node.answer, TextAnswer) and isinstance(parsed.value, str):
             self.check_distress(node_id, parsed.value)
+            if isinstance(node, SuggestNode):
+                self.events.append(events.SuggestionMade(node_id, parsed.value,
+                                                         self.session.locale))
+            elif isinstance(node, StatementNode):
+                self.events.append(events.StatementWritten(node_id, parsed.value,
+                                                           self.session.locale))
         self.walk(self.resolve(node.next, node_id))
 
-    def reprompt(self, node_id: str, node: AskNode, key: str) -> None:
+    def reprompt(self, node_id: str, node: AskNode, key: str,
+                 extra: Mapping[str, object] | None = None) -> None:
         answer = node.answer
         args: dict[str, Any] = {"skip": node.skippable}
+        if isinstance(answer, many.MANY):
+            args.update(many.hint_args(answer))
+        args.update(extra or {})
         if isinstance(answer, ScaleAnswer | NumberAnswer):
             args.update(min=answer.min, max=answer.max)
         if isinstance(answer, ChoiceAnswer):
@@ -397,12 +439,57 @@ class _Run:
             if isinstance(answer, ChoiceAnswer):
                 return answers.parse_choice(answer, raw, labels)
             return answers.parse_yes_no(answer, raw, (labels[0], labels[1]))
+        if isinstance(answer, many.MANY):
+            labels = [label for _, label, _ in self.skeleton(self.session.node, node).entries]
+            return answers_many.parse(answer, raw, labels)
         if isinstance(answer, NumberAnswer):
             return answers.parse_number(answer, raw)
         if isinstance(answer, DateAnswer):
             today = self.now.astimezone(ZoneInfo(self.ctx.timezone)).date()
             return answers.parse_date(answer, raw, today, self.ctx.date_order)
         return answers.parse_text(answer, raw)
+
+    def press(self, node_id: str, node: AskNode, token: str) -> None:
+        """A button of the open question (a stale one is refused kindly)."""
+        chosen = next((c for c in self.choices(node_id, node) if c.token == token), None)
+        if chosen is None:
+            self.events.append(events.StaleInputIgnored(f"button {token}"))
+            self.system("notice", "system.question_closed", node_id)
+        elif isinstance(node.answer, many.TAPPED):
+            self.tap(node_id, node, node.answer, chosen.key)
+        else:
+            self.answer(node_id, node, chosen.label, key=chosen.key)
+
+    def tap(self, node_id: str, node: AskNode, answer: MultiAnswer | RankingAnswer,
+            key: str) -> None:
+        """A toggle, a tap in a ranking, Done/Confirm or Start again (see ``many``)."""
+        action, picked = many.after_tap(answer, many.current(self.session), key)
+        if action == "submit":
+            asked = self.session.asked
+            labels = [label for _, label, _ in self.skeleton(node_id, node).entries]
+            chosen = ", ".join(labels[i] for i in picked)
+            self.answer(node_id, node, chosen, key=many.typed(picked))
+            if (self.session.node, self.session.asked, self.session.status) != (
+                    node_id, asked, "waiting"):
+                fields = {k: v for k, v in self.session.fields.items() if k != many.PICKS}
+                self.session = self.session.evolve(fields=fields)
+                if chosen:  # the taps end in a message saying what was chosen
+                    said = self.render("system.answered", node_id, answer=chosen)
+                    self.outputs.insert(0, Output(text=said, plain=said, kind="info",
+                                                  node=node_id))
+                return
+            picked = many.current(self.session)  # rejected: ask again, picks kept
+        elif action == "over":
+            self.events.append(events.AnswerRejected(node_id, key, "too many picks"))
+            self.system("reprompt", "answers.reprompt_multi_count", node_id,
+                        **many.hint_args(answer), picked=len(picked) + 1, skip=False)
+        elif action == "over_budget" and isinstance(answer, MultiAnswer):
+            self.events.append(events.AnswerRejected(node_id, key, "over the budget"))
+            tapped = [*picked, int(key) - 1]
+            self.system("reprompt", "answers.reprompt_over_budget", node_id,
+                        **many.budget_args(answer, tapped))
+        self.save(many.PICKS, many.stored(self.session, picked))
+        self.outputs.append(self.question(node_id, node))
 
     def check_distress(self, node_id: str, text: str) -> None:
         folded = " " + re.sub(r"[^\w']+", " ", text.casefold()) + " "
@@ -438,6 +525,7 @@ def begin(
 def step(flow: Flow, session: Session, input: Input, now: dt.datetime,
          ctx: StepContext) -> StepResult:
     """Apply one input to one session."""
+    flow = options_from.for_input(flow, session.vars, input)
     run = _Run(flow, session, now, ctx)
     node = flow.nodes[session.node]
     if isinstance(input, Begin):
@@ -465,13 +553,7 @@ def step(flow: Flow, session: Session, input: Input, now: dt.datetime,
         run.walk(node.timeout.next)
         return run.result()
     if isinstance(input, Press):
-        choices = run.choices(session.node, node)
-        chosen = next((c for c in choices if c.token == input.token), None)
-        if chosen is None:
-            run.events.append(events.StaleInputIgnored(f"button {input.token}"))
-            run.system("notice", "system.question_closed", session.node)
-            return run.result()
-        run.answer(session.node, node, chosen.label, key=chosen.key)
+        run.press(session.node, node, input.token)
         return run.result()
     text = input.text
     if classify(text) == "skip":
@@ -489,6 +571,7 @@ def preview(flow: Flow, session: Session, node_id: str, now: dt.datetime,
             ctx: StepContext) -> Output | None:
     """The message a node sends, rendered for ``session`` without changing it: used to
     repeat an open question after START and to check SMS lengths of a flow."""
+    flow = options_from.resolve(flow, session.vars)
     run = _Run(flow, session, now, ctx)
     node = flow.nodes[node_id]
     if isinstance(node, AskNode):

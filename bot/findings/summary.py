@@ -94,9 +94,23 @@ async def lineage(store: Store, finding_id: str) -> list[Finding]:
     return sorted((f for f in every if f.lineage == found.lineage), key=lambda f: f.version)
 
 
+async def flagged_words(store: Store) -> set[tuple[str, str]]:
+    """(participant, words) of every answer a safeguarding phrase flagged: never quoted
+    back to the person in an automated message (DESIGN §2, Distress)."""
+    found: set[tuple[str, str]] = set()
+    for event in await store.events(name="DistressFlagged"):
+        if event.participant_id is None or event.session_id is None:
+            continue
+        for a in await store.answers(participant_id=event.participant_id):
+            if a.session_id == event.session_id and a.node == event.payload.get("node"):
+                found.add((a.participant_id, str(a.value or "").strip()))
+    return found
+
+
 async def commenters(store: Store, finding: Finding) -> dict[str, str]:
     """People who commented on an earlier version → their latest words (for "you said,
-    we did" when this version is sent back to them)."""
+    we did" when this version is sent back to them); "" for words that were flagged,
+    so the person still gets the new version but without their words quoted."""
     said: dict[str, str] = {}
     for version in await lineage(store, finding.id):
         if version.version >= finding.version:
@@ -104,4 +118,7 @@ async def commenters(store: Store, finding: Finding) -> dict[str, str]:
         for response in (await summarise(store, version)).responses:
             if response.words:
                 said[response.participant_id] = response.words
+    if said:
+        flagged = await flagged_words(store)
+        said = {pid: "" if (pid, words) in flagged else words for pid, words in said.items()}
     return said

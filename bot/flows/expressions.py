@@ -16,6 +16,11 @@ Grammar (lowest precedence first)::
     product := unary (("*"|"/") unary)*
     unary   := "-" unary | atom
     atom    := NUMBER | STRING | true | false | null | NAME | "(" expr ")" | "[" items "]"
+             | "len" "(" expr ")"
+
+Several-option answers are lists (``"housing" in priorities``, ``len(priorities) >= 2``)
+or mappings (``"parks" in budget``, ``budget.parks > 30``: a dotted name reads one
+amount of a saved mapping).
 
 Names may contain dots (``participant.locale``). A name that was never saved (skipped
 question) is ``null``; ordering comparisons with ``null`` are false rather than errors,
@@ -29,7 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Union
 
-Value = Union[str, int, float, bool, None, list["Value"]]  # noqa: UP007 (recursive alias)
+Value = Union[str, int, float, bool, None, list["Value"], dict[str, "Value"]]  # noqa: UP007
 
 
 class ExpressionError(ValueError):
@@ -191,6 +196,11 @@ class _Parser:
         if tok.kind == "string":
             body = tok.text[1:-1]
             return Literal(re.sub(r"\\(.)", r"\1", body))
+        if tok.kind == "name" and tok.text == "len" and self.peek().text == "(":
+            self.take()
+            node = self.or_()
+            self.expect(")")
+            return Unary("len", node)
         if tok.kind == "name":
             return Name(tok.text)
         if tok.kind == "kw" and tok.text in ("true", "false", "null"):
@@ -243,13 +253,15 @@ def evaluate(node: Node, env: Mapping[str, Value]) -> Value:
     if isinstance(node, Literal):
         return node.value
     if isinstance(node, Name):
-        return env.get(node.name)
+        return _lookup(node.name, env)
     if isinstance(node, ListExpr):
         return [evaluate(item, env) for item in node.items]
     if isinstance(node, Unary):
         value = evaluate(node.operand, env)
         if node.op == "not":
             return not truthy(value)
+        if node.op == "len":
+            return _length(value)
         return -_number(value, "-")
     if node.op == "and":
         return truthy(evaluate(node.left, env)) and truthy(evaluate(node.right, env))
@@ -259,17 +271,43 @@ def evaluate(node: Node, env: Mapping[str, Value]) -> Value:
     return _binary(node.op, left, right)
 
 
+def _lookup(name: str, env: Mapping[str, Value]) -> Value:
+    """A saved field, or one entry of a saved mapping (``budget.parks``)."""
+    if name in env or "." not in name:
+        return env.get(name)
+    head, key = name.rsplit(".", 1)
+    whole = env.get(head)
+    return whole.get(key) if isinstance(whole, dict) else None
+
+
+def _length(value: Value) -> int:
+    """How many picks, entries or characters; a skipped answer (null) has none."""
+    if value is None:
+        return 0
+    if isinstance(value, list | dict | str):
+        return len(value)
+    raise ExpressionError(f"'len' needs a list, a mapping or text, got {value!r}")
+
+
+def _contains(op: str, left: Value, right: Value) -> bool:
+    """``left in right`` for a list, text or mapping (its keys); nothing is in a
+    skipped several-option answer (null)."""
+    if right is None:
+        return False
+    if not isinstance(right, list | str | dict):
+        raise ExpressionError(f"'{op}' needs a list or text on the right, got {right!r}")
+    if isinstance(right, str | dict) and not isinstance(left, str):
+        return False
+    return left in right
+
+
 def _binary(op: str, left: Value, right: Value) -> Value:
     if op == "==":
         return left == right
     if op == "!=":
         return left != right
     if op in ("in", "not in"):
-        if not isinstance(right, list | str):
-            raise ExpressionError(f"'{op}' needs a list or text on the right, got {right!r}")
-        if isinstance(right, str) and not isinstance(left, str):
-            return op == "not in"
-        found = left in right
+        found = _contains(op, left, right)
         return found if op == "in" else not found
     if op in ("<", "<=", ">", ">="):
         if left is None or right is None:

@@ -23,8 +23,8 @@ from bot.flows import expressions
 from bot.flows.migrations import migrate
 from bot.flows.models import (
     CURRENT_SCHEMA_VERSION,
+    OPTION_KINDS,
     AskNode,
-    ChoiceAnswer,
     EndNode,
     Flow,
     ScaleAnswer,
@@ -241,7 +241,7 @@ def template_keys(flow: Flow) -> list[tuple[list[str | int], str]]:
             keys.append((["nodes", nid, "text"], text))
         if isinstance(node, AskNode):
             answer = node.answer
-            if isinstance(answer, ChoiceAnswer):
+            if isinstance(answer, OPTION_KINDS):  # choice, multi, ranking, allocate
                 for i, opt in enumerate(answer.options):
                     if is_template_key(opt.label):
                         keys.append((["nodes", nid, "answer", "options", i, "label"], opt.label))

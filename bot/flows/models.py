@@ -23,6 +23,8 @@ from pydantic import (
 
 from bot.flows import expressions
 from bot.flows.durations import parse_duration
+from bot.flows.models_many import AllocateAnswer, MultiAnswer, RankingAnswer
+from bot.flows.option import Option
 
 NODE_ID = r"^[a-z][a-z0-9_]*$"
 FIELD_NAME = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$"
@@ -42,12 +44,6 @@ class _Strict(BaseModel):
 # --- answer kinds -------------------------------------------------------------------
 
 
-class Option(_Strict):
-    """One option of a choice question: a stored value and a label shown to people."""
-
-    value: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
-    label: Annotated[str, Field(min_length=1)]
-    synonyms: tuple[str, ...] = ()
 
 
 class ChoiceAnswer(_Strict):
@@ -111,11 +107,16 @@ class DateAnswer(_Strict):
     allow_future: bool = True
 
 
+
 Answer = Annotated[
-    ChoiceAnswer | ScaleAnswer | YesNoAnswer | NumberAnswer | TextAnswer | DateAnswer,
+    ChoiceAnswer | ScaleAnswer | YesNoAnswer | NumberAnswer | TextAnswer | DateAnswer
+    | MultiAnswer | RankingAnswer | AllocateAnswer,
     Field(discriminator="kind"),
 ]
-AnswerKind = Literal["choice", "scale", "yes_no", "number", "text", "date"]
+AnswerKind = Literal["choice", "scale", "yes_no", "number", "text", "date", "multi",
+                     "ranking", "allocate"]
+OPTION_KINDS = (ChoiceAnswer, MultiAnswer, RankingAnswer, AllocateAnswer)
+"""Answer kinds whose options a flow lists (labels may be template keys)."""
 
 
 # --- transitions ----------------------------------------------------------------------
@@ -194,6 +195,23 @@ class AskNode(_NodeBase):
     timeout: Timeout | None = None
 
 
+class SuggestNode(AskNode):
+    """Free text that becomes a suggestion for coordinators to moderate ("what should we
+    ask about next?"): a question like any other, whose answer is also put in the
+    suggestions queue (``parley suggestions list``)."""
+
+    type: Literal["suggest"]  # type: ignore[assignment]  # a kind of ask, told apart here
+    answer: Answer = TextAnswer(kind="text", max_length=500)
+
+
+class StatementNode(AskNode):
+    """Free text that becomes a deliberation statement others will vote on, once a
+    coordinator approves it (``parley statements approve``)."""
+
+    type: Literal["statement"]  # type: ignore[assignment]  # a kind of ask, told apart here
+    answer: Answer = TextAnswer(kind="text", max_length=280)
+
+
 class SayNode(_NodeBase):
     type: Literal["say"]
     text: str
@@ -225,7 +243,8 @@ class EndNode(_NodeBase):
 
 
 FlowNode = Annotated[
-    AskNode | SayNode | BranchNode | SetNode | EndNode, Field(discriminator="type")
+    AskNode | SuggestNode | StatementNode | SayNode | BranchNode | SetNode | EndNode,
+    Field(discriminator="type"),
 ]
 
 

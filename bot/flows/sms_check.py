@@ -18,6 +18,7 @@ from typing import Any
 from jinja2 import Environment, meta
 
 from bot.channels.render import sms_bodies
+from bot.engine.options_from import samples as option_samples
 from bot.engine.session import Session
 from bot.engine.step import StepContext, preview
 from bot.errors import Problem, TemplateError
@@ -52,6 +53,7 @@ def message_costs(flow: Flow, renderer: Renderer, locale: str, project: Mapping[
     with ``vars`` (default: a sample value per flow variable). A node whose flow allows a
     long text (``sms_long``) costs the segments of all its ``(1/n)`` parts."""
     values = {name: f"<{name}>" for name, spec in flow.vars.items() if spec.required}
+    values.update(option_samples(flow))  # options that come with the round: three samples
     values.update(vars or {})
     session = Session(id="preview", participant_id="preview", flow_id=flow.id,
                       flow_version=flow.version, node=flow.start, status="active",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from bot.conversations import Inbound
     from bot.rounds.service import RoundService
 
+ChatCommand = Callable[["Inbound"], Awaitable[str | None]]
+"""A chat-side command: its reply, or None when the message is not that command."""
 PREFIX = "coord:"
 CONFIRM_KEY = "coordinator.confirm."
 
@@ -43,6 +46,8 @@ class CoordinatorChat:
     def __init__(self, *, store: Store, config: Config, rounds: RoundService) -> None:
         self.store, self.config, self.rounds = store, config, rounds
         self.addresses = set(rounds.coordinator_addresses())
+        self.more: list[ChatCommand] = []
+        """Further commands (``ACK 12`` from ``bot.safeguarding``), tried first."""
 
     def is_coordinator(self, address: str) -> bool:
         return address in self.addresses
@@ -51,6 +56,8 @@ class CoordinatorChat:
         """True when ``inbound`` was a coordinator command (answered and recorded)."""
         if not self.is_coordinator(inbound.address):
             return False
+        if await self._more(inbound):
+            return True
         text = inbound.text.strip()
         word = text.split()[0].split("@")[0].lower() if text else ""
         arg = text.split()[1] if len(text.split()) > 1 else ""
@@ -70,6 +77,14 @@ class CoordinatorChat:
         else:
             return False
         return True
+
+    async def _more(self, inbound: Inbound) -> bool:
+        for command in self.more:
+            answer = await command(inbound)
+            if answer is not None:
+                await self._reply(inbound, answer)
+                return True
+        return False
 
     # -- commands ---------------------------------------------------------------------------
     async def _list(self, inbound: Inbound) -> None:

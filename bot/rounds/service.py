@@ -20,10 +20,12 @@ from bot.engine import StepContext, begin
 from bot.errors import ParleyError
 from bot.findings.publish import finding_vars
 from bot.findings.summary import commenters
+from bot.findings.translations import translation_vars
 from bot.flows.durations import parse_duration
 from bot.flows.loader import FlowLibrary
 from bot.i18n.renderer import Renderer
 from bot.rounds.audience import Audience, audience_candidates, audience_of, parse_audience
+from bot.rounds.checks import SENDABLE, check_schedule
 from bot.rounds.cost import Estimator
 from bot.rounds.planner import plan_targets
 from bot.rounds.status import round_status
@@ -43,8 +45,9 @@ class Preview:
 
     def by_channel(self) -> dict[str, int]:
         out = {"telegram": 0, "sms": 0, "whatsapp": 0, "none": 0}
-        for t in self.targets:
-            out[t.channel if t.channel in ("telegram", "sms", "whatsapp") else "none"] += 1
+        for t in self.targets:  # opted out / unreachable count as "none": not sent
+            sent = t.status == SENDABLE and t.channel in ("telegram", "sms", "whatsapp")
+            out[t.channel if sent and t.channel else "none"] += 1
         return out
 
     @property
@@ -71,8 +74,10 @@ class RoundService:
                     start: str | None = None, every: str | None = None,
                     until: str | None = None, remind_after: str | None = None,
                     close_after: str | None = None, label: str | None = None,
-                    actor: str = "", base: Path | None = None) -> Round:
-        """A validated draft round (not stored); ParleyError saying what is wrong."""
+                    actor: str = "", base: Path | None = None,
+                    extra_vars: dict[str, str] | None = None) -> Round:
+        """A validated draft round (not stored); ParleyError saying what is wrong.
+        ``extra_vars``: flow variables worked out by the caller (a vote's options)."""
         if flow not in self.library:
             raise ParleyError(f"--flow: no flow called '{flow}' "
                               f"(known: {', '.join(self.library.ids)})")
@@ -94,18 +99,22 @@ class RoundService:
                     parse_duration(value)
                 except ValueError as exc:
                     raise ParleyError(f"{name}: {exc}") from exc
-        variables: dict[str, str] = {}
+        check_schedule(start_at, until_at, reminders, close_after)
+        variables: dict[str, str] = dict(extra_vars or {})
         if finding is not None:
             found = await self.store.finding_get(finding)
             if found is None:
                 raise ParleyError(f"--finding: no finding '{finding}' "
                                   "(publish it with: parley findings publish FILE.md)")
-            variables = finding_vars(found)
+            variables.update(finding_vars(found))
+            variables.update(await translation_vars(self.store, found))
         missing = [n for n, v in self.library.get(flow).vars.items()
                    if v.required and n not in variables]
         if missing:
             raise ParleyError(f"flow '{flow}' needs {', '.join(missing)}"
-                              + (": pass --finding ID" if "finding_text" in missing else ""))
+                              + (": pass --finding ID" if "finding_text" in missing else "")
+                              + (": pass --from-suggestions or --budget" if "options" in missing
+                                 else ""))
         if spec.kind == "commented" and finding is None:
             raise ParleyError("audience commented:ID needs --finding (the new version)")
         rid = await self.new_id()

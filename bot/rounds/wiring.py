@@ -9,6 +9,8 @@ from bot.credits.ledger import balance_of
 from bot.rounds.coordinator_chat import CoordinatorChat
 from bot.rounds.hooks import ParleyHooks
 from bot.rounds.service import RoundService
+from bot.safeguarding.chat_ack import ChatAck
+from bot.safeguarding.desk import Desk
 from bot.scheduler.due import DueWork
 
 if TYPE_CHECKING:
@@ -29,6 +31,9 @@ def attach(conversations: Conversations) -> None:
                            rounds=round_service(conversations))
     conversations.hooks = ParleyHooks(store=store, config=conversations.config,
                                       library=conversations.library, coordinator=chat)
+    desk = Desk(store=store, config=conversations.config, clock=conversations.clock)
+    conversations.after_attention = desk.sync_soon  # items and alerts at once, not next tick
+    chat.more.append(ChatAck(desk))  # coordinators acknowledge alerts by replying ACK 12
     if conversations.balance_of is None:
         conversations.balance_of = lambda pid: balance_of(store, pid)
 

@@ -12,7 +12,10 @@ Each pass, in order:
    second process never repeats it. After downtime, of several reminders due only the
    latest is sent, and not at all if its moment passed more than a day and a half ago;
    nothing goes out in quiet hours (it waits for the morning);
-4. rounds with nothing left to do are closed.
+4. rounds with nothing left to do are closed;
+5. the coordinators' inbox: items for any ``AttentionNeeded`` event not yet made into
+   one, and safeguarding items nobody acknowledged in time escalated
+   (``bot.safeguarding.desk``).
 
 ``DueReport.next_due`` says when the next known piece of work is due.
 """
@@ -33,6 +36,7 @@ from bot.rounds.hooks import ParleyHooks, prefs_for
 from bot.rounds.planner import Prefs
 from bot.rounds.service import RoundService
 from bot.rounds.steps import STALE_REMINDER, finish, flow_vars, reminder_times, schedule
+from bot.safeguarding.desk import Desk
 from bot.scheduler.nudges import flow_nudge_near
 from bot.scheduler.timing import next_allowed
 from bot.store.base import Store
@@ -57,6 +61,8 @@ class DueReport:
     final: int = 0
     stale: int = 0
     rounds_closed: list[str] = field(default_factory=list)
+    attention: int = 0
+    escalated: int = 0
     next_due: dt.datetime | None = None
 
     @property
@@ -72,6 +78,7 @@ class DueWork:
         self.config, self.library = config, library
         self.time_budget = time_budget
         self._timer_hold: dict[int, dt.datetime] = {}
+        self.desk = Desk(store=store, config=config, clock=conversations.clock)
 
     async def due(self, now: dt.datetime) -> DueReport:
         report = DueReport()
@@ -86,6 +93,8 @@ class DueWork:
             if len(batch) < BATCH:
                 break
         await self._close_rounds(now, report)
+        report.attention = await self.desk.sync()
+        report.escalated = await self.desk.escalate(now)
         report.next_due = await self._next_due(now)
         return report
 
@@ -256,4 +265,7 @@ class DueWork:
                 start = self.rounds.occurrence_start(head, n)
                 if head.until is None or start <= head.until:
                     times.append(start)
+        escalation = await self.desk.next_escalation()
+        if escalation is not None:
+            times.append(escalation)
         return min(times, default=None)

@@ -12,9 +12,12 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from bot.engine.session import Session
+from bot.store.attention import AttentionStore
 from bot.store.dashboard import DashboardStore
 from bot.store.delivery import DeliveryStore
+from bot.store.logins import LoginsStore
 from bot.store.media import MediaStore
+from bot.store.participation import ParticipationStore
 from bot.store.people import PeopleStore
 from bot.store.records import (
     Address,
@@ -35,7 +38,7 @@ from bot.store.window import WindowStore
 
 
 class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, WindowStore, MediaStore,
-            DeliveryStore, Protocol):
+            AttentionStore, LoginsStore, ParticipationStore, DeliveryStore, Protocol):
     """Async persistence. Every method raises StoreError when the database is unusable."""
 
     async def open(self) -> None:

@@ -37,6 +37,8 @@ from typing import Any
 
 import aiosqlite
 
+from bot.store import erasure_participation as quotes
+
 SECRET_KEY = "inbox_key_secret"
 """The ``meta`` row holding the per-project secret of erased inbox keys."""
 ERASED_PREFIX = "erased:"
@@ -169,6 +171,14 @@ def _memory_outbox(store: Any, scope: Scope) -> None:
                 status="cancelled" if item.status in ("pending", "retry") else item.status)
 
 
+def _memory_alerts(store: Any, scope: Scope) -> None:
+    for key, item in list(store._outbox.items()):
+        if item.participant_id == "" and item.payload.get("about") == scope.participant_id:
+            store._outbox[key] = dataclasses.replace(
+                item, payload={},
+                status="cancelled" if item.status in ("pending", "retry") else item.status)
+
+
 def _memory_sessions(store: Any, scope: Scope) -> None:
     for key in scope.sessions:
         store._sessions[key] = store._sessions[key].evolve(fields={}, vars={})
@@ -225,6 +235,14 @@ ERASURE: tuple[TableErasure, ...] = (
         "WHERE participant_id = :pid"), _memory_targets),
     TableErasure("ledger", sql("UPDATE ledger SET note = '' WHERE participant_id = :pid"),
                  blank(lambda s: s._rt().ledger, _mine, note="")),
+    # the coordinators' inbox (bot/store/attention.py) and the alerts that quoted the
+    # person's words to coordinators (sent to coordinators, so not the person's own rows)
+    TableErasure("attention", sql("UPDATE attention SET text = '' WHERE participant_id = :pid"),
+                 blank(lambda s: s._attention(), _mine, text="")),
+    TableErasure("outbox_alerts", sql(
+        "UPDATE outbox SET payload = '{}', status = CASE WHEN status IN ('pending', 'retry') "
+        "THEN 'cancelled' ELSE status END WHERE participant_id = '' "
+        "AND json_extract(payload, '$.about') = :pid"), _memory_alerts),
     TableErasure("audit_log", sql("UPDATE audit_log SET detail = '{}' WHERE subject = :pid"),
                  blank(lambda s: s._rt().audit, lambda e, sc: e.subject == sc.participant_id,
                        detail={})),
@@ -233,6 +251,8 @@ ERASURE: tuple[TableErasure, ...] = (
     TableErasure("media", sql(
         "UPDATE media SET source = '', status = 'erased' WHERE participant_id = :pid"),
         blank(lambda s: s._media(), _mine, source="", status="erased")),
+    # their suggestions and statements quoted in moderation and in rounds' variables
+    TableErasure("suggestion_decisions, rounds", quotes.sqlite_step, quotes.memory_step),
 )
 
 

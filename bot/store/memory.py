@@ -18,12 +18,15 @@ from typing import Any, TypeVar, cast
 from bot.clock import Clock, SystemClock
 from bot.engine.session import Session
 from bot.errors import AlreadyProcessed, StoreError
+from bot.store.attention import MemoryAttention
 from bot.store.dashboard import MemoryDashboard
 from bot.store.delivery import MemoryDelivery, not_held_back
 from bot.store.erasure import erase_memory, forgotten_key, memory_scope, new_secret
 from bot.store.erasure_files import scrub_files
+from bot.store.logins import MemoryLogins
 from bot.store.media import MemoryMedia
 from bot.store.memory_rounds import MemoryRounds
+from bot.store.participation import MemoryParticipation
 from bot.store.people import MemoryPeople
 from bot.store.records import (
     Address,
@@ -122,7 +125,8 @@ def _check_erase(changes: Changes, known: set[str]) -> None:
 
 
 class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, MemoryWindow,
-                  MemoryMedia, MemoryDelivery):
+                  MemoryMedia, MemoryAttention, MemoryLogins, MemoryParticipation,
+                  MemoryDelivery):
     """``Store`` in plain dicts and lists; nothing survives the process."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:

@@ -42,12 +42,15 @@ import aiosqlite
 from bot.clock import Clock, SystemClock
 from bot.engine.session import FieldValue, Session, SessionStatus
 from bot.errors import AlreadyProcessed, ConfigError, StoreError
+from bot.store.attention import SqliteAttention
 from bot.store.dashboard import SqliteDashboard
 from bot.store.delivery import HELD_BACK_SQL, SqliteDelivery
 from bot.store.erasure import SECRET_KEY, erase_sqlite, forgotten_key, new_secret
 from bot.store.erasure_files import scrub_files
 from bot.store.inline_sqlite import inline_connect
+from bot.store.logins import SqliteLogins
 from bot.store.media import SqliteMedia
+from bot.store.participation import SqliteParticipation
 from bot.store.people import SqlitePeople
 from bot.store.records import (
     Address,
@@ -457,7 +460,8 @@ def _create_private(path: Path) -> None:
 
 
 class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, SqliteWindow,
-                  SqliteMedia, SqliteDelivery):
+                  SqliteMedia, SqliteAttention, SqliteLogins, SqliteParticipation,
+                  SqliteDelivery):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,

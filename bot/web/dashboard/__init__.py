@@ -22,6 +22,7 @@ def dashboard_routes(service: ParleyService) -> list[BaseRoute]:
         audit_page,
         credits,
         findings,
+        inbox,
         login,
         media_page,
         overview,
@@ -29,13 +30,14 @@ def dashboard_routes(service: ParleyService) -> list[BaseRoute]:
         results,
         rounds,
         simulator,
+        suggestions,
     )
 
     dash = Dashboard(service)
     routes: list[BaseRoute] = [Mount("/static", StaticFiles(directory=str(STATIC)),
                                      name="static")]
-    for module in (login, overview, rounds, findings, results, participants, credits,
-                   simulator, audit_page, media_page):
+    for module in (login, overview, inbox, rounds, findings, results, participants, credits,
+                   simulator, audit_page, media_page, suggestions):
         routes.extend(module.routes(dash))
 
     async def unknown(request: Request) -> Response:

@@ -93,7 +93,8 @@ class Dashboard:
         body = self.env.get_template(template).render(
             request=request, user=session.email if session else None,
             csrf=session.csrf_token if session else "", path=request.url.path,
-            active=context.pop("active", ""), **context)
+            active=context.pop("active", ""), needs=getattr(request.state, "needs", 0),
+            **context)
         return HTMLResponse(body, status_code=status, headers=SECURITY_HEADERS)
 
     def forbidden(self, request: Request, reason: str) -> HTMLResponse:
@@ -128,6 +129,7 @@ class Dashboard:
                 return RedirectResponse(f"/admin/login?next={quote(target, safe='/')}",
                                         status_code=303)
             request.state.dashboard = session
+            request.state.needs = await self.store.attention_count()  # the nav's count
             if request.method not in ("GET", "HEAD"):
                 form = await request.form()
                 given = form.get("csrf") or request.headers.get("x-csrf-token")

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.credits.ledger import balances
 from bot.people import mask_phone
 from bot.privacy import export_participant
 from bot.store.records import Address, Participant
@@ -99,14 +100,17 @@ class Participants:
         addresses = [(shown(a.address, reveal), a) for a in await store.addresses_of(p.id)]
         ledger = await store.ledger(participant_id=p.id)
         balance = sum(e.amount for e in ledger) / CENTS
-        payable = sum(e.amount for e in ledger if e.payable) / CENTS
+        # the credits page's "owed" (payable, in no payout batch yet): one figure everywhere
+        mine = (await balances(store)).get(p.id)
+        payable = (mine.owed if mine else 0) / CENTS
+        paid = (mine.paid if mine else 0) / CENTS
         sessions = await store.sessions_of(p.id)
         answers = await store.answers(participant_id=p.id)
         return self.dash.html(
             request, "participant.html", title="Participant", active="participants", p=p,
             addresses=addresses, status_of=address_status, reveal=reveal,
             consents=await store.consents_of(p.id), ledger=ledger, balance=balance,
-            payable=payable, cents=CENTS, sessions=sessions, answer_count=len(answers),
+            payable=payable, paid=paid, cents=CENTS, sessions=sessions, answer_count=len(answers),
             profile=sorted((k, v) for k, v in p.profile.items()))
 
     async def export(self, request: Request) -> Response:

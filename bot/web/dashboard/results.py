@@ -17,6 +17,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from bot.csv_safe import csv_text
+from bot.engine.many import MANY
+from bot.engine.tally import tally
 from bot.errors import ParleyError
 from bot.flows.models import AskNode, ChoiceAnswer, Flow, ScaleAnswer, YesNoAnswer
 from bot.i18n.renderer import Renderer
@@ -37,6 +39,16 @@ def say(renderer: Renderer, key: str, locale: str = "en") -> str:
         return renderer.render(key, locale, data)
     except (ParleyError, KeyError, TypeError, AttributeError):
         return key
+
+
+def csv_value(value: object) -> object:
+    """Several picks as ``housing;jobs`` (like tags on import), amounts as
+    ``food=50;youth=30``; anything else as it is (``csv_text`` makes it safe)."""
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ";".join(f"{k}={v}" for k, v in value.items())
+    return value
 
 
 @dataclass
@@ -72,7 +84,10 @@ def question_rows(flow: Flow, renderer: Renderer, answers: Sequence[AnswerRow]
             order = [True, False]
             labels = {"True": "yes", "False": "no"}
         texts: list[str] = []
-        if answer.kind in ("text", "date"):
+        if isinstance(answer, MANY):  # picks, Borda points or amounts per option
+            labels = {o.value: say(renderer, o.label) for o in answer.options}
+            rows = [(labels[t.value], t.score) for t in tally(answer, [a.value for a in given])]
+        elif answer.kind in ("text", "date"):
             rows = kinds_of_answers([a.value for a in given])  # typed vs voice note, photo
             texts = [str(a.value) for a in given][-20:]
         else:
@@ -192,7 +207,8 @@ class Results:
             ["participant_id", "round_id", "round_label", "question", "field", "value",
              "skipped", "late", "answered_at"],
             ([a.participant_id, a.round_id or "", labels.get(a.round_id or "", ""), a.node,
-              a.field or "", a.value, int(a.skipped), int(a.late), a.at.isoformat()]
+              a.field or "", csv_value(a.value), int(a.skipped), int(a.late),
+              a.at.isoformat()]
              for a in rows))
         await self.dash.audit(request, "results.export", flow_id, label=label or "all")
         name = re.sub(r"[^A-Za-z0-9_-]", "_", f"{flow_id}-{label or 'all'}") + ".csv"

@@ -1,0 +1,1 @@
+"""Agenda-setting: participants suggest what to ask about; coordinators moderate."""

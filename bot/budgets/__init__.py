@@ -1,0 +1,1 @@
+"""Participatory budgeting: projects with costs, votes within a total, and counting."""

@@ -1,0 +1,1 @@
+"""Deliberation (the Pol.is idea, over SMS): statements, votes, opinion groups."""

@@ -1,0 +1,261 @@
+"""Store methods for the coordinators' inbox ("needs attention"), for both stores.
+
+An item is projected from one committed ``AttentionNeeded`` event: the event is written
+in the same transaction as the message that caused it, and ``attention_open`` inserts
+the item and its alerts (outbox rows) together, at most once per event. So an item is
+never lost and coordinators are never alerted twice for one message.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from bot.store.records import EventRow, OutboxItem
+
+AttentionKind = Literal["distress", "help", "unprompted", "late"]
+AttentionStatus = Literal["open", "acknowledged", "done"]
+EVENT = "AttentionNeeded"
+
+
+@dataclass
+class AttentionItem:
+    participant_id: str
+    kind: AttentionKind
+    channel: str
+    text: str
+    created_at: dt.datetime
+    event_id: int
+    status: AttentionStatus = "open"
+    acked_by: str | None = None
+    acked_at: dt.datetime | None = None
+    done_by: str | None = None
+    done_at: dt.datetime | None = None
+    escalate_at: dt.datetime | None = None
+    escalated_at: dt.datetime | None = None
+    id: int | None = None
+
+
+Alerts = Callable[["AttentionItem"], Sequence[OutboxItem]]
+
+
+class AttentionStore(Protocol):
+    async def attention_new_events(self, limit: int = 200) -> list[EventRow]:
+        """``AttentionNeeded`` events with no item yet, oldest first."""
+
+    async def attention_open(self, item: AttentionItem, alerts: Alerts) -> bool:
+        """Insert the item and its alert messages (``alerts(item)``, once ``item.id`` is
+        set) in one transaction; False (nothing written) when its event already has an
+        item."""
+
+    async def attention_get(self, item_id: int) -> AttentionItem | None: ...
+    async def attention_list(self, *, status: str | None = None,
+                             participant_id: str | None = None) -> list[AttentionItem]:
+        """Newest first."""
+
+    async def attention_count(self, status: str = "open") -> int: ...
+    async def attention_ack(self, item_id: int, by: str, at: dt.datetime) -> bool:
+        """Record who acknowledged (first one wins); False when already acknowledged."""
+
+    async def attention_done(self, item_id: int, by: str, at: dt.datetime) -> bool:
+        """Close the item (acknowledging it too if nobody had); False when already done."""
+
+    async def attention_escalations_due(self, now: dt.datetime) -> list[AttentionItem]:
+        """Unacknowledged, not yet escalated items whose ``escalate_at`` has passed."""
+
+    async def attention_escalate(self, item_id: int, alerts: Sequence[OutboxItem],
+                                 at: dt.datetime) -> bool:
+        """Mark escalated and queue ``alerts`` together, only if still unacknowledged
+        and not escalated (so a second process or pass never escalates twice)."""
+
+
+def _t(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _p(value: str | None) -> dt.datetime | None:
+    return None if value is None else dt.datetime.fromisoformat(value)
+
+
+def _item(row: sqlite3.Row) -> AttentionItem:
+    created = _p(row["created_at"])
+    assert created is not None
+    return AttentionItem(
+        participant_id=row["participant_id"], kind=row["kind"], channel=row["channel"],
+        text=row["text"], created_at=created, event_id=row["event_id"],
+        status=row["status"], acked_by=row["acked_by"], acked_at=_p(row["acked_at"]),
+        done_by=row["done_by"], done_at=_p(row["done_at"]),
+        escalate_at=_p(row["escalate_at"]), escalated_at=_p(row["escalated_at"]),
+        id=row["id"])
+
+
+class SqliteAttention:
+    """Mixed into SqliteStore."""
+
+    async def attention_new_events(self: Any, limit: int = 200) -> list[EventRow]:
+        from bot.store.sqlite import _event
+
+        rows = await self._all(
+            "SELECT * FROM events WHERE name = ? AND id > "
+            "COALESCE((SELECT MAX(event_id) FROM attention), 0) ORDER BY id LIMIT ?",
+            (EVENT, limit))
+        return [_event(r) for r in rows]
+
+    async def attention_open(self: Any, item: AttentionItem, alerts: Alerts) -> bool:
+        from bot.store.sqlite import _INSERT_OUTBOX, _outbox_params
+
+        async with self._write() as db:
+            cursor = await db.execute(
+                "INSERT OR IGNORE INTO attention (event_id, participant_id, kind, channel, "
+                "text, created_at, status, escalate_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (item.event_id, item.participant_id, item.kind, item.channel, item.text,
+                 _t(item.created_at), item.status, _t(item.escalate_at)))
+            if cursor.rowcount == 0:
+                return False
+            item.id = cursor.lastrowid
+            await db.executemany(_INSERT_OUTBOX, [_outbox_params(a) for a in alerts(item)])
+        return True
+
+    async def attention_get(self: Any, item_id: int) -> AttentionItem | None:
+        row = await self._one("SELECT * FROM attention WHERE id = ?", (item_id,))
+        return None if row is None else _item(row)
+
+    async def attention_list(self: Any, *, status: str | None = None,
+                             participant_id: str | None = None) -> list[AttentionItem]:
+        where, params = [], []
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
+        if participant_id is not None:
+            where.append("participant_id = ?")
+            params.append(participant_id)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = await self._all(f"SELECT * FROM attention{clause} ORDER BY id DESC", params)
+        return [_item(r) for r in rows]
+
+    async def attention_count(self: Any, status: str = "open") -> int:
+        row = await self._one("SELECT COUNT(*) FROM attention WHERE status = ?", (status,))
+        return int(row[0]) if row is not None else 0
+
+    async def attention_ack(self: Any, item_id: int, by: str, at: dt.datetime) -> bool:
+        async with self._write() as db:
+            cursor = await db.execute(
+                "UPDATE attention SET acked_by = ?, acked_at = ?, status = CASE WHEN "
+                "status = 'open' THEN 'acknowledged' ELSE status END "
+                "WHERE id = ? AND acked_at IS NULL", (by, _t(at), item_id))
+            return bool(cursor.rowcount)
+
+    async def attention_done(self: Any, item_id: int, by: str, at: dt.datetime) -> bool:
+        async with self._write() as db:
+            cursor = await db.execute(
+                "UPDATE attention SET status = 'done', done_by = ?, done_at = ?, "
+                "acked_by = COALESCE(acked_by, ?), acked_at = COALESCE(acked_at, ?) "
+                "WHERE id = ? AND status != 'done'", (by, _t(at), by, _t(at), item_id))
+            return bool(cursor.rowcount)
+
+    async def attention_escalations_due(self: Any, now: dt.datetime) -> list[AttentionItem]:
+        rows = await self._all(
+            "SELECT * FROM attention WHERE acked_at IS NULL AND escalated_at IS NULL "
+            "AND escalate_at IS NOT NULL AND escalate_at <= ? ORDER BY id", (_t(now),))
+        return [_item(r) for r in rows]
+
+    async def attention_escalate(self: Any, item_id: int, alerts: Sequence[OutboxItem],
+                                 at: dt.datetime) -> bool:
+        from bot.store.sqlite import _INSERT_OUTBOX, _outbox_params
+
+        async with self._write() as db:
+            cursor = await db.execute(
+                "UPDATE attention SET escalated_at = ? WHERE id = ? AND acked_at IS NULL "
+                "AND escalated_at IS NULL", (_t(at), item_id))
+            if cursor.rowcount == 0:
+                return False
+            await db.executemany(_INSERT_OUTBOX, [_outbox_params(a) for a in alerts])
+        return True
+
+
+class MemoryAttention:
+    """Mixed into MemoryStore."""
+
+    def _attention(self: Any) -> dict[int, AttentionItem]:
+        found: dict[int, AttentionItem] = self.__dict__.setdefault("_attention_rows", {})
+        return found
+
+    def _queue_alerts(self: Any, alerts: Sequence[OutboxItem]) -> None:
+        for alert in alerts:
+            row = copy.deepcopy(alert)
+            row.id = alert.id = self._next_id("outbox")
+            self._outbox[row.id] = row
+
+    async def attention_new_events(self: Any, limit: int = 200) -> list[EventRow]:
+        self._check()
+        done = max((i.event_id for i in self._attention().values()), default=0)
+        found = [e for k, e in sorted(self._events.items()) if e.name == EVENT and k > done]
+        return copy.deepcopy(found[:limit])
+
+    async def attention_open(self: Any, item: AttentionItem, alerts: Alerts) -> bool:
+        self._check()
+        rows = self._attention()
+        if any(i.event_id == item.event_id for i in rows.values()):
+            return False
+        item.id = self._next_id("attention")
+        messages = alerts(item)
+        rows[item.id] = copy.deepcopy(item)
+        self._queue_alerts(messages)
+        return True
+
+    async def attention_get(self: Any, item_id: int) -> AttentionItem | None:
+        self._check()
+        found: AttentionItem | None = self._attention().get(item_id)
+        return copy.deepcopy(found)
+
+    async def attention_list(self: Any, *, status: str | None = None,
+                             participant_id: str | None = None) -> list[AttentionItem]:
+        self._check()
+        found = [i for i in self._attention().values()
+                 if (status is None or i.status == status)
+                 and (participant_id is None or i.participant_id == participant_id)]
+        return copy.deepcopy(sorted(found, key=lambda i: -(i.id or 0)))
+
+    async def attention_count(self: Any, status: str = "open") -> int:
+        self._check()
+        return sum(1 for i in self._attention().values() if i.status == status)
+
+    async def attention_ack(self: Any, item_id: int, by: str, at: dt.datetime) -> bool:
+        self._check()
+        item = self._attention().get(item_id)
+        if item is None or item.acked_at is not None:
+            return False
+        item.acked_by, item.acked_at = by, at
+        if item.status == "open":
+            item.status = "acknowledged"
+        return True
+
+    async def attention_done(self: Any, item_id: int, by: str, at: dt.datetime) -> bool:
+        self._check()
+        item = self._attention().get(item_id)
+        if item is None or item.status == "done":
+            return False
+        item.status, item.done_by, item.done_at = "done", by, at
+        item.acked_by, item.acked_at = item.acked_by or by, item.acked_at or at
+        return True
+
+    async def attention_escalations_due(self: Any, now: dt.datetime) -> list[AttentionItem]:
+        self._check()
+        found = [i for i in self._attention().values()
+                 if i.acked_at is None and i.escalated_at is None
+                 and i.escalate_at is not None and i.escalate_at <= now]
+        return copy.deepcopy(sorted(found, key=lambda i: i.id or 0))
+
+    async def attention_escalate(self: Any, item_id: int, alerts: Sequence[OutboxItem],
+                                 at: dt.datetime) -> bool:
+        self._check()
+        item = self._attention().get(item_id)
+        if item is None or item.acked_at is not None or item.escalated_at is not None:
+            return False
+        item.escalated_at = at
+        self._queue_alerts(alerts)
+        return True

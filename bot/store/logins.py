@@ -1,0 +1,36 @@
+"""Removing a dashboard login, for both stores (``parley coordinators remove``).
+
+Disabling needs nothing new (``save_coordinator`` with ``disabled``); removal deletes
+the login and its browser sessions in one transaction. The audit log keeps the
+coordinator's past actions under their email: that is the record of who did what.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class LoginsStore(Protocol):
+    async def delete_coordinator(self, email: str) -> bool:
+        """Delete the login and its sessions; False when there was no such login."""
+
+
+class SqliteLogins:
+    """Mixed into SqliteStore."""
+
+    async def delete_coordinator(self: Any, email: str) -> bool:
+        async with self._write() as db:
+            await db.execute("DELETE FROM dashboard_sessions WHERE email = ?", (email,))
+            cursor = await db.execute("DELETE FROM coordinators WHERE email = ?", (email,))
+            return bool(cursor.rowcount)
+
+
+class MemoryLogins:
+    """Mixed into MemoryStore."""
+
+    async def delete_coordinator(self: Any, email: str) -> bool:
+        self._check()
+        sessions = self._dash("sessions")
+        for key in [k for k, s in sessions.items() if s.email == email]:
+            del sessions[key]
+        return self._dash("coordinators").pop(email, None) is not None
