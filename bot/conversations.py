@@ -24,6 +24,7 @@ from bot.agenda.words import HANDLERS as WORD_HANDLERS
 from bot.burden.invitation import Durations
 from bot.clock import Clock
 from bot.config import Config
+from bot.delivery.attribution import attribute_to_waiting_round
 from bot.delivery.bundle import bundle
 from bot.engine import StepContext, StepResult, begin, step
 from bot.engine import events as ev
@@ -32,6 +33,7 @@ from bot.engine.keywords import arguments, classify, prefixed
 from bot.engine.many import is_tapped
 from bot.engine.session import Session
 from bot.engine.step import preview
+from bot.flow_errors import log_flow_errors
 from bot.flows.durations import parse_duration
 from bot.flows.loader import FlowLibrary
 from bot.flows.models import Flow
@@ -699,8 +701,9 @@ class Conversations:
         else:
             for event in result.events:
                 if isinstance(event, ev.ParticipantUpdated | ev.ConsentGiven |
-                              ev.ConsentDeclined | ev.FlowCompleted):
+                              ev.ConsentDeclined | ev.FlowCompleted | ev.FlowErrored):
                     self._record(unit, session, event)
+        log_flow_errors(flow.id, result.events)
         unit.changes.timers_clear_session.append(session.id)
         for event in result.events:
             if isinstance(event, ev.TimerScheduled):
@@ -841,6 +844,10 @@ class Conversations:
 
     async def _commit(self, unit: _Unit) -> None:
         changes = unit.changes
+        pid = unit.participant.id  # introductions and consent count to the waiting round
+        await attribute_to_waiting_round(changes.outbox, unit.sessions,
+                                         {*self._pathway(), "consent"}, changes.queue_push,
+                                         lambda: self.store.queued_flows(pid))
         changes.outbox = bundle(changes.outbox)  # one message, not five, on rich channels
         sessions = list(unit.sessions.values())
         if sessions:

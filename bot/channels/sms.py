@@ -67,7 +67,8 @@ class SmsChannel:
         if not self.config.server.public_url:
             log.warning("sms: [server] public_url is not set, so Twilio's signatures cannot "
                         "be checked: inbound SMS and status callbacks will be refused (403)")
-        self._recheck = asyncio.create_task(self._recheck_loop(), name="sms-ambiguous")
+        # supervised: an error restarts the loop (counted) instead of ending it silently
+        self._recheck = service.supervisor.spawn(f"{self.name}-ambiguous", self._recheck_loop)
 
     async def stop(self) -> None:
         if self._recheck is not None:

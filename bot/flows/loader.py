@@ -34,6 +34,7 @@ from bot.flows.models import (
     is_template_key,
     next_targets,
 )
+from bot.flows.template_names import template_name_problems
 from bot.flows.toml_positions import Path as KeyPath
 from bot.flows.toml_positions import key_lines, line_for
 from bot.i18n.renderer import Renderer
@@ -255,10 +256,15 @@ def template_keys(flow: Flow) -> list[tuple[list[str | int], str]]:
 
 
 def _check_templates(flow: Flow, doc: _Doc, renderer: Renderer, locales: Iterable[str]) -> None:
+    locales = list(locales)
     for path, key in template_keys(flow):
         for locale in locales:
             if not renderer.has(key, locale):
                 doc.add(path, f"template '{key}' is missing for locale '{locale}'")
+    # names a template uses that the engine will not provide (issue #11: a message that
+    # used one was silently not sent)
+    used = [(str(path[1]), key) for path, key in template_keys(flow)]
+    doc.problems.extend(template_name_problems(flow, used, renderer, locales))
 
 
 def check_flow(

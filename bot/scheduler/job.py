@@ -82,9 +82,13 @@ class SchedulerJob:
         async with self._lock:
             try:
                 report = await self.work.due(self.clock.now())
-            except Exception:  # a pass that fails is retried on the next tick
+            except Exception as exc:  # a pass that fails is retried on the next tick
                 log.exception("scheduler: due() failed; retrying on the next tick")
+                if self._service is not None:  # counted, and /healthz says so meanwhile
+                    self._service.supervisor.failed("scheduler", f"{type(exc).__name__}: {exc}")
                 return None
+            if self._service is not None:
+                self._service.supervisor.recovered("scheduler")
             self.passes += 1
             self.last = report
             if report.work:

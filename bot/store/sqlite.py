@@ -46,6 +46,7 @@ from bot.store.attention import SqliteAttention
 from bot.store.batch_insert import insert_rows
 from bot.store.burden import SqliteBurden
 from bot.store.dashboard import SqliteDashboard
+from bot.store.delivery import HELD_BACK_SQL, SqliteDelivery
 from bot.store.erasure import SECRET_KEY, erase_sqlite, forgotten_key, new_secret
 from bot.store.erasure_files import scrub_files
 from bot.store.events import SqliteEvents, write_events
@@ -465,7 +466,8 @@ def _create_private(path: Path) -> None:
 
 class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, SqliteWindow,
                   SqliteMedia, SqliteAttention, SqliteLogins, SqliteParticipation,
-                  SqliteBurden, SqliteTimebank, SqliteEvents, SqliteThemes, SqliteTargets):
+                  SqliteBurden, SqliteTimebank, SqliteEvents, SqliteThemes, SqliteTargets,
+                  SqliteDelivery):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
@@ -946,6 +948,7 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, Sqlite
         return await self._all(
             f"SELECT {columns} FROM outbox WHERE channel = ? AND status IN (?, ?) "
             "AND not_before <= ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
+            f"AND {HELD_BACK_SQL} "  # per-address order across retries and restarts
             "ORDER BY created_at, id LIMIT ?",
             (channel, *DUE_STATUSES, now_text, now_text, limit))
 
