@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable
 
 NOISY = ("httpx", "httpcore", "telegram", "telegram.ext", "twilio", "twilio.http_client",
-         "apscheduler", "uvicorn.access", "aiosqlite", "hpack")
+         "apscheduler", "uvicorn.access", "aiosqlite", "hpack", "aiohttp")
 _TOKEN = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")        # Telegram bot token
 _BOT_URL = re.compile(r"/bot[^/\s]+/")                            # .../bot<TOKEN>/method
 _PHONE = re.compile(r"(?<![\w/])\+?\d[\d ()-]{8,}\d(?!\w)")     # E.164 and national numbers

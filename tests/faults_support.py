@@ -19,7 +19,7 @@ from telegram.request import HTTPXRequest
 
 from bot.channels.base import Pacing
 from bot.channels.sms_transport import TwilioTransport
-from bot.channels.telegram_http import LeanRequest
+from bot.channels.telegram_aiohttp import AiohttpRequest
 from bot.channels.telegram_transport import TelegramTransport
 from bot.clock import ManualClock, SystemClock
 from bot.delivery.outbox import OutboxSender
@@ -102,8 +102,9 @@ def telegram() -> Iterator[tuple[FakeTelegram, ServedApp]]:
 async def telegram_sender(store: SqliteStore, base_url: str, **options: object,
                           ) -> tuple[OutboxSender, Bot]:
     bot = Bot(DEFAULT_TOKEN, base_url=f"{base_url}/bot",
-              request=LeanRequest(files=HTTPXRequest(), read_timeout=0.5, connect_timeout=1,
-                                  write_timeout=1))
+              request=AiohttpRequest(files=HTTPXRequest(), read_timeout=0.5, connect_timeout=1,
+                                     write_timeout=1))
+    await bot.initialize()  # so bot.shutdown() closes the HTTP client's session
     sender = OutboxSender(store, TelegramTransport(bot, Pacing(30, 1)), SystemClock(),
                           Metrics(), poll_interval=0.05, **options)  # type: ignore[arg-type]
     await sender.start()

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from bot.channels.base import SendResult
-from bot.channels.sms_transport import TwilioTransport, never_sent
+from bot.channels.sms_transport import TwilioTransport
+from bot.channels.twilio_async import NeverSent
 from bot.config import Config
 from bot.errors import AmbiguousSend, RateLimited, TransientError, Unreachable
 from bot.store.memory import MemoryStore
@@ -191,7 +192,7 @@ async def test_connection_refused_is_transient(store: MemoryStore) -> None:
     await transport.start()
     with pytest.raises(TransientError, match="unreachable") as caught:
         await transport.send(await queued(store))
-    assert caught.value.__cause__ is not None and never_sent(caught.value.__cause__)  # type: ignore[arg-type]
+    assert isinstance(caught.value.__cause__, NeverSent)
     await transport.stop()
 
 
@@ -211,7 +212,8 @@ async def test_resolve_ambiguous_finds_sent_message_but_not_one_already_claimed(
     await transport.send(earlier)  # the same words, sent and recorded for another row
     item = await queued(store, "Sorry, I need a number from 0 to 10.")
     assert await transport.resolve_ambiguous(item) is None  # not ours: resend is safe
-    sid = transport.client.messages.create(to=TO, from_=FROM, body=item.payload["plain"]).sid
+    sid = (await transport.client.messages.create_async(to=TO, from_=FROM,
+                                                        body=item.payload["plain"])).sid
     found = await transport.resolve_ambiguous(item)  # the send a crash interrupted
     assert found is not None and found.provider_id == sid
     assert item.delivery_status == "sent"  # as Twilio reports it now
@@ -244,7 +246,8 @@ async def test_channel_rechecks_ambiguous_rows_while_running(
         for item in (went, lost):
             item.status = "ambiguous"
             await runtime.store.outbox_update(item)
-        sid = channel.twilio.client.messages.create(to=TO, from_=FROM, body="went out").sid
+        sid = (await channel.twilio.client.messages.create_async(to=TO, from_=FROM,
+                                                                  body="went out")).sid
         assert await channel.recheck_ambiguous() == 2
         assert went.id is not None and lost.id is not None
         found = await runtime.store.outbox_get(went.id)

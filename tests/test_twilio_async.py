@@ -14,12 +14,7 @@ from tests.fakes.server import ServedApp
 from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FakeTwilio
 
 TO, FROM = "+447700900301", "+447700900000"
-pytestmark = [
-    pytest.mark.timeout(20),
-    # twilio 9's own async client still passes aiohttp a BasicAuth (aiohttp 3.14 warns)
-    pytest.mark.filterwarnings("ignore:BasicAuth is deprecated:DeprecationWarning"),
-    pytest.mark.filterwarnings("ignore:The 'auth' parameter is deprecated:DeprecationWarning"),
-]
+pytestmark = pytest.mark.timeout(20)
 
 
 @pytest.fixture(scope="module")

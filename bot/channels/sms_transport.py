@@ -1,12 +1,10 @@
 """Sending SMS through Twilio's real ``Client``, with outcomes the outbox understands.
 
-Why the synchronous client in a thread: its ``TwilioHttpClient(timeout=...)`` bounds
-every request (twilio's aiohttp client ignores its timeout), and ``requests`` tells the
-two failures DESIGN §3 keeps apart: a connection that never opened
-(``NewConnectionError``/``ConnectTimeout``: nothing was sent, safe to retry) and a
-request that was written but got no answer (``ReadTimeout``, a dropped connection: the
-message may have gone out). Sends are few (about one a second on a long code), so a
-thread per in-flight send costs nothing.
+The client runs on the event loop over twilio's ``AsyncTwilioHttpClient``
+(``bot.channels.twilio_async``), which bounds every request in time and tells apart the
+two failures DESIGN §3 keeps apart: a request that never left (no connection, or none in
+time: ``NeverSent``, safe to retry) and one that was written but got no answer (no
+answer in time, a dropped connection: ``NoAnswer``, the message may have gone out).
 
 Outcomes (raised for the outbox sender, see ``bot.errors``):
 
@@ -30,16 +28,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
-import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
-from urllib3.exceptions import NewConnectionError
 
 from bot.channels.base import Pacing, SendResult
 from bot.channels.render import SmsBody, sms_bodies
+from bot.channels.twilio_async import AsyncTwilio, NeverSent, NoAnswer
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.delivery.pacing import SlidingWindow
@@ -50,6 +47,7 @@ from bot.store.records import Channel, OutboxItem
 from bot.store.sms import SmsPart, summarise
 
 log = logging.getLogger("parley.sms")
+T = TypeVar("T")
 
 BAD_NUMBER = {21211: "not a valid phone number (21211)",
               21614: "not a mobile number (21614)",
@@ -75,26 +73,6 @@ def phone_of(address: str) -> str:
     return address.removeprefix("tel:")
 
 
-def never_sent(exc: requests.RequestException) -> bool:
-    """True when the request certainly never reached Twilio (no connection was made)."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    if not isinstance(exc, requests.exceptions.ConnectionError):
-        return False
-    seen: set[int] = set()
-    stack: list[Any] = [exc]
-    while stack:
-        current = stack.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, NewConnectionError | ConnectionRefusedError):
-            return True
-        stack.extend([getattr(current, "reason", None), current.__cause__, current.__context__,
-                      *[a for a in getattr(current, "args", ()) if isinstance(a, BaseException)]])
-    return False
-
-
 class TwilioTransport:
     """``Transport`` for the ``sms`` channel. ``store`` is needed before the first send
     (``SmsChannel.start`` hands over the service's; tests may pass one)."""
@@ -115,20 +93,19 @@ class TwilioTransport:
         self.ambiguous_grace = min(max(config.sms.request_timeout / 2, 0.5), 5.0)
         """Seconds to let Twilio finish a create we gave up waiting for, before looking."""
         self._client = client
-        self._http: TwilioHttpClient | None = None
+        self._api: AsyncTwilio | None = None
 
     # -- lifecycle ----------------------------------------------------------------------
     async def start(self) -> None:
-        if self._client is None:
-            self._http = TwilioHttpClient(timeout=self.sms.request_timeout)
-            self._client = Client(self.sms.account_sid, self.sms.auth_token,
-                                  http_client=self._http)
-            if self.sms.api_base_url:
-                self._client.api.base_url = self.sms.api_base_url.rstrip("/")
+        if self._client is None:  # made here: its HTTP session belongs to the running loop
+            self._api = AsyncTwilio(self.sms.account_sid, self.sms.auth_token,
+                                    timeout=self.sms.request_timeout,
+                                    base_url=self.sms.api_base_url)
+            self._client = self._api.client
 
     async def stop(self) -> None:
-        if self._http is not None and self._http.session is not None:
-            self._http.session.close()
+        if self._api is not None:
+            await self._api.close()
 
     @property
     def client(self) -> Client:
@@ -167,7 +144,7 @@ class TwilioTransport:
                          total: int) -> None:
         started = self.clock.now()
         try:
-            message = await asyncio.to_thread(self._create, to, body.text)
+            message = await self._create(to, body.text)
         except TwilioRestException as exc:
             raise self._outcome(exc, item) from exc
         except _Written as exc:
@@ -183,8 +160,8 @@ class TwilioTransport:
                     from exc
             self.metrics.inc("parley_sms_ambiguous_total", resolution="found")
             log.info("sms: a send that got no answer had reached Twilio (%s)", message.sid)
-        except requests.RequestException as exc:  # never reached Twilio
-            raise TransientError(f"Twilio unreachable: {type(exc).__name__}") from exc
+        except NeverSent as exc:
+            raise TransientError(str(exc)) from exc
         await self._record(item, message, body, index, total)
 
     # -- what WhatsApp (``whatsapp_transport``) changes; the rest is shared ---------------
@@ -208,15 +185,20 @@ class TwilioTransport:
             params["status_callback"] = f"{self.public_url}/sms/status"
         return params
 
-    def _create(self, to: str, text: str) -> Any:
-        """One create request (in a worker thread)."""
+    async def _call(self, make: Callable[[], Awaitable[T]]) -> T:
+        """One request, bounded in time (see ``twilio_async``); a client given to the
+        constructor (tests) is called as it is."""
+        if self._api is None:
+            return await make()
+        return await self._api.call(make)
+
+    async def _create(self, to: str, text: str) -> Any:
+        """One create request; ``_Written`` when it went out but got no answer."""
         params = self._params(to, text)
         try:
-            return self.client.messages.create(**params)
-        except requests.RequestException as exc:
-            if never_sent(exc):
-                raise
-            raise _Written(f"no answer from Twilio ({type(exc).__name__})") from exc
+            return await self._call(lambda: self.client.messages.create_async(**params))
+        except NoAnswer as exc:
+            raise _Written(str(exc)) from exc
 
     def _outcome(self, exc: TwilioRestException, item: OutboxItem) -> Exception:
         code, status = exc.code, exc.status
@@ -289,8 +271,8 @@ class TwilioTransport:
         """The oldest message to ``to`` with exactly ``text``, created after ``since``,
         that no outbox row has claimed yet; None when Twilio has none."""
         try:
-            candidates = await asyncio.to_thread(self._list, to, since)
-        except (TwilioException, requests.RequestException) as exc:
+            candidates = await self._list(to, since)
+        except (TwilioException, NeverSent, NoAnswer) as exc:
             raise _LookupFailed(f"{type(exc).__name__}: {exc}") from exc
         earliest = since - CLOCK_SKEW
         matching = [m for m in candidates if self._same(to, m.body, text)
@@ -301,14 +283,16 @@ class TwilioTransport:
                 return message
         return None
 
-    def _list(self, to: str, since: dt.datetime) -> list[Any]:
+    async def _list(self, to: str, since: dt.datetime) -> list[Any]:
         """Messages to ``to`` sent since the day of ``since`` (DateSent>=), plus the newest
         few whatever their date (a message still queued has no DateSent yet)."""
         day = since.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-        messages = self.client.messages
-        found = {m.sid: m for m in messages.list(to=to, from_=self._sender(),
-                                                 date_sent_after=day, limit=200)}
-        for m in messages.list(to=to, from_=self._sender(), limit=50):
+        messages, sender = self.client.messages, self._sender()
+        since_day = await self._call(lambda: messages.list_async(
+            to=to, from_=sender, date_sent_after=day, limit=200))
+        newest = await self._call(lambda: messages.list_async(to=to, from_=sender, limit=50))
+        found = {m.sid: m for m in since_day}
+        for m in newest:
             found.setdefault(m.sid, m)
         return list(found.values())
 
