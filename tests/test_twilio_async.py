@@ -10,6 +10,7 @@ import pytest
 from twilio.base.exceptions import TwilioRestException
 
 from bot.channels.twilio_async import AsyncTwilio, NeverSent, NoAnswer
+from tests.conftest import T0
 from tests.fakes.server import ServedApp
 from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FakeTwilio
 
@@ -97,3 +98,32 @@ async def test_no_connection_in_time_is_never_sent() -> None:
                 filler.close()
     # on Linux a full backlog drops the SYN, so the connect itself times out
     assert isinstance(caught.value, NeverSent), caught.value
+
+
+async def test_the_sms_transport_sends_again_after_a_stop_and_start(
+        served: tuple[FakeTwilio, ServedApp]) -> None:
+    """A supervised restart stops and starts the transport: its HTTP session is closed
+    on stop, so start must make a new one rather than keep the closed client."""
+    from bot.channels.sms_transport import TwilioTransport
+    from bot.store.memory import MemoryStore
+    from bot.store.records import Changes, OutboxItem
+    from tests.conftest import make_config
+
+    fake, srv = served
+    fake.reset()
+    config = make_config(sms={"account_sid": DEFAULT_ACCOUNT_SID,
+                              "auth_token": DEFAULT_AUTH_TOKEN, "from_number": FROM,
+                              "api_base_url": srv.base_url, "request_timeout": 2})
+    store = MemoryStore()
+    await store.open()
+    transport = TwilioTransport(config, store=store)
+    for text in ("first", "second"):
+        await transport.start()
+        item = OutboxItem(participant_id="p1", address=f"tel:{TO}", channel="sms",
+                          payload={"plain": text, "text": text}, created_at=T0,
+                          not_before=T0)
+        await store.apply(Changes(outbox=[item]))
+        await transport.send(item)
+        await transport.stop()
+    assert [m["body"] for m in fake.messages] == ["first", "second"]
+    await store.close()

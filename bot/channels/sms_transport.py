@@ -104,8 +104,9 @@ class TwilioTransport:
             self._client = self._api.client
 
     async def stop(self) -> None:
-        if self._api is not None:
-            await self._api.close()
+        if self._api is not None:  # ours: closed, and made afresh by a later start()
+            api, self._api, self._client = self._api, None, None
+            await api.close()
 
     @property
     def client(self) -> Client:
