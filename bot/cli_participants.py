@@ -57,7 +57,7 @@ def import_csv(
     config: ConfigOpt = None,
 ) -> None:
     """Import people from a CSV: all rows or none, with file:line for every problem."""
-    from bot.cli import config_or_exit, fail, out, run
+    from bot.cli_common import config_or_exit, fail, out, run
 
     cfg = config_or_exit(config)
     try:
@@ -95,7 +95,7 @@ def add(
     config: ConfigOpt = None,
 ) -> None:
     """Add one person; prints their id on the last line."""
-    from bot.cli import config_or_exit, run
+    from bot.cli_common import config_or_exit, run
 
     cfg = config_or_exit(config)
     spec = PersonSpec(name=name, phone=phone, telegram_id=telegram_id, whatsapp=whatsapp,
@@ -121,7 +121,7 @@ def list_people(
     config: ConfigOpt = None,
 ) -> None:
     """Everyone enrolled (phone numbers masked unless --show-phones)."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 
@@ -165,7 +165,7 @@ def export(
     config: ConfigOpt = None,
 ) -> None:
     """Everything held about one person, as JSON (their right to see their data)."""
-    from bot.cli import config_or_exit, fail, run
+    from bot.cli_common import config_or_exit, fail, run
 
     cfg = config_or_exit(config)
 
@@ -192,7 +192,7 @@ def erase(
     config: ConfigOpt = None,
 ) -> None:
     """Erase a person's data (keeps an anonymised row so totals stay consistent)."""
-    from bot.cli import config_or_exit, fail, out, run
+    from bot.cli_common import config_or_exit, fail, out, run
 
     cfg = config_or_exit(config)
     if not yes and not typer.confirm(f"Erase everything held about {participant_id}?"):
@@ -228,7 +228,7 @@ def invite(
     config: ConfigOpt = None,
 ) -> None:
     """Print Telegram invite links (https://t.me/<bot>?start=<code>)."""
-    from bot.cli import config_or_exit, fail, out, run
+    from bot.cli_common import config_or_exit, fail, out, run
 
     cfg = config_or_exit(config)
 

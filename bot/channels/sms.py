@@ -23,15 +23,15 @@ from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute, Route
 
-from bot.channels.base import Transport
 from bot.channels.sms_transport import TwilioTransport
 from bot.channels.sms_webhook import SmsWebhooks
 from bot.config import Config
+from bot.delivery.transport import Transport
 from bot.errors import AmbiguousSend, StoreError, TransientError
 from bot.store.records import Channel
 
 if TYPE_CHECKING:
-    from bot.service import ParleyService
+    from bot.channels.host import ServiceHost
 
 log = logging.getLogger("parley.sms")
 CANNOT_BE_CHECKED = "cannot be checked"
@@ -48,14 +48,14 @@ class SmsChannel:
         self.transport: Transport = self.twilio
         self.webhooks = SmsWebhooks(config)
         self.recheck_interval = recheck_interval
-        self._service: ParleyService | None = None
+        self._service: ServiceHost | None = None
         self._recheck: asyncio.Task[None] | None = None
 
     def routes(self) -> list[BaseRoute]:
         return [Route("/sms/inbound", self.webhooks.inbound, methods=["POST"]),
                 Route("/sms/status", self.webhooks.status, methods=["POST"])]
 
-    async def start(self, service: ParleyService) -> None:
+    async def start(self, service: ServiceHost) -> None:
         self._service = service
         runtime = service.runtime
         self.twilio.store, self.twilio.clock = runtime.store, runtime.clock

@@ -38,16 +38,16 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import NewConnectionError
 
-from bot.channels.base import Pacing, SendResult
-from bot.channels.render import SmsBody, sms_bodies
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.delivery.pacing import SlidingWindow
+from bot.delivery.transport import Pacing, SendResult
 from bot.errors import AmbiguousSend, RateLimited, Rejected, TransientError, Unreachable
 from bot.metrics import Metrics
 from bot.store.base import Store
 from bot.store.records import Channel, OutboxItem
 from bot.store.sms import SmsPart, summarise
+from bot.text.render import SmsBody, sms_bodies
 
 log = logging.getLogger("parley.sms")
 

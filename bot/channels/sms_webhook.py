@@ -39,7 +39,7 @@ from bot.store.records import Changes, Channel, InboxItem
 from bot.store.sms import summarise
 
 if TYPE_CHECKING:
-    from bot.service import ParleyService
+    from bot.channels.host import ServiceHost
 
 log = logging.getLogger("parley.sms")
 
@@ -79,13 +79,13 @@ class SmsWebhooks:
         self.config = config
         self.public_url = config.server.public_url.rstrip("/")
         self.validator = RequestValidator(config.sms.auth_token)
-        self.service: ParleyService | None = None
+        self.service: ServiceHost | None = None
         self._resyncs: set[asyncio.Task[None]] = set()
 
-    def attach(self, service: ParleyService) -> None:
+    def attach(self, service: ServiceHost) -> None:
         self.service = service
 
-    def _service(self) -> ParleyService:
+    def _service(self) -> ServiceHost:
         if self.service is None:
             raise RuntimeError("the SMS channel has not been started")
         return self.service

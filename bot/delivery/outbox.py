@@ -15,9 +15,9 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from bot.channels.base import SendResult, Transport
 from bot.clock import Clock
 from bot.delivery.pacing import PerChat, SlidingWindow, Slot
+from bot.delivery.transport import SendResult, Transport
 from bot.errors import (
     AmbiguousSend,
     RateLimited,

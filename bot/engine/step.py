@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.channels.sms_encoding import measure
 from bot.engine import answers, answers_many, events, many, options_from
 from bot.engine.io import Begin, Choice, Expire, Input, Output, OutputKind, Press, TimerFired
 from bot.engine.keywords import classify
@@ -42,6 +41,7 @@ from bot.flows.models import (
 )
 from bot.flows.models_many import AllocateAnswer, MultiAnswer, RankingAnswer
 from bot.i18n.renderer import Renderer
+from bot.text.sms_encoding import measure
 
 MAX_NODES_PER_STEP = 200
 """Guards against a loop of branch/set nodes that never reaches a question."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,9 +34,9 @@ from bot.flows.models import (
     is_template_key,
     next_targets,
 )
-from bot.flows.toml_positions import Path as KeyPath
-from bot.flows.toml_positions import key_lines, line_for
 from bot.i18n.renderer import Renderer
+from bot.text.toml_positions import Path as KeyPath
+from bot.text.toml_positions import key_lines, line_for
 
 _TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
 PARTICIPANT_FIELDS = {"locale", "consent", "preferred_name", "contact_time",
@@ -151,38 +151,52 @@ def _parse(source: str, file: str) -> tuple[Flow | None, _Doc]:
 
 
 def _check_graph(flow: Flow, doc: _Doc) -> None:
-    nodes = flow.nodes
-    if flow.start not in nodes:
+    if flow.start not in flow.nodes:
         doc.add(["start"], f"start node '{flow.start}' does not exist")
-    for nid, node in nodes.items():
-        nxt = getattr(node, "next", None)
-        if isinstance(nxt, str) and nxt not in nodes:
-            doc.add(["nodes", nid, "next"], f"node '{nid}' goes to unknown node '{nxt}'")
-        elif isinstance(nxt, Switch):
-            for i, cond in enumerate(nxt.when):
-                if cond.go not in nodes:
-                    doc.add(["nodes", nid, "next", "when", i, "go"],
-                            f"node '{nid}' goes to unknown node '{cond.go}'")
-            if nxt.else_ not in nodes:
-                doc.add(["nodes", nid, "next", "else"],
-                        f"node '{nid}' goes to unknown node '{nxt.else_}'")
-        if isinstance(node, AskNode) and node.timeout and node.timeout.next not in nodes:
-            doc.add(["nodes", nid, "timeout", "next"],
-                    f"node '{nid}' times out to unknown node '{node.timeout.next}'")
+    for nid, node in flow.nodes.items():
+        _check_targets(nid, node, flow.nodes, doc)
     if doc.problems:
         return  # reachability would only repeat the unknown references as noise
+    reachable = _reachable(flow)
+    for nid in flow.nodes:
+        if nid not in reachable:
+            doc.add(["nodes", nid], f"node '{nid}' can never be reached from '{flow.start}'")
+    _check_dead_ends(flow, doc, reachable)
+
+
+def _check_targets(nid: str, node: object, nodes: Mapping[str, object], doc: _Doc) -> None:
+    """Every node a node may go to (next, each branch of a switch, a timeout) exists."""
+    nxt = getattr(node, "next", None)
+    if isinstance(nxt, str) and nxt not in nodes:
+        doc.add(["nodes", nid, "next"], f"node '{nid}' goes to unknown node '{nxt}'")
+    elif isinstance(nxt, Switch):
+        for i, cond in enumerate(nxt.when):
+            if cond.go not in nodes:
+                doc.add(["nodes", nid, "next", "when", i, "go"],
+                        f"node '{nid}' goes to unknown node '{cond.go}'")
+        if nxt.else_ not in nodes:
+            doc.add(["nodes", nid, "next", "else"],
+                    f"node '{nid}' goes to unknown node '{nxt.else_}'")
+    if isinstance(node, AskNode) and node.timeout and node.timeout.next not in nodes:
+        doc.add(["nodes", nid, "timeout", "next"],
+                f"node '{nid}' times out to unknown node '{node.timeout.next}'")
+
+
+def _reachable(flow: Flow) -> set[str]:
     reachable: set[str] = set()
     stack = [flow.start]
     while stack:
         nid = stack.pop()
-        if nid in reachable or nid not in nodes:
+        if nid in reachable or nid not in flow.nodes:
             continue
         reachable.add(nid)
-        stack.extend(next_targets(nodes[nid]))
-    for nid in nodes:
-        if nid not in reachable:
-            doc.add(["nodes", nid], f"node '{nid}' can never be reached from '{flow.start}'")
-    # dead ends: nodes from which no end node can be reached (an endless loop)
+        stack.extend(next_targets(flow.nodes[nid]))
+    return reachable
+
+
+def _check_dead_ends(flow: Flow, doc: _Doc, reachable: set[str]) -> None:
+    """Nodes from which no end node can be reached (an endless loop)."""
+    nodes = flow.nodes
     finishing = {nid for nid, n in nodes.items() if isinstance(n, EndNode)}
     if not finishing:
         doc.add(["nodes"], "the flow has no end node")
@@ -199,6 +213,21 @@ def _check_graph(flow: Flow, doc: _Doc) -> None:
 
 
 def _check_fields(flow: Flow, doc: _Doc) -> None:
+    kinds = _saved_kinds(flow, doc)
+    for nid, node in flow.nodes.items():
+        _check_participant_field(nid, node, doc)
+    known = set(kinds) | {n.field for n in flow.nodes.values() if isinstance(n, SetNode)}
+    known |= {f"vars.{v}" for v in flow.vars}
+    known |= {f"participant.{p}" for p in PARTICIPANT_FIELDS}
+    for nid, node in flow.nodes.items():
+        for path, source in _expressions_of(nid, node):
+            for name in sorted(expressions.names(expressions.parse(source)) - known):
+                doc.add(path, f"expression '{source}' uses unknown field '{name}'")
+
+
+def _saved_kinds(flow: Flow, doc: _Doc) -> dict[str, tuple[str, str]]:
+    """Each saved field's first node and answer kind; a field saved as two kinds is a
+    problem."""
     kinds: dict[str, tuple[str, str]] = {}
     for nid, node in flow.nodes.items():
         if isinstance(node, AskNode) and node.save_as:
@@ -208,27 +237,28 @@ def _check_fields(flow: Flow, doc: _Doc) -> None:
                         f"field '{node.save_as}' is saved as {node.answer.kind} here but as "
                         f"{seen[1]} by node '{seen[0]}'")
             kinds.setdefault(node.save_as, (nid, node.answer.kind))
-        field_name = getattr(node, "save_as", None) or getattr(node, "field", None)
-        if isinstance(field_name, str) and field_name.startswith("participant."):
-            name = field_name.split(".", 1)[1]
-            if name not in PARTICIPANT_FIELDS:
-                key = "save_as" if isinstance(node, AskNode) else "field"
-                doc.add(["nodes", nid, key], f"unknown participant field '{name}' "
-                        f"(known: {', '.join(sorted(PARTICIPANT_FIELDS))})")
-    known = set(kinds) | {n.field for n in flow.nodes.values() if isinstance(n, SetNode)}
-    known |= {f"vars.{v}" for v in flow.vars}
-    known |= {f"participant.{p}" for p in PARTICIPANT_FIELDS}
-    for nid, node in flow.nodes.items():
-        exprs: list[tuple[list[str | int], str]] = []
-        if isinstance(node, SetNode):
-            exprs.append((["nodes", nid, "value"], node.value))
-        nxt = getattr(node, "next", None)
-        if isinstance(nxt, Switch):
-            exprs += [(["nodes", nid, "next", "when", i, "if"], c.if_)
-                      for i, c in enumerate(nxt.when)]
-        for path, source in exprs:
-            for name in sorted(expressions.names(expressions.parse(source)) - known):
-                doc.add(path, f"expression '{source}' uses unknown field '{name}'")
+    return kinds
+
+
+def _check_participant_field(nid: str, node: object, doc: _Doc) -> None:
+    field_name = getattr(node, "save_as", None) or getattr(node, "field", None)
+    if isinstance(field_name, str) and field_name.startswith("participant."):
+        name = field_name.split(".", 1)[1]
+        if name not in PARTICIPANT_FIELDS:
+            key = "save_as" if isinstance(node, AskNode) else "field"
+            doc.add(["nodes", nid, key], f"unknown participant field '{name}' "
+                    f"(known: {', '.join(sorted(PARTICIPANT_FIELDS))})")
+
+
+def _expressions_of(nid: str, node: object) -> list[tuple[list[str | int], str]]:
+    exprs: list[tuple[list[str | int], str]] = []
+    if isinstance(node, SetNode):
+        exprs.append((["nodes", nid, "value"], node.value))
+    nxt = getattr(node, "next", None)
+    if isinstance(nxt, Switch):
+        exprs += [(["nodes", nid, "next", "when", i, "if"], c.if_)
+                  for i, c in enumerate(nxt.when)]
+    return exprs
 
 
 def template_keys(flow: Flow) -> list[tuple[list[str | int], str]]:
@@ -239,19 +269,22 @@ def template_keys(flow: Flow) -> list[tuple[list[str | int], str]]:
         if isinstance(text, str):
             keys.append((["nodes", nid, "text"], text))
         if isinstance(node, AskNode):
-            answer = node.answer
-            if isinstance(answer, OPTION_KINDS):  # choice, multi, ranking, allocate
-                for i, opt in enumerate(answer.options):
-                    if is_template_key(opt.label):
-                        keys.append((["nodes", nid, "answer", "options", i, "label"], opt.label))
-            elif isinstance(answer, ScaleAnswer):
-                for point, label in answer.labels.items():
-                    if is_template_key(label):
-                        keys.append((["nodes", nid, "answer", "labels", str(point)], label))
-            elif isinstance(answer, YesNoAnswer):
-                keys += [(["nodes", nid, "answer"], answer.yes_label),
-                         (["nodes", nid, "answer"], answer.no_label)]
+            keys += _answer_keys(nid, node.answer)
     return keys
+
+
+def _answer_keys(nid: str, answer: object) -> list[tuple[list[str | int], str]]:
+    """The template keys an answer's labels name (options, scale points, yes/no)."""
+    if isinstance(answer, OPTION_KINDS):  # choice, multi, ranking, allocate
+        return [(["nodes", nid, "answer", "options", i, "label"], opt.label)
+                for i, opt in enumerate(answer.options) if is_template_key(opt.label)]
+    if isinstance(answer, ScaleAnswer):
+        return [(["nodes", nid, "answer", "labels", str(point)], label)
+                for point, label in answer.labels.items() if is_template_key(label)]
+    if isinstance(answer, YesNoAnswer):
+        return [(["nodes", nid, "answer"], answer.yes_label),
+                (["nodes", nid, "answer"], answer.no_label)]
+    return []
 
 
 def _check_templates(flow: Flow, doc: _Doc, renderer: Renderer, locales: Iterable[str]) -> None:

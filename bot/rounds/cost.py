@@ -1,6 +1,6 @@
 """Estimated SMS segments for one person completing a round's flow.
 
-Delegates to ``bot.flows.sms_check.completion_segments`` (the flow's main path, rendered
+Delegates to ``bot.sms_check.completion_segments`` (the flow's main path, rendered
 with the round's own variables, so an endorsement round is costed with the finding's
 real text, not a placeholder), memoised per locale.
 """
@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from functools import lru_cache
 
 from bot.flows.models import Flow
-from bot.flows.sms_check import completion_segments
 from bot.i18n.renderer import Renderer
+from bot.sms_check import completion_segments
 
 
 class Estimator:

@@ -27,16 +27,16 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from bot.config import Config
+from bot.contact_prefs import Prefs, prefs_of
 from bot.credits.ledger import CreditRules
 from bot.engine.session import Session
 from bot.flows.loader import FlowLibrary
-from bot.rounds.planner import Prefs, prefs_of
 from bot.rounds.steps import after_send, finish
-from bot.scheduler.timing import add_local
 from bot.store.base import Store
 from bot.store.records import Changes, Participant
 from bot.store.round_records import RoundTarget
 from bot.store.rounds_base import StaleWrite
+from bot.timing import add_local
 
 if TYPE_CHECKING:
     from bot.conversations import Inbound

@@ -16,12 +16,12 @@ from typing import Any
 from bot.clock import Clock
 from bot.config import Config
 from bot.conversations import channel_of, payload_of
+from bot.durations import parse_duration
 from bot.engine import StepContext, begin
 from bot.errors import ParleyError
 from bot.findings.publish import finding_vars
 from bot.findings.summary import commenters
 from bot.findings.translations import translation_vars
-from bot.flows.durations import parse_duration
 from bot.flows.loader import FlowLibrary
 from bot.i18n.renderer import Renderer
 from bot.rounds.audience import Audience, audience_candidates, audience_of, parse_audience
@@ -29,10 +29,10 @@ from bot.rounds.checks import SENDABLE, check_schedule
 from bot.rounds.cost import Estimator
 from bot.rounds.planner import plan_targets
 from bot.rounds.status import round_status
-from bot.scheduler.timing import add_local, parse_local
 from bot.store.base import Store
 from bot.store.records import Changes, OutboxItem
 from bot.store.round_records import AuditEntry, Candidate, Round, RoundTarget
+from bot.timing import add_local, parse_local
 
 
 @dataclass

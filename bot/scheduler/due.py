@@ -29,18 +29,18 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 from bot.config import Config
+from bot.contact_prefs import Prefs
 from bot.conversations import Conversations
 from bot.flows.loader import FlowLibrary
 from bot.rounds.hooks import ParleyHooks, prefs_for
-from bot.rounds.planner import Prefs
 from bot.rounds.service import RoundService
 from bot.rounds.steps import STALE_REMINDER, finish, flow_vars, reminder_times, schedule
 from bot.safeguarding.desk import Desk
-from bot.scheduler.timing import next_allowed
 from bot.store.base import Store
 from bot.store.records import Changes, Participant
 from bot.store.round_records import Round, RoundTarget
 from bot.store.rounds_base import StaleWrite
+from bot.timing import next_allowed
 
 log = logging.getLogger("parley.scheduler")
 BATCH = 500

@@ -42,7 +42,7 @@ from bot.store.records import (
     Timer,
 )
 from bot.store.sms import MemorySms
-from bot.store.sqlite import (
+from bot.store.sqlite_codec import (
     ACTIVE_STATUSES,
     DUE_STATUSES,
     check_new,

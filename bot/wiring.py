@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.conversations import Conversations
 from bot.credits.ledger import balance_of
@@ -14,8 +14,15 @@ from bot.safeguarding.desk import Desk
 from bot.scheduler.due import DueWork
 
 if TYPE_CHECKING:
-    from bot.runtime import Runtime
     from bot.scheduler.job import SchedulerJob
+
+
+class Runtime(Protocol):
+    """What wiring uses of ``bot.runtime.Runtime``, which calls ``attach`` while it is
+    assembled (a Protocol, so wiring sits below the runtime)."""
+
+    @property
+    def conversations(self) -> Conversations: ...
 
 
 def round_service(conversations: Conversations) -> RoundService:
@@ -40,12 +47,12 @@ def attach(conversations: Conversations) -> None:
 
 def due_work(runtime: Runtime) -> DueWork:
     conversations = runtime.conversations
-    return DueWork(store=runtime.store, conversations=conversations,
-                   rounds=round_service(conversations), config=runtime.config,
-                   library=runtime.library)
+    return DueWork(store=conversations.store, conversations=conversations,
+                   rounds=round_service(conversations), config=conversations.config,
+                   library=conversations.library)
 
 
 def scheduler_job(runtime: Runtime, interval: float = 20.0) -> SchedulerJob:
     from bot.scheduler.job import SchedulerJob
 
-    return SchedulerJob(due_work(runtime), runtime.clock, interval=interval)
+    return SchedulerJob(due_work(runtime), runtime.conversations.clock, interval=interval)

@@ -17,12 +17,15 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from bot import media_replies
 from bot.acks import ack_item
-from bot.agenda.words import HANDLERS as WORD_HANDLERS
 from bot.clock import Clock
 from bot.config import Config
-from bot.delivery.bundle import bundle
+from bot.conversations import media_replies
+from bot.conversations.bundle import bundle
+from bot.conversations.safeguarding_notes import note
+from bot.conversations.safeguarding_phrases import flagged_phrase
+from bot.conversations.suggest_words import HANDLERS as WORD_HANDLERS
+from bot.durations import parse_duration
 from bot.engine import StepContext, StepResult, begin, step
 from bot.engine import events as ev
 from bot.engine.io import Expire, Input, Output, Press, Reply, TimerFired
@@ -30,15 +33,12 @@ from bot.engine.keywords import classify, prefixed
 from bot.engine.many import is_tapped
 from bot.engine.session import Session
 from bot.engine.step import preview
-from bot.flows.durations import parse_duration
 from bot.flows.loader import FlowLibrary
 from bot.flows.models import Flow
 from bot.i18n.renderer import Renderer
 from bot.ids import IdSource, RandomIds
 from bot.keyed_lock import KeyedLock
 from bot.privacy import export_participant
-from bot.safeguarding.notes import note
-from bot.safeguarding.phrases import flagged_phrase
 from bot.store.attention import AttentionKind
 from bot.store.base import Store
 from bot.store.records import (
@@ -84,7 +84,7 @@ class Inbound:
     source_id: str | None = None
     """The provider's id of our message this input responds to (the pressed question)."""
     media: tuple[dict[str, Any], ...] = ()
-    """Voice notes, photos, locations … the message carried (``bot.media_replies``)."""
+    """Voice notes, photos, locations … the message carried (see ``media_replies``)."""
 
 
 class ConversationHooks(Protocol):
@@ -438,7 +438,7 @@ class Conversations:
             await self._my_data(unit)
 
     def _word(self, unit: _Unit, word: str, text: str) -> None:
-        """A global word with the person's text after it (``bot.agenda.words``)."""
+        """A global word with the person's text after it (``bot.conversations.suggest_words``)."""
         outcome = WORD_HANDLERS[word](unit.participant, text)
         if outcome.event is not None:
             self._event(unit, outcome.event.name, outcome.event.payload())
@@ -470,7 +470,7 @@ class Conversations:
 
     async def _shown_text(self, unit: _Unit, question: str) -> str:
         """The pressed message's whole text: on rich channels texts before a question
-        travel in its message (``bot.delivery.bundle``), and the edit must keep them."""
+        travel in its message (``bot.conversations.bundle``), and the edit must keep them."""
         assert unit.ack is not None and unit.address is not None
         source = unit.ack.payload.get("source_id")
         row = await self.store.outbox_by_provider_id(str(source)) if source else None
