@@ -154,6 +154,25 @@ async def run_demo(config: Config, console: Console, count: int = 2) -> None:
 
 
 async def _payouts(cycle: Cycle, config: Config) -> None:
+    await _balances(cycle, config)
+    total_batches = []
+    for period in ("2026-03", "2026-04", "2026-05"):
+        batch_id = await _export(cycle, config, period)
+        if batch_id is not None:
+            total_batches.append(batch_id)
+    store, console = cycle.runtime.store, cycle.console
+    again = await export(store, config, "2026-05", cycle.folder / "again.csv",
+                         actor="coordinator@demo", now=cycle.clock.now())
+    console.print("A second export of 2026-05 pays "
+                  + ("nothing new." if again.batch is None else "again (a bug!)"))
+    for batch_id in total_batches:
+        await mark_paid(store, batch_id, actor="coordinator@demo", now=cycle.clock.now())
+    if total_batches:
+        console.print(f"parley credits mark-paid: {', '.join(total_batches)} paid. Payment "
+                      "details never pass through chat: the team pays from its own records.")
+
+
+async def _balances(cycle: Cycle, config: Config) -> None:
     store, console = cycle.runtime.store, cycle.console
     names = {}
     for persona in cycle.personas:
@@ -170,34 +189,28 @@ async def _payouts(cycle: Cycle, config: Config) -> None:
         table.add_row(escape(names.get(pid, pid)), str(bal.completions),
                       credits_text(bal.earned), credits_text(bal.owed), prefs.get(pid, "—"))
     console.print(table)
-    total_batches = []
-    for period in ("2026-03", "2026-04", "2026-05"):
-        out = cycle.folder / f"payout-{period}.csv"
-        result = await export(store, config, period, out, actor="coordinator@demo",
-                              now=cycle.clock.now())
-        if result.batch is None:
-            console.print(f"parley credits export --period {period}: nothing new to pay")
-            continue
-        b = result.batch
-        total_batches.append(b.id)
-        console.print(f"parley credits export --period {period}: batch {b.id}, {b.rows} "
-                      f"people, {credits_text(b.total)} credits "
-                      f"({config.credits.unit}{money_text(b.total, config)})")
-        for line in out.read_text(encoding="utf-8").splitlines():
+
+
+async def _export(cycle: Cycle, config: Config, period: str) -> str | None:
+    """``parley credits export`` for one month, printed; the batch id, if any."""
+    store, console = cycle.runtime.store, cycle.console
+    out = cycle.folder / f"payout-{period}.csv"
+    result = await export(store, config, period, out, actor="coordinator@demo",
+                          now=cycle.clock.now())
+    if result.batch is None:
+        console.print(f"parley credits export --period {period}: nothing new to pay")
+        return None
+    b = result.batch
+    console.print(f"parley credits export --period {period}: batch {b.id}, {b.rows} "
+                  f"people, {credits_text(b.total)} credits "
+                  f"({config.credits.unit}{money_text(b.total, config)})")
+    for line in out.read_text(encoding="utf-8").splitlines():
+        console.print(f"  [dim]{escape(line)}[/]", markup=True)
+    if result.participation_file is not None and period == "2026-05":
+        console.print("Participation record (everyone who took part, paid or not):")
+        for line in result.participation_file.read_text(encoding="utf-8").splitlines():
             console.print(f"  [dim]{escape(line)}[/]", markup=True)
-        if result.participation_file is not None and period == "2026-05":
-            console.print("Participation record (everyone who took part, paid or not):")
-            for line in result.participation_file.read_text(encoding="utf-8").splitlines():
-                console.print(f"  [dim]{escape(line)}[/]", markup=True)
-    again = await export(store, config, "2026-05", cycle.folder / "again.csv",
-                         actor="coordinator@demo", now=cycle.clock.now())
-    console.print("A second export of 2026-05 pays "
-                  + ("nothing new." if again.batch is None else "again (a bug!)"))
-    for batch_id in total_batches:
-        await mark_paid(store, batch_id, actor="coordinator@demo", now=cycle.clock.now())
-    if total_batches:
-        console.print(f"parley credits mark-paid: {', '.join(total_batches)} paid. Payment "
-                      "details never pass through chat: the team pays from its own records.")
+    return b.id
 
 
 async def _summary(console: Console, runtime: Runtime) -> None:

@@ -374,3 +374,10 @@ class _Encoded:
             inbox_done_at=dt_text(done_at) if changes.inbox_done else None)
 
 
+def _filters(**conditions: str | None) -> tuple[str, list[str]]:
+    """`` WHERE a = ? AND b = ?`` for the conditions that are not None (names are ours)."""
+    names = [name for name, value in conditions.items() if value is not None]
+    if not names:
+        return "", []
+    clause = " WHERE " + " AND ".join(f"{name} = ?" for name in names)
+    return clause, [v for v in conditions.values() if v is not None]
