@@ -17,9 +17,10 @@ from typing import Any
 
 from jinja2 import Environment, meta
 
+from bot.engine.context import StepContext
 from bot.engine.options_from import samples as option_samples
 from bot.engine.session import Session
-from bot.engine.step import StepContext, preview
+from bot.engine.step import preview
 from bot.errors import Problem, TemplateError
 from bot.flows.models import EndNode, Flow, Switch
 from bot.i18n.renderer import Renderer

@@ -28,6 +28,7 @@ from bot.conversations.suggest_words import HANDLERS as WORD_HANDLERS
 from bot.durations import parse_duration
 from bot.engine import StepContext, StepResult, begin, step
 from bot.engine import events as ev
+from bot.engine.caches import StepCaches
 from bot.engine.io import Expire, Input, Output, Press, Reply, TimerFired
 from bot.engine.keywords import classify, prefixed
 from bot.engine.many import is_tapped
@@ -190,6 +191,7 @@ class Conversations:
         self.balance_of = balance_of
         self.hooks = hooks
         self._locks = KeyedLock()
+        self.step_caches = StepCaches()  # the engine's memo tables, for this runtime's life
         self.after_attention: Callable[[], Awaitable[object]] | None = None
         """Called after a unit that needs a person commits (``bot.safeguarding.desk``)."""
 
@@ -775,6 +777,7 @@ class Conversations:
             timezone=unit.participant.timezone or self.config.schedule.timezone,
             date_order=self.config.project.date_order,
             safeguarding_phrases=tuple(sg.phrases), signpost_key=sg.signpost or None,
+            caches=self.step_caches,
         )
 
     async def _flow(self, session: Session) -> Flow:

@@ -1,0 +1,71 @@
+"""What a step may reuse from earlier steps, owned by whoever builds the
+``StepContext``s (``Conversations``, for the runtime's lifetime).
+
+Every key is made of versions and names, never of a person's data: the renderer, the
+flow's id and version, the node id, the locale and a digest of the project's settings.
+A question whose text reads someone's name or answers is never stored here (see
+``step._Run.skeleton``), so erasing a person leaves nothing in these tables to forget.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from bot.engine.session import FieldValue
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+LIMIT = 10_000
+"""Entries per table: a long-running process with many flow versions starts over
+rather than grow without bound."""
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    """Everything about a question except its button tokens."""
+
+    text: str
+    plain: str
+    entries: tuple[tuple[str, str, FieldValue], ...]
+    layout: str
+    scale_labels: dict[int, str]
+    long_ok: bool
+    buttons: tuple[tuple[str, str, FieldValue, str], ...]
+
+
+SkeletonKey = tuple[object, str, str, str, str, str]
+"""(renderer, flow id, flow version, node id, locale, project digest)."""
+NodeKey = tuple[str, str, str]
+"""(flow id, flow version, node id)."""
+
+
+@dataclass
+class StepCaches:
+    """The engine's memo tables. Pass one to every ``StepContext`` of one owner; a
+    context built without one gets its own, which lives as long as the context."""
+
+    skeletons: dict[SkeletonKey, Skeleton] = field(default_factory=dict)
+    reads_data: dict[tuple[object, str, str, str, str], bool] = field(default_factory=dict)
+    label_keys: dict[NodeKey, tuple[str, ...]] = field(default_factory=dict)
+
+    @staticmethod
+    def keep(table: dict[K, V], key: K, value: V) -> V:
+        if len(table) >= LIMIT:
+            table.clear()
+        table[key] = value
+        return value
+
+    def clear(self) -> None:
+        self.skeletons.clear()
+        self.reads_data.clear()
+        self.label_keys.clear()
+
+
+def project_digest(project: Mapping[str, str]) -> str:
+    """A short fixed-size stand-in for the project's settings in cache keys."""
+    text = "\x1f".join(f"{k}\x1e{v}" for k, v in sorted(project.items()))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
