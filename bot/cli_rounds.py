@@ -95,8 +95,9 @@ def _show_preview(cfg: Config, preview: Preview) -> None:
     first = min((t.send_at for t in sending), default=item.start_at)
     skipped = {s: sum(1 for t in preview.targets if t.status == s)
                for s in ("opted_out", "unreachable")}
+    whatsapp = f", {counts['whatsapp']} WhatsApp" if counts["whatsapp"] else ""
     out.print(f"Will be sent to {len(sending)} people: {counts['telegram']} Telegram, "
-              f"{counts['sms']} SMS, {counts['whatsapp']} WhatsApp. Not sent: "
+              f"{counts['sms']} SMS{whatsapp}. Not sent: "
               f"{skipped['opted_out']} opted out, "
               f"{skipped['unreachable']} unreachable. Estimated {preview.segments} "
               f"SMS segments for everyone completing (≈ {cost:.2f} at "
