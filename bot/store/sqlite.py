@@ -69,6 +69,7 @@ from bot.store.sqlite_codec import (
     safe_text,
     store_error,
 )
+from bot.store.sqlite_ledger import SqliteLedger
 from bot.store.sqlite_queues import SqliteQueues
 from bot.store.sqlite_rounds import SqliteRounds, write_ledger, write_targets
 from bot.store.sqlite_schema import HEALTH_KEY, SqliteSchema
@@ -79,8 +80,8 @@ log = logging.getLogger(__name__)
 
 
 class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDashboard,
-                  SqliteRounds, SqliteWindow, SqliteMedia, SqliteAttention, SqliteLogins,
-                  SqliteParticipation):
+                  SqliteRounds, SqliteLedger, SqliteWindow, SqliteMedia, SqliteAttention,
+                  SqliteLogins, SqliteParticipation):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
