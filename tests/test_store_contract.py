@@ -250,7 +250,7 @@ async def test_session_round_trip_and_active_session(store: Store) -> None:
     assert await store.active_session("p1") == s
 
     for status in ("active", "waiting"):
-        moved = s.evolve(status=status, updated_at=T0 + MIN)
+        moved = dataclasses.replace(s, status=status, updated_at=T0 + MIN)
         await store.apply(Changes(session=moved))
         assert await store.active_session("p1") == moved
     for status in ("completed", "expired", "stopped"):
