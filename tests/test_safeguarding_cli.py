@@ -1,5 +1,5 @@
 """``parley safeguarding list [--json]`` and ``ack ID`` for teams without the dashboard
-(real subprocesses on a SQLite project)."""
+(in-process, on a SQLite project)."""
 
 from __future__ import annotations
 
