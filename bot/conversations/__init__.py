@@ -60,6 +60,7 @@ from bot.flows.models import Flow
 from bot.i18n.renderer import Renderer
 from bot.ids import IdSource, RandomIds
 from bot.keyed_lock import KeyedLock
+from bot.store.attention import EVENT as ATTENTION_EVENT
 from bot.store.base import Store
 from bot.store.records import Changes, Invite, Participant, QueuedFlow, Timer
 
@@ -393,6 +394,6 @@ class Conversations:
                 changes.addresses.append(unit.address)
             changes.participant = unit.participant
         await self.store.apply(changes)
-        if self.after_attention is not None and any(e.name == "AttentionNeeded"
+        if self.after_attention is not None and any(e.name == ATTENTION_EVENT
                                                     for e in changes.events):
             await self.after_attention()
