@@ -39,7 +39,8 @@ async def test_cache_keys_are_names_and_versions_not_object_ids(runtime: Runtime
     await runtime.conversations.start_flow(pid, "feedback")
     await phone.collect()
     caches = runtime.conversations.step_caches
-    keys = [*caches.skeletons, *caches.reads_data, *caches.label_keys]
+    keys = [*caches.skeletons, *caches.reads_data, *caches.label_keys, *caches.dynamic,
+            *caches.resolved]
     assert keys
     for key in keys:
         for part in key:

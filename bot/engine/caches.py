@@ -10,11 +10,12 @@ A question whose text reads someone's name or answers is never stored here (see
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from bot.engine.session import FieldValue
+from bot.flows.models import Flow
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -51,6 +52,10 @@ class StepCaches:
     skeletons: dict[SkeletonKey, Skeleton] = field(default_factory=dict)
     reads_data: dict[tuple[object, str, str, str, str], bool] = field(default_factory=dict)
     label_keys: dict[NodeKey, tuple[str, ...]] = field(default_factory=dict)
+    dynamic: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    """(flow id, version) → the questions whose options come with the round."""
+    resolved: dict[tuple[str, str, str], Flow] = field(default_factory=dict)
+    """(flow id, version, digest of the round's variables) → the flow with them filled."""
 
     @staticmethod
     def keep(table: dict[K, V], key: K, value: V) -> V:
@@ -63,9 +68,17 @@ class StepCaches:
         self.skeletons.clear()
         self.reads_data.clear()
         self.label_keys.clear()
+        self.dynamic.clear()
+        self.resolved.clear()
 
 
 def project_digest(project: Mapping[str, str]) -> str:
     """A short fixed-size stand-in for the project's settings in cache keys."""
-    text = "\x1f".join(f"{k}\x1e{v}" for k, v in sorted(project.items()))
+    return digest(f"{k}\x1e{v}" for k, v in sorted(project.items()))
+
+
+def digest(parts: Iterable[str | None]) -> str:
+    """A short fixed-size stand-in for some values in a cache key (so the key holds no
+    text anyone wrote)."""
+    text = "\x1f".join("\x00" if p is None else p for p in parts)
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()

@@ -255,7 +255,7 @@ def begin(
 def step(flow: Flow, session: Session, input: Input, now: dt.datetime,
          ctx: StepContext) -> StepResult:
     """Apply one input to one session."""
-    flow = options_from.for_input(flow, session.vars, input)
+    flow = options_from.for_input(flow, session.vars, input, ctx.caches)
     run = _Run(flow, session, now, ctx)
     node = flow.nodes[session.node]
     if isinstance(input, Begin):
@@ -308,7 +308,7 @@ def preview(flow: Flow, session: Session, node_id: str, now: dt.datetime,
             ctx: StepContext) -> Output | None:
     """The message a node sends, rendered for ``session`` without changing it: used to
     repeat an open question after START and to check SMS lengths of a flow."""
-    flow = options_from.resolve(flow, session.vars)
+    flow = options_from.resolve(flow, session.vars, ctx.caches)
     run = _Run(flow, session, now, ctx)
     node = flow.nodes[node_id]
     if isinstance(node, AskNode):
