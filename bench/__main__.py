@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-BENCHMARKS = ["engine", "telegram_turns", "sms_turns", "broadcast", "round_planning"]
+BENCHMARKS = ["engine", "telegram_turns", "sms_turns", "broadcast", "round_planning", "report"]
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -58,6 +58,18 @@ def _register_groups() -> None:
     import bot.cli_shareback  # noqa: F401  (adds share-back, comments, decide to findings)
     app.add_typer(credits_app, name="credits")
     app.add_typer(audit_app, name="audit")
+    from bot.cli_timebank import timebank_app
+
+    app.add_typer(timebank_app, name="timebank")
+    from bot.cli_events import events_app
+
+    app.add_typer(events_app, name="events")
+    from bot.cli_themes import themes_app
+
+    app.add_typer(themes_app, name="themes")
+    from bot.cli_report import report
+
+    app.command("report")(report)
     from bot.cli_suggestions import suggestions_app
 
     app.add_typer(suggestions_app, name="suggestions")

@@ -27,6 +27,7 @@ from rich.text import Text
 from bot.agenda.round_vars import round_vars
 from bot.cli_init import require_project
 from bot.config import Config
+from bot.rounds.burden_limits import describe
 from bot.rounds.checks import will_send
 from bot.rounds.service import Preview, RoundService
 from bot.rounds.status import COUNTS
@@ -102,6 +103,10 @@ def _show_preview(cfg: Config, preview: Preview) -> None:
               f"{skipped['unreachable']} unreachable. Estimated {preview.segments} "
               f"SMS segments for everyone completing (≈ {cost:.2f} at "
               f"{cfg.sms.segment_price} a segment). First sends from {_local(cfg, first)}.")
+    for line in describe(preview.burden, cfg):  # [burden] limits and PAUSE
+        out.print(escape(line))
+    for line in preview.gaps:  # representativeness
+        out.print(escape(f"Warning: {line}"))
     if counts["whatsapp"]:
         _whatsapp_templates(cfg, item)
 

@@ -148,11 +148,37 @@ class CreditRule(_Section):
     amount: Annotated[float, Field(ge=0)]
 
 
+class HourRule(_Section):
+    """Time-bank hours for completing a flow (``[[credits.hour_rules]]``)."""
+
+    flow: str
+    hours: Annotated[float, Field(gt=0, le=100)]
+
+
 class CreditsConfig(_Section):
     unit: str = "£"
     value_per_credit: Annotated[float, Field(ge=0)] = 1.0
     rules: list[CreditRule] = []
     cap_per_month: Annotated[float, Field(ge=0)] | None = None
+    time_bank: bool = False
+    """Hours as a second currency: earned by rules and events, spent on offers."""
+    hour_rules: list[HourRule] = []
+
+
+class BurdenConfig(_Section):
+    """Per-person limits on how much a project asks (``bot/burden``); None = no limit."""
+
+    max_messages_per_week: Annotated[int, Field(ge=1)] | None = None
+    max_rounds_per_month: Annotated[int, Field(ge=1)] | None = None
+    max_pause_weeks: Annotated[int, Field(ge=1, le=52)] = 12
+
+
+class RepresentationConfig(_Section):
+    """Target mixes of responders, per profile dimension (``cohort``, ``locale``,
+    ``channel`` or any profile field such as ``age_band``): value -> percent."""
+
+    tolerance: Annotated[float, Field(ge=0, le=50)] = 5.0
+    targets: dict[str, dict[str, Annotated[float, Field(ge=0, le=100)]]] = {}
 
 
 class CoordinatorsConfig(_Section):
@@ -199,6 +225,8 @@ class Config(_Section):
     coordinators: CoordinatorsConfig = CoordinatorsConfig()
     safeguarding: SafeguardingConfig = SafeguardingConfig()
     retention: RetentionConfig = RetentionConfig()
+    burden: BurdenConfig = BurdenConfig()
+    representation: RepresentationConfig = RepresentationConfig()
     source: str = "<built-in defaults>"
 
     def project_data(self) -> dict[str, str]:

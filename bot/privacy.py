@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any
 
 from bot.privacy_agenda import contributions_of
+from bot.privacy_care import care_export
 from bot.store.base import Store
 from bot.store.round_records import CENTS
 
@@ -54,5 +55,6 @@ async def export_participant(store: Store, participant_id: str) -> dict[str, Any
             {"kind": i.kind, "text": i.text, "channel": i.channel, "at": _iso(i.created_at),
              "status": i.status, "acknowledged_at": _iso(i.acked_at)}
             for i in reversed(await store.attention_list(participant_id=participant_id))],
+        **await care_export(store, participant_id),  # time bank, events (#15)
         **await contributions_of(store, participant_id),
     }

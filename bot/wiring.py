@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+# imported for the words they register in bot.keyword_handlers (PAUSE, RESUME, OFFERS,
+# SPEND, the time bank's BALANCE, an event's code word): the registry never imports them
+import bot.burden.pause
+import bot.events.attendance
+import bot.timebank.keywords  # noqa: F401
 from bot.conversations import Conversations
 from bot.credits.ledger import balance_of
+from bot.events.rsvp import EventRsvps
+from bot.events.service import EventService
 from bot.rounds.coordinator_chat import CoordinatorChat
 from bot.rounds.hooks import ParleyHooks
 from bot.rounds.service import RoundService
@@ -36,8 +43,10 @@ def attach(conversations: Conversations) -> None:
     store = conversations.store
     chat = CoordinatorChat(store=store, config=conversations.config,
                            rounds=round_service(conversations))
-    conversations.hooks = ParleyHooks(store=store, config=conversations.config,
-                                      library=conversations.library, coordinator=chat)
+    hooks = ParleyHooks(store=store, config=conversations.config,
+                        library=conversations.library, coordinator=chat)
+    hooks.events = EventRsvps(store, conversations.renderer, conversations.config)
+    conversations.hooks = hooks
     desk = Desk(store=store, config=conversations.config, clock=conversations.clock)
     conversations.after_attention = desk.sync_soon  # items and alerts at once, not next tick
     chat.more.append(ChatAck(desk))  # coordinators acknowledge alerts by replying ACK 12
@@ -47,9 +56,11 @@ def attach(conversations: Conversations) -> None:
 
 def due_work(runtime: Runtime) -> DueWork:
     conversations = runtime.conversations
-    return DueWork(store=conversations.store, conversations=conversations,
-                   rounds=round_service(conversations), config=conversations.config,
-                   library=conversations.library)
+    rounds = round_service(conversations)
+    work = DueWork(store=conversations.store, conversations=conversations, rounds=rounds,
+                   config=conversations.config, library=conversations.library)
+    work.events = EventService(conversations, rounds)  # day-before reminders
+    return work
 
 
 def scheduler_job(runtime: Runtime, interval: float = 20.0) -> SchedulerJob:

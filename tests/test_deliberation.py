@@ -86,8 +86,8 @@ async def everyone_takes_part(config: Path, round_id: str) -> None:
     try:
         first = await take_part(runtime, round_id, 0, "north",
                                 ["1", "no", "agree", "Night buses feel unsafe"])
-        assert first[:2] == ["Here are some things other people in the project said. For "
-                             "each one, reply 1 agree, 2 disagree or 3 pass.",
+        assert first[:2] == ["(About 3 minutes.) Here are some things other people in the "
+                             "project said. For each one, reply 1 agree, 2 disagree or 3 pass.",
                              "\"Buses should run all night\"\n1 Agree\n2 Disagree\n"
                              "3 Pass / not sure\nOr reply SKIP"]
         assert first[-2].startswith("What do you think? Write one sentence")

@@ -51,7 +51,9 @@ async def test_endorsement_summary_and_revision_you_said_we_did(tmp_path: Path) 
     await p.rounds.start(item.id, "sam")
     await p.work.due(p.clock.now())
     await p.deliver()
-    assert any(d.text.startswith("Draft finding: Fees push people") for d in p.log)
+    # a round's first message starts with how long it takes (bot/burden/invitation.py)
+    assert any(d.text.startswith("(About 2 minutes.) Draft finding: Fees push people")
+               for d in p.log)
     await endorse(p, "Amira", "2", "Say 'charged fees' – some of us were never told why", "1")
     await endorse(p, "Bryn", "1", "Spot on", "2")
     await endorse(p, "Ceri", "3", "It is the interest, not the fees", "2")
@@ -81,7 +83,8 @@ async def test_endorsement_summary_and_revision_you_said_we_did(tmp_path: Path) 
     await p.work.due(p.clock.now())
     await p.deliver()
     amira = next(d.text for d in p.log if d.who == "Amira")
-    assert amira.startswith("You said: \"Say 'charged fees' – some of us were never told "
+    assert amira.startswith("(About 2 minutes.) You said: \"Say 'charged fees' – some of us "
+                            "were never told "
                             "why\"\nWe did: We now say the fees were not explained. Here")
     assert "Draft finding: Unexplained fees" in amira
     await endorse(p, "Amira", "1", "Thank you", "1")

@@ -98,7 +98,7 @@ async def test_sigkill_mid_round_then_restart_messages_everyone_exactly_once(
         per_number = Counter(m["to"] for m in twilio.messages)
         assert set(per_number) == set(numbers())
         assert max(per_number.values()) == 1, [n for n, c in per_number.items() if c > 1]
-        assert all(m["body"].startswith("How have the last two weeks been")
+        assert all(m["body"].startswith("(About 1 minute.) How have the last two weeks been")
                    for m in twilio.messages)
         status = json.loads(cli(config, "rounds", "status", round_id, "--json").stdout)
         assert (status["targeted"], status["sent"], status["ambiguous"],

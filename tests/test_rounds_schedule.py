@@ -262,7 +262,7 @@ async def test_imported_person_gets_an_introduction_then_consent_then_the_round(
     await p.say("Dai", "yes")
     for answer in ["Dai", "1", "2", "1"]:  # onboarding, then the round's flow
         await p.say("Dai", answer)
-    assert p.log[-1].text.startswith("How have the last two weeks been")
+    assert p.log[-1].text.startswith("(About 1 minute.) How have the last two weeks been")
     target = await p.store.target_get(rid, "p_dai")
     assert target is not None and target.status == "sent"
     assert target.sent_at == p.clock.now()  # reminders count from their own send
@@ -298,7 +298,7 @@ async def test_someone_mid_flow_gets_the_round_when_they_finish(tmp_path: Path) 
     p.clock.advance(dt.timedelta(hours=3))
     for answer in ["1", "More evenings", "yes"]:
         await p.say("Ann", answer)
-    assert p.log[-1].text.startswith("How have the last two weeks been")
+    assert p.log[-1].text.startswith("(About 1 minute.) How have the last two weeks been")
     target = await p.store.target_get(rid, pid)
     assert target is not None and target.status == "sent" and target.sent_at == p.clock.now()
     assert target.next_at == p.clock.now() + dt.timedelta(days=1)

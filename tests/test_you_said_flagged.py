@@ -41,6 +41,7 @@ async def test_revision_does_not_quote_flagged_words(tmp_path: Path) -> None:
     await p.deliver()
     ceri = [d.text for d in p.log if d.who == "Ceri"]
     amira = next(d.text for d in p.log if d.who == "Amira")
-    assert amira.startswith('You said: "Say the fees were never explained"')
-    assert ceri and ceri[0].startswith("Draft finding: Unexplained fees")
+    # a round's first message starts with how long it takes (bot/burden/invitation.py)
+    assert amira.startswith('(About 2 minutes.) You said: "Say the fees were never explained"')
+    assert ceri and ceri[0].startswith("(About 2 minutes.) Draft finding: Unexplained fees")
     assert not any("no way out" in text for text in ceri)

@@ -16,24 +16,25 @@ shared vocabulary).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from bot.acks import ack_item
+from bot.burden.invitation import Durations
 from bot.clock import Clock
 from bot.config import Config
 from bot.conversations import media_replies
 from bot.conversations.acknowledgements import Acknowledgements
 from bot.conversations.bundle import bundle
 from bot.conversations.enrolment import Enrolment
-from bot.conversations.global_words import handle_word
+from bot.conversations.global_words import handle_word, matched_word, said_word
 from bot.conversations.pathway import Pathway
 from bot.conversations.privacy_actions import PrivacyActions
 from bot.conversations.recording import record_result
 from bot.conversations.replies import Replies
 from bot.conversations.safeguarding_phrases import flagged_phrase
-from bot.conversations.suggest_words import HANDLERS as WORD_HANDLERS
 from bot.conversations.unit import (
     DELETE_TOKEN,
     EXPIRE_VAR,
@@ -87,6 +88,7 @@ class Conversations:
         self.hooks = hooks
         self._locks = KeyedLock()
         self.step_caches = StepCaches()  # the engine's memo tables, for this runtime's life
+        self.durations = Durations(renderer, config)
         self.after_attention: Callable[[], Awaitable[object]] | None = None
         """Called after a unit that needs a person commits (``bot.safeguarding.desk``)."""
         # the collaborators, one idea each
@@ -231,7 +233,7 @@ class Conversations:
         elif unit.participant.profile.get("delete_requested"):
             unit.participant.profile.pop("delete_requested")
             self._system(unit, "system.delete_cancelled")
-        else:
+        elif not await matched_word(self, unit, inbound):  # an event's code word, or not
             await self._converse(unit, inbound)
 
     async def _converse(self, unit: Unit, inbound: Inbound) -> None:
@@ -239,7 +241,7 @@ class Conversations:
             self._system(unit, "system.declined_reminder")
             return
         if inbound.kind == "text" and (said := prefixed(inbound.text)) is not None:
-            self._word(unit, *said)  # SUGGEST … at any time, even mid-question
+            said_word(self.replies, unit, *said)  # SUGGEST … at any time, even mid-question
             if flagged_phrase(said[1], self.config.safeguarding.phrases) is not None:
                 self.replies.needs_person(unit, inbound.text, unprompted=True)  # signposted
             return
@@ -265,13 +267,6 @@ class Conversations:
             await media_replies.keep(self, unit, inbound, session)
         await self._step(unit, flow, session, Reply(inbound.text))
         self.replies.needs_person(unit, inbound.text)
-
-    def _word(self, unit: Unit, word: str, text: str) -> None:
-        """A global word with the person's text after it (``suggest_words``)."""
-        outcome = WORD_HANDLERS[word](unit.participant, text)
-        if outcome.event is not None:
-            self.replies.event(unit, outcome.event.name, outcome.event.payload())
-        self._system(unit, outcome.reply, **outcome.args)
 
     async def _press(self, unit: Unit, flow: Flow, session: Session, token: str) -> None:
         """A button of the open question, or of an older one (``acknowledgements``)."""
@@ -323,6 +318,10 @@ class Conversations:
         if round_id is not None and self.hooks is not None:
             await self.hooks.flow_begun(unit.changes, unit.participant, result.session,
                                         unit.now)
+        if round_id is not None and unit.address is not None:  # "(About 3 minutes.)"
+            outputs = self.durations.invite(result.outputs, flow, unit.participant.locale,
+                                            unit.address.channel)
+            result = dataclasses.replace(result, outputs=tuple(outputs))
         await self._apply_result(unit, flow, result)
 
     async def _step(self, unit: Unit, flow: Flow, session: Session, user_input: Input) -> None:

@@ -11,7 +11,7 @@ import re
 from typing import Literal
 
 Keyword = Literal["stop", "start", "help", "skip", "delete", "balance", "menu", "yes",
-                  "mydata"]
+                  "mydata", "pause", "resume", "offers", "spend"]
 
 _WORDS: dict[str, Keyword] = {
     "STOP": "stop", "STOPALL": "stop", "UNSUBSCRIBE": "stop", "CANCEL": "stop",
@@ -20,12 +20,24 @@ _WORDS: dict[str, Keyword] = {
     "HELP": "help", "INFO": "help",
     "SKIP": "skip", "PASS": "skip",
     "DELETE": "delete", "BALANCE": "balance", "MENU": "menu",
+    "PAUSE": "pause", "RESUME": "resume", "OFFERS": "offers",
     # Welsh, so the words a Welsh speaker reaches for work too
     "STOPIO": "stop", "HELPU": "help", "CYMORTH": "help", "DILEU": "delete", "NESAF": "skip",
+    "SAIB": "pause", "AILDDECHRAU": "resume", "CYNIGION": "offers",
+}
+_WITH_ARGUMENT: dict[Keyword, re.Pattern[str]] = {
+    # "PAUSE 2", "pause 3 weeks": a number (and nothing else) after the word, so a
+    # sentence that merely starts with "pause" is still an answer.
+    "pause": re.compile(r"^(?:pause|saib)\s*(\d{1,3})\s*(?:weeks?|wks?|w|wythnos)?[.!]*$",
+                        re.IGNORECASE),
+    # "SPEND 2 <offer>": an amount, then the offer's code or name.
+    "spend": re.compile(r"^(?:spend|gwario)\s+(\d{1,3}(?:\.\d{1,2})?)\s*(?:h|hrs?|hours?)?"
+                        r"\s+(\S.{0,80})$", re.IGNORECASE | re.DOTALL),
 }
 _COMMANDS: dict[str, Keyword] = {
     "/stop": "stop", "/help": "help", "/skip": "skip", "/delete": "delete",
     "/balance": "balance", "/menu": "menu", "/start": "start", "/mydata": "mydata",
+    "/offers": "offers", "/pause": "pause", "/resume": "resume",
 }
 _STRIP = re.compile(r"[\W_]+", re.UNICODE)
 
@@ -48,12 +60,23 @@ def classify(text: str) -> Keyword | None:
         command = stripped.split()[0].split("@")[0].lower()
         if command in _COMMANDS:
             return _COMMANDS[command]
+    for keyword, pattern in _WITH_ARGUMENT.items():
+        if pattern.match(stripped):
+            return keyword
     word = normalise(stripped)
     if len(word) > 12:
         return None
     if word == "YES":
         return "yes"
     return _WORDS.get(word)
+
+
+def arguments(text: str, word: Keyword) -> tuple[str, ...]:
+    """What follows a word that takes arguments (``PAUSE 2`` -> ``("2",)``); empty for
+    the bare word or any other keyword."""
+    pattern = _WITH_ARGUMENT.get(word)
+    found = pattern.match(text.strip()) if pattern is not None else None
+    return tuple(g.strip() for g in found.groups()) if found else ()
 
 
 PREFIXED: dict[str, str] = {

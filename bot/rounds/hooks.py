@@ -24,7 +24,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.config import Config
 from bot.contact_prefs import Prefs, prefs_of
@@ -36,6 +36,7 @@ from bot.store.base import Store
 from bot.store.records import Changes, Participant
 from bot.store.round_records import RoundTarget
 from bot.store.rounds_base import StaleWrite
+from bot.timebank.hours import HourRules
 from bot.timing import add_local
 
 if TYPE_CHECKING:
@@ -57,11 +58,22 @@ def pending_target(changes: Changes, round_id: str, pid: str) -> RoundTarget | N
                  if t.round_id == round_id and t.participant_id == pid), None)
 
 
+class FlowCompletedHook(Protocol):
+    """Something that acts when a person completes a flow: an event's RSVP
+    (``bot.events.rsvp.EventRsvps``, attached by ``bot.wiring``)."""
+
+    async def completed(self, changes: Changes, participant: Participant, session: Session,
+                        now: dt.datetime) -> None: ...
+
+
 class ParleyHooks:
     def __init__(self, *, store: Store, config: Config, library: FlowLibrary,
                  coordinator: CoordinatorChat | None = None) -> None:
         self.store, self.config, self.library = store, config, library
         self.credits = CreditRules(config)
+        self.hours = HourRules(config)
+        self.events: FlowCompletedHook | None = None
+        """Records event RSVPs when an invitation completes (set by ``wiring.attach``)."""
         self.coordinator = coordinator
         self.sending: Counter[tuple[str, str]] = Counter()
         """(round, person) the scheduler is sending right now: a begin that finds the step
@@ -147,6 +159,9 @@ class ParleyHooks:
     async def flow_completed(self, changes: Changes, participant: Participant,
                              session: Session, outcome: str, now: dt.datetime) -> None:
         await self.credits.earn(self.store, changes, participant, session, outcome, now)
+        self.hours.earn(changes, participant, session, outcome, now)  # time bank
+        if self.events is not None:
+            await self.events.completed(changes, participant, session, now)
         if session.round_id is None:
             return
         target = await self._target(changes, session.round_id, participant.id)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.burden.estimate import messages
+from bot.burden.invitation import Durations
 from bot.clock import Clock
 from bot.config import Config
 from bot.conversations import channel_of, payload_of
@@ -24,7 +26,9 @@ from bot.findings.summary import commenters
 from bot.findings.translations import translation_vars
 from bot.flows.loader import FlowLibrary
 from bot.i18n.renderer import Renderer
+from bot.representation import dimension_rows, gap_warnings
 from bot.rounds.audience import Audience, audience_candidates, audience_of, parse_audience
+from bot.rounds.burden_limits import BurdenReport, apply_limits, note_paused
 from bot.rounds.checks import SENDABLE, check_schedule
 from bot.rounds.cost import Estimator
 from bot.rounds.planner import plan_targets
@@ -42,6 +46,10 @@ class Preview:
     round: Round
     targets: list[RoundTarget]
     names: dict[str, str] = field(default_factory=dict)
+    burden: BurdenReport = field(default_factory=BurdenReport)
+    """Who the ``[burden]`` limits leave out or delay, and who is paused."""
+    gaps: list[str] = field(default_factory=list)
+    """Representativeness gaps this round would widen (``bot.representation``)."""
 
     def by_channel(self) -> dict[str, int]:
         out = {"telegram": 0, "sms": 0, "whatsapp": 0, "none": 0}
@@ -151,23 +159,37 @@ class RoundService:
                          self.config.project_data(), item.vars)
 
     async def targets(self, item: Round, now: dt.datetime) -> list[RoundTarget]:
+        return (await self.limited(item, now))[0]
+
+    async def limited(self, item: Round,
+                      now: dt.datetime) -> tuple[list[RoundTarget], BurdenReport]:
+        """The plan, after the ``[burden]`` limits have left out or delayed people."""
         people, extra = await self.people(item)
         estimate = self.estimator(item)
-        return list(plan_targets(item, people, self.config, now, estimate.segments, extra))
+        targets = list(plan_targets(item, people, self.config, now, estimate.segments, extra))
+        report = await apply_limits(self.store, self.config, item, targets,
+                                    messages(self.library.get(item.flow_id)), people)
+        return targets, report
 
     async def preview(self, item: Round) -> Preview:
-        targets = await self.targets(item, self.clock.now())
+        now = self.clock.now()
+        targets, report = await self.limited(item, now)
+        everyone = await self.store.list_participants()
         names = {p.id: p.name or str(p.profile.get("preferred_name") or "")
-                 for p in await self.store.list_participants()}
-        return Preview(item, targets, names)
+                 for p in everyone}
+        note_paused(report, targets, everyone, now)
+        going = {t.participant_id for t in targets if t.status == "planned"}
+        gaps = gap_warnings(await dimension_rows(self.store, self.config,
+                                                 await self.store.rounds_all()),
+                            [p for p in everyone if p.id in going],
+                            self.config.representation.tolerance)
+        return Preview(item, targets, names, report, gaps)
 
     async def plan(self, item: Round, now: dt.datetime) -> int:
         """Write one target per person and set the round running (one transaction)."""
-        people, extra = await self.people(item)
-        estimate = self.estimator(item)
+        targets, _ = await self.limited(item, now)
         item.status, item.started_at = "running", now
-        return await self.store.round_plan(
-            item, plan_targets(item, people, self.config, now, estimate.segments, extra))
+        return await self.store.round_plan(item, targets)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def get(self, round_id: str) -> Round:
@@ -272,7 +294,9 @@ class RoundService:
                                    payload={"text": label, "plain": label, "kind": "test",
                                             "choices": [], "layout": "list"},
                                    created_at=now, not_before=now))
-            for output in result.outputs:
+            outputs = Durations(self.renderer, self.config).invite(  # as people get it
+                result.outputs, flow, locale, channel)
+            for output in outputs:
                 payload = payload_of(output, None)
                 payload["kind"] = "test"
                 rows.append(OutboxItem(participant_id="", address=address, channel=channel,

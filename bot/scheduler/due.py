@@ -27,7 +27,9 @@ import logging
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from bot.burden.pause import wait_until
 from bot.config import Config
 from bot.contact_prefs import Prefs
 from bot.conversations import Conversations
@@ -41,6 +43,9 @@ from bot.store.records import Changes, Participant
 from bot.store.round_records import Round, RoundTarget
 from bot.store.rounds_base import StaleWrite
 from bot.timing import next_allowed
+
+if TYPE_CHECKING:
+    from bot.events.service import EventService
 
 log = logging.getLogger("parley.scheduler")
 BATCH = 500
@@ -59,6 +64,7 @@ class DueReport:
     final: int = 0
     stale: int = 0
     rounds_closed: list[str] = field(default_factory=list)
+    event_reminders: int = 0
     attention: int = 0
     escalated: int = 0
     next_due: dt.datetime | None = None
@@ -76,6 +82,8 @@ class DueWork:
         self.config, self.library = config, library
         self.time_budget = time_budget
         self._timer_hold: dict[int, dt.datetime] = {}
+        self.events: EventService | None = None
+        """Sends events' day-before reminders (set by ``bot.wiring.due_work``)."""
         self.desk = Desk(store=store, config=config, clock=conversations.clock)
 
     async def due(self, now: dt.datetime) -> DueReport:
@@ -91,6 +99,8 @@ class DueWork:
             if len(batch) < BATCH:
                 break
         await self._close_rounds(now, report)
+        if self.events is not None:
+            report.event_reminders = await self.events.due(now)
         report.attention = await self.desk.sync()
         report.escalated = await self.desk.escalate(now)
         report.next_due = await self._next_due(now)
@@ -156,8 +166,9 @@ class DueWork:
             await self._locked_write(target)
             report.final += 1
             return
-        later = self._defer(prefs_for(person, self.config), now)
-        if later is not None:
+        later = wait_until(person.profile, now) or self._defer(prefs_for(person, self.config),
+                                                                now)
+        if later is not None:  # paused (PAUSE), or in their quiet hours
             target.next_at = later
             await self._locked_write(target)
             report.deferred += 1
@@ -188,6 +199,12 @@ class DueWork:
         assert target.sent_at is not None and target.closes_at is not None
         if person is None or now >= target.closes_at:
             await self._close(target, now, report)
+            return
+        paused = wait_until(person.profile, now)
+        if paused is not None:  # no reminders while someone has asked for a break
+            target.next_at = min(paused, target.closes_at)
+            await self._locked_write(target)
+            report.deferred += 1
             return
         prefs = prefs_for(person, self.config)
         times = reminder_times(item, prefs, target.sent_at)

@@ -13,7 +13,9 @@ from typing import Protocol
 
 from bot.engine.session import Session
 from bot.store.attention import AttentionStore
+from bot.store.burden import BurdenStore
 from bot.store.dashboard import DashboardStore
+from bot.store.events import EventsStore
 from bot.store.logins import LoginsStore
 from bot.store.media import MediaStore
 from bot.store.participation import ParticipationStore
@@ -33,11 +35,15 @@ from bot.store.records import (
 )
 from bot.store.rounds_base import RoundsStore
 from bot.store.sms import SmsStore
+from bot.store.targets import TargetsStore
+from bot.store.themes import ThemesStore
+from bot.store.timebank import TimebankStore
 from bot.store.window import WindowStore
 
 
 class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, WindowStore, MediaStore,
-            AttentionStore, LoginsStore, ParticipationStore, Protocol):
+            AttentionStore, LoginsStore, ParticipationStore, BurdenStore, TimebankStore,
+            EventsStore, ThemesStore, TargetsStore, Protocol):
     """Async persistence. Every method raises StoreError when the database is unusable."""
 
     async def open(self) -> None:

@@ -167,6 +167,11 @@ def _memory_sessions(store: Any, scope: Scope) -> None:
         store._sessions[key] = store._sessions[key].evolve(fields={}, vars={})
 
 
+def _memory_answer_themes(store: Any, scope: Scope) -> None:
+    store._themes_erase({a.id for a in store._answers.values()
+                         if _mine(a, scope) and a.id is not None})
+
+
 def _memory_targets(store: Any, scope: Scope) -> None:
     targets = store._rt().targets
     for key, t in list(targets.items()):
@@ -236,6 +241,18 @@ ERASURE: tuple[TableErasure, ...] = (
         blank(lambda s: s._media(), _mine, source="", status="erased")),
     # their suggestions and statements quoted in moderation and in rounds' variables
     TableErasure("suggestion_decisions, rounds", quotes.sqlite_step, quotes.memory_step),
+    # issue 15. Time bank: hours stay for the totals (like credits), notes go. Themes: the
+    # coding of the person's words goes with the words. Event RSVPs and attendance hold
+    # no words (an answer, a place, times), so they stay for the event's numbers.
+    TableErasure("time_ledger", sql(
+        "UPDATE time_ledger SET note = '' WHERE participant_id = :pid"),
+        blank(lambda s: s._tb()["hours"], _mine, note="")),
+    TableErasure("timebank_requests", sql(
+        "UPDATE timebank_requests SET note = '' WHERE participant_id = :pid"),
+        blank(lambda s: s._tb()["requests"], _mine, note="")),
+    TableErasure("answer_themes", sql(
+        "DELETE FROM answer_themes WHERE answer_id IN "
+        "(SELECT id FROM answers WHERE participant_id = :pid)"), _memory_answer_themes),
 )
 
 

@@ -18,9 +18,11 @@ from bot.clock import Clock, SystemClock
 from bot.engine.session import Session
 from bot.errors import StoreError
 from bot.store.attention import MemoryAttention
+from bot.store.burden import MemoryBurden
 from bot.store.dashboard import MemoryDashboard
 from bot.store.erasure import erase_memory, forgotten_key, memory_scope, new_secret
 from bot.store.erasure_files import scrub_files
+from bot.store.events import MemoryEvents
 from bot.store.logins import MemoryLogins
 from bot.store.media import MemoryMedia
 from bot.store.memory_apply import (
@@ -54,13 +56,17 @@ from bot.store.sqlite_codec import (
     safe_text,
     to_utc,
 )
+from bot.store.targets import MemoryTargets
+from bot.store.themes import MemoryThemes
+from bot.store.timebank import MemoryTimebank
 from bot.store.window import MemoryWindow
 
 T = TypeVar("T")
 
 
-class MemoryStore(MemoryApply, MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, MemoryWindow,
-                  MemoryMedia, MemoryAttention, MemoryLogins, MemoryParticipation):
+class MemoryStore(MemoryApply, MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds,
+                  MemoryWindow, MemoryMedia, MemoryAttention, MemoryLogins, MemoryParticipation,
+                  MemoryBurden, MemoryTimebank, MemoryEvents, MemoryThemes, MemoryTargets):
     """``Store`` in plain dicts and lists; nothing survives the process."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:

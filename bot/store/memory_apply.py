@@ -110,9 +110,13 @@ class MemoryApply:
         # Copy and validate everything first: nothing after this line can fail.
         copied = _Copied.of(changes, to_utc(self._clock.now()))
         targets, ledger = self._rounds_check(changes.targets, changes.ledger)
+        self._timebank_check(changes)
+        self._events_check(changes)
         self._check_consistent(changes, copied)
         self._write_rows(changes, copied)
         self._rounds_write(targets, changes.targets, ledger, changes.ledger)
+        self._timebank_write(changes)
+        self._events_write(changes)
         self._use_invites(changes.invites_used)
         self._finish_inbox(changes.inbox_done, copied.done_at)
         await self._erase(changes.erase)

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.engine.session import FieldValue, Session
+from bot.store.events import Rsvp
 from bot.store.round_records import LedgerEntry, RoundTarget
+from bot.store.timebank import HourEntry, SpendDecision, SpendRequest
 
 Channel = Literal["telegram", "sms", "whatsapp", "console"]
 ParticipantStatus = Literal["new", "consented", "declined", "erased"]
@@ -182,6 +184,15 @@ class Changes:
     invites_used: list[str] = field(default_factory=list)
     """Invite codes this unit used (one more use each): counted with the enrolment they
     made, so a crash in between cannot use up someone's single-use link."""
+    hours: list[HourEntry] = field(default_factory=list)
+    """Time-bank ledger entries (``bot/store/timebank.py``); a known ``key`` is skipped."""
+    spend_requests: list[SpendRequest] = field(default_factory=list)
+    spend_decisions: list[SpendDecision] = field(default_factory=list)
+    """Each applies only to a request still pending, else StaleWrite (nothing kept)."""
+    rsvps: list[Rsvp] = field(default_factory=list)
+    event_versions: list[tuple[str, int]] = field(default_factory=list)
+    """``(event id, version read)``: the unit commits only if the event is unchanged
+    (``bot/store/events.py``), so two replies cannot both take the last place."""
     erase: tuple[str, dt.datetime] | None = None
     """Erase this participant at this time, last, in the same transaction (``erasure``):
     a goodbye queued in the unit is sent only if the erasure is kept, and vice versa."""

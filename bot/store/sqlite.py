@@ -36,9 +36,11 @@ from bot.clock import Clock, SystemClock
 from bot.engine.session import Session
 from bot.errors import ConfigError, StoreError
 from bot.store.attention import SqliteAttention
+from bot.store.burden import SqliteBurden
 from bot.store.dashboard import SqliteDashboard
 from bot.store.erasure import SECRET_KEY, erase_sqlite, new_secret
 from bot.store.erasure_files import scrub_files
+from bot.store.events import SqliteEvents, write_events
 from bot.store.logins import SqliteLogins
 from bot.store.media import SqliteMedia
 from bot.store.participation import SqliteParticipation
@@ -73,6 +75,9 @@ from bot.store.sqlite_ledger import SqliteLedger
 from bot.store.sqlite_queues import SqliteQueues
 from bot.store.sqlite_rounds import SqliteRounds, write_ledger, write_targets
 from bot.store.sqlite_schema import HEALTH_KEY, SqliteSchema
+from bot.store.targets import SqliteTargets
+from bot.store.themes import SqliteThemes
+from bot.store.timebank import SqliteTimebank, write_timebank
 from bot.store.window import SqliteWindow
 
 log = logging.getLogger(__name__)
@@ -81,7 +86,8 @@ log = logging.getLogger(__name__)
 
 class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDashboard,
                   SqliteRounds, SqliteLedger, SqliteWindow, SqliteMedia, SqliteAttention,
-                  SqliteLogins, SqliteParticipation):
+                  SqliteLogins, SqliteParticipation, SqliteBurden, SqliteTimebank, SqliteEvents,
+                  SqliteThemes, SqliteTargets):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
@@ -221,6 +227,8 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
             await use_invites(db, changes.invites_used, dt_text(self._clock.now()))
             await write_targets(db, changes.targets)
             ids.extend(await write_ledger(db, changes.ledger))
+            ids.extend(await write_timebank(db, changes))  # time bank (#15)
+            await write_events(db, changes)  # event RSVPs (#15)
             await self._erase(db, changes.erase)  # last: it also blanks rows above
         for obj, new_id in ids:  # only once committed
             obj.id = new_id

@@ -21,23 +21,27 @@ def dashboard_routes(service: ParleyService) -> list[BaseRoute]:
     from bot.web.dashboard import (
         audit_page,
         credits,
+        events_page,
         findings,
         inbox,
         login,
         media_page,
         overview,
         participants,
+        representation_page,
         results,
         rounds,
         simulator,
         suggestions,
+        themes_page,
     )
 
     dash = Dashboard(service)
     routes: list[BaseRoute] = [Mount("/static", StaticFiles(directory=str(STATIC)),
                                      name="static")]
     for module in (login, overview, inbox, rounds, findings, results, participants, credits,
-                   simulator, audit_page, media_page, suggestions):
+                   events_page, themes_page, representation_page, simulator, audit_page,
+                   media_page, suggestions):
         routes.extend(module.routes(dash))
 
     async def unknown(request: Request) -> Response:

@@ -22,11 +22,13 @@ from bot.engine.tally import tally
 from bot.errors import ParleyError
 from bot.flows.models import AskNode, ChoiceAnswer, Flow, ScaleAnswer, YesNoAnswer
 from bot.i18n.renderer import Renderer
+from bot.measures import scored_flows
+from bot.measures.summary import scored_change
 from bot.media_kinds import kinds_of_answers
+from bot.stats import PairedChange, distribution, mean, paired_change
 from bot.store.records import AnswerRow
 from bot.web.dashboard import svg
 from bot.web.dashboard.core import Dashboard
-from bot.web.dashboard.stats import PairedChange, distribution, mean, paired_change
 
 PATHWAY_FLOWS = ("language", "consent", "onboarding")
 
@@ -186,14 +188,20 @@ class Results:
             scale_max = max((float(getattr(q.answer, "max", None) or 10) for _, q, _ in pairs),
                             default=10.0)
             chart = svg.change_chart([(f, c) for f, _, c in pairs], limit=scale_max)
+            if flow_id in scored_flows():  # a published measure: its total too
+                comparison.append({"field": "total", "question": "published scoring",
+                                   "change": scored_change(
+                                       flow_id, await self.answers(flow_id, before_label),
+                                       await self.answers(flow_id, after_label))})
         return self.dash.html(
             request, "results_flow.html", title=f"Results: {flow.title}", active="results",
             flow=flow, label=label or "", labels=labels,
             questions=question_rows(flow, renderer, answers),
             people=len({a.participant_id for a in answers}), comparison=comparison,
             before=before_label, after=after_label, change_chart=chart,
-            numeric=any(n.answer.kind in ("scale", "number") for n in flow.nodes.values()
-                        if isinstance(n, AskNode)))
+            numeric=flow_id in scored_flows() or any(
+                n.answer.kind in ("scale", "number") for n in flow.nodes.values()
+                if isinstance(n, AskNode)))
 
     async def export(self, request: Request) -> Response:
         library = self.dash.service.runtime.library

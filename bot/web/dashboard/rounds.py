@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from bot.conversations import payload_of
 from bot.engine import StepContext, begin
 from bot.errors import ParleyError
+from bot.rounds.burden_limits import describe, planned_effects
 from bot.rounds.service import RoundService
 from bot.store.round_records import Round
 from bot.text.render import sms_bodies
@@ -107,7 +108,12 @@ class Rounds:
             preview = {"by_channel": found.by_channel(), "segments": found.segments,
                        "targets": len(found.targets),
                        "rows": [(t, found.names.get(t.participant_id, ""))
-                                for t in found.targets[:25]]}
+                                for t in found.targets[:25]],
+                       "burden": describe(found.burden, self.dash.service.runtime.config)
+                       + [f"Warning: {g}" for g in found.gaps]}
+        else:  # what the [burden] limits did when it was planned
+            progress = {**progress, "burden": planned_effects(
+                await self.dash.store.targets_of(item.id))}
         return self.dash.html(
             request, "round.html", status=status, title=f"Round {item.id}", active="rounds",
             r=item,

@@ -1,0 +1,82 @@
+"""Store methods for burden limits (``[burden]``), for both stores (mixed into each).
+
+Planning a round asks, for everyone at once, how many messages each person was sent in
+the past week and which rounds reach them around the round's own time: two queries,
+grouped here, rather than one per person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+NOT_MESSAGES = ("press_ack", "test")
+"""Outbox kinds that are not messages to a person (a button's spinner, a test send)."""
+ROUND_REACHED = ("planned", "sent", "queued", "consenting", "completed", "no_reply",
+                 "closed")
+"""Target statuses that mean a round reaches (or reached) the person."""
+
+
+@dataclass
+class Usage:
+    """What one person has been sent (or is planned to receive) around a moment."""
+
+    messages: list[dt.datetime] = field(default_factory=list)
+    """When each message in the window was queued, oldest first."""
+    rounds: list[tuple[str, dt.datetime]] = field(default_factory=list)
+    """``(round id, send time)`` of each round reaching them in the window."""
+
+
+class BurdenStore(Protocol):
+    async def burden_usage(self, messages_since: dt.datetime, rounds_from: dt.datetime,
+                           rounds_to: dt.datetime) -> dict[str, Usage]:
+        """Per participant: messages queued at or after ``messages_since``, and rounds
+        whose send time (sent, else planned) lies in ``[rounds_from, rounds_to)``."""
+
+
+class SqliteBurden:
+    """Mixed into SqliteStore."""
+
+    async def burden_usage(self: Any, messages_since: dt.datetime, rounds_from: dt.datetime,
+                           rounds_to: dt.datetime) -> dict[str, Usage]:
+        from bot.store.sqlite_codec import dt_text, parse_dt
+
+        out: dict[str, Usage] = {}
+        kinds = ", ".join("?" for _ in NOT_MESSAGES)
+        rows = await self._all(
+            "SELECT participant_id, created_at FROM outbox WHERE participant_id != '' AND "
+            f"created_at >= ? AND COALESCE(json_extract(payload, '$.kind'), '') "
+            f"NOT IN ({kinds}) ORDER BY created_at", (dt_text(messages_since), *NOT_MESSAGES))
+        for r in rows:
+            out.setdefault(r[0], Usage()).messages.append(parse_dt(r[1]))
+        states = ", ".join("?" for _ in ROUND_REACHED)
+        rows = await self._all(
+            "SELECT participant_id, round_id, COALESCE(sent_at, send_at) AS at "
+            f"FROM round_targets WHERE status IN ({states}) AND "
+            "COALESCE(sent_at, send_at) >= ? AND COALESCE(sent_at, send_at) < ? ORDER BY at",
+            (*ROUND_REACHED, dt_text(rounds_from), dt_text(rounds_to)))
+        for r in rows:
+            out.setdefault(r[0], Usage()).rounds.append((r[1], parse_dt(r[2])))
+        return out
+
+
+class MemoryBurden:
+    """Mixed into MemoryStore."""
+
+    async def burden_usage(self: Any, messages_since: dt.datetime, rounds_from: dt.datetime,
+                           rounds_to: dt.datetime) -> dict[str, Usage]:
+        self._check()
+        out: dict[str, Usage] = {}
+        for item in sorted(self._outbox.values(), key=lambda o: o.created_at):
+            if (item.participant_id and item.created_at >= messages_since
+                    and item.payload.get("kind") not in NOT_MESSAGES):
+                out.setdefault(item.participant_id, Usage()).messages.append(item.created_at)
+        reached = []
+        for t in self._rt().targets.values():
+            at = t.sent_at or t.send_at
+            if t.status in ROUND_REACHED and rounds_from <= at < rounds_to:
+                reached.append((at, t.participant_id, t.round_id))
+        for at, pid, rid in sorted(reached):
+            out.setdefault(pid, Usage()).rounds.append((rid, at))
+        return out

@@ -1,0 +1,2 @@
+"""Coding free-text answers with themes, and knowing when new responses stop bringing
+new themes (saturation)."""
