@@ -13,7 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-BENCHMARKS = ["engine", "telegram_turns", "sms_turns", "broadcast", "round_planning", "report"]
+BENCHMARKS = ["engine", "telegram_turns", "sms_turns", "broadcast", "round_planning", "report",
+              "faults"]
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -336,6 +336,9 @@ def status_round(round_id: Annotated[str, typer.Argument(help="round id")],
             status[key], status["targeted"])
         table.add_row(key.replace("_", " "), *(str(v) for v in row), bar)
     out.print(table)
+    messages = status.get("messages", {})
+    out.print("Messages caused (introduction and consent included): "
+              + ", ".join(f"{value} {key}" for key, value in messages.items()))
 
 
 @audit_app.callback(invoke_without_command=True)

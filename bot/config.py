@@ -56,6 +56,14 @@ class ServerConfig(_Section):
     # proxies whose X-Forwarded-For/-Proto are believed; none: the TCP peer is the client
     trusted_proxies: list[str] = []
     read_timeout: Annotated[float, Field(gt=0)] = 30.0  # seconds between body pieces
+    health_max_send_lag: str = "5m"
+    """/healthz is 503 when the oldest due outbox row is overdue by more than this."""
+
+    @field_validator("health_max_send_lag")
+    @classmethod
+    def _lag(cls, value: str) -> str:
+        parse_duration(value)  # ValueError names the accepted form
+        return value
 
 
 class TelegramConfig(_Section):
@@ -68,6 +76,9 @@ class TelegramConfig(_Section):
     per_chat_burst: Annotated[int, Field(ge=1, le=10)] = 3
     """Messages a chat may get back to back (Telegram tolerates short bursts)."""
     request_timeout: Annotated[float, Field(gt=0)] = 10
+    ambiguous: Literal["resend_once", "never"] = "resend_once"
+    """A send whose request was written but never answered: resent once (a duplicate is
+    a nuisance, a lost question stalls a person) or never (strict at-most-once)."""
 
     @property
     def enabled(self) -> bool:
@@ -120,6 +131,14 @@ class MediaConfig(_Section):
 class ScheduleConfig(_Section):
     timezone: str = "Europe/London"
     quiet_hours: str = "21:00-09:00"
+    nudge_merge_window: str = "6h"
+    """A round reminder within this of the flow's own timeout is skipped (one nudge)."""
+
+    @field_validator("nudge_merge_window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        parse_duration(value)
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -29,6 +29,8 @@ HELP = {
     "parley_login_checks_total": "Dashboard password checks performed",
     "parley_login_refused_total": "Dashboard logins refused before a password check, by "
                                   "reason (limited, busy)",
+    "parley_task_restarts_total": "Background tasks restarted after an error, by task",
+    "parley_outbound_resent_total": "Ambiguous sends resent once, by channel",
 }
 
 

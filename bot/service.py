@@ -12,8 +12,10 @@ from typing import Protocol
 
 from starlette.routing import BaseRoute
 
+from bot.delivery.health import HealthCheck
 from bot.delivery.inbox import InboxProcessor
 from bot.delivery.outbox import OutboxSender
+from bot.delivery.supervisor import Supervisor
 from bot.delivery.transport import Transport
 from bot.errors import StoreError
 from bot.metrics import Metrics
@@ -47,8 +49,12 @@ class ParleyService:
                  sender_workers: int = 16) -> None:
         self.runtime = runtime
         self.metrics = Metrics()
+        self.supervisor = Supervisor(self.metrics)
+        self.checks = HealthCheck(runtime.store, runtime.clock, self.supervisor,
+                                  runtime.config.server.health_max_send_lag)
         self.inbox = InboxProcessor(runtime.store, runtime.conversations, runtime.clock,
-                                    self.metrics, paused=processing_paused)
+                                    self.metrics, paused=processing_paused,
+                                    supervisor=self.supervisor)
         self.inbox.on_processed = self.wake_senders
         self.channels: dict[str, ChannelPlugin] = {}
         self.senders: dict[str, OutboxSender] = {}
@@ -62,7 +68,11 @@ class ParleyService:
         self.channels[plugin.name] = plugin
         self.senders[plugin.name] = OutboxSender(
             self.runtime.store, plugin.transport, self.runtime.clock, self.metrics,
-            workers=self.sender_workers, paused=self.senders_paused)
+            workers=self.sender_workers, paused=self.senders_paused,
+            supervisor=self.supervisor,
+            # DESIGN §3: Telegram cannot be asked whether a message arrived
+            resend_ambiguous=(plugin.name == "telegram"
+                              and self.runtime.config.telegram.ambiguous == "resend_once"))
 
     def wake_senders(self) -> None:
         """New outbox rows may be due: senders look now instead of at their next poll."""
@@ -101,7 +111,13 @@ class ParleyService:
             self.store_ok, self.store_problem = False, str(exc) or "store did not answer"
             return False, self.store_problem
         self.store_ok, self.store_problem = True, ""
-        return True, ""
+        try:
+            # a sender paused on purpose (--senders paused) is maintenance, not a stall
+            problem = await self.checks.problem(
+                [name for name, sender in self.senders.items() if not sender.paused])
+        except StoreError as exc:
+            return False, str(exc) or "store did not answer"
+        return (not problem), problem
 
     async def wait_idle(self, timeout: float = 10.0) -> None:
         await self.inbox.wait_idle(timeout)

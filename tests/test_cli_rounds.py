@@ -12,8 +12,9 @@ from tests.cli_inprocess import Ran, run_cli
 pytestmark = pytest.mark.timeout(120)
 KEYS = ["id", "flow", "label", "targeted", "sent", "delivered", "started", "completed",
         "opted_out", "unreachable", "ambiguous", "segments_estimated", "segments_sent",
-        "by_channel"]
-COUNT_KEYS = KEYS[3:-1]
+        "by_channel", "messages"]
+COUNT_KEYS = KEYS[3:-2]
+MESSAGE_KEYS = ["queued", "sent", "delivered", "ambiguous", "resent", "failed"]
 
 
 def parley(cwd: Path, *args: str) -> Ran:
@@ -38,7 +39,8 @@ def test_round_lifecycle_from_the_command_line(project: Path) -> None:
                  "--remind-after", "2d,5d", "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "2 people: 1 Telegram, 1 SMS" in dry.stdout and "nothing was written" in dry.stdout
-    assert "Estimated 6 SMS segments" in dry.stdout
+    # ons4's 6 segments, plus the introduction and consent Ann (never consented) gets first
+    assert "Estimated 13 SMS segments" in dry.stdout
     assert parley(project, "rounds", "list", "--json").stdout == ""  # the dry run wrote none
 
     created = parley(project, "rounds", "create", "--flow", "ons4", "--audience",
@@ -53,9 +55,10 @@ def test_round_lifecycle_from_the_command_line(project: Path) -> None:
     assert list(data) == KEYS
     assert list(data["by_channel"]) == ["telegram", "sms", "whatsapp"]
     assert all(list(v) == COUNT_KEYS for v in data["by_channel"].values())
+    assert list(data["messages"]) == MESSAGE_KEYS
     assert (data["id"], data["flow"], data["label"], data["targeted"]) == (
         "r1", "ons4", "baseline", 2)
-    assert data["by_channel"]["sms"]["segments_estimated"] == 6
+    assert data["by_channel"]["sms"]["segments_estimated"] == 13
     table = parley(project, "rounds", "status", "r1")
     assert "targeted" in table.stdout and "Round r1: ons4 (baseline)" in table.stdout
 

@@ -147,7 +147,8 @@ async def test_killed_during_a_send_that_hangs_at_the_provider(tmp_path: Path) -
 async def test_telegram_send_cut_off_by_a_crash_is_ambiguous_and_never_resent(
         tmp_path: Path) -> None:
     """Telegram cannot be asked whether a message arrived, so a send the crash cut off
-    is recorded ambiguous, counted, and not repeated."""
+    is recorded ambiguous, counted, and — with ``[telegram] ambiguous = "never"``, strict
+    at-most-once — not repeated (the default resends once: tests/test_faults.py)."""
     from tests.fakes.telegram_api import FakeTelegram
     from tests.telegram_harness import Chat
     from tests.telegram_harness import ParleyProcess as TelegramProcess
@@ -155,7 +156,8 @@ async def test_telegram_send_cut_off_by_a_crash_is_ambiguous_and_never_resent(
 
     fake = FakeTelegram(hang_seconds=30)
     with ServedApp(fake.app) as served:
-        config = telegram_config(tmp_path, served.base_url, request_timeout=20)
+        config = telegram_config(tmp_path, served.base_url, request_timeout=20,
+                                 ambiguous="never")
         first = TelegramProcess(config).start()
         chat = Chat(first, fake, 31337)
         fake.fail_next(chat_id=31337, kind="hang")  # delivered, the answer never comes

@@ -95,8 +95,8 @@ def answer(pid: str = "p1", *, raw: str | None = "7", value: Any = 7, flow: str 
 
 
 def outbox(pid: str = "p1", *, channel: Channel = "sms", created: datetime = T0,
-           not_before: datetime = T0, **kw: Any) -> OutboxItem:
-    return OutboxItem(participant_id=pid, address="tel:+447700900001", channel=channel,
+           not_before: datetime = T0, to: str = "tel:+447700900001", **kw: Any) -> OutboxItem:
+    return OutboxItem(participant_id=pid, address=to, channel=channel,
                       payload={"text": "How are you?", "kind": "question"},
                       created_at=created, not_before=not_before, **kw)
 
@@ -404,9 +404,11 @@ async def test_outbox_due_respects_times_status_and_channel(store: Store) -> Non
         "due_new": outbox(created=T0 + MIN, not_before=now),
         "later": outbox(not_before=now + MIN),
         "retry_due": outbox(created=T0 + 2 * MIN, status="retry", next_attempt_at=now),
-        "retry_later": outbox(status="retry", next_attempt_at=now + MIN),
+        # open rows to other addresses (one to the same would hold the later ones back)
+        "retry_later": outbox(status="retry", next_attempt_at=now + MIN,
+                              to="tel:+447700900002"),
         "sent": outbox(status="sent"),
-        "sending": outbox(status="sending"),
+        "sending": outbox(status="sending", to="tel:+447700900003"),
         "ambiguous": outbox(status="ambiguous"),
         "telegram": outbox(channel="telegram"),
     }
@@ -424,6 +426,56 @@ async def test_outbox_due_respects_times_status_and_channel(store: Store) -> Non
     got = await store.outbox_rows([i for i in wanted if i is not None])
     assert [names[g.id] for g in got] == ["retry_due", "sent", "due_old"]  # missing: left out
     assert got[0].payload == rows["retry_due"].payload and got[0].status == "retry"
+
+
+async def test_outbox_due_keeps_each_addresses_order_behind_open_rows(store: Store) -> None:
+    now = T0 + 10 * MIN
+    a, b, c = "tel:+447700900011", "tel:+447700900012", "tel:+447700900013"
+    rows = {
+        "a_retry": outbox(to=a, status="retry", next_attempt_at=now + MIN),
+        "a_next": outbox(to=a, created=T0 + MIN),          # waits for a_retry
+        "a_older": outbox(to=a, created=T0 - MIN),         # queued before it: free
+        "b_sending": outbox(to=b, status="sending"),
+        "b_next": outbox(to=b, created=T0 + MIN),          # waits for b_sending
+        "c_failed": outbox(to=c, status="failed"),
+        "c_next": outbox(to=c, created=T0 + MIN),          # a failed row holds nothing
+        "other_channel": outbox(to=a, channel="telegram", created=T0 + MIN),
+    }
+    await store.apply(Changes(outbox=list(rows.values())))
+    names = {item.id: name for name, item in rows.items()}
+    assert [names[i] for i in await store.outbox_due_ids("sms", now, 10)] == [
+        "a_older", "c_next"]
+    assert [names[i] for i in await store.outbox_due_ids("telegram", now, 10)] == [
+        "other_channel"]
+    assert [names[d.id] for d in await store.outbox_due("sms", now + 2 * MIN, 10)] == [
+        "a_older", "a_retry", "c_next"]
+    rows["a_retry"].status = "sent"
+    await store.outbox_update(rows["a_retry"])
+    assert [names[i] for i in await store.outbox_due_ids("sms", now, 10)] == [
+        "a_older", "a_next", "c_next"]
+
+
+async def test_outbox_resends_are_recorded_once_and_last_inbound_is_known(
+        store: Store) -> None:
+    a, b = outbox(), outbox()
+    await store.apply(Changes(outbox=[a, b]))
+    assert a.id is not None and b.id is not None
+    assert await store.outbox_resent([a.id, b.id]) == set()
+    assert await store.outbox_resend_add(a.id, T0) is True
+    assert await store.outbox_resend_add(a.id, T0 + MIN) is False  # never twice
+    assert await store.outbox_resent([a.id, b.id, 12345]) == {a.id}
+    assert await store.inbox_last_received("telegram:42") is None
+    first, later = inbox("u1"), inbox("u2")
+    later.received_at = T0 + 5 * MIN
+    for item in (first, later, inbox("u3", addr="telegram:43")):
+        assert await store.inbox_put(item)
+    assert await store.inbox_last_received("telegram:42") == T0 + 5 * MIN
+    assert first.id is not None and later.id is not None
+    assert [i.dedupe_key for i in await store.inbox_pending_before("telegram:42", later.id)] \
+        == ["u1"]
+    await store.inbox_mark(first.id, "done", T0)
+    assert await store.inbox_pending_before("telegram:42", later.id) == []
+    assert await store.inbox_pending_before("telegram:42", first.id) == []
 
 
 async def test_outbox_update_lookup_and_filters(store: Store) -> None:

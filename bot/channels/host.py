@@ -12,6 +12,7 @@ from typing import Protocol
 
 from bot.delivery.inbox import InboxProcessor
 from bot.delivery.outbox import OutboxSender
+from bot.delivery.supervisor import Supervisor
 from bot.metrics import Metrics
 from bot.runtime import Runtime
 
@@ -30,6 +31,9 @@ class ServiceHost(Protocol):
 
     @property
     def senders(self) -> Mapping[str, OutboxSender]: ...
+
+    @property
+    def supervisor(self) -> Supervisor: ...
 
     def wake_senders(self) -> None:
         """New outbox rows may be due: senders look now instead of at their next poll."""

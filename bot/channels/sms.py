@@ -27,14 +27,13 @@ from bot.channels.sms_transport import TwilioTransport
 from bot.channels.sms_webhook import SmsWebhooks
 from bot.config import Config
 from bot.delivery.transport import Transport
-from bot.errors import AmbiguousSend, StoreError, TransientError
+from bot.errors import StoreError
 from bot.store.records import Channel
 
 if TYPE_CHECKING:
     from bot.channels.host import ServiceHost
 
 log = logging.getLogger("parley.sms")
-CANNOT_BE_CHECKED = "cannot be checked"
 
 
 class SmsChannel:
@@ -67,7 +66,8 @@ class SmsChannel:
         if not self.config.server.public_url:
             log.warning("sms: [server] public_url is not set, so Twilio's signatures cannot "
                         "be checked: inbound SMS and status callbacks will be refused (403)")
-        self._recheck = asyncio.create_task(self._recheck_loop(), name="sms-ambiguous")
+        # supervised: an error restarts the loop (counted) instead of ending it silently
+        self._recheck = service.supervisor.spawn(f"{self.name}-ambiguous", self._recheck_loop)
 
     async def stop(self) -> None:
         if self._recheck is not None:
@@ -85,31 +85,8 @@ class SmsChannel:
                 log.warning("sms: could not re-check ambiguous sends: %s", exc)
 
     async def recheck_ambiguous(self) -> int:
-        """Ask Twilio about sends still marked ambiguous (the look-up failed when they
-        were made). Returns how many were settled (sent, or queued to send again)."""
-        if self._service is None:
-            return 0
-        store, clock = self._service.runtime.store, self._service.runtime.clock
-        settled = 0
-        for item in await store.outbox_all(status="ambiguous"):
-            if item.channel != self.name or item.last_error == CANNOT_BE_CHECKED:
-                continue
-            try:
-                found = await self.twilio.resolve_ambiguous(item)
-            except AmbiguousSend:
-                item.last_error = CANNOT_BE_CHECKED
-            except TransientError as exc:
-                log.info("sms: an ambiguous send cannot be checked yet: %s", exc)
-                continue
-            else:
-                settled += 1
-                if found is None:  # Twilio never got it: safe to send
-                    item.status, item.next_attempt_at = "retry", clock.now()
-                    item.last_error = "not found at Twilio; sending again"
-                else:
-                    item.status, item.sent_at, item.last_error = "sent", clock.now(), None
-                    item.provider_id, item.segments = found.provider_id, found.segments
-                    self._service.metrics.inc("parley_sms_segments_total",
-                                              found.segments or 0, channel=self.name)
-            await store.outbox_update(item)
-        return settled
+        """Ask Twilio about sends still marked ambiguous, through this channel's outbox
+        sender (``bot.delivery.ambiguity``: the one place the rule lives). Returns how
+        many were settled (sent, or queued to send again)."""
+        sender = None if self._service is None else self._service.senders.get(self.name)
+        return 0 if sender is None else await sender.recheck_ambiguous()

@@ -154,7 +154,7 @@ class TwilioTransport:
                 continue
             slot = None
             if sent_now and self.window is not None:
-                slot = await self.window.acquire()
+                slot = await self.window.next_request()
             try:
                 await self._send_part(item, to, body, index, len(bodies))
             finally:

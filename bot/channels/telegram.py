@@ -126,7 +126,9 @@ class TelegramChannel:
                         "will be refused (403); set it, or use mode = \"polling\"")
         self._tasks.append(asyncio.create_task(self._set_up(), name="telegram-setup"))
         if tg.mode == "polling":
-            self._tasks.append(asyncio.create_task(self._poll(), name="telegram-polling"))
+            # supervised: an unexpected error restarts polling (counted) instead of
+            # leaving the bot deaf with /healthz still answering 200
+            self._tasks.append(service.supervisor.spawn("telegram-polling", self._poll))
 
     async def stop(self) -> None:
         for task in self._tasks:

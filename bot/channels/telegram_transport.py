@@ -33,6 +33,7 @@ Telegram has no idempotency key and no way to ask whether a message arrived, so
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import math
@@ -53,6 +54,7 @@ from telegram.error import (
 
 from bot.acks import PRESS_ACK
 from bot.channels.telegram_updates import callback_data, chat_of
+from bot.delivery.pacing import MARGIN
 from bot.delivery.transport import Pacing, SendResult
 from bot.errors import (
     AmbiguousSend,
@@ -186,11 +188,19 @@ class TelegramTransport:
             fields: dict[str, Any] = {"chat_id": chat_id, "text": parts[index]}
             if final and rows:
                 fields["reply_markup"] = {"inline_keyboard": rows}
+            if index > done:  # a later part is another message in the chat: its pace
+                await asyncio.sleep(self._part_gap())
             last_id = await self._send_message(fields)
             if not final:
                 self._parts_sent[row] = (index + 1, last_id)
         self._parts_sent.pop(row, None)
         return SendResult(provider_id=last_id)
+
+    def _part_gap(self) -> float:
+        """Seconds between the parts of one long message: the per-chat pace (a second
+        part sent at once earned a 429 at Telegram's 1/s per chat)."""
+        rate = self.pacing.per_chat_per_second
+        return MARGIN / rate if rate else 0.0
 
     async def _send_message(self, fields: dict[str, Any]) -> str:
         """``sendMessage`` through PTB's request pipeline (encoding, errors) but without

@@ -1,17 +1,12 @@
 """Conversations: the one place where an inbound message becomes stored facts and replies.
 
-Every channel (Telegram, SMS, the console, the simulator) hands inbound messages to
-``Conversations.handle``. It finds or enrols the participant, honours the global words
-(STOP, START, HELP, DELETE, BALANCE, MENU), runs the pure engine, and commits the session
-change, answers, events and outbox rows in one transaction. Channels never decide what
-to say; they only carry it.
-
-``Conversations`` orchestrates; each idea lives in its own module of this package:
-``enrolment`` (first contact, invites), ``pathway`` (the enrolment flows and consent
-policy), ``global_words`` (the words' dispatch table), ``acknowledgements`` (answering
-presses on the button), ``privacy_actions`` (DELETE, /mydata), ``recording`` (events to
-rows), ``replies`` (system messages, the coordinators' inbox note) and ``unit`` (the
-shared vocabulary).
+Every channel hands inbound messages to ``Conversations.handle``. It finds or enrols
+the participant, honours the global words, runs the pure engine, and commits the session
+change, answers, events and outbox rows in one transaction. Channels only carry what it
+says. It orchestrates; each idea has its own module here: ``enrolment`` (first contact),
+``pathway`` (enrolment flows, consent policy), ``global_words`` (a dispatch table),
+``acknowledgements`` (presses answered on the button), ``privacy_actions`` (DELETE,
+/mydata), ``recording`` (events to rows), ``replies`` and ``unit`` (shared vocabulary).
 """
 
 from __future__ import annotations
@@ -27,6 +22,7 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.conversations import media_replies
 from bot.conversations.acknowledgements import Acknowledgements
+from bot.conversations.attribution import attribute_to_waiting_round
 from bot.conversations.bundle import bundle
 from bot.conversations.enrolment import Enrolment
 from bot.conversations.global_words import handle_word, matched_word, said_word
@@ -384,6 +380,10 @@ class Conversations:
 
     async def _commit(self, unit: Unit) -> None:
         changes = unit.changes
+        pid = unit.participant.id  # introductions and consent count to the waiting round
+        await attribute_to_waiting_round(changes.outbox, unit.sessions,
+                                         {*self.pathway.flows(), "consent"}, changes.queue_push,
+                                         lambda: self.store.queued_flows(pid))
         changes.outbox = bundle(changes.outbox)  # one message, not five, on rich channels
         sessions = list(unit.sessions.values())
         if sessions:

@@ -3,7 +3,8 @@ profile changes and timers. Dispatched on the event's type (``RECORDERS``), not 
 its name.
 
 Before consent nothing is kept but what is needed to reply: the consent decision itself,
-profile choices made while enrolling (language, name) and the end of a flow.
+profile choices made while enrolling (language, name), the end of a flow, and a flow's
+own errors (never silent: issue #11).
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from bot.conversations.unit import PROFILE_FIELDS, Unit, expiry_of
 from bot.engine import events as ev
 from bot.engine.context import StepResult
 from bot.engine.session import Session
+from bot.flow_errors import log_flow_errors
 from bot.flows.models import Flow
 from bot.store.records import AnswerRow, ConsentRecord, EventRow, Timer
 
 KEPT_BEFORE_CONSENT = (ev.ParticipantUpdated, ev.ConsentGiven, ev.ConsentDeclined,
-                       ev.FlowCompleted)
+                       ev.FlowCompleted, ev.FlowErrored)
 
 
 def _answer(unit: Unit, session: Session, event: ev.AnswerRecorded | ev.AnswerSkipped) -> None:
@@ -97,6 +99,7 @@ def record_result(unit: Unit, flow: Flow, result: StepResult) -> None:
     for event in result.events:
         if consented or isinstance(event, KEPT_BEFORE_CONSENT):
             record(unit, session, event)
+    log_flow_errors(flow.id, result.events)
     unit.changes.timers_clear_session.append(session.id)
     unit.changes.timers_set += [Timer(session.id, p.id, e.node, e.asked, e.due)
                                 for e in result.events if isinstance(e, ev.TimerScheduled)]

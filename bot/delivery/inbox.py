@@ -2,9 +2,10 @@
 
 A webhook is answered 200 only after its message is committed (``Store.inbox_put``), so
 a crash at any point loses nothing: start-up processes whatever is still pending.
-Processing is in arrival order per address (one drainer per address) and concurrent
-across addresses, bounded by a semaphore. Conversations marks the inbox row done in
-the same transaction as its effects, so a row is never half-processed.
+Processing is in arrival order per address (one drainer per address; a failing message
+holds back the later ones) and concurrent across addresses, bounded by a semaphore.
+Conversations marks the inbox row done in the same transaction as its effects, so a row
+is never half-processed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable
 
 from bot.clock import Clock
 from bot.conversations import Conversations, Inbound
+from bot.delivery.supervisor import Supervisor
 from bot.errors import AlreadyProcessed, StoreError
 from bot.metrics import Metrics
 from bot.store.base import Store
@@ -25,6 +27,12 @@ from bot.text_hygiene import clean, clean_text
 log = logging.getLogger("parley.inbox")
 MAX_ATTEMPTS = 5
 FINISHED_MEMORY = 10_000
+MAX_RETRY_DELAY = 30.0
+
+
+def retry_delay(failures: int) -> float:
+    """Seconds before a message that failed is tried again: 0.5, 1, 2 … at most 30."""
+    return min(0.5 * 2.0 ** max(failures - 1, 0), MAX_RETRY_DELAY)
 
 
 def to_inbound(item: InboxItem) -> Inbound:
@@ -41,7 +49,7 @@ def to_inbound(item: InboxItem) -> Inbound:
 class InboxProcessor:
     def __init__(self, store: Store, conversations: Conversations, clock: Clock,
                  metrics: Metrics, *, concurrency: int = 32, sweep_interval: float = 2.0,
-                 paused: bool = False):
+                 paused: bool = False, supervisor: Supervisor | None = None):
         self.store, self.conversations, self.clock = store, conversations, clock
         self.metrics = metrics
         self._slots = asyncio.Semaphore(concurrency)
@@ -52,7 +60,7 @@ class InboxProcessor:
         self._finished: dict[int, None] = {}
         self._attempts: dict[int, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._sweeper: asyncio.Task[None] | None = None
+        self.supervisor = supervisor or Supervisor(metrics)
         self.sweep_interval = sweep_interval
         self.paused = paused
         """Accept and store, but process nothing (maintenance; a later start processes)."""
@@ -88,29 +96,59 @@ class InboxProcessor:
         task.add_done_callback(self._tasks.discard)
 
     async def _drain(self, address: str) -> None:
+        """Process one address's messages strictly in order. A message that fails stays
+        at the head and is retried with back-off, holding back the later ones: handing it
+        to the sweeper let the next message overtake it, so answers were stored against
+        the wrong questions (issue #11)."""
         queue = self._queues[address]
+        failures = 0
         try:
             while queue:
                 item = queue[0]
+                if await self._older_first(queue, item):
+                    continue
                 async with self._slots:
-                    done = await self._process(item)
+                    done = await self._process_guarded(item)
+                if not done:
+                    failures += 1
+                    await asyncio.sleep(retry_delay(failures))
+                    continue
+                failures = 0
                 queue.popleft()
                 assert item.id is not None
-                if done:
-                    self._finished[item.id] = None
-                    if len(self._finished) > FINISHED_MEMORY:
-                        del self._finished[next(iter(self._finished))]
-                    self._known.discard(item.id)
-                    self._attempts.pop(item.id, None)
-                else:
-                    # leave it to the sweeper; later messages wait so order is kept
-                    self._known.discard(item.id)
-                    for rest in queue:
-                        assert rest.id is not None
-                        self._known.discard(rest.id)
-                    queue.clear()
-        finally:
+                self._finished[item.id] = None
+                if len(self._finished) > FINISHED_MEMORY:
+                    del self._finished[next(iter(self._finished))]
+                self._known.discard(item.id)
+                self._attempts.pop(item.id, None)
+        finally:  # cancelled (shutdown): what is left stays pending in the store
+            for rest in queue:
+                self._known.discard(rest.id or 0)
             del self._queues[address]
+
+    async def _older_first(self, queue: deque[InboxItem], item: InboxItem) -> bool:
+        """Put the address's older pending messages (another process's, or ones left to
+        the sweeper) ahead of ``item``: order is kept in the store, not only here."""
+        assert item.id is not None
+        try:
+            older = await self.store.inbox_pending_before(item.address, item.id)
+        except StoreError:
+            return False  # processing will meet the same error and retry
+        waiting = {i.id for i in queue}
+        missing = [i for i in older if i.id not in waiting]
+        for earlier in reversed(missing):
+            assert earlier.id is not None
+            self._known.add(earlier.id)
+            queue.appendleft(earlier)
+        return bool(missing)
+
+    async def _process_guarded(self, item: InboxItem) -> bool:
+        """``_process``, but a failure while recording a failure is one more failure."""
+        try:
+            return await self._process(item)
+        except Exception:
+            log.exception("inbox: message %s could not be processed or recorded", item.id)
+            return False
 
     async def _process(self, item: InboxItem) -> bool:
         assert item.id is not None
@@ -154,7 +192,7 @@ class InboxProcessor:
         count = await self.recover()
         if count:
             log.info("inbox: resuming %d message(s) received before a restart", count)
-        self._sweeper = asyncio.create_task(self._sweep())
+        self.supervisor.spawn("inbox-sweeper", self._sweep)
 
     async def _sweep(self) -> None:
         while True:
@@ -165,8 +203,7 @@ class InboxProcessor:
                 log.warning("inbox: sweep skipped, store unavailable: %s", exc)
 
     async def stop(self) -> None:
-        if self._sweeper is not None:
-            self._sweeper.cancel()
+        await self.supervisor.cancel("inbox-sweeper")
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -17,7 +17,9 @@ from collections.abc import Callable
 
 from bot.clock import Clock
 from bot.delivery import address_problems
-from bot.delivery.pacing import PerChat, SlidingWindow, Slot
+from bot.delivery.ambiguity import RESEND_DELAY, AmbiguousSends
+from bot.delivery.pacing import HELD, PerChat, SlidingWindow, Slot
+from bot.delivery.supervisor import Supervisor
 from bot.delivery.transport import SendResult, Transport
 from bot.errors import (
     AmbiguousSend,
@@ -52,20 +54,23 @@ def backoff(attempts: int) -> float:
     return float(min(2 ** max(attempts - 1, 0), MAX_BACKOFF))
 
 
-class OutboxSender:
+class OutboxSender(AmbiguousSends):
     """Sends one channel's outbox rows through its transport."""
 
     def __init__(self, store: Store, transport: Transport, clock: Clock, metrics: Metrics,
                  *, workers: int = 4, poll_interval: float = 0.05, paused: bool = False,
                  max_attempts: int = MAX_ATTEMPTS,
                  on_unreachable: Callable[[OutboxItem, Unreachable], object] | None = None,
-                 ) -> None:
+                 supervisor: Supervisor | None = None, resend_ambiguous: bool = False,
+                 resend_delay: float = RESEND_DELAY) -> None:
         self.store, self.transport, self.clock, self.metrics = store, transport, clock, metrics
         self.channel = transport.channel
         self.workers = workers
         self.poll_interval = poll_interval
         self.paused = paused
         self.max_attempts = max_attempts
+        self.supervisor = supervisor or Supervisor(metrics)
+        self.resend_ambiguous, self.resend_delay = resend_ambiguous, resend_delay
         self.window = SlidingWindow(transport.pacing.per_second)
         self.per_chat = PerChat(transport.pacing.per_chat_per_second,
                                 burst=transport.pacing.per_chat_burst)
@@ -90,17 +95,19 @@ class OutboxSender:
     async def start(self) -> None:
         await self.transport.start()
         await self.resolve_ambiguous()
-        self._tasks = [asyncio.create_task(self._dispatch(), name=f"outbox-{self.channel}")]
-        self._tasks += [asyncio.create_task(self._work(), name=f"sender-{self.channel}-{i}")
+        self._tasks = [self.supervisor.spawn(f"outbox-{self.channel}", self._dispatch)]
+        self._tasks += [self.supervisor.spawn(f"sender-{self.channel}-{i}", self._work)
                         for i in range(self.workers)]
 
     async def stop(self) -> None:
         self._stopping.set()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.supervisor.cancel(*self.task_names())
         self._tasks = []
         await self.transport.stop()
+
+    def task_names(self) -> list[str]:
+        return [f"outbox-{self.channel}",
+                *(f"sender-{self.channel}-{i}" for i in range(self.workers))]
 
     async def wait_idle(self, timeout: float = 10.0) -> None:
         """For tests and the demo: until nothing is due or in flight."""
@@ -149,7 +156,13 @@ class OutboxSender:
                 self._busy_chats.add(item.address)
                 batch.append(item)
             if batch:
-                handed = await self._hand_over(batch)
+                try:
+                    handed = await self._hand_over(batch)
+                except StoreError as exc:  # a full disk must not end the dispatcher
+                    log.warning("outbox %s: could not hand rows over (%s); retrying",
+                                self.channel, exc)
+                    await asyncio.sleep(1.0)
+                    continue
             if not handed:
                 await self._nap()
 
@@ -197,21 +210,16 @@ class OutboxSender:
 
     async def _hand_over(self, batch: list[OutboxItem]) -> int:
         """Cancel what may no longer be sent, mark the rest ``sending`` in one durable
-        commit, then give them to the workers (who send at once)."""
-        ready: list[OutboxItem] = []
-        for item in batch:
-            assert item.id is not None
-            self._due.pop(item.id, None)
-            if await self._suppressed(item):
-                await self._cancel(item)
-                self._release(item)
-            else:
-                ready.append(item)
+        commit, then give them to the workers (who send at once). A store error (a full
+        disk) gives every row of the batch back unsent and is raised."""
         try:
+            ready = await self._unsuppressed(batch)
             marked = await self.store.outbox_mark_sending(ready)
-        except Exception:
-            for item in ready:
-                self._release(item)
+        except BaseException:
+            for item in batch:
+                if item.id in self._in_flight:
+                    self._release(item, sent=False)
+            self._stale = True  # read them again: they are still due
             raise
         if len(marked) < len(ready):  # changed since it was read: not ours to send
             taken = {id(item) for item in marked}
@@ -223,6 +231,19 @@ class OutboxSender:
             self.metrics.inc("parley_outbound_attempts_total", channel=self.channel)
             await self._queue.put(item)
         return len(ready)
+
+    async def _unsuppressed(self, batch: list[OutboxItem]) -> list[OutboxItem]:
+        """The rows of ``batch`` that may still be sent; the others are cancelled."""
+        ready: list[OutboxItem] = []
+        for item in batch:
+            assert item.id is not None
+            self._due.pop(item.id, None)
+            if await self._suppressed(item):
+                await self._cancel(item)
+                self._release(item)
+            else:
+                ready.append(item)
+        return ready
 
     def _release(self, item: OutboxItem, *, sent: bool = True) -> None:
         """The send is over (answered, failed or cancelled): pacing counts from now.
@@ -245,6 +266,8 @@ class OutboxSender:
     async def _work(self) -> None:
         while True:
             item = await self._queue.get()
+            assert item.id is not None
+            held = HELD.set(self._slots.get(item.id))  # later parts renew this slot
             try:
                 await self._deliver(item)
             except StoreError as exc:
@@ -253,6 +276,7 @@ class OutboxSender:
                 log.exception("outbox %s: unexpected error sending row %s", self.channel,
                               item.id)
             finally:
+                HELD.reset(held)
                 self._release(item)
 
     # -- one row ----------------------------------------------------------------------------
@@ -290,18 +314,39 @@ class OutboxSender:
             outcome = "failed"
         except AmbiguousSend as exc:
             item.status, item.last_error = "ambiguous", str(exc)
+            await self._maybe_resend(item, now)
             outcome = "ambiguous"
         except Rejected as exc:  # the same request would be refused again
             item.status, item.last_error = "failed", f"rejected: {exc}"
             outcome = "failed"
+        except StoreError as exc:  # the provider may have it, but it could not be noted
+            item.status, item.last_error = "ambiguous", f"could not record the send: {exc}"
+            outcome = "ambiguous"  # an SMS is looked up at Twilio by the re-check
         else:
             self._sent(item, result, now)
             outcome = "sent"
-        await self.store.outbox_update(item)
+        await self._save_outcome(item)
         if item.payload.get("forget_after_send") and outcome in ("sent", "failed"):
             assert item.id is not None  # the goodbye after an erasure keeps no number
             await self.store.outbox_forget(item.id)
         self.metrics.inc("parley_outbound_total", channel=self.channel, outcome=outcome)
+
+    async def _save_outcome(self, item: OutboxItem) -> None:
+        """Keep a send's outcome, waiting out a full or locked store: a row left
+        ``sending`` would hold back its address's later messages until a restart."""
+        failures = 0
+        while True:
+            try:
+                await self.store.outbox_update(item)
+                return
+            except StoreError as exc:
+                failures += 1
+                if self._stopping.is_set():
+                    raise  # shutting down: start-up will find the row ambiguous
+                if failures == 1:
+                    log.warning("outbox %s: could not record the outcome of row %s (%s); "
+                                "retrying", self.channel, item.id, exc)
+                await asyncio.sleep(min(0.5 * 2.0 ** (failures - 1), 10.0))
 
     def _sent(self, item: OutboxItem, result: SendResult, now: dt.datetime) -> None:
         item.status, item.sent_at, item.last_error = "sent", now, None
@@ -316,6 +361,9 @@ class OutboxSender:
         # read the due rows again when this one falls due, not a refresh later
         due_at = asyncio.get_running_loop().time() + seconds
         self._recheck_at = min(self._recheck_at, due_at)
+        # and now: the store holds back this chat's later rows until this one is sent,
+        # so the list read before must not send them meanwhile
+        self._stale = True
 
     async def _suppressed(self, item: OutboxItem) -> bool:
         """Nothing goes to an opted-out address except the STOP acknowledgement itself
@@ -329,27 +377,3 @@ class OutboxSender:
         await address_problems.mark(self.store, item.address,
                                     address_problems.on_send(exc.code, exc.reason,
                                                              self.clock.now()))
-
-    async def resolve_ambiguous(self) -> None:
-        """At start-up: rows a crash left mid-send become ambiguous; ask the provider about
-        each (SMS can be looked up; Telegram cannot, so those stay ambiguous)."""
-        recovered = await self.store.outbox_recover()
-        if recovered:
-            log.warning("outbox: %d send(s) interrupted by a restart are ambiguous", recovered)
-        for item in await self.store.outbox_all(status="ambiguous"):
-            if item.channel != self.channel or item.last_error == "cannot be checked":
-                continue
-            try:
-                found = await self.transport.resolve_ambiguous(item)
-            except AmbiguousSend:
-                item.last_error = "cannot be checked"
-            except TransientError as exc:
-                log.warning("outbox: could not check an ambiguous send now: %s", exc)
-                continue
-            else:
-                if found is not None:
-                    self._sent(item, found, self.clock.now())
-                else:  # the provider certainly never got it: safe to send
-                    item.status, item.next_attempt_at = "retry", self.clock.now()
-                    item.last_error = "not found at provider after restart; resending"
-            await self.store.outbox_update(item)

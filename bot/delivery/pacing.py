@@ -17,6 +17,7 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import Callable
+from contextvars import ContextVar
 
 MARGIN = 1.005
 """A hair over one second: a window measured on our clock, not the provider's."""
@@ -33,6 +34,12 @@ class Slot:
 
     def close(self, at: float) -> None:
         self.at, self.open = at, False
+
+
+HELD: ContextVar[Slot | None] = ContextVar("parley_held_slot", default=None)
+"""The slot the outbox sender holds for the row being sent in this task, so a transport
+that sends one row as several requests (SMS parts) renews it instead of waiting for a
+second slot while holding the first: at 1/s that wait never ended (issue #11)."""
 
 
 class SlidingWindow:
@@ -74,6 +81,28 @@ class SlidingWindow:
     def close(self, slot: Slot) -> None:
         """The send's answer came back (or it failed before leaving)."""
         slot.close(self.clock())
+
+    async def renew(self, slot: Slot) -> None:
+        """The request ``slot`` covered was answered and the same sender has another
+        (the next part of one message): close it now, wait for room as any send would,
+        then take it again. Whoever holds ``slot`` still closes it once at the end."""
+        slot.close(self.clock())
+        while (wait := self.delay()) > 0:
+            await asyncio.sleep(wait)
+        if slot in self._slots:  # still counted: move it to the newest place
+            self._slots.remove(slot)
+        slot.at, slot.open = self.clock(), True
+        self._slots.append(slot)
+
+    async def next_request(self) -> Slot | None:
+        """Pace one more request of a send already under way: renew the slot held for
+        it (see ``HELD``), or take a fresh one — returned, for the caller to close —
+        when the send holds none (a send outside the sender pool)."""
+        held = HELD.get()
+        if held is not None:
+            await self.renew(held)
+            return None
+        return await self.acquire()
 
 
 class PerChat:

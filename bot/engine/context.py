@@ -83,11 +83,14 @@ class RunState:
         return self._data
 
     def render(self, key: str, node: str, **extra: Any) -> str:
+        data = {**self.data(), **extra}
         try:
-            return self.ctx.renderer.render(key, self.session.locale, {**self.data(), **extra})
+            return self.ctx.renderer.render(key, self.session.locale, data)
         except TemplateError as exc:
+            # never silent (issue #11): recorded, and the person still gets the English
+            # text, or this one with the undefined names left blank
             self.events.append(events.FlowErrored(node, str(exc)))
-            return ""
+            return self.ctx.renderer.render_fallback(key, self.session.locale, data)
 
     def label(self, text: str, node: str) -> str:
         return self.render(text, node) if is_template_key(text) else text

@@ -29,6 +29,7 @@ from bot.flows.models import (
     YesNoAnswer,
     is_template_key,
 )
+from bot.flows.template_names import template_name_problems
 from bot.i18n.renderer import Renderer
 from bot.text.toml_positions import Path as KeyPath
 from bot.text.toml_positions import key_lines
@@ -160,10 +161,15 @@ def _answer_keys(nid: str, answer: object) -> list[tuple[list[str | int], str]]:
 
 
 def _check_templates(flow: Flow, doc: Doc, renderer: Renderer, locales: Iterable[str]) -> None:
+    locales = list(locales)
     for path, key in template_keys(flow):
         for locale in locales:
             if not renderer.has(key, locale):
                 doc.add(path, f"template '{key}' is missing for locale '{locale}'")
+    # names a template uses that the engine will not provide (issue #11: a message that
+    # used one was silently not sent)
+    used = [(str(path[1]), key) for path, key in template_keys(flow)]
+    doc.problems.extend(template_name_problems(flow, used, renderer, locales))
 
 
 def check_flow(

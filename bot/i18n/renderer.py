@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, meta
+from jinja2 import ChainableUndefined, StrictUndefined, Template, TemplateSyntaxError, meta
 from jinja2.exceptions import UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
@@ -57,6 +57,9 @@ class Renderer:
         self._static: dict[tuple[str, str], str] = {}
         self._uses: dict[tuple[str, str], tuple[str, ...]] = {}
         self._memo: dict[tuple[Any, ...], str] = {}
+        self._sources = {(locale, key): text for locale, table in sources.items()
+                         for key, text in table.items()}
+        self._origins = dict(origins or {})
         problems: list[Problem] = []
         for locale, table in sources.items():
             compiled: dict[str, Template] = {}
@@ -123,6 +126,35 @@ class Renderer:
         """Whether the template for ``key`` uses any variable (is not fixed text)."""
         found = self.resolve_locale(key, locale)
         return found is not None and bool(self._uses.get((found, key)))
+
+    def source(self, key: str, locale: str) -> str | None:
+        """The template text ``locale`` itself defines for ``key`` (None: it has none)."""
+        return self._sources.get((locale, key))
+
+    def origin(self, key: str, locale: str) -> tuple[str, int]:
+        """Where ``key`` is defined for ``locale``: (file, line)."""
+        where = self._origins.get((locale, key), "")
+        file, sep, line = where.rpartition(":")
+        if not sep or not line.isdigit():
+            return where or f"templates/{locale}", 1
+        return file, int(line)
+
+    def render_fallback(self, key: str, locale: str, data: Mapping[str, Any]) -> str:
+        """After ``render`` failed: the default locale's text, else the text with every
+        undefined name left blank, so the person still gets the message (issue #11)."""
+        if locale != self.default_locale and self.has(key, self.default_locale):
+            try:
+                return self.render(key, self.default_locale, data)
+            except TemplateError:
+                pass
+        found = self.resolve_locale(key, locale)
+        if found is None:
+            return ""
+        lenient = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
+        try:
+            return lenient.from_string(self._sources[(found, key)]).render(**data).strip()
+        except Exception:  # the template's own logic failed on blanks: nothing safe left
+            return ""
 
     def reads_personal_data(self, key: str, locale: str) -> bool:
         """Whether the template for ``key`` reads anything beyond ``_MEMO_SAFE`` (a

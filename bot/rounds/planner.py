@@ -59,9 +59,11 @@ class SendTimes:
 def plan_targets(item: Round, people: list[Candidate], config: Config, now: dt.datetime,
                  segments: Callable[[str], int],
                  person_vars: Mapping[str, dict[str, str]] | None = None,
+                 first_contact: Callable[[str], int] | None = None,
                  ) -> Iterator[RoundTarget]:
     """One target per person: planned (with a send time) or already final (opted out,
-    unreachable). ``segments(locale)`` estimates an SMS completion."""
+    unreachable). ``segments(locale)`` estimates an SMS completion; ``first_contact``
+    what someone who never consented gets before it (introduction and consent)."""
     times = SendTimes(max(item.start_at, now), config)
     extra = person_vars or {}
     rid = item.id
@@ -76,8 +78,10 @@ def plan_targets(item: Round, people: list[Candidate], config: Config, now: dt.d
             continue
         address, channel = choice
         send_at = times.of(c)
+        cost = segments(c.locale) + (first_contact(c.locale) if first_contact is not None
+                                     and c.status == "new" else 0)
         target = RoundTarget(rid, c.id, send_at, channel, address, "planned", 0, send_at,
-                             segments_estimated=segments(c.locale) if channel == "sms" else 0)
+                             segments_estimated=cost if channel == "sms" else 0)
         if mine:
             target.vars = dict(mine)
         yield target

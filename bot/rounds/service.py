@@ -155,8 +155,9 @@ class RoundService:
                                                                  item.audience_ids)), {}
 
     def estimator(self, item: Round) -> Estimator:
+        consent = self.library.get("consent") if "consent" in self.library else None
         return Estimator(self.library.get(item.flow_id), self.renderer,
-                         self.config.project_data(), item.vars)
+                         self.config.project_data(), item.vars, consent)
 
     async def targets(self, item: Round, now: dt.datetime) -> list[RoundTarget]:
         return (await self.limited(item, now))[0]
@@ -166,7 +167,8 @@ class RoundService:
         """The plan, after the ``[burden]`` limits have left out or delayed people."""
         people, extra = await self.people(item)
         estimate = self.estimator(item)
-        targets = list(plan_targets(item, people, self.config, now, estimate.segments, extra))
+        targets = list(plan_targets(item, people, self.config, now, estimate.segments, extra,
+                                    estimate.first_contact))
         report = await apply_limits(self.store, self.config, item, targets,
                                     messages(self.library.get(item.flow_id)), people)
         return targets, report

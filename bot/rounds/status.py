@@ -69,4 +69,22 @@ async def round_status(store: Store, item: Round) -> dict[str, Any]:
             usable = [a for a in c.addresses if not a[2]]
             if c.addresses and not usable:
                 opted.add(c.id)
-    return summarise(item, targets, delivery, opted)
+    summary = summarise(item, targets, delivery, opted)
+    summary["messages"] = message_counts(delivery, await store.round_resent_count(item.id))
+    return summary
+
+
+def message_counts(delivery: Iterable[DeliveryRow], resent: int) -> dict[str, int]:
+    """Counts of messages (not people) the round caused, introduction and consent
+    included. ``ambiguous`` counts every message that was ever ambiguous: those still
+    so and those resent once (``resent``)."""
+    rows = list(delivery)
+    return {
+        "queued": len(rows),
+        "sent": sum(r.status == "sent" for r in rows),
+        "delivered": sum(r.delivery_status == "delivered"
+                         or (r.channel == "telegram" and r.status == "sent") for r in rows),
+        "ambiguous": sum(r.status == "ambiguous" for r in rows) + resent,
+        "resent": resent,
+        "failed": sum(r.status == "failed" for r in rows),
+    }

@@ -33,11 +33,13 @@ from bot.burden.pause import wait_until
 from bot.config import Config
 from bot.contact_prefs import Prefs
 from bot.conversations import Conversations
+from bot.durations import parse_duration
 from bot.flows.loader import FlowLibrary
 from bot.rounds.hooks import ParleyHooks, prefs_for
 from bot.rounds.service import RoundService
 from bot.rounds.steps import STALE_REMINDER, finish, flow_vars, reminder_times, schedule
 from bot.safeguarding.desk import Desk
+from bot.scheduler.nudges import flow_nudge_near
 from bot.store.base import Store
 from bot.store.records import Changes, Participant
 from bot.store.round_records import Round, RoundTarget
@@ -230,6 +232,12 @@ class DueWork:
         report.skipped_reminders += len(due) - 1  # at most one reminder per pass
         target.step = latest + 1
         schedule(target, item, prefs)
+        window = parse_duration(self.config.schedule.nudge_merge_window)
+        if await flow_nudge_near(self.store, person.id, item.id, now, window):
+            await self._locked_write(target)  # the flow's own timeout nudges instead
+            report.skipped_reminders += 1
+            log.info("scheduler: round %s reminder merged into the flow's timeout", item.id)
+            return
         sent = await self.conversations.remind(person.id, item.id,
                                                lambda changes: changes.targets.append(target))
         if sent:

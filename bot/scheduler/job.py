@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
+from bot.delivery.supervisor import Supervisor
 from bot.scheduler.due import DueReport, DueWork
 
 log = logging.getLogger("parley.scheduler")
@@ -26,7 +27,11 @@ TICK_ID, WAKE_ID = "parley-due", "parley-wake"
 
 class Wakes(Protocol):
     """The running service, as far as the scheduler needs it: what a pass queued goes
-    out now. (A Protocol so the scheduler sits below the service that runs it.)"""
+    out now, and a failing pass is counted (and shown by /healthz). A Protocol, so the
+    scheduler sits below the service that runs it."""
+
+    @property
+    def supervisor(self) -> Supervisor: ...
 
     def wake_senders(self) -> None: ...
 
@@ -86,9 +91,13 @@ class SchedulerJob:
         async with self._lock:
             try:
                 report = await self.work.due(self.clock.now())
-            except Exception:  # a pass that fails is retried on the next tick
+            except Exception as exc:  # a pass that fails is retried on the next tick
                 log.exception("scheduler: due() failed; retrying on the next tick")
+                if self._service is not None:  # counted, and /healthz says so meanwhile
+                    self._service.supervisor.failed("scheduler", f"{type(exc).__name__}: {exc}")
                 return None
+            if self._service is not None:
+                self._service.supervisor.recovered("scheduler")
             self.passes += 1
             self.last = report
             if report.work:

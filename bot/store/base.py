@@ -15,6 +15,7 @@ from bot.engine.session import Session
 from bot.store.attention import AttentionStore
 from bot.store.burden import BurdenStore
 from bot.store.dashboard import DashboardStore
+from bot.store.delivery import DeliveryStore
 from bot.store.events import EventsStore
 from bot.store.logins import LoginsStore
 from bot.store.media import MediaStore
@@ -43,7 +44,7 @@ from bot.store.window import WindowStore
 
 class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, WindowStore, MediaStore,
             AttentionStore, LoginsStore, ParticipationStore, BurdenStore, TimebankStore,
-            EventsStore, ThemesStore, TargetsStore, Protocol):
+            EventsStore, ThemesStore, TargetsStore, DeliveryStore, Protocol):
     """Async persistence. Every method raises StoreError when the database is unusable."""
 
     async def open(self) -> None:

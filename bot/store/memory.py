@@ -20,6 +20,7 @@ from bot.errors import StoreError
 from bot.store.attention import MemoryAttention
 from bot.store.burden import MemoryBurden
 from bot.store.dashboard import MemoryDashboard
+from bot.store.delivery import MemoryDelivery, not_held_back
 from bot.store.erasure import erase_memory, forgotten_key, memory_scope, new_secret
 from bot.store.erasure_files import scrub_files
 from bot.store.events import MemoryEvents
@@ -66,7 +67,8 @@ T = TypeVar("T")
 
 class MemoryStore(MemoryApply, MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds,
                   MemoryWindow, MemoryMedia, MemoryAttention, MemoryLogins, MemoryParticipation,
-                  MemoryBurden, MemoryTimebank, MemoryEvents, MemoryThemes, MemoryTargets):
+                  MemoryBurden, MemoryTimebank, MemoryEvents, MemoryThemes, MemoryTargets,
+                  MemoryDelivery):
     """``Store`` in plain dicts and lists; nothing survives the process."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:
@@ -230,6 +232,7 @@ class MemoryStore(MemoryApply, MemoryPeople, MemorySms, MemoryDashboard, MemoryR
         due = [o for o in self._outbox.values()
                if o.channel == channel and o.status in DUE_STATUSES and o.not_before <= now
                and (o.next_attempt_at is None or o.next_attempt_at <= now)]
+        due = not_held_back(due, self._outbox.values())  # per-address order kept
         due.sort(key=lambda o: (o.created_at, o.id or 0))
         return _copies(due[:limit])
 

@@ -38,6 +38,7 @@ from bot.errors import ConfigError, StoreError
 from bot.store.attention import SqliteAttention
 from bot.store.burden import SqliteBurden
 from bot.store.dashboard import SqliteDashboard
+from bot.store.delivery import SqliteDelivery
 from bot.store.erasure import SECRET_KEY, erase_sqlite, new_secret
 from bot.store.erasure_files import scrub_files
 from bot.store.events import SqliteEvents, write_events
@@ -87,7 +88,7 @@ log = logging.getLogger(__name__)
 class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDashboard,
                   SqliteRounds, SqliteLedger, SqliteWindow, SqliteMedia, SqliteAttention,
                   SqliteLogins, SqliteParticipation, SqliteBurden, SqliteTimebank, SqliteEvents,
-                  SqliteThemes, SqliteTargets):
+                  SqliteThemes, SqliteTargets, SqliteDelivery):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.errors import StoreError
+from bot.store.delivery import HELD_BACK_SQL
 from bot.store.erasure import forgotten_key
 from bot.store.records import (
     InboxItem,
@@ -102,6 +103,7 @@ class SqliteQueues:
         rows: list[sqlite3.Row] = await self._all(
             f"SELECT {columns} FROM outbox WHERE channel = ? AND status IN (?, ?) "
             "AND not_before <= ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
+            f"AND {HELD_BACK_SQL} "  # per-address order across retries and restarts
             "ORDER BY created_at, id LIMIT ?",
             (channel, *DUE_STATUSES, now_text, now_text, limit))
         return rows

@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute, Route
 from bot.stats import CohortShare, representation
 from bot.store.round_records import Round
 from bot.web.dashboard.core import Dashboard
+from bot.web.dashboard.flow_problems import recent_flow_problems
 from bot.web.dashboard.participants import address_status
 
 NO_COHORT = "(no cohort)"
@@ -76,7 +77,8 @@ class Overview:
             request, "overview.html", title="Overview", active="overview",
             total=len(people), by_status=by_status, grid=grid, channels=CHANNELS,
             statuses=STATUSES, current=current, upcoming=upcoming[:10], cohorts=cohorts,
-            sms_all=sms_all, sms_month=sms_month, done=request.query_params.get("done", ""))
+            sms_all=sms_all, sms_month=sms_month, done=request.query_params.get("done", ""),
+            flow_problems=await recent_flow_problems(store, now))
 
     async def save_targets(self, request: Request) -> Response:
         form = await request.form()
