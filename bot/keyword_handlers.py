@@ -1,10 +1,14 @@
-"""Global words handled outside ``bot/conversations.py``: a registry of small handlers.
+"""Global words handled outside ``bot/conversations/``: a registry of small handlers.
 
 ``bot.engine.keywords`` recognises a word (and its arguments); ``Conversations`` looks
 the word up here and calls its handler with a ``KeywordCall``: the person (changes to
 ``participant.profile`` commit with the reply), the reply function and the project's
 config and store. A handler returns False when the word does not apply (the time bank
 is off, say), and the text is then treated as an ordinary reply.
+
+Handlers register when their modules are imported; ``bot.wiring`` (where a running
+Parley is put together) imports them, so this registry never imports its handlers and
+the layers keep pointing down.
 """
 
 from __future__ import annotations
