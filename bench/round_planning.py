@@ -88,8 +88,8 @@ async def setup(db: Path, total: int, tagged: int) -> None:
 async def plan(db: Path) -> tuple[float, int]:
     """Ours: exactly the code ``parley rounds start`` runs."""
     from bot.clock import ManualClock
-    from bot.rounds.wiring import round_service
     from bot.runtime import open_runtime
+    from bot.wiring import round_service
 
     runtime = await open_runtime(config(db), clock=ManualClock(NOW))
     service = round_service(runtime.conversations)
@@ -107,7 +107,7 @@ async def naive(db: Path, limit: int) -> tuple[float, int]:
     """The baseline: one person at a time, one transaction per row."""
     from bot.rounds.cost import Estimator
     from bot.runtime import load_content
-    from bot.scheduler.timing import next_allowed
+    from bot.timing import next_allowed
 
     cfg = config(db)
     renderer, library = load_content(cfg)

@@ -3,34 +3,39 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
 import sys
-from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
-from bot.channels.render import button_labels, sms_bodies
+from bot.cli_common import (
+    ChannelOpt,
+    ConfigOpt,
+    check_channel,
+    config_or_exit,
+    fail,
+    out,
+    run,
+    sim_address,
+)
 from bot.clock import ManualClock
-from bot.config import Config, load_config
+from bot.config import Config
 from bot.engine.options_from import samples as option_samples
-from bot.errors import FlowError, ImportRowError, ParleyError, Problem
+from bot.errors import FlowError, ParleyError, Problem
 from bot.flows.loader import validate_source
-from bot.flows.sms_check import completion_segments, main_path, message_costs, sms_problems
-from bot.flows.toml_positions import key_lines
 from bot.i18n.renderer import Renderer
 from bot.ids import SequentialIds
 from bot.runtime import Runtime, open_runtime
 from bot.simulator import Received, SimulatedPhone, enrolled_phone
+from bot.sms_check import completion_segments, main_path, message_costs, sms_problems
 from bot.store.memory import MemoryStore
+from bot.text.render import button_labels, sms_bodies
+from bot.text.toml_positions import key_lines
 
-T = TypeVar("T")
 app = typer.Typer(help="Parley: co-produce research with people, over Telegram and SMS.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 flows_app = typer.Typer(help="Check and cost flow files.", no_args_is_help=True)
@@ -84,69 +89,6 @@ def _register_groups() -> None:
     app.command("init")(init)
 
     app.add_typer(safeguarding_app, name="safeguarding")
-
-
-class _Console(Console):
-    def on_broken_pipe(self) -> None:
-        """rich's own handling raises SystemExit, which waits for database threads."""
-        _reader_gone()
-
-
-out = _Console(highlight=False, soft_wrap=True)
-err = _Console(stderr=True, highlight=False, soft_wrap=True)
-
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="config.toml to use "
-                      "(default ./config.toml, else built-in defaults)")]
-ChannelOpt = Annotated[str, typer.Option("--channel", help="telegram or sms")]
-
-
-def fail(message: str, code: int = 1) -> None:
-    err.print(f"[red]error:[/red] {escape(message)}", markup=True)
-    raise typer.Exit(code)
-
-
-def _reader_gone() -> None:
-    """``parley demo | head``: the reader closed the pipe. Stop at once and quietly, as
-    Unix tools do (exit 141 = 128 + SIGPIPE). ``os._exit`` because the interrupted
-    command may still hold a database connection whose worker thread would otherwise
-    keep the process alive."""
-    with contextlib.suppress(OSError):
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    os._exit(141)
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    try:
-        return asyncio.run(coro)
-    except BrokenPipeError:
-        _reader_gone()
-        raise  # unreachable: _reader_gone exits
-    except (FlowError, ImportRowError) as exc:
-        for problem in exc.problems:
-            sys.stderr.write(f"{problem}\n")
-        fail(f"{len(exc.problems)} problem(s); nothing was changed")
-        raise  # unreachable: fail raises
-    except ParleyError as exc:
-        fail(str(exc))
-        raise  # unreachable: fail raises
-
-
-def config_or_exit(path: Path | None) -> Config:
-    try:
-        return load_config(path)
-    except ParleyError as exc:
-        fail(str(exc))
-        raise
-
-
-def check_channel(channel: str) -> str:
-    if channel not in ("telegram", "sms"):
-        fail(f"--channel must be telegram or sms, not '{channel}'")
-    return channel
-
-
-def sim_address(channel: str, n: int = 1) -> str:
-    return f"telegram:{1000 + n}" if channel == "telegram" else f"tel:+44770090{n:04d}"
 
 
 async def _sim_runtime(config: Config) -> Runtime:

@@ -37,7 +37,7 @@ def create_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Store a budget and its projects; prints the budget's id on the last line."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 
@@ -65,7 +65,7 @@ def results_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Votes and points per project; winners by greedy and by Equal Shares; cohorts."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 
@@ -103,7 +103,7 @@ def share_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Draft a round telling everyone the result; prints its id (then rounds start)."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
     if method not in ("equal_shares", "greedy"):

@@ -35,7 +35,7 @@ def add(
 ) -> None:
     """Create a dashboard login, or set a new password for an existing one (which also
     logs that coordinator out everywhere)."""
-    from bot.cli import config_or_exit, fail, out, run
+    from bot.cli_common import config_or_exit, fail, out, run
     from bot.cli_participants import opened
     from bot.web.dashboard.auth import check_password_strength, hash_password, normalise_email
 
@@ -72,7 +72,7 @@ def add(
 @coordinators_app.command("list")
 def list_(config: ConfigOpt = None) -> None:
     """Dashboard logins and when each last logged in."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
     from bot.cli_participants import opened
 
     cfg = config_or_exit(config)
@@ -116,7 +116,7 @@ async def _change(cfg: Config, email: str, action: str) -> bool:
 
 
 def _run_change(email: str, action: str, done: str, config: Path | None) -> None:
-    from bot.cli import config_or_exit, fail, out, run
+    from bot.cli_common import config_or_exit, fail, out, run
 
     cfg = config_or_exit(config)
     try:

@@ -25,7 +25,7 @@ def balance(participant_id: Annotated[str | None, typer.Argument(help="one perso
             as_json: Annotated[bool, typer.Option("--json", help="JSON lines")] = False,
             config: ConfigOpt = None) -> None:
     """Earned, exported, paid and owed, per person (or one)."""
-    from bot.cli import config_or_exit, fail, out, run
+    from bot.cli_common import config_or_exit, fail, out, run
 
     cfg = config_or_exit(config)
 
@@ -72,7 +72,7 @@ def adjust_cmd(participant_id: Annotated[str, typer.Argument(help="participant i
                note: Annotated[str, typer.Option(help="why (kept in the ledger)")] = "",
                actor: ActorOpt = None, config: ConfigOpt = None) -> None:
     """Add (or, negative, take off) credits by hand, with a note and your name."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
     who = actor_of(actor)
@@ -100,7 +100,7 @@ def export_cmd(period: Annotated[str, typer.Option(help="month, e.g. 2026-03")],
                actor: ActorOpt = None, config: ConfigOpt = None) -> None:
     """Write a payout CSV of everything unpaid up to the end of PERIOD and mark it
     exported (a second export pays nothing new); also a participation CSV."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
     target = out_file or Path(f"payout-{period}.csv")
@@ -134,7 +134,7 @@ def export_cmd(period: Annotated[str, typer.Option(help="month, e.g. 2026-03")],
 def mark_paid_cmd(batch_id: Annotated[str, typer.Argument(help="batch id")],
                   actor: ActorOpt = None, config: ConfigOpt = None) -> None:
     """Record that a batch has been paid."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 
@@ -150,7 +150,7 @@ def mark_paid_cmd(batch_id: Annotated[str, typer.Argument(help="batch id")],
 @credits_app.command("batches")
 def batches_cmd(config: ConfigOpt = None) -> None:
     """Every payout batch."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 

@@ -32,7 +32,7 @@ def list_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Every statement, pending first."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 
@@ -57,7 +57,7 @@ def list_cmd(
 
 def _decide(ids: list[str], approve: bool, actor: str | None, config: Path | None,
             reason: str | None = None) -> None:
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
     who = actor_of(actor)
@@ -98,7 +98,7 @@ def reject_cmd(ids: Annotated[list[str], typer.Argument(help="e.g. T13 (several 
 def add_cmd(text: Annotated[str, typer.Argument(help="the statement, one sentence")],
             actor: ActorOpt = None, config: ConfigOpt = None) -> None:
     """A coordinator's own statement to start the conversation (approved at once)."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 
@@ -123,7 +123,7 @@ def report_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Agree / disagree / pass per statement, consensus, divisive, opinion groups."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 

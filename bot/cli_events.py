@@ -33,7 +33,7 @@ def create(title: Annotated[str, typer.Option(help="e.g. 'Working group: housing
                                                          "a random one)")] = None,
            actor: ActorOpt = None, config: ConfigOpt = None) -> None:
     """Create an event; prints its id alone on the last line."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 
@@ -62,7 +62,7 @@ def invite(event_id: Annotated[str, typer.Argument(help="event id")],
                                                  "burden and gaps; write nothing")] = False,
            actor: ActorOpt = None, config: ConfigOpt = None) -> None:
     """A draft round of invitations; prints the round id alone on the last line."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
     from bot.cli_rounds import _show_preview
 
     cfg = config_or_exit(config)
@@ -89,7 +89,7 @@ def invite(event_id: Annotated[str, typer.Argument(help="event id")],
 @events_app.command("list")
 def list_events(config: ConfigOpt = None) -> None:
     """Every event with its numbers."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 

@@ -31,7 +31,7 @@ def publish_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Store a versioned draft finding; prints its id on the last line."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 
@@ -56,7 +56,7 @@ def publish_cmd(
 @findings_app.command("list")
 def list_cmd(config: ConfigOpt = None) -> None:
     """Every finding and version."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 
@@ -74,7 +74,7 @@ def list_cmd(config: ConfigOpt = None) -> None:
 
 
 def _print_summary(s: VersionSummary) -> None:
-    from bot.cli import out
+    from bot.cli_common import out
 
     counts = s.counts
     out.print(f"[bold]{s.finding.id}[/] v{s.finding.version}: {for_terminal(s.finding.title)}  "
@@ -99,7 +99,7 @@ def _print_summary(s: VersionSummary) -> None:
 def summary_cmd(finding_id: Annotated[str, typer.Argument(help="any version's id")],
                 config: ConfigOpt = None) -> None:
     """Per version: agree/partly/disagree, comments and amendments, named co-authors."""
-    from bot.cli import config_or_exit, fail, run
+    from bot.cli_common import config_or_exit, fail, run
 
     cfg = config_or_exit(config)
 
@@ -126,7 +126,7 @@ def send_revision(
 ) -> None:
     """A draft endorsement round of this version for everyone who commented on an
     earlier one, quoting their words ("you said, we did"); prints the round id."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
     who = actor_of(actor)

@@ -40,7 +40,7 @@ def init(
                                         "config.toml")] = False,
 ) -> None:
     """Start a project: write config.toml from the example, to edit before `serve`."""
-    from bot.cli import fail, out
+    from bot.cli_common import fail, out
 
     target = folder / "config.toml"
     if target.exists() and not force:

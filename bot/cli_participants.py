@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +32,7 @@ from bot.privacy import export_participant
 from bot.private_files import write_private_text
 from bot.store import open_store
 from bot.store.base import Store
+from bot.store.records import Invite
 from bot.store.round_records import AuditEntry
 from bot.text_hygiene import for_terminal
 
@@ -57,7 +59,7 @@ def import_csv(
     config: ConfigOpt = None,
 ) -> None:
     """Import people from a CSV: all rows or none, with file:line for every problem."""
-    from bot.cli import config_or_exit, fail, out, run
+    from bot.cli_common import config_or_exit, fail, out, run
 
     cfg = config_or_exit(config)
     try:
@@ -95,7 +97,7 @@ def add(
     config: ConfigOpt = None,
 ) -> None:
     """Add one person; prints their id on the last line."""
-    from bot.cli import config_or_exit, run
+    from bot.cli_common import config_or_exit, run
 
     cfg = config_or_exit(config)
     spec = PersonSpec(name=name, phone=phone, telegram_id=telegram_id, whatsapp=whatsapp,
@@ -121,7 +123,7 @@ def list_people(
     config: ConfigOpt = None,
 ) -> None:
     """Everyone enrolled (phone numbers masked unless --show-phones)."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 
@@ -165,7 +167,7 @@ def export(
     config: ConfigOpt = None,
 ) -> None:
     """Everything held about one person, as JSON (their right to see their data)."""
-    from bot.cli import config_or_exit, fail, run
+    from bot.cli_common import config_or_exit, fail, run
 
     cfg = config_or_exit(config)
 
@@ -192,7 +194,7 @@ def erase(
     config: ConfigOpt = None,
 ) -> None:
     """Erase a person's data (keeps an anonymised row so totals stay consistent)."""
-    from bot.cli import config_or_exit, fail, out, run
+    from bot.cli_common import config_or_exit, fail, out, run
 
     cfg = config_or_exit(config)
     if not yes and not typer.confirm(f"Erase everything held about {participant_id}?"):
@@ -218,6 +220,18 @@ def erase(
     out.print(f"Erased {erased}.")
 
 
+async def _personal_invites(store: Store, cohort: str, now: datetime) -> list[Invite]:
+    """One personal link for each imported person of the cohort without Telegram."""
+    invites: list[Invite] = []
+    for p in await store.list_participants():
+        if p.cohort != cohort:
+            continue
+        if any(a.channel == "telegram" for a in await store.addresses_of(p.id)):
+            continue
+        invites += new_invites(1, now, cohort=cohort, participant_id=p.id)
+    return invites
+
+
 @participants_app.command("invite")
 def invite(
     cohort: Annotated[str, typer.Option(help="cohort the invited people join")],
@@ -228,7 +242,7 @@ def invite(
     config: ConfigOpt = None,
 ) -> None:
     """Print Telegram invite links (https://t.me/<bot>?start=<code>)."""
-    from bot.cli import config_or_exit, fail, out, run
+    from bot.cli_common import config_or_exit, fail, out, run
 
     cfg = config_or_exit(config)
 
@@ -236,20 +250,12 @@ def invite(
         now = SystemClock().now()
         async with opened(cfg) as store:
             username = await store.get_meta("telegram_username")
-            invites = []
             if count:
                 invites = new_invites(count, now, cohort=cohort)
                 labelled = [("(new person)", i.code) for i in invites]
             else:
-                labelled = []
-                for p in await store.list_participants():
-                    if p.cohort != cohort:
-                        continue
-                    if any(a.channel == "telegram" for a in await store.addresses_of(p.id)):
-                        continue
-                    (one,) = new_invites(1, now, cohort=cohort, participant_id=p.id)
-                    invites.append(one)
-                    labelled.append((p.id, one.code))
+                invites = await _personal_invites(store, cohort, now)
+                labelled = [(i.participant_id or "", i.code) for i in invites]
             await store.create_invites(invites)
             return [(who, invite_link(username, code)) for who, code in labelled], username
 

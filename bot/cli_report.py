@@ -9,7 +9,7 @@ import typer
 
 from bot.cli_rounds import ConfigOpt, opened
 from bot.errors import ParleyError
-from bot.scheduler.timing import parse_local
+from bot.timing import parse_local
 
 
 def report(fmt: Annotated[str, typer.Option("--format", help="html or pdf")],
@@ -21,7 +21,7 @@ def report(fmt: Annotated[str, typer.Option("--format", help="html or pdf")],
            config: ConfigOpt = None) -> None:
     """Participation, representativeness, change per measure, endorsement, themes and
     cost, with plots; the HTML needs no network, the PDF opens in any viewer."""
-    from bot.cli import config_or_exit, fail, out, run
+    from bot.cli_common import config_or_exit, fail, out, run
 
     cfg = config_or_exit(config)
     if fmt not in ("html", "pdf"):

@@ -23,7 +23,7 @@ AsOfOpt = Annotated[str | None, typer.Option(
 
 def _as_of(cfg: Config, value: str | None) -> dt.datetime | None:
     """The moment to judge at, or None for the runtime's clock."""
-    from bot.cli import fail
+    from bot.cli_common import fail
 
     if value is None:
         return None
@@ -49,7 +49,7 @@ def preview_cmd(as_of: AsOfOpt = None,
                 as_json: Annotated[bool, typer.Option("--json", help="one JSON array")] = False,
                 config: ConfigOpt = None) -> None:
     """Who a purge would erase now (or --as-of a date); changes nothing."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
     when = _as_of(cfg, as_of)
@@ -70,7 +70,7 @@ def preview_cmd(as_of: AsOfOpt = None,
 def purge_cmd(as_of: AsOfOpt = None, actor: ActorOpt = None,
               config: ConfigOpt = None) -> None:
     """Erase everyone the preview lists (audited). The scheduler also runs this daily."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
     when = _as_of(cfg, as_of)

@@ -25,17 +25,17 @@ from rich.table import Table
 from rich.text import Text
 
 from bot.agenda.round_vars import round_vars
-from bot.burden.limits import describe
 from bot.cli_init import require_project
 from bot.config import Config
+from bot.rounds.burden_limits import describe
 from bot.rounds.checks import will_send
 from bot.rounds.service import Preview, RoundService
 from bot.rounds.status import COUNTS
-from bot.rounds.wiring import round_service
 from bot.runtime import Runtime, open_runtime
-from bot.scheduler.timing import zone
 from bot.store.round_records import Round
 from bot.text_hygiene import for_terminal
+from bot.timing import zone
+from bot.wiring import round_service
 
 rounds_app = typer.Typer(help="Send a flow to an audience: check-ins, endorsements, "
                               "baseline and end surveys.", no_args_is_help=True)
@@ -71,7 +71,7 @@ def _local(cfg: Config, when: Any) -> str:
 
 
 def _show_preview(cfg: Config, preview: Preview) -> None:
-    from bot.cli import out
+    from bot.cli_common import out
     from bot.people import mask_phone
 
     item = preview.round
@@ -114,7 +114,7 @@ def _show_preview(cfg: Config, preview: Preview) -> None:
 def _whatsapp_templates(cfg: Config, item: Round) -> None:
     """What would go to WhatsApp people outside their 24-hour window with no template."""
     from bot.channels.whatsapp_coverage import for_round
-    from bot.cli import out
+    from bot.cli_common import out
     from bot.runtime import load_content
 
     _, library = load_content(cfg)
@@ -153,7 +153,7 @@ def create(
     config: ConfigOpt = None,
 ) -> None:
     """Create a draft round (start it with `parley rounds start ID`)."""
-    from bot.cli import config_or_exit, err, out, run
+    from bot.cli_common import config_or_exit, err, out, run
 
     cfg = config_or_exit(config)
     who = actor_of(actor)
@@ -195,7 +195,7 @@ def create(
 
 
 def _lifecycle(action: str, round_id: str, actor: str | None, config: Path | None) -> None:
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
     who = actor_of(actor)
@@ -256,7 +256,7 @@ def cancel_round(round_id: Annotated[str, typer.Argument(help="round id")],
 def test_send(round_id: Annotated[str, typer.Argument(help="round id")],
               actor: ActorOpt = None, config: ConfigOpt = None) -> None:
     """Send the round's first messages, marked TEST, to the [coordinators] phones."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 
@@ -272,7 +272,7 @@ def test_send(round_id: Annotated[str, typer.Argument(help="round id")],
 def list_rounds(as_json: Annotated[bool, typer.Option("--json", help="JSON lines")] = False,
                 config: ConfigOpt = None) -> None:
     """Every round and its progress."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 
@@ -311,7 +311,7 @@ def status_round(round_id: Annotated[str, typer.Argument(help="round id")],
                                                        "JSON object")] = False,
                  config: ConfigOpt = None) -> None:
     """One round's progress (--json: exactly the documented shape)."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 
@@ -345,7 +345,7 @@ def status_round(round_id: Annotated[str, typer.Argument(help="round id")],
 def audit(limit: Annotated[int, typer.Option(help="how many, newest first")] = 50,
           config: ConfigOpt = None) -> None:
     """Who did what, when: rounds, credits and coordinator commands."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 

@@ -46,7 +46,7 @@ def list_(
     config: ConfigOpt = None,
 ) -> None:
     """Safeguarding items not yet acknowledged (newest first)."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
     from bot.cli_participants import opened
 
     cfg = config_or_exit(config)
@@ -85,7 +85,7 @@ def ack(
     config: ConfigOpt = None,
 ) -> None:
     """Acknowledge an item: someone is dealing with it (stops its escalation)."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
     from bot.cli_participants import opened
 
     cfg = config_or_exit(config)

@@ -29,7 +29,7 @@ def share_back_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Draft a round telling everyone what was heard and what changed; prints its id."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
     translations: dict[str, str] = {}
@@ -62,7 +62,7 @@ def comments_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Comments on a finding, with the decision each author was sent."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 
@@ -96,7 +96,7 @@ def decide_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Tell a comment's author whether it was taken up, and why."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 

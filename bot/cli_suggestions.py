@@ -37,7 +37,7 @@ def _decide(config: Any, actor: str | None, ids: list[str],
             act: Callable[[Suggestions, Runtime, str, str], Awaitable[Suggestion]]) -> None:
     """Open the project, carry out the decision for each id (all checked first, so a
     typo changes nothing), audit them and print the outcomes."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
     who = actor_of(actor)
@@ -68,7 +68,7 @@ def list_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Suggestions with their status (pending first)."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 
@@ -142,7 +142,7 @@ def share_cmd(
     config: ConfigOpt = None,
 ) -> None:
     """Draft a round telling everyone what the vote decided; prints its id."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 

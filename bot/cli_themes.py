@@ -18,7 +18,7 @@ themes_app = typer.Typer(help="Themes: coding free-text answers.", no_args_is_he
 def export(out_file: Annotated[Path, typer.Option("--out", help="CSV file to write")],
            config: ConfigOpt = None) -> None:
     """Every free-text answer (id, flow, field, time, text) with its themes."""
-    from bot.cli import config_or_exit, fail, out, run
+    from bot.cli_common import config_or_exit, fail, out, run
 
     cfg = config_or_exit(config)
     if not out_file.parent.is_dir():
@@ -37,7 +37,7 @@ def import_(file: Annotated[Path, typer.Argument(help="CSV with answer_id and th
             actor: ActorOpt = None, config: ConfigOpt = None) -> None:
     """Set each listed answer's themes (all rows are checked first; nothing is changed
     if one is wrong)."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 

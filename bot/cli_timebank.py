@@ -26,7 +26,7 @@ def offers_add(code: Annotated[str, typer.Option(help="what people reply, e.g. S
                description: Annotated[str, typer.Option(help="more detail")] = "",
                actor: ActorOpt = None, config: ConfigOpt = None) -> None:
     """List a new offer."""
-    from bot.cli import config_or_exit, fail, out, run
+    from bot.cli_common import config_or_exit, fail, out, run
 
     cfg = config_or_exit(config)
 
@@ -49,7 +49,7 @@ def offers_add(code: Annotated[str, typer.Option(help="what people reply, e.g. S
 def offers_list(all_: Annotated[bool, typer.Option("--all", help="retired too")] = False,
                 config: ConfigOpt = None) -> None:
     """The offers, with their cost in hours."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 
@@ -71,7 +71,7 @@ def offers_list(all_: Annotated[bool, typer.Option("--all", help="retired too")]
 def offers_retire(code: Annotated[str, typer.Argument(help="the offer's code")],
                   actor: ActorOpt = None, config: ConfigOpt = None) -> None:
     """Stop offering it (requests already made can still be decided)."""
-    from bot.cli import config_or_exit, fail, out, run
+    from bot.cli_common import config_or_exit, fail, out, run
 
     cfg = config_or_exit(config)
 
@@ -92,7 +92,7 @@ def offers_retire(code: Annotated[str, typer.Argument(help="the offer's code")],
 def requests(status: Annotated[str, typer.Option(help="pending, confirmed, declined or all")
                                ] = "pending", config: ConfigOpt = None) -> None:
     """SPEND requests (by default those waiting for a decision)."""
-    from bot.cli import config_or_exit, fail, out, run
+    from bot.cli_common import config_or_exit, fail, out, run
 
     cfg = config_or_exit(config)
     if status not in ("pending", "confirmed", "declined", "all"):
@@ -120,7 +120,7 @@ def requests(status: Annotated[str, typer.Option(help="pending, confirmed, decli
 
 def _decide(request_id: int, confirm: bool, reason: str, actor: str | None,
             config: ConfigOpt) -> None:
-    from bot.cli import config_or_exit, fail, out, run
+    from bot.cli_common import config_or_exit, fail, out, run
 
     cfg = config_or_exit(config)
 
@@ -156,7 +156,7 @@ def decline(request_id: Annotated[int, typer.Argument(help="request id")],
 def balance(participant_id: Annotated[str | None, typer.Argument(help="one person")] = None,
             config: ConfigOpt = None) -> None:
     """Hours earned, spent, held for pending requests and available, per person."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 
@@ -185,7 +185,7 @@ def adjust(participant_id: Annotated[str, typer.Argument(help="participant id")]
            note: Annotated[str, typer.Option(help="why (kept in the ledger)")],
            actor: ActorOpt = None, config: ConfigOpt = None) -> None:
     """Add or take away hours, with a note (a new ledger row)."""
-    from bot.cli import config_or_exit, out, run
+    from bot.cli_common import config_or_exit, out, run
 
     cfg = config_or_exit(config)
 

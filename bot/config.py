@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.durations import parse_duration
 from bot.errors import ConfigError
-from bot.flows.durations import parse_duration
-from bot.flows.toml_positions import key_lines, line_for
+from bot.text.toml_positions import key_lines, line_for
 
 ENV_SECRETS = {
     "PARLEY_TELEGRAM_TOKEN": ("telegram", "token"),

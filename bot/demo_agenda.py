@@ -4,21 +4,15 @@ what the vote decided — each in their own language."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.markup import escape
 
 from bot.agenda.round_vars import round_vars
 from bot.agenda.suggestions import Suggestions
 from bot.agenda.vote_result import vote_result_vars
-
-if TYPE_CHECKING:
-    from bot.demo import Cycle
+from bot.demo_cycle import Cycle, _line
 
 
 async def agenda_step(cycle: Cycle) -> None:
-    from bot.demo import _line
-
     runtime, console = cycle.runtime, cycle.console
     for persona in cycle.personas:
         for text in persona.script.get("suggest", []):

@@ -1,10 +1,14 @@
-"""Global words handled outside ``bot/conversations.py``: a registry of small handlers.
+"""Global words handled outside ``bot/conversations/``: a registry of small handlers.
 
 ``bot.engine.keywords`` recognises a word (and its arguments); ``Conversations`` looks
 the word up here and calls its handler with a ``KeywordCall``: the person (changes to
 ``participant.profile`` commit with the reply), the reply function and the project's
 config and store. A handler returns False when the word does not apply (the time bank
 is off, say), and the text is then treated as an ordinary reply.
+
+Handlers register when their modules are imported; ``bot.wiring`` (where a running
+Parley is put together) imports them, so this registry never imports its handlers and
+the layers keep pointing down.
 """
 
 from __future__ import annotations
@@ -54,7 +58,6 @@ def register_matcher(handler: Handler) -> Handler:
 
 
 async def match(call: KeywordCall) -> bool:
-    load()
     for handler in MATCHERS:
         if await handler(call):
             return True
@@ -77,14 +80,4 @@ def register(word: str, when: Callable[[Config], bool] | None = None
 
 def active(config: Config) -> frozenset[str]:
     """The words handled here for this project."""
-    load()
     return frozenset(w for w in HANDLERS if w not in WHEN or WHEN[w](config))
-
-
-def load() -> dict[str, Handler]:
-    """Every handler, registered by importing its module."""
-    from bot.burden import pause  # noqa: F401
-    from bot.events import attendance  # noqa: F401
-    from bot.timebank import keywords  # noqa: F401
-
-    return HANDLERS

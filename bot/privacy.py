@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from bot.agenda.export import contributions_of
+from bot.privacy_agenda import contributions_of
 from bot.privacy_care import care_export
 from bot.store.base import Store
 from bot.store.round_records import CENTS

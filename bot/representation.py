@@ -16,10 +16,10 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from bot.config import Config
+from bot.stats import CohortShare
 from bot.store.base import Store
 from bot.store.records import Participant
 from bot.store.round_records import Round
-from bot.web.dashboard.stats import CohortShare
 
 NOT_GIVEN = "(not given)"
 

@@ -12,6 +12,7 @@ from bot.i18n.renderer import Renderer
 from bot.ids import IdSource
 from bot.store import open_store
 from bot.store.base import Store
+from bot.wiring import attach
 
 
 @dataclass
@@ -44,7 +45,5 @@ async def open_runtime(config: Config, *, store: Store | None = None,
     clock = clock or SystemClock()
     conversations = Conversations(store=store, library=library, renderer=renderer,
                                   config=config, clock=clock, ids=ids)
-    from bot.rounds.wiring import attach
-
     attach(conversations)  # rounds, credits (BALANCE) and coordinator commands
     return Runtime(config, renderer, library, store, conversations, clock)

@@ -42,7 +42,7 @@ def build_channels(service: ParleyService) -> None:
 def build_jobs(service: ParleyService) -> None:
     """Background jobs beside the web app (the scheduler registers itself here)."""
     from bot.retention import scheduled_purge
-    from bot.rounds.wiring import scheduler_job
+    from bot.wiring import scheduler_job
 
     interval = float(os.environ.get("PARLEY_SCHEDULER_INTERVAL", "20"))
     job = scheduler_job(service.runtime, interval=interval)

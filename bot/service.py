@@ -12,11 +12,11 @@ from typing import Protocol
 
 from starlette.routing import BaseRoute
 
-from bot.channels.base import Transport
 from bot.delivery.health import HealthCheck
 from bot.delivery.inbox import InboxProcessor
 from bot.delivery.outbox import OutboxSender
 from bot.delivery.supervisor import Supervisor
+from bot.delivery.transport import Transport
 from bot.errors import StoreError
 from bot.metrics import Metrics
 from bot.runtime import Runtime

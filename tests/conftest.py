@@ -10,7 +10,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import Config
-from bot.engine.step import StepContext
+from bot.engine.context import StepContext
 from bot.flows.loader import FlowLibrary
 from bot.i18n.renderer import Renderer
 from bot.ids import SequentialIds

@@ -17,12 +17,12 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.channels.base import Pacing
 from bot.channels.sms_transport import TwilioTransport
 from bot.channels.telegram_aiohttp import AiohttpRequest
 from bot.channels.telegram_transport import TelegramTransport
 from bot.clock import ManualClock, SystemClock
 from bot.delivery.outbox import OutboxSender
+from bot.delivery.transport import Pacing
 from bot.errors import StoreError
 from bot.metrics import Metrics
 from bot.runtime import Runtime, open_runtime

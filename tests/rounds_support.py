@@ -19,16 +19,16 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import Config
-from bot.delivery.bundle import kinds
+from bot.conversations.bundle import kinds
 from bot.ids import SequentialIds
 from bot.rounds.service import RoundService
-from bot.rounds.wiring import due_work, round_service
 from bot.runtime import Runtime, open_runtime
 from bot.scheduler.due import DueReport, DueWork
 from bot.simulator import Received, SimulatedPhone
 from bot.store.base import Store
 from bot.store.memory import MemoryStore
 from bot.store.records import Address, Changes, Participant
+from bot.wiring import due_work, round_service
 
 ROOT = Path(__file__).resolve().parent.parent
 UTC = dt.UTC

@@ -20,34 +20,38 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def toml_value(value: Any) -> str:
+    """A TOML value: strings, numbers, booleans, lists and inline tables."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return json.dumps(value) if isinstance(value, str) else repr(value)
+
+
 def write_config(folder: Path, channel: str, settings: dict[str, Any], *,
-                 public_url: str = "") -> Path:
+                 public_url: str = "", port: int = 0,
+                 more: dict[str, dict[str, Any]] | None = None) -> Path:
     """``folder/config.toml`` for a test project (the shipped flows and templates, an
-    SQLite file beside it, port 0, no quiet hours) with one channel's ``settings``."""
-    lines = "\n".join(f"{key} = {json.dumps(value)}" for key, value in settings.items())
+    SQLite file beside it, port 0, no quiet hours) with one channel's ``settings``;
+    ``more`` adds sections or keys (another channel, credits, coordinators)."""
+    sections: dict[str, dict[str, Any]] = {
+        "project": {"name": "Money Voices", "contact": "call 0800 123 456",
+                    "locales": ["en", "cy"], "flows_dir": str(ROOT / "flows"),
+                    "templates_dir": str(ROOT / "templates")},
+        "store": {"url": f"sqlite:///{folder / 'parley.db'}"},
+        "server": {"host": "127.0.0.1", "port": port, "public_url": public_url},
+        "schedule": {"quiet_hours": ""},
+        channel: dict(settings),
+    }
+    for name, keys in (more or {}).items():
+        sections[name] = {**sections.get(name, {}), **keys}
     path = folder / "config.toml"
-    path.write_text(f"""
-[project]
-name = "Money Voices"
-contact = "call 0800 123 456"
-locales = ["en", "cy"]
-flows_dir = "{ROOT / 'flows'}"
-templates_dir = "{ROOT / 'templates'}"
-
-[store]
-url = "sqlite:///{folder / 'parley.db'}"
-
-[server]
-host = "127.0.0.1"
-port = 0
-public_url = "{public_url}"
-
-[schedule]
-quiet_hours = ""
-
-[{channel}]
-{lines}
-""", encoding="utf-8")
+    path.write_text("".join(
+        f"\n[{name}]\n" + "".join(f"{k} = {toml_value(v)}\n" for k, v in keys.items())
+        for name, keys in sections.items()), encoding="utf-8")
     return path
 
 

@@ -13,10 +13,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from click.testing import Result
 
 from bot.simulator import enrolled_phone
-from tests.cli_inprocess import parley
+from tests.cli_inprocess import Ran, parley
 from tests.fakes.twilio_api import FakeTwilio
 from tests.sms_harness import ParleyProcess, Phone, db_runtime, until, write_config
 
@@ -27,7 +26,7 @@ WELSH = range(0, 30, 6)
 """Every sixth person speaks Welsh."""
 
 
-async def cli(config: Path, *args: str) -> Result:
+async def cli(config: Path, *args: str) -> Ran:
     """The coordinator's command, beside the running server (in a worker thread: the
     CLI runs its own event loop)."""
     return await asyncio.to_thread(parley, config, *args)

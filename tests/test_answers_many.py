@@ -7,8 +7,6 @@ import csv
 import io
 import json
 import re
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 
 import httpx
@@ -28,6 +26,7 @@ from bot.i18n.renderer import Renderer
 from bot.runtime import Runtime
 from bot.simulator import enrolled_phone
 from bot.store.records import AnswerRow, Changes
+from tests.cli_inprocess import run_cli
 from tests.conftest import ROOT, T0
 from tests.test_dashboard import build, enrol, login
 from tests.test_flow_validation import END, HEAD, only, problems
@@ -199,9 +198,7 @@ def test_validate_accepts_the_new_kinds_from_a_string() -> None:
 ])
 def test_simulate_json_for_each_kind(flow: str, replies: list[str], last: str) -> None:
     args = [a for r in replies for a in ("--reply", r)]
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "simulate", flow, "--channel",
-                           "sms", "--json", *args], capture_output=True, text=True,
-                          timeout=50, cwd=ROOT)
+    done = run_cli("simulate", flow, "--channel", "sms", "--json", *args, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines()]
     assert all(m["segments"] == 1 and m["encoding"] == "GSM-7" for m in lines)

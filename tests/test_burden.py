@@ -13,16 +13,16 @@ import httpx
 import pytest
 
 from bot.burden.estimate import messages, minutes
-from bot.burden.limits import describe
-from bot.channels.render import sms_bodies
 from bot.config import Config, load_config
 from bot.engine.keywords import arguments, classify
 from bot.errors import ConfigError
 from bot.flows.loader import FlowLibrary
 from bot.i18n.renderer import Renderer
+from bot.rounds.burden_limits import describe
 from bot.service import ParleyService
 from bot.store.dashboard import Coordinator
 from bot.store.sqlite import SqliteStore
+from bot.text.render import sms_bodies
 from bot.web.app import create_app
 from bot.web.dashboard.auth import hash_password
 from tests.conftest import PROJECT, ROOT

@@ -4,7 +4,6 @@ and their erasure, the engine's and the renderer's caches hold no trace of them.
 
 from __future__ import annotations
 
-from bot.engine.step import _SKELETONS
 from bot.runtime import Runtime
 from bot.simulator import enrolled_phone
 
@@ -27,5 +26,23 @@ async def test_caches_hold_no_name_or_answer(runtime: Runtime) -> None:
     seen = " ".join(replies + [r.text for r in await phone.say("DELETE")]
                     + [r.text for r in await phone.say("DELETE")])
     assert "erased" in seen
-    caches = repr(runtime.renderer._memo) + repr(_SKELETONS)
+    caches = repr(runtime.renderer._memo) + repr(runtime.conversations.step_caches)
+    assert runtime.conversations.step_caches.skeletons  # the shared questions were kept
     assert NAME not in caches and ANSWER not in caches
+
+
+async def test_cache_keys_are_names_and_versions_not_object_ids(runtime: Runtime) -> None:
+    """Keys hold the renderer, flow ids and versions, node ids, locales and a digest of
+    the project's settings: no ``id()`` (reused after garbage collection) and no data
+    of the person the question was rendered for."""
+    phone, pid = await enrolled_phone(runtime, "tel:+447700900556", name="Ysolde")
+    await runtime.conversations.start_flow(pid, "feedback")
+    await phone.collect()
+    caches = runtime.conversations.step_caches
+    keys = [*caches.skeletons, *caches.reads_data, *caches.label_keys, *caches.dynamic,
+            *caches.resolved]
+    assert keys
+    for key in keys:
+        for part in key:
+            assert part is runtime.renderer or isinstance(part, str), key
+            assert "Ysolde" not in str(part) and pid not in str(part)

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from bot.runtime import Runtime
 from bot.simulator import enrolled_phone
+from tests.cli_inprocess import run_cli
 from tests.conftest import ROOT
 from tests.fakes.server import ServedApp
 from tests.fakes.telegram_api import FakeTelegram
@@ -71,10 +70,8 @@ async def db(server: ParleyProcess) -> AsyncIterator[Runtime]:
 
 def parley(server: ParleyProcess, *args: str) -> str:
     """A coordinator at the command line, on the server's config; its output."""
-    done = subprocess.run([sys.executable, "-m", "bot.cli", *args, "--config",
-                           str(server.config)], capture_output=True, text=True, timeout=60,
-                          cwd=ROOT, env={**os.environ, "PARLEY_ACTOR": "sam@example.org",
-                                         "COLUMNS": "200"})
+    done = run_cli(*args, "--config", server.config, cwd=ROOT,
+                   env={"PARLEY_ACTOR": "sam@example.org"})
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 

@@ -1,22 +1,21 @@
-"""The command line as people and scripts use it: real subprocesses, exit codes, JSON."""
+"""The command line as people and scripts use it: exit codes, JSON, help (in-process,
+``tests/cli_inprocess.py``; the console script itself is smoke-tested in test_cli_edges)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli_inprocess import Ran, run_cli
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.timeout(120)
 
 
-def parley(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True,
-                          text=True, timeout=100, cwd=cwd or ROOT)
+def parley(*args: str, cwd: Path | None = None) -> Ran:
+    return run_cli(*args, cwd=cwd or ROOT)
 
 
 def test_simulate_ons4_sms_json_matches_the_contract() -> None:

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.store.sqlite import SqliteStore
 from bot.web.dashboard.auth import verify_password
+from tests.cli_inprocess import Ran, run_cli
 
 
-def parley(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True,
-                          text=True, cwd=cwd, input=stdin, timeout=60)
+def parley(*args: str, cwd: Path, stdin: str = "") -> Ran:
+    return run_cli(*args, cwd=cwd, stdin=stdin)
 
 
 @pytest.mark.timeout(90)

@@ -12,13 +12,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_inprocess import Ran, run_cli
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.timeout(60)
 ENV = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "COLUMNS": "200"}
 
 
-def parley(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def parley(cwd: Path, *args: str) -> Ran:
+    return run_cli(*args, cwd=cwd)
+
+
+def console_script(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real ``parley`` process: for what only a process shows (a busy port at
+    start-up, which also rewires logging; SIGPIPE)."""
     return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True,
                           text=True, timeout=40, cwd=cwd, env=ENV)
 
@@ -31,7 +38,7 @@ def test_serve_on_a_port_in_use_says_so_in_one_line_and_exits(tmp_path: Path) ->
         (tmp_path / "config.toml").write_text(
             f'[store]\nurl = "sqlite:///parley.db"\n[server]\nport = {port}\n')
         started = time.monotonic()
-        result = parley(tmp_path, "serve")
+        result = console_script(tmp_path, "serve")
     assert time.monotonic() - started < 30
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [

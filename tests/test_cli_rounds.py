@@ -1,15 +1,13 @@
-"""``parley rounds|findings|credits|audit`` as coordinators use them (real subprocesses)."""
+"""``parley rounds|findings|credits|audit`` as coordinators use them (in-process)."""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.cli_inprocess import Ran, run_cli
 
 pytestmark = pytest.mark.timeout(120)
 KEYS = ["id", "flow", "label", "targeted", "sent", "delivered", "started", "completed",
@@ -19,11 +17,8 @@ COUNT_KEYS = KEYS[3:-2]
 MESSAGE_KEYS = ["queued", "sent", "delivered", "ambiguous", "resent", "failed"]
 
 
-def parley(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True,
-                          text=True, timeout=100, cwd=cwd,
-                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT),
-                               "PARLEY_ACTOR": "sam@example.org", "COLUMNS": "200"})
+def parley(cwd: Path, *args: str) -> Ran:
+    return run_cli(*args, cwd=cwd, env={"PARLEY_ACTOR": "sam@example.org"})
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -23,18 +21,17 @@ from bot.store.records import Changes, Participant
 from bot.store.round_records import LedgerEntry
 from bot.web.dashboard.auth import hash_password
 from tests import test_dashboard as dashboard_tests
-from tests.conftest import ROOT, T0
+from tests.cli_inprocess import Ran, run_cli
+from tests.conftest import T0
 from tests.test_dashboard import csrf_of, enrol, login
 
 site = dashboard_tests.site  # the dashboard suite's in-process site fixture
 
 pytestmark = pytest.mark.timeout(90)
-ENV = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "COLUMNS": "100"}
 
 
-def parley(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True,
-                          text=True, timeout=60, cwd=cwd, env=ENV)
+def parley(cwd: Path, *args: str) -> Ran:
+    return run_cli(*args, cwd=cwd, columns=100)
 
 
 async def test_profile_and_credits_page_agree_on_what_is_owed(

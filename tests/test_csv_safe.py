@@ -8,8 +8,6 @@ import asyncio
 import csv
 import io
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -20,6 +18,7 @@ from bot.csv_safe import safe_cell, write_csv_file
 from bot.store.records import Address, AnswerRow, Changes, ConsentRecord, Participant
 from bot.store.round_records import LedgerEntry
 from bot.store.sqlite import SqliteStore
+from tests.cli_inprocess import run_cli
 from tests.conftest import T0
 from tests.serve_process import write_config
 from tests.test_dashboard import build, csrf_of, login
@@ -69,9 +68,8 @@ def test_cli_payout_and_participation_files(tmp_path: Path) -> None:
         await store.close()
 
     asyncio.run(seed())
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "credits", "export", "--period",
-                           "2026-03", "--config", str(config)], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
+    done = run_cli("credits", "export", "--period", "2026-03", "--config", config,
+                   cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     payout = tmp_path / "payout-2026-03.csv"
     participation = tmp_path / "payout-2026-03-participation.csv"
@@ -80,9 +78,8 @@ def test_cli_payout_and_participation_files(tmp_path: Path) -> None:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert "'=cmd" in payout.read_text(encoding="utf-8")  # the payment preference too
     assert not list(tmp_path.glob("*.tmp"))
-    exported = subprocess.run([sys.executable, "-m", "bot.cli", "participants", "export", "p1",
-                               "--out", "p1.json", "--config", str(config)], cwd=tmp_path,
-                              capture_output=True, text=True, timeout=60)
+    exported = run_cli("participants", "export", "p1", "--out", "p1.json", "--config", config,
+                       cwd=tmp_path)
     assert exported.returncode == 0, exported.stderr
     assert stat.S_IMODE((tmp_path / "p1.json").stat().st_mode) == 0o600
 

@@ -17,6 +17,7 @@ from bot.clock import ManualClock
 from bot.ids import SequentialIds
 from bot.runtime import Runtime, open_runtime
 from bot.service import ParleyService
+from bot.stats import CohortShare, paired_change, representation, t_quantile
 from bot.store.dashboard import Coordinator
 from bot.store.memory import MemoryStore
 from bot.store.records import Address, AnswerRow, Changes, ConsentRecord, Participant
@@ -24,7 +25,6 @@ from bot.store.round_records import Round
 from bot.web.app import create_app
 from bot.web.dashboard.auth import hash_password, safe_next, verify_password
 from bot.web.dashboard.login_guard import AttemptLimiter
-from bot.web.dashboard.stats import CohortShare, paired_change, representation, t_quantile
 from tests.conftest import T0, make_config
 
 EMAIL, PASSWORD = "coord@example.org", "correct horse battery"

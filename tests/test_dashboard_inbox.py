@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from bot.clock import ManualClock
-from bot.rounds.wiring import due_work
 from bot.runtime import Runtime
 from bot.simulator import enrolled_phone
+from bot.wiring import due_work
 from tests.test_dashboard import build, csrf_of, login
 
 ESCALATE = "+447700900777"

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from bot.store.records import AnswerRow, Changes
 from bot.store.round_records import AuditEntry, LedgerEntry, Round, RoundTarget
 from bot.web.app import create_app
 from bot.web.dashboard.auth import hash_password
+from tests.cli_inprocess import run_cli
 from tests.fakes.server import ServedApp
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
@@ -101,9 +100,7 @@ def test_cli_erase(tmp_path: Path) -> None:
             await runtime.close()
 
     pid = asyncio.run(prepare())
-    done = subprocess.run([sys.executable, "-m", "bot.cli", "participants", "erase", pid,
-                           "--yes", "--config", str(config)], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
+    done = run_cli("participants", "erase", pid, "--yes", "--config", config, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert leaks(tmp_path, needles("tel:+447700900871")) == []
 

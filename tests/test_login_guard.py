@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,6 +15,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.web.dashboard.auth import LOGIN_COOKIE
+from tests.cli_inprocess import run_cli
 from tests.serve_process import ParleyProcess, write_config
 from tests.test_dashboard import EMAIL, PASSWORD, build, csrf_of
 
@@ -68,10 +67,9 @@ async def test_fifty_parallel_wrong_logins_then_the_right_one_is_refused(
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ParleyProcess]:
     folder = tmp_path_factory.mktemp("login")
     config = write_config(folder, "sms", {})
-    subprocess.run([sys.executable, "-m", "bot.cli", "coordinators", "add", EMAIL,
-                    "--password-stdin", "--config", str(config)],
-                   input=f"{PASSWORD}\n".encode(), cwd=folder,
-                   check=True, capture_output=True, timeout=60)
+    added = run_cli("coordinators", "add", EMAIL, "--password-stdin", "--config", config,
+                    stdin=f"{PASSWORD}\n", cwd=folder)
+    assert added.returncode == 0, added.stderr
     process = ParleyProcess(config).start()
     yield process
     process.stop()

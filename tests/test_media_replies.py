@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 
 from bot.conversations import Inbound
-from bot.delivery.bundle import bundle
+from bot.conversations.bundle import bundle
 from bot.delivery.pacing import PerChat
 from bot.privacy import export_participant
 from bot.runtime import Runtime

@@ -20,12 +20,12 @@ import pytest
 from telegram import Bot
 from telegram.request import HTTPXRequest
 
-from bot.channels.base import Pacing
 from bot.channels.telegram_aiohttp import AiohttpRequest
 from bot.channels.telegram_transport import TelegramTransport
 from bot.clock import SystemClock
 from bot.delivery import outbox as outbox_module
 from bot.delivery.outbox import OutboxSender
+from bot.delivery.transport import Pacing
 from bot.metrics import Metrics
 from bot.store.records import Changes, OutboxItem
 from bot.store.sqlite import SqliteStore

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from bot.people import build_people, mask_phone, new_invites, normalise_phone, r
 from bot.privacy import export_participant
 from bot.runtime import Runtime
 from bot.simulator import SimulatedPhone
+from tests.cli_inprocess import Ran, run_cli
 from tests.conftest import T0, make_config
 
 HEADER = "name,phone,telegram_id,locale,timezone,cohort,tags\n"
@@ -135,11 +134,9 @@ def test_cli_import_list_export(tmp_path: Path) -> None:
         f'[store]\nurl = "sqlite:///{tmp_path}/p.db"\n[project]\nlocales = ["en", "cy"]\n')
     (tmp_path / "people.csv").write_text(HEADER + "Ann,07700 900123,,en,,north,a;b\n"
                                          "Bad,12,,,,,\n")
-    cli = [sys.executable, "-m", "bot.cli", "participants"]
-
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*cli, *args, "--config", str(tmp_path / "config.toml")],
-                              capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    def run(*args: str) -> Ran:
+        return run_cli("participants", *args, "--config", tmp_path / "config.toml",
+                       cwd=tmp_path)
 
     bad = run("import", str(tmp_path / "people.csv"))
     assert bad.returncode != 0

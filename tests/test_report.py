@@ -14,6 +14,7 @@ from PIL import Image, ImageStat
 
 from bot.report.data import collect
 from bot.report.render import write_html, write_pdf
+from tests.cli_inprocess import Ran, run_cli
 from tests.rounds_support import Project, close_projects, open_project  # noqa: F401
 from tests.test_burden import dashboard
 
@@ -106,15 +107,13 @@ async def test_report_html_and_pdf_match_the_dashboard(tmp_path: Path) -> None:
 
 
 def test_report_command_writes_both_formats_and_refuses_bad_input(tmp_path: Path) -> None:
-    import sys
 
     config = tmp_path / "config.toml"
     config.write_text(f'[project]\nname = "Money Voices"\n[store]\nurl = "sqlite:///'
                       f'{tmp_path / "parley.db"}"\n', encoding="utf-8")
 
-    def parley(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "bot.cli", "report", *args, "--config",
-                               str(config)], capture_output=True, text=True, timeout=120)
+    def parley(*args: str) -> Ran:
+        return run_cli("report", *args, "--config", config)
 
     for fmt in ("html", "pdf"):
         done = parley("--format", fmt, "--out", str(tmp_path / f"r.{fmt}"),

@@ -7,21 +7,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 from bot.config import load_config
 from bot.runtime import open_runtime
 from bot.store.records import Address, AnswerRow, Changes, ConsentRecord, Participant
+from tests.cli_inprocess import Ran, run_cli
 from tests.serve_process import ParleyProcess, write_config
 
 UTC = dt.UTC
 
 
-def parley(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args, "--config", str(config)],
-                          cwd=config.parent, capture_output=True, text=True, timeout=60)
+def parley(config: Path, *args: str) -> Ran:
+    return run_cli(*args, "--config", config, cwd=config.parent)
 
 
 async def _seed(config: Path, people: list[tuple[str, dt.datetime, Changes]]) -> None:

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import pytest
 from bot.config import load_config
 from bot.runtime import open_runtime
 from bot.store.records import Address, Participant
+from tests.cli_inprocess import Ran, run_cli
 from tests.fakes.twilio_api import FakeTwilio
 from tests.rounds_support import project_dir
 from tests.serve_process import ROOT
@@ -34,10 +33,8 @@ def numbers() -> list[str]:
     return [f"+4477009{n:05d}" for n in range(PEOPLE)]
 
 
-def cli(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-m", "bot.cli", *args, "--config", str(config)],
-                            capture_output=True, text=True, timeout=60, cwd=config.parent,
-                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+def cli(config: Path, *args: str) -> Ran:
+    result = run_cli(*args, "--config", config, cwd=config.parent)
     assert result.returncode == 0, result.stderr
     return result
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.delivery.bundle import kinds
-from bot.scheduler.timing import is_quiet
+from bot.conversations.bundle import kinds
 from bot.store.sqlite import SqliteStore
+from bot.timing import is_quiet
 from tests.rounds_support import Project, close_projects, open_project  # noqa: F401  (autouse)
 
 UTC = dt.UTC
@@ -210,7 +210,7 @@ async def test_reminders_long_past_are_skipped_not_sent(tmp_path: Path) -> None:
 async def test_two_schedulers_never_send_the_same_step_twice(tmp_path: Path) -> None:
     """Two passes at once (say a second process by mistake) over one SQLite file: each
     person gets the round's message once; the loser's step is rolled back whole."""
-    from bot.rounds.wiring import due_work
+    from bot.wiring import due_work
 
     p = await open_project(tmp_path, dt.datetime(2026, 3, 2, 10, tzinfo=UTC),
                            store=SqliteStore(tmp_path / "parley.db"))

@@ -16,12 +16,12 @@ import pytest
 from bot.clock import ManualClock
 from bot.ids import SequentialIds
 from bot.privacy import export_participant
-from bot.rounds.wiring import due_work
 from bot.runtime import Runtime, open_runtime
 from bot.safeguarding.desk import AttentionError, Desk
 from bot.simulator import SimulatedPhone, enrolled_phone
 from bot.store.memory import MemoryStore
 from bot.store.records import OutboxItem
+from bot.wiring import due_work
 from tests.conftest import make_config
 
 COORD_CHAT, COORD_PHONE, ESCALATE_PHONE = 555001, "+447700900555", "+447700900777"

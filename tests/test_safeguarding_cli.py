@@ -1,5 +1,5 @@
 """``parley safeguarding list [--json]`` and ``ack ID`` for teams without the dashboard
-(real subprocesses on a SQLite project)."""
+(in-process, on a SQLite project)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import load_config
+from bot.conversations.safeguarding_notes import note
 from bot.safeguarding.desk import Desk
-from bot.safeguarding.notes import note
 from bot.store.records import Changes, Participant
 from bot.store.sqlite import SqliteStore
 from tests.conftest import T0

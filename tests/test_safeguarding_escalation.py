@@ -15,13 +15,13 @@ import pytest
 from bot.channels.sms import SmsChannel
 from bot.clock import ManualClock
 from bot.ids import SequentialIds
-from bot.rounds.wiring import due_work
 from bot.runtime import Runtime, open_runtime
 from bot.safeguarding.desk import Desk
 from bot.service import ParleyService
 from bot.simulator import enrolled_phone
 from bot.store.sqlite import SqliteStore
 from bot.web.app import create_app
+from bot.wiring import due_work
 from tests.conftest import T0, make_config
 from tests.fakes.twilio_api import (
     DEFAULT_ACCOUNT_SID,

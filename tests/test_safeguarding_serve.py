@@ -22,10 +22,10 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import load_config
-from bot.rounds.wiring import due_work
 from bot.runtime import open_runtime
 from bot.store.dashboard import Coordinator
 from bot.web.dashboard.auth import hash_password
+from bot.wiring import due_work
 from tests.fakes.telegram_api import DEFAULT_TOKEN, FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
 from tests.sms_harness import ParleyProcess, Phone, db_runtime, enrol, until, write_config

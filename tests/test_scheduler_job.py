@@ -13,10 +13,10 @@ import pytest
 
 from bot.clock import SystemClock
 from bot.ids import SequentialIds
-from bot.rounds.wiring import round_service, scheduler_job
 from bot.runtime import open_runtime
 from bot.simulator import SimulatedPhone
 from bot.store.memory import MemoryStore
+from bot.wiring import round_service, scheduler_job
 from tests.rounds_support import project_config, project_dir
 
 

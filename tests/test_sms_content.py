@@ -10,12 +10,11 @@ import gsm0338  # noqa: F401  (registers the "gsm03.38" codec)
 import pytest
 from typer.testing import CliRunner
 
-from bot.channels.render import sms_bodies
-from bot.channels.sms_encoding import measure
 from bot.cli import app
 from bot.config import Config
 from bot.flows.loader import FlowLibrary
-from bot.flows.sms_check import (
+from bot.i18n.renderer import Renderer
+from bot.sms_check import (
     completion_segments,
     main_path,
     message_costs,
@@ -23,8 +22,9 @@ from bot.flows.sms_check import (
     system_costs,
     system_problems,
 )
-from bot.flows.toml_positions import key_lines
-from bot.i18n.renderer import Renderer
+from bot.text.render import sms_bodies
+from bot.text.sms_encoding import measure
+from bot.text.toml_positions import key_lines
 from tests.conftest import PROJECT, ROOT
 
 FLOWS = sorted(p.stem for p in (ROOT / "flows").glob("*.toml"))

@@ -1,4 +1,4 @@
-"""Tests for bot.channels.sms_encoding: SMS encoding, segment counting, sanitising, splitting."""
+"""Tests for bot.text.sms_encoding: SMS encoding, segment counting, sanitising, splitting."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.channels.sms_encoding import (
+from bot.text.sms_encoding import (
     SegmentInfo,
     measure,
     sanitise_system_text,

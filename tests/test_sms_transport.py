@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from bot.channels.base import SendResult
 from bot.channels.sms_transport import TwilioTransport
 from bot.channels.twilio_async import NeverSent
 from bot.config import Config
+from bot.delivery.transport import SendResult
 from bot.errors import AmbiguousSend, RateLimited, TransientError, Unreachable
 from bot.store.memory import MemoryStore
 from bot.store.records import Changes, OutboxItem

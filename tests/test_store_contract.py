@@ -20,7 +20,7 @@ from bot.clock import ManualClock
 from bot.engine.session import Session
 from bot.errors import AlreadyProcessed, ConfigError, StoreError
 from bot.store import open_store
-from bot.store import sqlite as sqlite_module
+from bot.store import sqlite_schema as schema_module
 from bot.store.base import Store
 from bot.store.memory import MemoryStore
 from bot.store.records import (
@@ -39,7 +39,7 @@ from bot.store.records import (
 )
 from bot.store.sqlite import SqliteStore
 
-ALL_MIGRATIONS = [number for number, _, _ in sqlite_module._migrations()]
+ALL_MIGRATIONS = [number for number, _, _ in schema_module._migrations()]
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
@@ -250,7 +250,7 @@ async def test_session_round_trip_and_active_session(store: Store) -> None:
     assert await store.active_session("p1") == s
 
     for status in ("active", "waiting"):
-        moved = s.evolve(status=status, updated_at=T0 + MIN)
+        moved = dataclasses.replace(s, status=status, updated_at=T0 + MIN)
         await store.apply(Changes(session=moved))
         assert await store.active_session("p1") == moved
     for status in ("completed", "expired", "stopped"):
@@ -821,9 +821,9 @@ async def test_sqlite_failed_migration_is_rolled_back(
     store = SqliteStore(db_path)
     await store.open()
     await store.close()
-    real = sqlite_module._migrations()
+    real = schema_module._migrations()
     broken = "CREATE TABLE extra (a TEXT); -- a comment; with semicolons\nCREATE TABLE meta (x);"
-    monkeypatch.setattr(sqlite_module, "_migrations",
+    monkeypatch.setattr(schema_module, "_migrations",
                         lambda: [*real, (9999, "9999_broken.sql", broken)])
     with pytest.raises(StoreError, match="already exists"):
         await SqliteStore(db_path).open()

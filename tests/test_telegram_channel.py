@@ -16,17 +16,17 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.channels.base import Pacing
-from bot.channels.render import split_telegram
 from bot.channels.telegram import file_base_url, proxy_configured
 from bot.channels.telegram_aiohttp import AiohttpRequest
 from bot.channels.telegram_transport import TelegramTransport, keyboard, outcome_of
 from bot.channels.telegram_updates import UpdateError, callback_data, chat_of, normalise
 from bot.conversations import Inbound
+from bot.delivery.transport import Pacing
 from bot.errors import AmbiguousSend, RateLimited, Rejected, TransientError, Unreachable
 from bot.runtime import Runtime
 from bot.simulator import SimulatedPhone, enrolled_phone
 from bot.store.records import OutboxItem
+from bot.text.render import split_telegram
 from tests.fakes.server import ServedApp
 from tests.fakes.telegram_api import (
     DEFAULT_TOKEN,

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from bot.store.records import Changes, Participant
 from bot.text_hygiene import clean, clean_text, for_terminal
 from bot.web.app import create_app
 from bot.web.dashboard.auth import hash_password
+from tests.cli_inprocess import run_cli
 from tests.fakes.server import ServedApp
 from tests.fakes.telegram_api import FakeTelegram
 from tests.serve_process import write_config
@@ -118,10 +117,7 @@ def test_cli_list_prints_names_inert(tmp_path: Path) -> None:
             await runtime.close()
 
     asyncio.run(seed())
-    shown = subprocess.run([sys.executable, "-m", "bot.cli", "participants", "list",
-                            "--config", str(config)], capture_output=True, text=True,
-                           timeout=60, env={"COLUMNS": "400", "PATH": "/usr/bin:/bin"},
-                           cwd=tmp_path)
+    shown = run_cli("participants", "list", "--config", config, cwd=tmp_path, columns=400)
     assert shown.returncode == 0, shown.stderr
     assert "red" in shown.stdout and "desrever" in shown.stdout
     assert not any(ch in shown.stdout for ch in "\x1b\x07\x9b\u202e\u202c")

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from bot.scheduler.timing import add_local, allowed_spans, is_quiet, next_allowed, parse_local
+from bot.timing import add_local, allowed_spans, is_quiet, next_allowed, parse_local
 
 UTC = dt.UTC
 

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +10,7 @@ import pytest
 from bot.errors import ImportRowError
 from bot.ids import SequentialIds
 from bot.people import build_people, read_csv
+from tests.cli_inprocess import Ran, run_cli
 from tests.conftest import T0, make_config
 
 HEADER = "name,phone,telegram_id,locale,timezone,cohort,tags\n"
@@ -35,10 +34,8 @@ def test_numbers_not_valid_for_their_region_are_refused_with_their_line() -> Non
     ]
 
 
-def parley(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args, "--config",
-                           str(tmp_path / "config.toml")],
-                          capture_output=True, text=True, timeout=30, cwd=tmp_path)
+def parley(tmp_path: Path, *args: str) -> Ran:
+    return run_cli(*args, "--config", tmp_path / "config.toml", cwd=tmp_path)
 
 
 @pytest.mark.timeout(60)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -23,9 +21,10 @@ from bot.config import load_config
 from bot.runtime import Runtime, open_runtime
 from bot.store.dashboard import Coordinator
 from bot.web.dashboard.auth import hash_password
+from tests.cli_inprocess import run_cli
 from tests.fakes.server import ServedApp
 from tests.fakes.twilio_whatsapp import FakeTwilioWhatsApp
-from tests.serve_process import ROOT, ParleyProcess
+from tests.serve_process import ParleyProcess
 from tests.sms_harness import until_db
 from tests.whatsapp_harness import WhatsAppPhone, write_config
 
@@ -79,9 +78,7 @@ async def db(server: ParleyProcess) -> AsyncIterator[Runtime]:
 
 
 def cli(config: Path, *args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "bot.cli", *args, "--config", str(config)],
-                            capture_output=True, text=True, timeout=60, cwd=config.parent,
-                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    result = run_cli(*args, "--config", config, cwd=config.parent)
     assert result.returncode == 0, result.stderr + result.stdout
     return result.stdout
 

@@ -8,13 +8,13 @@ import datetime as dt
 from typing import Any
 
 from bot.config import Config
+from bot.contact_prefs import prefs_of
 from bot.conversations import payload_of
 from bot.engine.io import Output
 from bot.i18n.renderer import Renderer
-from bot.rounds.planner import prefs_of
-from bot.scheduler.timing import next_allowed
 from bot.store.base import Store
 from bot.store.records import Changes, EventRow, OutboxItem, Participant
+from bot.timing import next_allowed
 
 
 async def tell(store: Store, renderer: Renderer, config: Config, person: Participant,

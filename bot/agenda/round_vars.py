@@ -3,17 +3,35 @@ accepted suggestions (``--from-suggestions``)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from bot.agenda.suggestions import Suggestions
 from bot.budgets.setup import budget_vars
+from bot.config import Config
 from bot.deliberation.statements import Statements
 from bot.errors import ParleyError
+from bot.flows.loader import FlowLibrary
 from bot.flows.models import AskNode
 from bot.flows.models_many import AllocateAnswer, MultiAnswer, RankingAnswer
+from bot.i18n.renderer import Renderer
+from bot.store.base import Store
 
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
+
+class Runtime(Protocol):
+    """What this module uses of ``bot.runtime.Runtime`` (a Protocol, so the agenda sits
+    below the runtime that assembles it)."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def library(self) -> FlowLibrary: ...
+
+    @property
+    def renderer(self) -> Renderer: ...
+
+    @property
+    def config(self) -> Config: ...
 
 
 def options_var(runtime: Runtime, flow_id: str) -> str | None:

@@ -16,10 +16,10 @@ from typing import Literal
 
 from bot.agenda.notify import tell
 from bot.config import Config
+from bot.conversations.safeguarding_phrases import flagged_phrase
 from bot.engine.options_from import encode
 from bot.errors import ParleyError
 from bot.i18n.renderer import Renderer
-from bot.safeguarding.phrases import flagged_phrase
 from bot.store.base import Store
 from bot.store.participation import SuggestionDecision
 from bot.store.records import Participant

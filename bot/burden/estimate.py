@@ -12,8 +12,8 @@ import math
 from collections.abc import Mapping
 
 from bot.flows.models import AskNode, Flow
-from bot.flows.sms_check import main_path, message_costs
 from bot.i18n.renderer import Renderer
+from bot.sms_check import main_path, message_costs
 
 WORDS_PER_MINUTE = 150
 """Slower than print reading (≈ 200-250): small screens, second languages, low literacy."""

@@ -12,11 +12,11 @@ import dataclasses
 from collections.abc import Sequence
 
 from bot.burden.estimate import minutes
-from bot.channels.render import sms_bodies
 from bot.config import Config
 from bot.engine.io import Output
 from bot.flows.models import Flow
 from bot.i18n.renderer import Renderer
+from bot.text.render import sms_bodies
 
 KEY = "burden.about_minutes"
 

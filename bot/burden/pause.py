@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Mapping
 
 from bot.keyword_handlers import KeywordCall, register
-from bot.scheduler.timing import zone
+from bot.timing import zone
 
 PAUSED_UNTIL = "paused_until"
 DEFAULT_WEEKS = 2

@@ -23,18 +23,17 @@ from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute, Route
 
-from bot.channels.base import Transport
 from bot.channels.sms_transport import TwilioTransport
 from bot.channels.sms_webhook import SmsWebhooks
 from bot.config import Config
-from bot.errors import AmbiguousSend, StoreError, TransientError
+from bot.delivery.transport import Transport
+from bot.errors import StoreError
 from bot.store.records import Channel
 
 if TYPE_CHECKING:
-    from bot.service import ParleyService
+    from bot.channels.host import ServiceHost
 
 log = logging.getLogger("parley.sms")
-CANNOT_BE_CHECKED = "cannot be checked"
 
 
 class SmsChannel:
@@ -48,14 +47,14 @@ class SmsChannel:
         self.transport: Transport = self.twilio
         self.webhooks = SmsWebhooks(config)
         self.recheck_interval = recheck_interval
-        self._service: ParleyService | None = None
+        self._service: ServiceHost | None = None
         self._recheck: asyncio.Task[None] | None = None
 
     def routes(self) -> list[BaseRoute]:
         return [Route("/sms/inbound", self.webhooks.inbound, methods=["POST"]),
                 Route("/sms/status", self.webhooks.status, methods=["POST"])]
 
-    async def start(self, service: ParleyService) -> None:
+    async def start(self, service: ServiceHost) -> None:
         self._service = service
         runtime = service.runtime
         self.twilio.store, self.twilio.clock = runtime.store, runtime.clock
@@ -86,31 +85,8 @@ class SmsChannel:
                 log.warning("sms: could not re-check ambiguous sends: %s", exc)
 
     async def recheck_ambiguous(self) -> int:
-        """Ask Twilio about sends still marked ambiguous (the look-up failed when they
-        were made). Returns how many were settled (sent, or queued to send again)."""
-        if self._service is None:
-            return 0
-        store, clock = self._service.runtime.store, self._service.runtime.clock
-        settled = 0
-        for item in await store.outbox_all(status="ambiguous"):
-            if item.channel != self.name or item.last_error == CANNOT_BE_CHECKED:
-                continue
-            try:
-                found = await self.twilio.resolve_ambiguous(item)
-            except AmbiguousSend:
-                item.last_error = CANNOT_BE_CHECKED
-            except TransientError as exc:
-                log.info("sms: an ambiguous send cannot be checked yet: %s", exc)
-                continue
-            else:
-                settled += 1
-                if found is None:  # Twilio never got it: safe to send
-                    item.status, item.next_attempt_at = "retry", clock.now()
-                    item.last_error = "not found at Twilio; sending again"
-                else:
-                    item.status, item.sent_at, item.last_error = "sent", clock.now(), None
-                    item.provider_id, item.segments = found.provider_id, found.segments
-                    self._service.metrics.inc("parley_sms_segments_total",
-                                              found.segments or 0, channel=self.name)
-            await store.outbox_update(item)
-        return settled
+        """Ask Twilio about sends still marked ambiguous, through this channel's outbox
+        sender (``bot.delivery.ambiguity``: the one place the rule lives). Returns how
+        many were settled (sent, or queued to send again)."""
+        sender = None if self._service is None else self._service.senders.get(self.name)
+        return 0 if sender is None else await sender.recheck_ambiguous()

@@ -34,17 +34,17 @@ from typing import Any, TypeVar
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
-from bot.channels.base import Pacing, SendResult
-from bot.channels.render import SmsBody, sms_bodies
 from bot.channels.twilio_async import AsyncTwilio, NeverSent, NoAnswer
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.delivery.pacing import SlidingWindow
+from bot.delivery.transport import Pacing, SendResult
 from bot.errors import AmbiguousSend, RateLimited, Rejected, TransientError, Unreachable
 from bot.metrics import Metrics
 from bot.store.base import Store
 from bot.store.records import Channel, OutboxItem
 from bot.store.sms import SmsPart, summarise
+from bot.text.render import SmsBody, sms_bodies
 
 log = logging.getLogger("parley.sms")
 T = TypeVar("T")

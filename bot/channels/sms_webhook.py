@@ -33,23 +33,20 @@ from twilio.request_validator import RequestValidator
 
 from bot.channels.twilio_media import media_of
 from bot.config import Config
+from bot.delivery import address_problems
 from bot.engine.keywords import classify
 from bot.errors import StoreError
-from bot.store.records import Changes, Channel, InboxItem
+from bot.store.records import Channel, InboxItem
 from bot.store.sms import summarise
 
 if TYPE_CHECKING:
-    from bot.service import ParleyService
+    from bot.channels.host import ServiceHost
 
 log = logging.getLogger("parley.sms")
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 SIGNATURE_HEADER = "X-Twilio-Signature"
 SETTINGS_HEADER = "X-Twilio-Webhooks-Signature-Settings"
-UNREACHABLE_ON_DELIVERY = {30005: "unknown destination handset (30005)",
-                           30006: "landline or unreachable carrier (30006)"}
-"""Delivery errors that say the number cannot receive texts (30003, phone off, can)."""
-OPTED_OUT = 21610
 
 Form = ImmutableMultiDict[str, str]
 
@@ -79,13 +76,13 @@ class SmsWebhooks:
         self.config = config
         self.public_url = config.server.public_url.rstrip("/")
         self.validator = RequestValidator(config.sms.auth_token)
-        self.service: ParleyService | None = None
+        self.service: ServiceHost | None = None
         self._resyncs: set[asyncio.Task[None]] = set()
 
-    def attach(self, service: ParleyService) -> None:
+    def attach(self, service: ServiceHost) -> None:
         self.service = service
 
-    def _service(self) -> ParleyService:
+    def _service(self) -> ServiceHost:
         if self.service is None:
             raise RuntimeError("the SMS channel has not been started")
         return self.service
@@ -201,21 +198,17 @@ class SmsWebhooks:
         except StoreError as exc:
             log.warning("sms: could not update a delivery status: %s", exc)
 
-    async def _address_problem(self, outbox_id: int, code: int) -> None:
-        """A delivery error that says something about the number itself."""
-        if code != OPTED_OUT and code not in UNREACHABLE_ON_DELIVERY:
+    async def _address_problem(self, outbox_id: int, code: int,
+                               unreachable: dict[int, str] | None = None) -> None:
+        """A delivery error that says something about the number itself
+        (``bot.delivery.address_problems``)."""
+        runtime = self._service().runtime
+        problem = address_problems.on_delivery(code, runtime.clock.now(), unreachable)
+        if problem is None:
             return
-        store = self._service().runtime.store
-        row = await store.outbox_get(outbox_id)
-        address = await store.get_address(row.address) if row and row.address else None
-        if address is None:
-            return
-        if code == OPTED_OUT:
-            address.opted_out = True
-            address.opted_out_at = address.opted_out_at or self._service().runtime.clock.now()
-        else:
-            address.unreachable, address.unreachable_reason = True, UNREACHABLE_ON_DELIVERY[code]
-        await store.apply(Changes(addresses=[address]))
+        row = await runtime.store.outbox_get(outbox_id)
+        if row is not None and row.address:
+            await address_problems.mark(runtime.store, row.address, problem)
 
 
 def _as_twilio_saw_it(body: str, opt_out_type: str) -> str:

@@ -42,17 +42,17 @@ from telegram import Bot, BotCommand
 from telegram.error import InvalidToken, RetryAfter, TelegramError
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot.channels.base import Pacing, Transport
 from bot.channels.telegram_aiohttp import AiohttpRequest
 from bot.channels.telegram_transport import TelegramTransport, outcome_of
 from bot.channels.telegram_updates import UpdateError, normalise
 from bot.config import Config
+from bot.delivery.transport import Pacing, Transport
 from bot.errors import RateLimited, StoreError, TemplateError
 from bot.store.records import Channel, InboxItem
 from bot.text_hygiene import loads_bounded
 
 if TYPE_CHECKING:
-    from bot.service import ParleyService
+    from bot.channels.host import ServiceHost
 
 log = logging.getLogger("parley.telegram")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -112,13 +112,13 @@ class TelegramChannel:
         self.ready = asyncio.Event()
         """Set once start-up set-up has succeeded (tests and the polling loop wait on it)."""
         self._secret = tg.webhook_secret.encode("utf-8")
-        self._service: ParleyService | None = None
+        self._service: ServiceHost | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     def routes(self) -> list[BaseRoute]:
         return [Route(WEBHOOK_PATH, self.webhook, methods=["POST"])]
 
-    async def start(self, service: ParleyService) -> None:
+    async def start(self, service: ServiceHost) -> None:
         self._service = service
         tg = self.config.telegram
         if tg.mode == "webhook" and not tg.webhook_secret:
@@ -141,7 +141,7 @@ class TelegramChannel:
             log.info("telegram: closing the HTTP client: %s", type(exc).__name__)
 
     # -- inbound ---------------------------------------------------------------------------
-    def _service_or_fail(self) -> ParleyService:
+    def _service_or_fail(self) -> ServiceHost:
         if self._service is None:
             raise RuntimeError("the Telegram channel has not been started")
         return self._service
@@ -260,7 +260,7 @@ class TelegramChannel:
                      "registered; point Telegram at <your public URL>%s yourself",
                      WEBHOOK_PATH)
 
-    async def _set_commands(self, service: ParleyService) -> None:
+    async def _set_commands(self, service: ServiceHost) -> None:
         """The command menu, in the first locale by default and in each other locale for
         people whose Telegram is set to that language."""
         renderer = service.runtime.renderer

@@ -60,11 +60,10 @@ from telegram.error import (
 )
 
 from bot.acks import PRESS_ACK
-from bot.channels.base import Pacing, SendResult
-from bot.channels.render import split_telegram
 from bot.channels.telegram_aiohttp import ResponseTooLarge
 from bot.channels.telegram_updates import callback_data, chat_of
 from bot.delivery.pacing import MARGIN
+from bot.delivery.transport import Pacing, SendResult
 from bot.errors import (
     AmbiguousSend,
     ChannelError,
@@ -74,6 +73,7 @@ from bot.errors import (
     Unreachable,
 )
 from bot.store.records import Channel, OutboxItem
+from bot.text.render import split_telegram
 
 log = logging.getLogger("parley.telegram")
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol,

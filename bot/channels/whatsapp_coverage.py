@@ -3,7 +3,7 @@
 Outside WhatsApp's 24-hour window only templates may be sent (``whatsapp_transport``).
 The messages a round sends on Parley's own initiative are: the introduction and
 consent for someone who never agreed, the flow's first message (its ``say`` nodes and
-first question travel as one message, ``bot.delivery.bundle``), reminders, and what a
+first question travel as one message, ``bot.conversations.bundle``), reminders, and what a
 no-reply timeout sends. For each, the template keys that would carry it are the ones
 the transport tries (``candidate_keys``); this module lists those with none configured,
 so ``flows validate`` and ``rounds create --dry-run`` can say so *before* a round goes

@@ -11,7 +11,7 @@ window and native choices; per message the transport picks a *plan*:
   (``list_<n>``); the options travel as variables and each button's id is the option's
   token, so a tap comes back as a press; without such a template, numbered text;
 - outside it: the approved template for the message (``[whatsapp.templates]``, the first
-  key of ``bot.delivery.bundle.template_keys`` that is configured, then
+  key of ``bot.conversations.bundle.template_keys`` that is configured, then
   ``<flow>.invite``), sent with ``ContentSid`` and ``ContentVariables``
   ``{"1": project name, "2": the message text with numbered options}``;
 - outside it with no template: the same message to another address of the person
@@ -34,13 +34,13 @@ from typing import Any
 
 from twilio.base.exceptions import TwilioRestException
 
-from bot.channels.base import Pacing, SendResult
-from bot.channels.render import SmsBody
 from bot.channels.sms_transport import TwilioTransport
 from bot.config import Config
-from bot.delivery.bundle import template_keys
+from bot.conversations.bundle import template_keys
+from bot.delivery.transport import Pacing, SendResult
 from bot.errors import Rejected, Unreachable
 from bot.store.records import Changes, Channel, OutboxItem
+from bot.text.render import SmsBody
 
 log = logging.getLogger("parley.whatsapp")
 

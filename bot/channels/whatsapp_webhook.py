@@ -93,19 +93,13 @@ class WhatsAppWebhooks(SmsWebhooks):
             return PlainTextResponse("store unavailable", status_code=503)
         return twiml()
 
-    async def _address_problem(self, outbox_id: int, code: int) -> None:
+    async def _address_problem(self, outbox_id: int, code: int,
+                               unreachable: dict[int, str] | None = None) -> None:
         if code == WINDOW_CLOSED:
             await self._window_closed(outbox_id)
             return
-        if code not in NOT_ON_WHATSAPP:
-            await super()._address_problem(outbox_id, code)
-            return
-        store = self._service().runtime.store
-        row = await store.outbox_get(outbox_id)
-        address = await store.get_address(row.address) if row and row.address else None
-        if address is not None:
-            address.unreachable, address.unreachable_reason = True, NOT_ON_WHATSAPP[code]
-            await store.apply(Changes(addresses=[address]))
+        await super()._address_problem(outbox_id, code, {**NOT_ON_WHATSAPP,
+                                                         **(unreachable or {})})
 
     async def _window_closed(self, outbox_id: int) -> None:
         """WhatsApp refused a message Twilio had accepted: queue it again, marked, so

@@ -16,10 +16,10 @@ from decimal import ROUND_HALF_UP, Decimal
 from bot.config import Config
 from bot.engine.session import Session
 from bot.errors import ParleyError
-from bot.scheduler.timing import zone
 from bot.store.base import Store
 from bot.store.records import Changes, Participant
 from bot.store.round_records import CENTS, LedgerEntry
+from bot.timing import zone
 
 NOT_EARNING = frozenset({"no_reply", "declined", "gave_up", "expired"})
 """Flow outcomes that are not a completion worth paying for."""

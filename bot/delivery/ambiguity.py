@@ -13,15 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from bot.channels.base import SendResult, Transport
 from bot.clock import Clock
 from bot.delivery.pacing import PerChat
+from bot.delivery.transport import SendResult, Transport
 from bot.errors import AmbiguousSend, TransientError
 from bot.metrics import Metrics
 from bot.store.base import Store
 from bot.store.records import OutboxItem
 
 log = logging.getLogger("parley.outbox")
+CANNOT_BE_CHECKED = "cannot be checked"
 RESEND_DELAY = 10.0
 """Seconds before an ambiguous send is resent once: long enough for a connection that
 was dropping to recover, short enough that the person is still in the conversation."""
@@ -72,22 +73,40 @@ class AmbiguousSends:
         recovered = await self.store.outbox_recover()
         if recovered:
             log.warning("outbox: %d send(s) interrupted by a restart are ambiguous", recovered)
+        await self.recheck_ambiguous()
+
+    async def recheck_ambiguous(self) -> int:
+        """Ask the provider about this channel's sends still marked ambiguous: at start-up,
+        and every few minutes for SMS (the look-up may have failed when the send was
+        made). The one place this rule lives. Returns how many were settled (sent, or
+        queued to send again)."""
+        settled = 0
         for item in await self.store.outbox_all(status="ambiguous"):
             if item.channel != self.channel or (item.last_error or "").startswith(
-                    "cannot be checked"):
+                    CANNOT_BE_CHECKED):
                 continue
-            try:
-                found = await self.transport.resolve_ambiguous(item)
-            except AmbiguousSend:
-                item.last_error = "cannot be checked"
-                await self._maybe_resend(item, self.clock.now())
-            except TransientError as exc:
-                log.warning("outbox: could not check an ambiguous send now: %s", exc)
-                continue
-            else:
-                if found is not None:
-                    self._sent(item, found, self.clock.now())
-                else:  # the provider certainly never got it: safe to send
-                    item.status, item.next_attempt_at = "retry", self.clock.now()
-                    item.last_error = "not found at provider after restart; resending"
+            outcome = await self._check(item)
+            if outcome is None:
+                continue  # the provider cannot be asked now: next time
+            settled += outcome
             await self.store.outbox_update(item)
+        return settled
+
+    async def _check(self, item: OutboxItem) -> int | None:
+        """1 when settled, 0 when it can never be checked, None when not now."""
+        try:
+            found = await self.transport.resolve_ambiguous(item)
+        except AmbiguousSend:
+            item.last_error = CANNOT_BE_CHECKED
+            await self._maybe_resend(item, self.clock.now())
+            return 0
+        except TransientError as exc:
+            log.warning("outbox %s: could not check an ambiguous send now: %s",
+                        self.channel, exc)
+            return None
+        if found is not None:
+            self._sent(item, found, self.clock.now())
+        else:  # the provider certainly never got it: safe to send
+            item.status, item.next_attempt_at = "retry", self.clock.now()
+            item.last_error = "not found at the provider; sending again"
+        return 1

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from bot.clock import Clock
 from bot.delivery.supervisor import Supervisor
-from bot.flows.durations import parse_duration
+from bot.durations import parse_duration
 from bot.store.base import Store
 from bot.store.records import OutboxItem
 

@@ -15,11 +15,12 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
-from bot.channels.base import SendResult, Transport
 from bot.clock import Clock
+from bot.delivery import address_problems
 from bot.delivery.ambiguity import RESEND_DELAY, AmbiguousSends
 from bot.delivery.pacing import HELD, PerChat, SlidingWindow, Slot
 from bot.delivery.supervisor import Supervisor
+from bot.delivery.transport import SendResult, Transport
 from bot.errors import (
     AmbiguousSend,
     RateLimited,
@@ -373,13 +374,6 @@ class OutboxSender(AmbiguousSends):
         return address.opted_out and item.payload.get("kind") not in ("stop_ack", "press_ack")
 
     async def _mark_address(self, item: OutboxItem, exc: Unreachable) -> None:
-        address = await self.store.get_address(item.address)
-        if address is None:
-            return
-        from bot.store.records import Changes
-
-        if exc.code == 21610:
-            address.opted_out, address.opted_out_at = True, self.clock.now()
-        else:
-            address.unreachable, address.unreachable_reason = True, exc.reason
-        await self.store.apply(Changes(addresses=[address]))
+        await address_problems.mark(self.store, item.address,
+                                    address_problems.on_send(exc.code, exc.reason,
+                                                             self.clock.now()))

@@ -4,6 +4,7 @@ No I/O, no clock reads, no randomness: it returns a new session, channel-neutral
 outputs with rendered text, and events for the caller to persist.
 """
 
-from bot.engine.step import StepContext, StepResult, begin, step
+from bot.engine.context import StepContext, StepResult
+from bot.engine.step import begin, step
 
 __all__ = ["StepContext", "StepResult", "begin", "step"]

@@ -186,30 +186,14 @@ def parse_date(answer: DateAnswer, text: str, today: dt.date, order: str = "DMY"
     """``3 March``, ``March 3rd``, ``03/03/2026``, ``2026-03-03``, ``today``, ``yesterday``."""
     t = simplify(text)
     invalid = Invalid("system.reprompt_date", "not a date")
-    day: int | None = None
-    month: int | None = None
-    year: int | None = None
     relative = {"today": 0, "yesterday": -1, "tomorrow": 1, "heddiw": 0, "ddoe": -1, "yfory": 1}
     if t in relative:
         found = today + dt.timedelta(days=relative[t])
         return _date_bounds(answer, found, today)
-    if m := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", t):
-        year, month, day = int(m[1]), int(m[2]), int(m[3])
-    elif m := re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2}|\d{4}))?", t):
-        a, b = int(m[1]), int(m[2])
-        day, month = (b, a) if order == "MDY" else (a, b)
-        year = int(m[3]) if m[3] else None
-    else:
-        words = _words(re.sub(r"(\d+)(st|nd|rd|th)\b", r"\1", t)).split()
-        for w in words:
-            if w in MONTHS and month is None:
-                month = MONTHS[w]
-            elif w.isdigit() and len(w) == 4 and year is None:
-                year = int(w)
-            elif w.isdigit() and len(w) <= 2 and day is None:
-                day = int(w)
-            elif w not in {"of", "the", "on"}:
-                return invalid
+    parts = _date_parts(t, order)
+    if parts is None:
+        return invalid
+    day, month, year = parts
     if day is None or month is None:
         return invalid
     if year is not None and year < 100:
@@ -219,6 +203,37 @@ def parse_date(answer: DateAnswer, text: str, today: dt.date, order: str = "DMY"
     except ValueError:
         return invalid
     return _date_bounds(answer, found, today)
+
+
+_DateParts = tuple[int | None, int | None, int | None]
+
+
+def _date_parts(t: str, order: str) -> _DateParts | None:
+    """Day, month and year as written (any may be missing), or None if ``t`` holds a
+    word that is not part of a date."""
+    if m := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", t):
+        return int(m[3]), int(m[2]), int(m[1])
+    if m := re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})(?:[/.\-](\d{2}|\d{4}))?", t):
+        a, b = int(m[1]), int(m[2])
+        day, month = (b, a) if order == "MDY" else (a, b)
+        return day, month, int(m[3]) if m[3] else None
+    return _worded_date(t)
+
+
+def _worded_date(t: str) -> _DateParts | None:
+    day: int | None = None
+    month: int | None = None
+    year: int | None = None
+    for w in _words(re.sub(r"(\d+)(st|nd|rd|th)\b", r"\1", t)).split():
+        if w in MONTHS and month is None:
+            month = MONTHS[w]
+        elif w.isdigit() and len(w) == 4 and year is None:
+            year = int(w)
+        elif w.isdigit() and len(w) <= 2 and day is None:
+            day = int(w)
+        elif w not in {"of", "the", "on"}:
+            return None
+    return day, month, year
 
 
 def _date_bounds(answer: DateAnswer, found: dt.date, today: dt.date) -> Parsed:

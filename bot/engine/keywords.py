@@ -84,7 +84,7 @@ PREFIXED: dict[str, str] = {
     "AWGRYM": "suggest", "AWGRYMU": "suggest",  # Welsh
 }
 """Global words followed by the person's own text (``SUGGEST more night buses``): the
-word picks a handler (``bot.agenda.words``), the rest is what they said."""
+word picks a handler (``bot.conversations.suggest_words``), the rest is what they said."""
 _PREFIXED = re.compile(r"\s*/?([A-Za-z]+)(?:@\w+)?(?![\w'])[\s:,.!-]*(.*)", re.DOTALL)
 
 

@@ -2,8 +2,9 @@
 
 A vote on participants' own suggestions, or on a budget's projects, cannot list its
 options in the flow file: the round passes them as a JSON list of ``{"value", "label"}``
-(optionally ``"cost"``). ``resolve`` returns the flow with those options filled in, the
-same object for the same variables, so the engine's caches keep working.
+(optionally ``"cost"``). ``resolve`` returns the flow with those options filled in; given
+the owner's ``StepCaches`` it returns the same object for the same variables (keyed by a
+digest of them), so the engine's other caches keep working.
 """
 
 from __future__ import annotations
@@ -12,13 +13,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from bot.engine.caches import StepCaches, digest
 from bot.engine.io import Begin, Input
 from bot.flows.models import AskNode, Flow, is_template_key
 from bot.flows.models_many import MAX_OPTIONS, AllocateAnswer, MultiAnswer, RankingAnswer
 from bot.flows.option import Option
-
-_CACHE: dict[tuple[int, tuple[str | None, ...]], tuple[Flow, Flow]] = {}
-_LIMIT = 512
 
 
 def encode(options: list[tuple[str, str]]) -> str:
@@ -48,27 +47,21 @@ def _options(raw: str | None) -> tuple[Option, ...]:
     return tuple(out[:MAX_OPTIONS])
 
 
-_DYNAMIC: dict[int, tuple[Flow, list[str]]] = {}
-
-
-def _dynamic(flow: Flow) -> list[str]:
+def _dynamic(flow: Flow, caches: StepCaches | None = None) -> tuple[str, ...]:
     """The questions of ``flow`` whose options or limit come with the round, found once
-    per flow object (``step`` asks on every input)."""
-    hit = _DYNAMIC.get(id(flow))
-    if hit is not None and hit[0] is flow:
-        return hit[1]
-    found = [nid for nid, node in flow.nodes.items() if isinstance(node, AskNode)
-             and isinstance(node.answer, MultiAnswer | RankingAnswer | AllocateAnswer)
-             and (node.answer.options_from is not None
-                  or getattr(node.answer, "limit_from", None) is not None)]
-    if len(_DYNAMIC) >= _LIMIT:
-        _DYNAMIC.clear()
-    _DYNAMIC[id(flow)] = (flow, found)
-    return found
+    per flow version when there are caches (``step`` asks on every input)."""
+    key = (flow.id, flow.version)
+    if caches is not None and (hit := caches.dynamic.get(key)) is not None:
+        return hit
+    found = tuple(nid for nid, node in flow.nodes.items() if isinstance(node, AskNode)
+                  and isinstance(node.answer, MultiAnswer | RankingAnswer | AllocateAnswer)
+                  and (node.answer.options_from is not None
+                       or getattr(node.answer, "limit_from", None) is not None))
+    return found if caches is None else StepCaches.keep(caches.dynamic, key, found)
 
 
-def has_dynamic(flow: Flow) -> bool:
-    return bool(_dynamic(flow))
+def has_dynamic(flow: Flow, caches: StepCaches | None = None) -> bool:
+    return bool(_dynamic(flow, caches))
 
 
 def _names(node: AskNode) -> tuple[str, ...]:
@@ -108,27 +101,23 @@ def _filled(node: AskNode, vars: Mapping[str, str]) -> AskNode:
     return node.model_copy(update={"answer": answer.model_copy(update=update)})
 
 
-def resolve(flow: Flow, vars: Mapping[str, str]) -> Flow:
+def resolve(flow: Flow, vars: Mapping[str, str], caches: StepCaches | None = None) -> Flow:
     """``flow`` with every ``options_from`` question's options taken from ``vars``."""
-    dynamic = _dynamic(flow)
+    dynamic = _dynamic(flow, caches)
     if not dynamic:
         return flow
     names = sorted({name for nid in dynamic
                     for name in _names(flow.nodes[nid])})  # type: ignore[arg-type]
-    key = (id(flow), tuple(vars.get(name) for name in names))
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0] is flow:
-        return hit[1]
+    key = (flow.id, flow.version, digest(vars.get(name) for name in names))
+    if caches is not None and (hit := caches.resolved.get(key)) is not None:
+        return hit
     nodes = dict(flow.nodes)
     for nid in dynamic:
         node = flow.nodes[nid]
         assert isinstance(node, AskNode)
         nodes[nid] = _filled(node, vars)
     filled = flow.model_copy(update={"nodes": nodes})
-    if len(_CACHE) >= _LIMIT:
-        _CACHE.clear()
-    _CACHE[key] = (flow, filled)
-    return filled
+    return filled if caches is None else StepCaches.keep(caches.resolved, key, filled)
 
 
 def samples(flow: Flow) -> dict[str, str]:
@@ -150,10 +139,11 @@ def samples(flow: Flow) -> dict[str, str]:
     return out
 
 
-def for_input(flow: Flow, vars: Mapping[str, str], input: Input) -> Flow:
+def for_input(flow: Flow, vars: Mapping[str, str], input: Input,
+              caches: StepCaches | None = None) -> Flow:
     """``resolve`` for one step: a flow without such questions is returned as it is, and
     a beginning brings its own variables."""
-    if not has_dynamic(flow):
+    if not has_dynamic(flow, caches):
         return flow
     extra = input.vars if isinstance(input, Begin) else {}
-    return resolve(flow, {**vars, **extra})
+    return resolve(flow, {**vars, **extra}, caches)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 from bot.flows.models import AnswerKind, Flow
 
@@ -77,14 +77,30 @@ class Session:
     retries: int = 0
     round_id: str | None = None
 
-    def evolve(self, **changes: Any) -> Session:
-        """A copy with ``changes`` applied: ``dataclasses.replace`` without re-running
-        ``__init__`` (the engine evolves sessions several times per step). Only the
-        engine calls this, with field names it knows."""
+    def evolve(self, *, node: str | None = None, status: SessionStatus | None = None,
+               locale: str | None = None, fields: dict[str, FieldValue] | None = None,
+               vars: dict[str, str] | None = None, asked: int | None = None,
+               retries: int | None = None) -> Session:
+        """A copy with the given fields changed (None: unchanged). Only what a step may
+        change can be passed, each with its type; ``dataclasses.replace`` is skipped
+        because the engine evolves sessions several times per step."""
         new = object.__new__(Session)
         state = new.__dict__
         state.update(self.__dict__)
-        state.update(changes)
+        if node is not None:
+            state["node"] = node
+        if status is not None:
+            state["status"] = status
+        if locale is not None:
+            state["locale"] = locale
+        if fields is not None:
+            state["fields"] = fields
+        if vars is not None:
+            state["vars"] = vars
+        if asked is not None:
+            state["asked"] = asked
+        if retries is not None:
+            state["retries"] = retries
         return new
 
     @property

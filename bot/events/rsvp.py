@@ -17,10 +17,10 @@ from bot.config import Config
 from bot.engine.session import Session
 from bot.i18n.renderer import Renderer
 from bot.notify import notice
-from bot.scheduler.timing import zone
 from bot.store.base import Store
 from bot.store.events import Event, Rsvp
 from bot.store.records import Changes, Participant
+from bot.timing import zone
 
 FLOWS = {"event_rsvp": "rsvp", "event_reminder": "still_coming"}
 """Flow id -> the field holding the answer."""

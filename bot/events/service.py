@@ -13,10 +13,10 @@ from bot.credits.ledger import to_cents
 from bot.errors import ParleyError, StoreError
 from bot.events.rsvp import when_text
 from bot.rounds.service import RoundService
-from bot.scheduler.timing import parse_local
 from bot.store.events import Event, Rsvp
 from bot.store.round_records import AuditEntry, Round
 from bot.timebank.hours import to_minutes
+from bot.timing import parse_local
 
 WORDS = ("bluebell", "harbour", "lantern", "meadow", "orchard", "pebble", "robin",
          "saffron", "thistle", "willow", "acorn", "beacon", "clover", "daffodil", "heron")

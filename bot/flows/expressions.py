@@ -310,14 +310,24 @@ def _binary(op: str, left: Value, right: Value) -> Value:
         found = _contains(op, left, right)
         return found if op == "in" else not found
     if op in ("<", "<=", ">", ">="):
-        if left is None or right is None:
-            return False
-        both_text = isinstance(left, str) and isinstance(right, str)
-        if not both_text:
-            a, b = _number(left, op), _number(right, op)
-        else:
-            a, b = left, right  # type: ignore[assignment]
-        return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+        return _compare(op, left, right)
+    return _arithmetic(op, left, right)
+
+
+def _compare(op: str, left: Value, right: Value) -> bool:
+    """Text compares with text; anything else compares as numbers; null is never
+    less or greater than anything."""
+    if left is None or right is None:
+        return False
+    both_text = isinstance(left, str) and isinstance(right, str)
+    if not both_text:
+        a, b = _number(left, op), _number(right, op)
+    else:
+        a, b = left, right  # type: ignore[assignment]
+    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
+
+
+def _arithmetic(op: str, left: Value, right: Value) -> Value:
     if op == "+" and isinstance(left, str) and isinstance(right, str):
         return left + right
     a, b = _number(left, op), _number(right, op)

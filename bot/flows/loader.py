@@ -12,46 +12,29 @@ import hashlib
 import re
 import tomllib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from bot.errors import FlowError, Problem, TemplateError
-from bot.flows import expressions
+from bot.flows.checks import Doc, check_fields, check_graph
 from bot.flows.migrations import migrate
 from bot.flows.models import (
     CURRENT_SCHEMA_VERSION,
     OPTION_KINDS,
     AskNode,
-    EndNode,
     Flow,
     ScaleAnswer,
-    SetNode,
-    Switch,
     YesNoAnswer,
     is_template_key,
-    next_targets,
 )
 from bot.flows.template_names import template_name_problems
-from bot.flows.toml_positions import Path as KeyPath
-from bot.flows.toml_positions import key_lines, line_for
 from bot.i18n.renderer import Renderer
+from bot.text.toml_positions import Path as KeyPath
+from bot.text.toml_positions import key_lines
 
 _TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)")
-PARTICIPANT_FIELDS = {"locale", "consent", "preferred_name", "contact_time",
-                      "preferred_channel", "payment_preference", "timezone"}
-
-
-@dataclass
-class _Doc:
-    file: str
-    lines: dict[KeyPath, int]
-    problems: list[Problem] = field(default_factory=list)
-
-    def add(self, path: Sequence[str | int], message: str) -> None:
-        self.problems.append(Problem(self.file, line_for(self.lines, path), message))
 
 
 def flow_version(source: str) -> str:
@@ -117,15 +100,15 @@ def parse_flow_source(source: str, file: str) -> Flow:
     return flow
 
 
-def _parse(source: str, file: str) -> tuple[Flow | None, _Doc]:
+def _parse(source: str, file: str) -> tuple[Flow | None, Doc]:
     try:
         data = tomllib.loads(source)
     except tomllib.TOMLDecodeError as exc:
         m = _TOML_LINE.search(str(exc))
         line = int(m.group(1)) if m else 1
         message = _TOML_LINE.sub("", str(exc)).strip()
-        return None, _Doc(file, {}, [Problem(file, line, f"TOML syntax: {message}")])
-    doc = _Doc(file, key_lines(source))
+        return None, Doc(file, {}, [Problem(file, line, f"TOML syntax: {message}")])
+    doc = Doc(file, key_lines(source))
     version = data.get("schema_version")
     if version is None:
         doc.add([], "missing schema_version (write schema_version = 1 at the top)")
@@ -151,87 +134,6 @@ def _parse(source: str, file: str) -> tuple[Flow | None, _Doc]:
         return None, doc
 
 
-def _check_graph(flow: Flow, doc: _Doc) -> None:
-    nodes = flow.nodes
-    if flow.start not in nodes:
-        doc.add(["start"], f"start node '{flow.start}' does not exist")
-    for nid, node in nodes.items():
-        nxt = getattr(node, "next", None)
-        if isinstance(nxt, str) and nxt not in nodes:
-            doc.add(["nodes", nid, "next"], f"node '{nid}' goes to unknown node '{nxt}'")
-        elif isinstance(nxt, Switch):
-            for i, cond in enumerate(nxt.when):
-                if cond.go not in nodes:
-                    doc.add(["nodes", nid, "next", "when", i, "go"],
-                            f"node '{nid}' goes to unknown node '{cond.go}'")
-            if nxt.else_ not in nodes:
-                doc.add(["nodes", nid, "next", "else"],
-                        f"node '{nid}' goes to unknown node '{nxt.else_}'")
-        if isinstance(node, AskNode) and node.timeout and node.timeout.next not in nodes:
-            doc.add(["nodes", nid, "timeout", "next"],
-                    f"node '{nid}' times out to unknown node '{node.timeout.next}'")
-    if doc.problems:
-        return  # reachability would only repeat the unknown references as noise
-    reachable: set[str] = set()
-    stack = [flow.start]
-    while stack:
-        nid = stack.pop()
-        if nid in reachable or nid not in nodes:
-            continue
-        reachable.add(nid)
-        stack.extend(next_targets(nodes[nid]))
-    for nid in nodes:
-        if nid not in reachable:
-            doc.add(["nodes", nid], f"node '{nid}' can never be reached from '{flow.start}'")
-    # dead ends: nodes from which no end node can be reached (an endless loop)
-    finishing = {nid for nid, n in nodes.items() if isinstance(n, EndNode)}
-    if not finishing:
-        doc.add(["nodes"], "the flow has no end node")
-        return
-    changed = True
-    while changed:
-        changed = False
-        for nid, node in nodes.items():
-            if nid not in finishing and any(t in finishing for t in next_targets(node)):
-                finishing.add(nid)
-                changed = True
-    for nid in sorted(reachable - finishing, key=lambda n: line_for(doc.lines, ["nodes", n])):
-        doc.add(["nodes", nid], f"node '{nid}' is a dead end: no path from it reaches an end node")
-
-
-def _check_fields(flow: Flow, doc: _Doc) -> None:
-    kinds: dict[str, tuple[str, str]] = {}
-    for nid, node in flow.nodes.items():
-        if isinstance(node, AskNode) and node.save_as:
-            seen = kinds.get(node.save_as)
-            if seen and seen[1] != node.answer.kind:
-                doc.add(["nodes", nid, "save_as"],
-                        f"field '{node.save_as}' is saved as {node.answer.kind} here but as "
-                        f"{seen[1]} by node '{seen[0]}'")
-            kinds.setdefault(node.save_as, (nid, node.answer.kind))
-        field_name = getattr(node, "save_as", None) or getattr(node, "field", None)
-        if isinstance(field_name, str) and field_name.startswith("participant."):
-            name = field_name.split(".", 1)[1]
-            if name not in PARTICIPANT_FIELDS:
-                key = "save_as" if isinstance(node, AskNode) else "field"
-                doc.add(["nodes", nid, key], f"unknown participant field '{name}' "
-                        f"(known: {', '.join(sorted(PARTICIPANT_FIELDS))})")
-    known = set(kinds) | {n.field for n in flow.nodes.values() if isinstance(n, SetNode)}
-    known |= {f"vars.{v}" for v in flow.vars}
-    known |= {f"participant.{p}" for p in PARTICIPANT_FIELDS}
-    for nid, node in flow.nodes.items():
-        exprs: list[tuple[list[str | int], str]] = []
-        if isinstance(node, SetNode):
-            exprs.append((["nodes", nid, "value"], node.value))
-        nxt = getattr(node, "next", None)
-        if isinstance(nxt, Switch):
-            exprs += [(["nodes", nid, "next", "when", i, "if"], c.if_)
-                      for i, c in enumerate(nxt.when)]
-        for path, source in exprs:
-            for name in sorted(expressions.names(expressions.parse(source)) - known):
-                doc.add(path, f"expression '{source}' uses unknown field '{name}'")
-
-
 def template_keys(flow: Flow) -> list[tuple[list[str | int], str]]:
     """Every template key a flow refers to, with the path of the key that names it."""
     keys: list[tuple[list[str | int], str]] = []
@@ -240,22 +142,25 @@ def template_keys(flow: Flow) -> list[tuple[list[str | int], str]]:
         if isinstance(text, str):
             keys.append((["nodes", nid, "text"], text))
         if isinstance(node, AskNode):
-            answer = node.answer
-            if isinstance(answer, OPTION_KINDS):  # choice, multi, ranking, allocate
-                for i, opt in enumerate(answer.options):
-                    if is_template_key(opt.label):
-                        keys.append((["nodes", nid, "answer", "options", i, "label"], opt.label))
-            elif isinstance(answer, ScaleAnswer):
-                for point, label in answer.labels.items():
-                    if is_template_key(label):
-                        keys.append((["nodes", nid, "answer", "labels", str(point)], label))
-            elif isinstance(answer, YesNoAnswer):
-                keys += [(["nodes", nid, "answer"], answer.yes_label),
-                         (["nodes", nid, "answer"], answer.no_label)]
+            keys += _answer_keys(nid, node.answer)
     return keys
 
 
-def _check_templates(flow: Flow, doc: _Doc, renderer: Renderer, locales: Iterable[str]) -> None:
+def _answer_keys(nid: str, answer: object) -> list[tuple[list[str | int], str]]:
+    """The template keys an answer's labels name (options, scale points, yes/no)."""
+    if isinstance(answer, OPTION_KINDS):  # choice, multi, ranking, allocate
+        return [(["nodes", nid, "answer", "options", i, "label"], opt.label)
+                for i, opt in enumerate(answer.options) if is_template_key(opt.label)]
+    if isinstance(answer, ScaleAnswer):
+        return [(["nodes", nid, "answer", "labels", str(point)], label)
+                for point, label in answer.labels.items() if is_template_key(label)]
+    if isinstance(answer, YesNoAnswer):
+        return [(["nodes", nid, "answer"], answer.yes_label),
+                (["nodes", nid, "answer"], answer.no_label)]
+    return []
+
+
+def _check_templates(flow: Flow, doc: Doc, renderer: Renderer, locales: Iterable[str]) -> None:
     locales = list(locales)
     for path, key in template_keys(flow):
         for locale in locales:
@@ -272,9 +177,9 @@ def check_flow(
     renderer: Renderer | None = None, locales: Iterable[str] = (),
 ) -> list[Problem]:
     """Graph, field and template checks on an already parsed flow."""
-    doc = _Doc(file, doc_lines)
-    _check_graph(flow, doc)
-    _check_fields(flow, doc)
+    doc = Doc(file, doc_lines)
+    check_graph(flow, doc)
+    check_fields(flow, doc)
     if renderer is not None:
         _check_templates(flow, doc, renderer, list(locales))
     return doc.problems

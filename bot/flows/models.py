@@ -21,8 +21,8 @@ from pydantic import (
     model_validator,
 )
 
+from bot.durations import parse_duration
 from bot.flows import expressions
-from bot.flows.durations import parse_duration
 from bot.flows.models_many import AllocateAnswer, MultiAnswer, RankingAnswer
 from bot.flows.option import Option
 

@@ -19,7 +19,7 @@ from jinja2.exceptions import UndefinedError
 from jinja2.sandbox import SandboxedEnvironment
 
 from bot.errors import Problem, TemplateError
-from bot.flows.toml_positions import key_lines
+from bot.text.toml_positions import key_lines
 
 _MISSING = object()
 _MEMO_LIMIT = 20_000

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.measures import score
+from bot.stats import PairedChange, paired_change
 from bot.store.records import AnswerRow
-from bot.web.dashboard.stats import PairedChange, paired_change
 
 
 def session_fields(answers: Sequence[AnswerRow]) -> dict[tuple[str, str], dict[str, Any]]:

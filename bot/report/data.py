@@ -13,11 +13,11 @@ from bot.measures import scored_flows
 from bot.measures.summary import scored_change
 from bot.representation import dimension_rows
 from bot.rounds.status import round_status
+from bot.stats import CohortShare, PairedChange, representation
 from bot.store.base import Store
 from bot.store.round_records import Round
 from bot.themes.coding import counts, free_text, saturation
 from bot.web.dashboard.results import paired
-from bot.web.dashboard.stats import CohortShare, PairedChange, representation
 
 
 @dataclass

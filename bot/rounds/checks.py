@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
+from bot.durations import parse_duration
 from bot.errors import ParleyError
-from bot.flows.durations import parse_duration
 from bot.store.round_records import RoundTarget
 
 SENDABLE = "planned"

@@ -1,6 +1,6 @@
 """Estimated SMS segments for one person completing a round's flow.
 
-Delegates to ``bot.flows.sms_check.completion_segments`` (the flow's main path, rendered
+Delegates to ``bot.sms_check.completion_segments`` (the flow's main path, rendered
 with the round's own variables, so an endorsement round is costed with the finding's
 real text, not a placeholder), memoised per locale.
 """
@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import lru_cache
 
-from bot.channels.sms_encoding import sanitise_system_text, segments_for_body
 from bot.flows.models import Flow
-from bot.flows.sms_check import completion_segments
 from bot.i18n.renderer import Renderer
+from bot.sms_check import completion_segments
+from bot.text.sms_encoding import sanitise_system_text, segments_for_body
 
 
 class Estimator:

@@ -24,24 +24,23 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.config import Config
+from bot.contact_prefs import Prefs, prefs_of
 from bot.credits.ledger import CreditRules
 from bot.engine.session import Session
 from bot.flows.loader import FlowLibrary
-from bot.rounds.planner import Prefs, prefs_of
 from bot.rounds.steps import after_send, finish
-from bot.scheduler.timing import add_local
 from bot.store.base import Store
 from bot.store.records import Changes, Participant
 from bot.store.round_records import RoundTarget
 from bot.store.rounds_base import StaleWrite
 from bot.timebank.hours import HourRules
+from bot.timing import add_local
 
 if TYPE_CHECKING:
     from bot.conversations import Inbound
-    from bot.events.rsvp import EventRsvps
     from bot.rounds.coordinator_chat import CoordinatorChat
 
 log = logging.getLogger("parley.rounds")
@@ -59,13 +58,21 @@ def pending_target(changes: Changes, round_id: str, pid: str) -> RoundTarget | N
                  if t.round_id == round_id and t.participant_id == pid), None)
 
 
+class FlowCompletedHook(Protocol):
+    """Something that acts when a person completes a flow: an event's RSVP
+    (``bot.events.rsvp.EventRsvps``, attached by ``bot.wiring``)."""
+
+    async def completed(self, changes: Changes, participant: Participant, session: Session,
+                        now: dt.datetime) -> None: ...
+
+
 class ParleyHooks:
     def __init__(self, *, store: Store, config: Config, library: FlowLibrary,
                  coordinator: CoordinatorChat | None = None) -> None:
         self.store, self.config, self.library = store, config, library
         self.credits = CreditRules(config)
         self.hours = HourRules(config)
-        self.events: EventRsvps | None = None
+        self.events: FlowCompletedHook | None = None
         """Records event RSVPs when an invitation completes (set by ``wiring.attach``)."""
         self.coordinator = coordinator
         self.sending: Counter[tuple[str, str]] = Counter()

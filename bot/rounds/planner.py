@@ -10,33 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 
 from bot.config import Config
-from bot.scheduler.timing import next_allowed, zone
+from bot.contact_prefs import Prefs, prefs_of
 from bot.store.round_records import Candidate, Channel, Round, RoundTarget
-
-
-@dataclass(frozen=True)
-class Prefs:
-    """Where and when a person may be messaged."""
-
-    timezone: str
-    quiet: str
-    contact_time: str | None
-
-
-def prefs_of(timezone: str | None, quiet_hours: object, contact_time: object,
-             config: Config) -> Prefs:
-    """A person's own settings, else the project's (an unknown zone falls back too)."""
-    tz = timezone or config.schedule.timezone
-    try:
-        zone(tz)
-    except ValueError:
-        tz = config.schedule.timezone
-    quiet = quiet_hours if isinstance(quiet_hours, str) else config.schedule.quiet_hours
-    contact = contact_time if isinstance(contact_time, str) else None
-    return Prefs(tz, quiet, contact)
+from bot.timing import next_allowed
 
 
 def pick_address(c: Candidate) -> tuple[str, Channel] | str:

@@ -15,28 +15,28 @@ from typing import Any
 
 from bot.burden.estimate import messages
 from bot.burden.invitation import Durations
-from bot.burden.limits import BurdenReport, apply_limits, note_paused
 from bot.clock import Clock
 from bot.config import Config
 from bot.conversations import channel_of, payload_of
+from bot.durations import parse_duration
 from bot.engine import StepContext, begin
 from bot.errors import ParleyError
 from bot.findings.publish import finding_vars
 from bot.findings.summary import commenters
 from bot.findings.translations import translation_vars
-from bot.flows.durations import parse_duration
 from bot.flows.loader import FlowLibrary
 from bot.i18n.renderer import Renderer
 from bot.representation import dimension_rows, gap_warnings
 from bot.rounds.audience import Audience, audience_candidates, audience_of, parse_audience
+from bot.rounds.burden_limits import BurdenReport, apply_limits, note_paused
 from bot.rounds.checks import SENDABLE, check_schedule
 from bot.rounds.cost import Estimator
 from bot.rounds.planner import plan_targets
 from bot.rounds.status import round_status
-from bot.scheduler.timing import add_local, parse_local
 from bot.store.base import Store
 from bot.store.records import Changes, OutboxItem
 from bot.store.round_records import AuditEntry, Candidate, Round, RoundTarget
+from bot.timing import add_local, parse_local
 
 
 @dataclass
@@ -78,6 +78,13 @@ class RoundService:
             n += 1
         return f"r{n}"
 
+    async def _finding_vars(self, finding: str) -> dict[str, str]:
+        found = await self.store.finding_get(finding)
+        if found is None:
+            raise ParleyError(f"--finding: no finding '{finding}' "
+                              "(publish it with: parley findings publish FILE.md)")
+        return {**finding_vars(found), **await translation_vars(self.store, found)}
+
     async def build(self, *, flow: str, audience: str, finding: str | None = None,
                     start: str | None = None, every: str | None = None,
                     until: str | None = None, remind_after: str | None = None,
@@ -100,22 +107,11 @@ class RoundService:
         if until_at is not None and every is None:
             raise ParleyError("--until needs --every (it ends a repeating round)")
         reminders = tuple(p.strip() for p in (remind_after or "").split(",") if p.strip())
-        for name, value in [("--every", every), ("--close-after", close_after),
-                            *[("--remind-after", r) for r in reminders]]:
-            if value is not None:
-                try:
-                    parse_duration(value)
-                except ValueError as exc:
-                    raise ParleyError(f"{name}: {exc}") from exc
+        _check_durations(every, close_after, reminders)
         check_schedule(start_at, until_at, reminders, close_after)
         variables: dict[str, str] = dict(extra_vars or {})
         if finding is not None:
-            found = await self.store.finding_get(finding)
-            if found is None:
-                raise ParleyError(f"--finding: no finding '{finding}' "
-                                  "(publish it with: parley findings publish FILE.md)")
-            variables.update(finding_vars(found))
-            variables.update(await translation_vars(self.store, found))
+            variables.update(await self._finding_vars(finding))
         missing = [n for n, v in self.library.get(flow).vars.items()
                    if v.required and n not in variables]
         if missing:
@@ -353,3 +349,14 @@ class RoundService:
                     detail: dict[str, Any]) -> None:
         await self.store.audit_add(AuditEntry(self.clock.now(), actor or "unknown", action,
                                               subject, detail))
+
+
+def _check_durations(every: str | None, close_after: str | None,
+                     reminders: tuple[str, ...]) -> None:
+    for name, value in [("--every", every), ("--close-after", close_after),
+                        *[("--remind-after", r) for r in reminders]]:
+        if value is not None:
+            try:
+                parse_duration(value)
+            except ValueError as exc:
+                raise ParleyError(f"{name}: {exc}") from exc

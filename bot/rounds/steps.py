@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from bot.contact_prefs import Prefs
 from bot.conversations import EXPIRE_VAR
-from bot.flows.durations import parse_duration
+from bot.durations import parse_duration
 from bot.flows.models import Flow
-from bot.rounds.planner import Prefs
-from bot.scheduler.timing import add_local, next_allowed
 from bot.store.round_records import Round, RoundTarget, TargetStatus
+from bot.timing import add_local, next_allowed
 
 STALE_REMINDER = dt.timedelta(hours=36)
 """A reminder whose moment passed longer ago than this (the server was down) is skipped."""

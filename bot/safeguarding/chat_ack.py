@@ -3,7 +3,7 @@
 A coordinator listed in ``[coordinators]`` replies ``/ack 12`` on Telegram or ``ACK 12``
 by SMS; the item is acknowledged in their name (their address, as every chat-side
 command is audited) and its escalation stops. Wired into the chat-side coordinator
-commands by ``bot.rounds.wiring``.
+commands by ``bot.wiring``.
 """
 
 from __future__ import annotations

@@ -15,15 +15,15 @@ import logging
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.durations import parse_duration
 from bot.errors import ParleyError, StoreError
-from bot.flows.durations import parse_duration
 from bot.rounds.hooks import prefs_for
 from bot.safeguarding.alerts import alerts_for, escalations_for
-from bot.scheduler.timing import next_allowed
 from bot.store.attention import AttentionItem
 from bot.store.base import Store
 from bot.store.records import Address, Changes, EventRow, OutboxItem, Participant
 from bot.store.round_records import AuditEntry
+from bot.timing import next_allowed
 
 log = logging.getLogger("parley.safeguarding")
 KINDS = ("distress", "help", "unprompted", "late")

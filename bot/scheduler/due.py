@@ -31,20 +31,20 @@ from typing import TYPE_CHECKING
 
 from bot.burden.pause import wait_until
 from bot.config import Config
+from bot.contact_prefs import Prefs
 from bot.conversations import Conversations
-from bot.flows.durations import parse_duration
+from bot.durations import parse_duration
 from bot.flows.loader import FlowLibrary
 from bot.rounds.hooks import ParleyHooks, prefs_for
-from bot.rounds.planner import Prefs
 from bot.rounds.service import RoundService
 from bot.rounds.steps import STALE_REMINDER, finish, flow_vars, reminder_times, schedule
 from bot.safeguarding.desk import Desk
 from bot.scheduler.nudges import flow_nudge_near
-from bot.scheduler.timing import next_allowed
 from bot.store.base import Store
 from bot.store.records import Changes, Participant
 from bot.store.round_records import Round, RoundTarget
 from bot.store.rounds_base import StaleWrite
+from bot.timing import next_allowed
 
 if TYPE_CHECKING:
     from bot.events.service import EventService
@@ -85,7 +85,7 @@ class DueWork:
         self.time_budget = time_budget
         self._timer_hold: dict[int, dt.datetime] = {}
         self.events: EventService | None = None
-        """Sends events' day-before reminders (set by ``bot.rounds.wiring.due_work``)."""
+        """Sends events' day-before reminders (set by ``bot.wiring.due_work``)."""
         self.desk = Desk(store=store, config=config, clock=conversations.clock)
 
     async def due(self, now: dt.datetime) -> DueReport:

@@ -13,18 +13,27 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
+from bot.delivery.supervisor import Supervisor
 from bot.scheduler.due import DueReport, DueWork
-
-if TYPE_CHECKING:
-    from bot.service import ParleyService
 
 log = logging.getLogger("parley.scheduler")
 TICK_ID, WAKE_ID = "parley-due", "parley-wake"
+
+
+class Wakes(Protocol):
+    """The running service, as far as the scheduler needs it: what a pass queued goes
+    out now, and a failing pass is counted (and shown by /healthz). A Protocol, so the
+    scheduler sits below the service that runs it."""
+
+    @property
+    def supervisor(self) -> Supervisor: ...
+
+    def wake_senders(self) -> None: ...
 
 
 class SchedulerJob:
@@ -37,7 +46,7 @@ class SchedulerJob:
         self.passes = 0
         self.last: DueReport | None = None
         self._lock = asyncio.Lock()
-        self._service: ParleyService | None = None
+        self._service: Wakes | None = None
         self._also: list[tuple[str, Callable[[dt.datetime], Awaitable[None]], float]] = []
 
     def also(self, job_id: str, work: Callable[[dt.datetime], Awaitable[None]],
@@ -47,7 +56,7 @@ class SchedulerJob:
         the next run."""
         self._also.append((job_id, work, every))
 
-    async def start(self, service: ParleyService | None = None) -> None:
+    async def start(self, service: Wakes | None = None) -> None:
         # a tick skipped because the previous pass is still busy is expected, not news
         logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
         self._service = service

@@ -97,7 +97,7 @@ class SqliteAttention:
     """Mixed into SqliteStore."""
 
     async def attention_new_events(self: Any, limit: int = 200) -> list[EventRow]:
-        from bot.store.sqlite import _event
+        from bot.store.sqlite_codec import _event
 
         rows = await self._all(
             "SELECT * FROM events WHERE name = ? AND id > "
@@ -106,7 +106,7 @@ class SqliteAttention:
         return [_event(r) for r in rows]
 
     async def attention_open(self: Any, item: AttentionItem, alerts: Alerts) -> bool:
-        from bot.store.sqlite import _INSERT_OUTBOX, _outbox_params
+        from bot.store.sqlite_codec import _INSERT_OUTBOX, _outbox_params
 
         async with self._write() as db:
             cursor = await db.execute(
@@ -165,7 +165,7 @@ class SqliteAttention:
 
     async def attention_escalate(self: Any, item_id: int, alerts: Sequence[OutboxItem],
                                  at: dt.datetime) -> bool:
-        from bot.store.sqlite import _INSERT_OUTBOX, _outbox_params
+        from bot.store.sqlite_codec import _INSERT_OUTBOX, _outbox_params
 
         async with self._write() as db:
             cursor = await db.execute(

@@ -40,7 +40,7 @@ class SqliteBurden:
 
     async def burden_usage(self: Any, messages_since: dt.datetime, rounds_from: dt.datetime,
                            rounds_to: dt.datetime) -> dict[str, Usage]:
-        from bot.store.sqlite import dt_text, parse_dt
+        from bot.store.sqlite_codec import dt_text, parse_dt
 
         out: dict[str, Usage] = {}
         kinds = ", ".join("?" for _ in NOT_MESSAGES)

@@ -77,13 +77,13 @@ class DashboardStore(Protocol):
 
 
 def _iso(value: dt.datetime | None) -> str | None:
-    from bot.store.sqlite import opt_dt_text
+    from bot.store.sqlite_codec import opt_dt_text
 
     return opt_dt_text(value)
 
 
 def _coordinator(row: sqlite3.Row) -> Coordinator:
-    from bot.store.sqlite import opt_parse_dt, parse_dt
+    from bot.store.sqlite_codec import opt_parse_dt, parse_dt
 
     return Coordinator(email=row["email"], password_hash=row["password_hash"],
                        created_at=parse_dt(row["created_at"]), disabled=bool(row["disabled"]),
@@ -91,7 +91,7 @@ def _coordinator(row: sqlite3.Row) -> Coordinator:
 
 
 def _session(row: sqlite3.Row) -> DashboardSession:
-    from bot.store.sqlite import parse_dt
+    from bot.store.sqlite_codec import parse_dt
 
     return DashboardSession(token_hash=row["token_hash"], email=row["email"],
                             csrf_token=row["csrf_token"],
@@ -162,7 +162,7 @@ class SqliteDashboard:
                                  [(k, float(v)) for k, v in targets.items()])
 
     async def addresses_all(self: Any) -> list[Address]:
-        from bot.store.sqlite import _address
+        from bot.store.sqlite_codec import _address
 
         rows = await self._all("SELECT * FROM addresses ORDER BY created_at, rowid")
         return [_address(r) for r in rows]
@@ -187,7 +187,7 @@ class MemoryDashboard:
         return found
 
     async def save_coordinator(self: Any, coordinator: Coordinator) -> None:
-        from bot.store.sqlite import opt_utc, to_utc
+        from bot.store.sqlite_codec import opt_utc, to_utc
 
         self._check()
         rows = self._dash("coordinators")
@@ -208,7 +208,7 @@ class MemoryDashboard:
         return [copy.deepcopy(rows[k]) for k in sorted(rows)]
 
     async def record_login(self: Any, email: str, at: dt.datetime) -> None:
-        from bot.store.sqlite import to_utc
+        from bot.store.sqlite_codec import to_utc
 
         self._check()
         found = self._dash("coordinators").get(email)
@@ -216,7 +216,7 @@ class MemoryDashboard:
             found.last_login_at = to_utc(at)
 
     async def create_dashboard_session(self: Any, session: DashboardSession) -> None:
-        from bot.store.sqlite import to_utc
+        from bot.store.sqlite_codec import to_utc
 
         self._check()
         rows = self._dash("sessions")
@@ -228,7 +228,7 @@ class MemoryDashboard:
 
     async def get_dashboard_session(self: Any, token_hash: str,
                                     now: dt.datetime) -> DashboardSession | None:
-        from bot.store.sqlite import to_utc
+        from bot.store.sqlite_codec import to_utc
 
         self._check()
         found: DashboardSession | None = self._dash("sessions").get(token_hash)
@@ -264,7 +264,7 @@ class MemoryDashboard:
 
     async def outbox_usage(self: Any, channel: str,
                            since: dt.datetime | None = None) -> tuple[int, int]:
-        from bot.store.sqlite import to_utc
+        from bot.store.sqlite_codec import to_utc
 
         self._check()
         rows = [o for o in self._outbox.values() if o.channel == channel and o.status == "sent"

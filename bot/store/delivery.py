@@ -68,7 +68,7 @@ class SqliteDelivery:
     """Mixed into SqliteStore (which provides ``_write``, ``_all`` and ``_one``)."""
 
     async def outbox_resend_add(self: Any, outbox_id: int, at: dt.datetime) -> bool:
-        from bot.store.sqlite import dt_text
+        from bot.store.sqlite_codec import dt_text
 
         async with self._write() as db:
             cursor = await db.execute(
@@ -88,14 +88,14 @@ class SqliteDelivery:
         return found
 
     async def inbox_last_received(self: Any, address: str) -> dt.datetime | None:
-        from bot.store.sqlite import parse_dt
+        from bot.store.sqlite_codec import parse_dt
 
         row = await self._one("SELECT max(received_at) FROM inbox WHERE address = ?",
                               (address,))
         return None if row is None or row[0] is None else parse_dt(row[0])
 
     async def inbox_pending_before(self: Any, address: str, item_id: int) -> list[InboxItem]:
-        from bot.store.sqlite import _inbox
+        from bot.store.sqlite_codec import _inbox
 
         rows = await self._all("SELECT * FROM inbox WHERE address = ? AND status = 'pending' "
                                "AND id < ? ORDER BY id", (address, item_id))

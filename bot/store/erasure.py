@@ -38,6 +38,7 @@ from typing import Any
 import aiosqlite
 
 from bot.store import erasure_participation as quotes
+from bot.store.erasure_scope import Scope
 
 SECRET_KEY = "inbox_key_secret"
 """The ``meta`` row holding the per-project secret of erased inbox keys."""
@@ -53,24 +54,6 @@ def forgotten_key(secret: str, channel: str, dedupe_key: str) -> str:
     digest = hmac.new(secret.encode("ascii"), f"{channel}\0{dedupe_key}".encode(),
                       hashlib.sha256).hexdigest()
     return ERASED_PREFIX + digest
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Whom to erase, and what the steps need to find their rows."""
-
-    participant_id: str
-    at: dt.datetime
-    secret: str
-    addresses: frozenset[str] = frozenset()
-    sessions: frozenset[str] = frozenset()
-    outbox_ids: frozenset[int] = frozenset()
-
-    @property
-    def params(self) -> dict[str, str]:
-        # the store's own time text (UTC, microseconds), so stored times sort as text
-        at = self.at.astimezone(dt.UTC).isoformat(timespec="microseconds")
-        return {"pid": self.participant_id, "at": at}
 
 
 SqliteStep = Callable[[aiosqlite.Connection, Scope], Awaitable[None]]

@@ -9,12 +9,11 @@ these steps find the quotes by the event ids, which erasure keeps."""
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiosqlite
 
-if TYPE_CHECKING:  # erasure.py lists these steps; only its Scope type is read here
-    from bot.store.erasure import Scope
+from bot.store.erasure_scope import Scope
 
 CONTRIBUTIONS = ("SuggestionMade", "StatementWritten")
 ERASED_TEXT = "(erased)"

@@ -21,8 +21,6 @@ from bot.store.rounds_base import StaleWrite
 if TYPE_CHECKING:
     import aiosqlite
 
-    from bot.store.records import Changes
-
 Seat = Literal["booked", "waiting", "none"]
 
 
@@ -56,6 +54,17 @@ class Rsvp:
     waiting_since: dt.datetime | None = None
     reminded_at: dt.datetime | None = None
     attended_at: dt.datetime | None = None
+
+
+class Changes(Protocol):
+    """The part of ``bot.store.records.Changes`` this module writes (a Protocol: the
+    records module imports the rows defined here)."""
+
+    @property
+    def event_versions(self) -> list[tuple[str, int]]: ...
+
+    @property
+    def rsvps(self) -> list[Rsvp]: ...
 
 
 class EventsStore(Protocol):

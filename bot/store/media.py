@@ -85,7 +85,7 @@ _COLUMNS = ("participant_id", "inbox_id", "position", "channel", "kind", "source
 
 
 def _row(row: sqlite3.Row) -> MediaItem:
-    from bot.store.sqlite import parse_dt
+    from bot.store.sqlite_codec import parse_dt
 
     def when(value: str | None) -> dt.datetime | None:
         return None if value is None else parse_dt(value)
@@ -101,7 +101,7 @@ def _row(row: sqlite3.Row) -> MediaItem:
 
 
 def _params(item: MediaItem) -> tuple[Any, ...]:
-    from bot.store.sqlite import dt_text, opt_dt_text
+    from bot.store.sqlite_codec import dt_text, opt_dt_text
 
     return (item.participant_id, item.inbox_id, item.position, item.channel, item.kind,
             item.source, item.content_type, item.session_id, item.node, item.status,
@@ -126,7 +126,7 @@ class SqliteMedia:
             return int(cursor.lastrowid or 0)
 
     async def media_due(self: Any, now: dt.datetime, limit: int = 20) -> list[MediaItem]:
-        from bot.store.sqlite import dt_text
+        from bot.store.sqlite_codec import dt_text
 
         rows = await self._all(
             "SELECT * FROM media WHERE status = 'pending' AND (next_attempt_at IS NULL OR "
@@ -167,7 +167,7 @@ class MemoryMedia:
         return found
 
     async def media_add(self: Any, item: MediaItem) -> int:
-        from bot.store.sqlite import to_utc
+        from bot.store.sqlite_codec import to_utc
 
         self._check()
         rows = self._media()

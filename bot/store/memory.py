@@ -10,14 +10,13 @@ mutating what it passed or got back never changes stored state.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar, cast
+from collections.abc import Sequence
+from typing import TypeVar, cast
 
 from bot.clock import Clock, SystemClock
 from bot.engine.session import Session
-from bot.errors import AlreadyProcessed, StoreError
+from bot.errors import StoreError
 from bot.store.attention import MemoryAttention
 from bot.store.burden import MemoryBurden
 from bot.store.dashboard import MemoryDashboard
@@ -27,6 +26,13 @@ from bot.store.erasure_files import scrub_files
 from bot.store.events import MemoryEvents
 from bot.store.logins import MemoryLogins
 from bot.store.media import MemoryMedia
+from bot.store.memory_apply import (
+    MemoryApply,
+    _copies,
+    _inbox,
+    _outbox,
+    _sorted,
+)
 from bot.store.memory_rounds import MemoryRounds
 from bot.store.participation import MemoryParticipation
 from bot.store.people import MemoryPeople
@@ -45,14 +51,10 @@ from bot.store.records import (
     Timer,
 )
 from bot.store.sms import MemorySms
-from bot.store.sqlite import (
+from bot.store.sqlite_codec import (
     ACTIVE_STATUSES,
     DUE_STATUSES,
-    check_new,
-    json_copy,
-    opt_utc,
     safe_text,
-    sessions_of,
     to_utc,
 )
 from bot.store.targets import MemoryTargets
@@ -63,74 +65,8 @@ from bot.store.window import MemoryWindow
 T = TypeVar("T")
 
 
-# -- normalisation: what the object would look like after a trip through SQLite -----------
-
-def _participant(p: Participant) -> Participant:
-    return dataclasses.replace(
-        p, created_at=to_utc(p.created_at), tags=tuple(json_copy(list(p.tags))),
-        name=safe_text(p.name), profile=json_copy(p.profile), erased_at=opt_utc(p.erased_at))
-
-
-def _address(a: Address) -> Address:
-    return dataclasses.replace(a, created_at=to_utc(a.created_at),
-                               opted_out_at=opt_utc(a.opted_out_at),
-                               unreachable_reason=safe_text(a.unreachable_reason))
-
-
-def _session(s: Session) -> Session:
-    return dataclasses.replace(s, started_at=to_utc(s.started_at),
-                               updated_at=to_utc(s.updated_at), fields=json_copy(s.fields),
-                               vars=json_copy(s.vars))
-
-
-def _answer(a: AnswerRow) -> AnswerRow:
-    return dataclasses.replace(a, value=json_copy(a.value), at=to_utc(a.at))
-
-
-def _event(e: EventRow) -> EventRow:
-    return dataclasses.replace(e, payload=json_copy(e.payload), at=to_utc(e.at))
-
-
-def _consent(c: ConsentRecord) -> ConsentRecord:
-    return dataclasses.replace(c, at=to_utc(c.at))
-
-
-def _inbox(i: InboxItem) -> InboxItem:
-    return dataclasses.replace(i, payload=json_copy(i.payload),
-                               received_at=to_utc(i.received_at),
-                               processed_at=opt_utc(i.processed_at))
-
-
-def _outbox(o: OutboxItem) -> OutboxItem:
-    return dataclasses.replace(
-        o, payload=json_copy(o.payload), created_at=to_utc(o.created_at),
-        not_before=to_utc(o.not_before), next_attempt_at=opt_utc(o.next_attempt_at),
-        last_error=safe_text(o.last_error), sent_at=opt_utc(o.sent_at))
-
-
-def _queued(q: QueuedFlow) -> QueuedFlow:
-    return dataclasses.replace(q, vars=json_copy(q.vars), queued_at=to_utc(q.queued_at))
-
-
-def _timer(t: Timer) -> Timer:
-    return dataclasses.replace(t, due_at=to_utc(t.due_at))
-
-
-def _copies(items: Iterable[T]) -> list[T]:
-    return [copy.deepcopy(item) for item in items]
-
-
-def _sorted(items: Iterable[T], key: Callable[[T], Any]) -> list[T]:
-    return _copies(sorted(items, key=key))
-
-
-def _check_erase(changes: Changes, known: set[str]) -> None:
-    if changes.erase is not None and changes.erase[0] not in known:
-        raise KeyError(changes.erase[0])
-
-
-class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, MemoryWindow,
-                  MemoryMedia, MemoryAttention, MemoryLogins, MemoryParticipation,
+class MemoryStore(MemoryApply, MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds,
+                  MemoryWindow, MemoryMedia, MemoryAttention, MemoryLogins, MemoryParticipation,
                   MemoryBurden, MemoryTimebank, MemoryEvents, MemoryThemes, MemoryTargets,
                   MemoryDelivery):
     """``Store`` in plain dicts and lists; nothing survives the process."""
@@ -174,81 +110,6 @@ class MemoryStore(MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds, Memory
 
     async def health(self) -> None:
         self._check()
-
-    # -- the unit of work ---------------------------------------------------------------
-    async def apply(self, changes: Changes) -> None:
-        self._check()
-        for kind, items in (("answer", changes.answers), ("event", changes.events),
-                            ("outbox item", changes.outbox),
-                            ("queued flow", changes.queue_push), ("timer", changes.timers_set)):
-            check_new(kind, items)
-        # Copy and validate everything first: nothing below the line can fail.
-        participant = None if changes.participant is None else _participant(changes.participant)
-        sessions = [_session(s) for s in sessions_of(changes)]
-        addresses = [_address(a) for a in changes.addresses]
-        answers = [_answer(a) for a in changes.answers]
-        events = [_event(e) for e in changes.events]
-        consents = [_consent(c) for c in changes.consents]
-        outbox = [_outbox(o) for o in changes.outbox]
-        queue_push = [_queued(q) for q in changes.queue_push]
-        timers_set = [_timer(t) for t in changes.timers_set]
-        done_at = max((e.at for e in events), default=to_utc(self._clock.now()))
-        targets, ledger = self._rounds_check(changes.targets, changes.ledger)
-        self._timebank_check(changes)
-        self._events_check(changes)
-        for inbox_id in changes.inbox_done:
-            pending = self._inbox.get(inbox_id)
-            if pending is not None and pending.status != "pending":
-                raise AlreadyProcessed(inbox_id)
-        known = set(self._participants) | ({participant.id} if participant else set())
-        _check_erase(changes, known)
-        for address in addresses:
-            if address.participant_id not in known:
-                raise StoreError(f"store refused inconsistent data: address "
-                                 f"{address.address!r} names unknown participant "
-                                 f"{address.participant_id!r} (FOREIGN KEY constraint failed)")
-        # ----------------------------------------------------------------------------------
-        if participant is not None:
-            self._participants[participant.id] = participant
-        for session in sessions:
-            self._sessions[session.id] = session
-        for row, original in zip(answers, changes.answers, strict=True):
-            row.id = original.id = self._next_id("answers")
-            self._answers[row.id] = row
-        for event, original_event in zip(events, changes.events, strict=True):
-            event.id = original_event.id = self._next_id("events")
-            self._events[event.id] = event
-        self._consents.extend(consents)
-        for item, original_item in zip(outbox, changes.outbox, strict=True):
-            item.id = original_item.id = self._next_id("outbox")
-            self._outbox[item.id] = item
-        for queue_id in changes.queue_remove:
-            self._queue.pop(queue_id, None)
-        for queued, original_queued in zip(queue_push, changes.queue_push, strict=True):
-            queued.id = original_queued.id = self._next_id("queued_flows")
-            self._queue[queued.id] = queued
-        clear = set(changes.timers_clear_session)
-        self._timers = {k: t for k, t in self._timers.items() if t.session_id not in clear}
-        for timer, original_timer in zip(timers_set, changes.timers_set, strict=True):
-            timer.id = original_timer.id = self._next_id("timers")
-            self._timers[timer.id] = timer
-        for address in addresses:
-            self._addresses[address.address] = address
-        self._rounds_write(targets, changes.targets, ledger, changes.ledger)
-        self._timebank_write(changes)
-        self._events_write(changes)
-        for code in changes.invites_used:
-            invite = self._invites().get(code)
-            if invite is not None:
-                invite.uses += 1
-                invite.used_at = invite.used_at or to_utc(self._clock.now())
-        for inbox_id in changes.inbox_done:
-            inbox = self._inbox.get(inbox_id)
-            if inbox is not None:
-                inbox.status, inbox.processed_at = "done", done_at
-                inbox.attempts += 1
-                inbox.payload = {}  # processed: its effects are stored; keep only the key
-        await self._erase(changes.erase)
 
     # -- participants and addresses -----------------------------------------------------
     async def get_participant(self, participant_id: str) -> Participant | None:

@@ -45,7 +45,7 @@ class SqlitePeople:
     """Mixed into SqliteStore."""
 
     async def import_participants(self: Any, people: PersonRows) -> None:
-        from bot.store.sqlite import (
+        from bot.store.sqlite_codec import (
             _UPSERT_ADDRESS,
             _UPSERT_PARTICIPANT,
             _address_params,

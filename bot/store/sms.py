@@ -105,7 +105,7 @@ class SmsStore(Protocol):
 
 
 def _part(row: sqlite3.Row) -> SmsPart:
-    from bot.store.sqlite import parse_dt
+    from bot.store.sqlite_codec import parse_dt
 
     return SmsPart(sid=row["sid"], outbox_id=row["outbox_id"], part=row["part"],
                    parts=row["parts"], segments=row["segments"], status=row["status"],
@@ -117,7 +117,7 @@ class SqliteSms:
     """Mixed into SqliteStore."""
 
     async def sms_part_add(self: Any, part: SmsPart) -> None:
-        from bot.store.sqlite import dt_text
+        from bot.store.sqlite_codec import dt_text
 
         async with self._write() as db:
             await db.execute(
@@ -138,7 +138,7 @@ class SqliteSms:
 
     async def sms_status_record(self: Any, sid: str, status: str, error_code: int | None,
                                 at: dt.datetime) -> SmsPart | None:
-        from bot.store.sqlite import dt_text
+        from bot.store.sqlite_codec import dt_text
 
         async with self._write() as db:
             rows = list(await db.execute_fetchall("SELECT * FROM sms_parts WHERE sid = ?",
@@ -159,7 +159,7 @@ class SqliteSms:
         return part
 
     async def sms_status_history(self: Any, outbox_id: int) -> list[SmsStatusEvent]:
-        from bot.store.sqlite import parse_dt
+        from bot.store.sqlite_codec import parse_dt
 
         rows = await self._all("SELECT * FROM sms_status_events WHERE outbox_id = ? "
                                "ORDER BY id", (outbox_id,))
@@ -168,7 +168,7 @@ class SqliteSms:
                                id=r["id"]) for r in rows]
 
     async def outbox_get(self: Any, outbox_id: int) -> OutboxItem | None:
-        from bot.store.sqlite import _outbox
+        from bot.store.sqlite_codec import _outbox
 
         row = await self._one("SELECT * FROM outbox WHERE id = ?", (outbox_id,))
         return None if row is None else _outbox(row)
@@ -194,7 +194,7 @@ class MemorySms:
         return parts, history
 
     async def sms_part_add(self: Any, part: SmsPart) -> None:
-        from bot.store.sqlite import to_utc
+        from bot.store.sqlite_codec import to_utc
 
         self._check()
         parts, _ = self._sms()
@@ -215,7 +215,7 @@ class MemorySms:
 
     async def sms_status_record(self: Any, sid: str, status: str, error_code: int | None,
                                 at: dt.datetime) -> SmsPart | None:
-        from bot.store.sqlite import to_utc
+        from bot.store.sqlite_codec import to_utc
 
         self._check()
         at = to_utc(at)

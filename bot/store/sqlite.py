@@ -22,32 +22,24 @@ is never interleaved with another coroutine's statements on the shared connectio
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-import json
 import logging
-import os
-import random
-import re
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import aiosqlite
 
 from bot.clock import Clock, SystemClock
-from bot.engine.session import FieldValue, Session, SessionStatus
-from bot.errors import AlreadyProcessed, ConfigError, StoreError
+from bot.engine.session import Session
+from bot.errors import ConfigError, StoreError
 from bot.store.attention import SqliteAttention
-from bot.store.batch_insert import insert_rows
 from bot.store.burden import SqliteBurden
 from bot.store.dashboard import SqliteDashboard
-from bot.store.delivery import HELD_BACK_SQL, SqliteDelivery
-from bot.store.erasure import SECRET_KEY, erase_sqlite, forgotten_key, new_secret
+from bot.store.delivery import SqliteDelivery
+from bot.store.erasure import SECRET_KEY, erase_sqlite, new_secret
 from bot.store.erasure_files import scrub_files
 from bot.store.events import SqliteEvents, write_events
 from bot.store.logins import SqliteLogins
@@ -58,20 +50,32 @@ from bot.store.records import (
     Address,
     AnswerRow,
     Changes,
-    Channel,
     ConsentRecord,
     EventRow,
     InboxItem,
-    InboxStatus,
-    OutboxItem,
-    OutboxStatus,
     Participant,
-    ParticipantStatus,
-    QueuedFlow,
-    Timer,
 )
 from bot.store.sms import SqliteSms
+from bot.store.sqlite_apply import NewIds, finish_inbox, use_invites, write_rows
+from bot.store.sqlite_codec import (
+    ACTIVE_STATUSES,
+    Params,
+    _address,
+    _answer,
+    _consent,
+    _Encoded,
+    _event,
+    _filters,
+    _participant,
+    _session,
+    dt_text,
+    safe_text,
+    store_error,
+)
+from bot.store.sqlite_ledger import SqliteLedger
+from bot.store.sqlite_queues import SqliteQueues
 from bot.store.sqlite_rounds import SqliteRounds, write_ledger, write_targets
+from bot.store.sqlite_schema import HEALTH_KEY, SqliteSchema
 from bot.store.targets import SqliteTargets
 from bot.store.themes import SqliteThemes
 from bot.store.timebank import SqliteTimebank, write_timebank
@@ -79,395 +83,12 @@ from bot.store.window import SqliteWindow
 
 log = logging.getLogger(__name__)
 
-UTC = dt.UTC
-T = TypeVar("T")
-Params = tuple[Any, ...]
 
-ACTIVE_STATUSES = ("active", "waiting")
-DUE_STATUSES = ("pending", "retry")
-HEALTH_KEY = "_parley.health_probe"
-"""The ``meta`` row ``health()`` rewrites to prove the database accepts writes."""
 
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[A-Za-z0-9_-]+\.sql$")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-# -- codec (MemoryStore normalises values with the same functions) ----------------------
-
-def to_utc(value: dt.datetime) -> dt.datetime:
-    """The same instant in UTC; naive datetimes are refused."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"naive datetime {value.isoformat()} given to the store; "
-                         "use timezone-aware datetimes")
-    return value.astimezone(UTC)
-
-
-def opt_utc(value: dt.datetime | None) -> dt.datetime | None:
-    return None if value is None else to_utc(value)
-
-
-def dt_text(value: dt.datetime) -> str:
-    return to_utc(value).isoformat(timespec="microseconds")
-
-
-def opt_dt_text(value: dt.datetime | None) -> str | None:
-    return None if value is None else dt_text(value)
-
-
-def parse_dt(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text).astimezone(UTC)
-
-
-def opt_parse_dt(text: str | None) -> dt.datetime | None:
-    return None if text is None else parse_dt(text)
-
-
-def _utf8_ok(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def dumps(value: Any) -> str:
-    """JSON text for a column; raises TypeError for values JSON cannot hold."""
-    text = json.dumps(value, ensure_ascii=False)
-    return text if _utf8_ok(text) else json.dumps(value, ensure_ascii=True)
-
-
-def json_copy(value: T) -> T:
-    """What a value looks like after a trip through a JSON column (also a deep copy)."""
-    return cast(T, json.loads(dumps(value)))
-
-
-def safe_text(text: str | None) -> str | None:
-    """Free text made UTF-8 encodable: lone surrogates become U+FFFD."""
-    if text is None or _utf8_ok(text):
-        return text
-    return _SURROGATE.sub("\ufffd", text)
-
-
-def encode_raw(raw: str | None) -> tuple[str | None, int]:
-    if raw is None or _utf8_ok(raw):
-        return raw, 0
-    return json.dumps(raw, ensure_ascii=True), 1
-
-
-def decode_raw(text: str | None, escaped: int) -> str | None:
-    if text is None or not escaped:
-        return text
-    return cast(str, json.loads(text))
-
-
-def store_error(exc: sqlite3.Error) -> StoreError:
-    """A StoreError saying in plain words why SQLite refused."""
-    detail = str(exc) or type(exc).__name__
-    low = detail.lower()
-    if "locked" in low or "busy" in low:
-        reason = "store is locked by another process"
-    elif "full" in low:
-        reason = "store is full (disk full or size limit reached)"
-    elif "readonly" in low or "read-only" in low:
-        reason = "store is read-only"
-    elif "no such table" in low or "no such column" in low:
-        reason = "store has the wrong schema"
-    elif "malformed" in low or "not a database" in low:
-        reason = "store file is corrupt or not a Parley database"
-    elif "unable to open" in low:
-        reason = "cannot open the store file"
-    elif isinstance(exc, sqlite3.IntegrityError):
-        reason = "store refused inconsistent data"
-    else:
-        reason = "store error"
-    return StoreError(f"{reason}: {detail}")
-
-
-# -- rows --------------------------------------------------------------------------------
-
-def _participant_params(p: Participant) -> Params:
-    return (p.id, dt_text(p.created_at), p.status, p.locale, p.timezone, p.preferred_channel,
-            p.cohort, dumps(list(p.tags)), safe_text(p.name), dumps(p.profile),
-            p.consent_version, int(p.imported), int(p.pathway_done), opt_dt_text(p.erased_at))
-
-
-def _participant(row: sqlite3.Row) -> Participant:
-    return Participant(
-        id=row["id"], created_at=parse_dt(row["created_at"]),
-        status=cast(ParticipantStatus, row["status"]), locale=row["locale"],
-        timezone=row["timezone"], preferred_channel=cast(Channel | None,
-                                                         row["preferred_channel"]),
-        cohort=row["cohort"], tags=tuple(json.loads(row["tags"])), name=row["name"],
-        profile=json.loads(row["profile"]), consent_version=row["consent_version"],
-        imported=bool(row["imported"]), pathway_done=bool(row["pathway_done"]),
-        erased_at=opt_parse_dt(row["erased_at"]))
-
-
-def _address_params(a: Address) -> Params:
-    return (a.address, a.participant_id, a.channel, dt_text(a.created_at), int(a.opted_out),
-            opt_dt_text(a.opted_out_at), int(a.unreachable), safe_text(a.unreachable_reason))
-
-
-def _address(row: sqlite3.Row) -> Address:
-    return Address(
-        address=row["address"], participant_id=row["participant_id"],
-        channel=cast(Channel, row["channel"]), created_at=parse_dt(row["created_at"]),
-        opted_out=bool(row["opted_out"]), opted_out_at=opt_parse_dt(row["opted_out_at"]),
-        unreachable=bool(row["unreachable"]), unreachable_reason=row["unreachable_reason"])
-
-
-def _session_params(s: Session) -> Params:
-    return (s.id, s.participant_id, s.flow_id, s.flow_version, s.node, s.status, s.locale,
-            dt_text(s.started_at), dt_text(s.updated_at), dumps(s.fields), dumps(s.vars),
-            s.asked, s.retries, s.round_id)
-
-
-def _session(row: sqlite3.Row) -> Session:
-    return Session(
-        id=row["id"], participant_id=row["participant_id"], flow_id=row["flow_id"],
-        flow_version=row["flow_version"], node=row["node"],
-        status=cast(SessionStatus, row["status"]), locale=row["locale"],
-        started_at=parse_dt(row["started_at"]), updated_at=parse_dt(row["updated_at"]),
-        fields=json.loads(row["fields"]), vars=json.loads(row["vars"]), asked=row["asked"],
-        retries=row["retries"], round_id=row["round_id"])
-
-
-def _answer_params(a: AnswerRow) -> Params:
-    raw, escaped = encode_raw(a.raw)
-    return (a.participant_id, a.session_id, a.flow_id, a.flow_version, a.node, a.field,
-            dumps(a.value), raw, escaped, dt_text(a.at), a.round_id, int(a.skipped),
-            int(a.late))
-
-
-def _answer(row: sqlite3.Row) -> AnswerRow:
-    value: FieldValue = None if row["value"] is None else json.loads(row["value"])
-    return AnswerRow(
-        participant_id=row["participant_id"], session_id=row["session_id"],
-        flow_id=row["flow_id"], flow_version=row["flow_version"], node=row["node"],
-        field=row["field"], value=value, raw=decode_raw(row["raw"], row["raw_escaped"]),
-        at=parse_dt(row["at"]), round_id=row["round_id"], skipped=bool(row["skipped"]),
-        late=bool(row["late"]), id=row["id"])
-
-
-def _event_params(e: EventRow) -> Params:
-    return (e.participant_id, e.session_id, e.name, dumps(e.payload), dt_text(e.at))
-
-
-def _event(row: sqlite3.Row) -> EventRow:
-    return EventRow(participant_id=row["participant_id"], session_id=row["session_id"],
-                    name=row["name"], payload=json.loads(row["payload"]),
-                    at=parse_dt(row["at"]), id=row["id"])
-
-
-def _consent(row: sqlite3.Row) -> ConsentRecord:
-    return ConsentRecord(participant_id=row["participant_id"], version=row["version"],
-                         decision=cast(Any, row["decision"]), at=parse_dt(row["at"]))
-
-
-def _inbox(row: sqlite3.Row) -> InboxItem:
-    return InboxItem(
-        channel=cast(Channel, row["channel"]), dedupe_key=row["dedupe_key"],
-        address=row["address"], payload=json.loads(row["payload"]),
-        received_at=parse_dt(row["received_at"]), status=cast(InboxStatus, row["status"]),
-        attempts=row["attempts"], processed_at=opt_parse_dt(row["processed_at"]),
-        id=row["id"])
-
-
-def _outbox_params(o: OutboxItem) -> Params:
-    return (o.participant_id, o.address, o.channel, dumps(o.payload), dt_text(o.created_at),
-            dt_text(o.not_before), o.status, o.attempts, opt_dt_text(o.next_attempt_at),
-            o.provider_id, safe_text(o.last_error), o.round_id, o.delivery_status, o.segments,
-            opt_dt_text(o.sent_at))
-
-
-def _outbox(row: sqlite3.Row) -> OutboxItem:
-    return OutboxItem(
-        participant_id=row["participant_id"], address=row["address"],
-        channel=cast(Channel, row["channel"]), payload=json.loads(row["payload"]),
-        created_at=parse_dt(row["created_at"]), not_before=parse_dt(row["not_before"]),
-        status=cast(OutboxStatus, row["status"]), attempts=row["attempts"],
-        next_attempt_at=opt_parse_dt(row["next_attempt_at"]),
-        provider_id=row["provider_id"], last_error=row["last_error"],
-        round_id=row["round_id"], delivery_status=row["delivery_status"],
-        segments=row["segments"], sent_at=opt_parse_dt(row["sent_at"]), id=row["id"])
-
-
-def _queued(row: sqlite3.Row) -> QueuedFlow:
-    return QueuedFlow(participant_id=row["participant_id"], flow_id=row["flow_id"],
-                      vars=json.loads(row["vars"]), queued_at=parse_dt(row["queued_at"]),
-                      round_id=row["round_id"], id=row["id"])
-
-
-def _timer(row: sqlite3.Row) -> Timer:
-    return Timer(session_id=row["session_id"], participant_id=row["participant_id"],
-                 node=row["node"], asked=row["asked"], due_at=parse_dt(row["due_at"]),
-                 kind=row["kind"], id=row["id"])
-
-
-def sessions_of(changes: Changes) -> list[Session]:
-    """``session`` then ``more_sessions``, upserted in that order."""
-    first = [] if changes.session is None else [changes.session]
-    return [*first, *changes.more_sessions]
-
-
-def check_new(kind: str, items: Iterable[Any]) -> None:
-    """Rows ``apply`` inserts must not carry an id yet (a retried, already stored row)."""
-    for item in items:
-        if item.id is not None:
-            raise ValueError(f"{kind} already has id {item.id}; apply inserts new rows only")
-
-
-# -- SQL ---------------------------------------------------------------------------------
-
-_UPSERT_PARTICIPANT = """
-INSERT INTO participants (id, created_at, status, locale, timezone, preferred_channel, cohort,
-    tags, name, profile, consent_version, imported, pathway_done, erased_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at, status = excluded.status,
-    locale = excluded.locale, timezone = excluded.timezone,
-    preferred_channel = excluded.preferred_channel, cohort = excluded.cohort,
-    tags = excluded.tags, name = excluded.name, profile = excluded.profile,
-    consent_version = excluded.consent_version, imported = excluded.imported,
-    pathway_done = excluded.pathway_done, erased_at = excluded.erased_at"""
-
-_UPSERT_ADDRESS = """
-INSERT INTO addresses (address, participant_id, channel, created_at, opted_out, opted_out_at,
-    unreachable, unreachable_reason)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (address) DO UPDATE SET participant_id = excluded.participant_id,
-    channel = excluded.channel, created_at = excluded.created_at,
-    opted_out = excluded.opted_out, opted_out_at = excluded.opted_out_at,
-    unreachable = excluded.unreachable, unreachable_reason = excluded.unreachable_reason"""
-
-_UPSERT_SESSION = """
-INSERT INTO sessions (id, participant_id, flow_id, flow_version, node, status, locale,
-    started_at, updated_at, fields, vars, asked, retries, round_id)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (id) DO UPDATE SET participant_id = excluded.participant_id,
-    flow_id = excluded.flow_id, flow_version = excluded.flow_version, node = excluded.node,
-    status = excluded.status, locale = excluded.locale, started_at = excluded.started_at,
-    updated_at = excluded.updated_at, fields = excluded.fields, vars = excluded.vars,
-    asked = excluded.asked, retries = excluded.retries, round_id = excluded.round_id"""
-
-_INSERT_ANSWER = """
-INSERT INTO answers (participant_id, session_id, flow_id, flow_version, node, field, value,
-    raw, raw_escaped, at, round_id, skipped, late)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
-
-_INSERT_EVENT = """
-INSERT INTO events (participant_id, session_id, name, payload, at) VALUES (?, ?, ?, ?, ?)"""
-
-_INSERT_CONSENT = """
-INSERT INTO consents (participant_id, version, decision, at) VALUES (?, ?, ?, ?)"""
-
-_INSERT_OUTBOX = """
-INSERT INTO outbox (participant_id, address, channel, payload, created_at, not_before, status,
-    attempts, next_attempt_at, provider_id, last_error, round_id, delivery_status, segments,
-    sent_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
-
-_INSERT_QUEUED = """
-INSERT INTO queued_flows (participant_id, flow_id, vars, queued_at, round_id)
-VALUES (?, ?, ?, ?, ?)"""
-
-_INSERT_TIMER = """
-INSERT INTO timers (session_id, participant_id, node, asked, due_at, kind)
-VALUES (?, ?, ?, ?, ?, ?)"""
-
-_INSERT_INBOX = """
-INSERT INTO inbox (channel, dedupe_key, address, payload, received_at, status, attempts,
-    processed_at)
-SELECT ?, ?, ?, ?, ?, ?, ?, ?
-WHERE NOT EXISTS (SELECT 1 FROM inbox WHERE channel = ? AND dedupe_key = ?)
-ON CONFLICT (channel, dedupe_key) DO NOTHING"""
-"""The last two parameters: the channel and the key the row would keep had its sender
-been erased (``erasure.forgotten_key``), so a replay after an erasure is a duplicate."""
-
-
-@dataclass
-class _Encoded:
-    """A ``Changes`` turned into statement parameters before the transaction starts, so
-    encoding problems (naive datetimes, values JSON cannot hold) fail before any write."""
-
-    participant: Params | None
-    addresses: list[Params]
-    sessions: list[Params]
-    answers: list[Params]
-    events: list[Params]
-    consents: list[Params]
-    outbox: list[Params]
-    queue_push: list[Params]
-    timers_set: list[Params]
-    inbox_done_at: str | None
-
-    @classmethod
-    def of(cls, changes: Changes, now: dt.datetime) -> _Encoded:
-        check_new("answer", changes.answers)
-        check_new("event", changes.events)
-        check_new("outbox item", changes.outbox)
-        check_new("queued flow", changes.queue_push)
-        check_new("timer", changes.timers_set)
-        done_at = max((to_utc(e.at) for e in changes.events), default=to_utc(now))
-        return cls(
-            participant=(None if changes.participant is None
-                         else _participant_params(changes.participant)),
-            addresses=[_address_params(a) for a in changes.addresses],
-            sessions=[_session_params(s) for s in sessions_of(changes)],
-            answers=[_answer_params(a) for a in changes.answers],
-            events=[_event_params(e) for e in changes.events],
-            consents=[(c.participant_id, c.version, c.decision, dt_text(c.at))
-                      for c in changes.consents],
-            outbox=[_outbox_params(o) for o in changes.outbox],
-            queue_push=[(q.participant_id, q.flow_id, dumps(q.vars), dt_text(q.queued_at),
-                         q.round_id) for q in changes.queue_push],
-            timers_set=[(t.session_id, t.participant_id, t.node, t.asked, dt_text(t.due_at),
-                         t.kind) for t in changes.timers_set],
-            inbox_done_at=dt_text(done_at) if changes.inbox_done else None)
-
-
-def _migrations() -> list[tuple[int, str, str]]:
-    """``(number, file name, sql)`` of every packaged migration, in order."""
-    folder = resources.files("bot.store").joinpath("migrations")
-    found: list[tuple[int, str, str]] = []
-    for entry in folder.iterdir():
-        match = _MIGRATION_NAME.match(entry.name)
-        if match:
-            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort()
-    numbers = [n for n, _, _ in found]
-    if len(set(numbers)) != len(numbers):
-        raise StoreError(f"two migrations share a number: {[name for _, name, _ in found]}")
-    return found
-
-
-def _statements(sql: str) -> list[str]:
-    """A migration script split into statements (SQLite's own tokenizer finds the ends,
-    so semicolons inside comments and strings are safe)."""
-    statements: list[str] = []
-    buffer = ""
-    for line in sql.splitlines(keepends=True):
-        buffer += line
-        if sqlite3.complete_statement(buffer):
-            statements.append(buffer.strip())
-            buffer = ""
-    if buffer.strip():
-        statements.append(buffer.strip())  # a trailing comment, or an unterminated statement
-    return statements
-
-
-def _create_private(path: Path) -> None:
-    """Create a new database file readable by its owner only (0600); SQLite gives the
-    ``-wal`` and ``-shm`` files the same mode. An existing file is left as it is."""
-    if str(path) == ":memory:" or str(path).startswith("file:"):
-        return
-    with contextlib.suppress(FileExistsError, FileNotFoundError, IsADirectoryError):
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-
-
-class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, SqliteWindow,
-                  SqliteMedia, SqliteAttention, SqliteLogins, SqliteParticipation,
-                  SqliteBurden, SqliteTimebank, SqliteEvents, SqliteThemes, SqliteTargets,
-                  SqliteDelivery):
+class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDashboard,
+                  SqliteRounds, SqliteLedger, SqliteWindow, SqliteMedia, SqliteAttention,
+                  SqliteLogins, SqliteParticipation, SqliteBurden, SqliteTimebank, SqliteEvents,
+                  SqliteThemes, SqliteTargets, SqliteDelivery):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
@@ -586,111 +207,6 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, Sqlite
         rows = await self._all(sql, params)
         return rows[0] if rows else None
 
-    # -- lifecycle ----------------------------------------------------------------------
-    async def open(self) -> None:
-        """Connect, switch to WAL and apply pending migrations. Two processes opening a
-        new file at the same moment can meet SQLite's "database is locked" without its
-        busy wait (while one switches the journal mode or changes the schema); each
-        migration is its own idempotent transaction, so opening simply starts again,
-        for up to the busy timeout."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.busy_timeout_ms / 1000
-        while True:
-            try:
-                await self._open_once()
-                return
-            except StoreError as exc:
-                if not isinstance(exc.__cause__, sqlite3.OperationalError) or \
-                        "locked" not in str(exc.__cause__) or loop.time() > deadline:
-                    raise
-                log.debug("store %s: locked while opening; trying again", self.path)
-                await asyncio.sleep(0.02 + random.random() * 0.05)
-
-    async def _open_once(self) -> None:
-        if self._db is not None:
-            return
-        _create_private(self.path)
-        try:
-            db = await aiosqlite.connect(str(self.path), isolation_level=None,
-                                         timeout=self.busy_timeout_ms / 1000)
-        except sqlite3.Error as exc:
-            raise store_error(exc) from exc
-        db.row_factory = sqlite3.Row
-        self._db = db
-        try:
-            async with self._locked() as conn:
-                await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-                await conn.execute("PRAGMA foreign_keys = ON")
-                await conn.execute("PRAGMA secure_delete = ON")
-                await self._set_wal(conn)
-                await conn.execute("PRAGMA synchronous = FULL")
-                await self._migrate(conn)
-                if self.max_page_count is not None:
-                    await conn.execute(f"PRAGMA max_page_count = {int(self.max_page_count)}")
-        except BaseException:
-            self._db = None
-            with contextlib.suppress(sqlite3.Error):
-                await db.close()
-            raise
-
-    async def _set_wal(self, db: aiosqlite.Connection) -> None:
-        """Switching to WAL needs a moment alone with the file and SQLite does not wait
-        for it (no busy handler), so two processes opening a new file retry briefly."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.busy_timeout_ms / 1000
-        while True:
-            try:
-                await db.execute("PRAGMA journal_mode = WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or loop.time() > deadline:
-                    raise
-                await asyncio.sleep(0.02)
-
-    async def _migrate(self, db: aiosqlite.Connection) -> None:
-        """Apply each pending migration in its own transaction. The applied set is read
-        again under the write lock, so two processes opening a new file at once do not
-        both apply a migration."""
-        # inside BEGIN IMMEDIATE, which waits for the write lock before it reads: in
-        # autocommit the statement would read the schema first and, if another process
-        # committed meanwhile, fail at once ("database is locked") with no busy wait
-        await db.execute("BEGIN IMMEDIATE")
-        try:
-            await db.execute("""CREATE TABLE IF NOT EXISTS schema_migrations (
-                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)""")
-            await db.execute("COMMIT")
-        except BaseException:
-            await self._rollback(db)
-            raise
-        known = _migrations()
-        newest = max((n for n, _, _ in known), default=0)
-        applied = await self._applied(db)
-        if applied and max(applied) > newest:
-            raise StoreError(f"store {self.path} has schema {max(applied)}, newer than this "
-                             f"Parley knows ({newest}); upgrade Parley")
-        for number, name, sql in known:
-            if number in applied:
-                continue
-            try:
-                await db.execute("BEGIN IMMEDIATE")
-                if number in await self._applied(db):  # another process got there first
-                    await db.execute("ROLLBACK")
-                    continue
-                for statement in _statements(sql):
-                    await db.execute(statement)
-                await db.execute("INSERT INTO schema_migrations (version, name, applied_at) "
-                                 "VALUES (?, ?, ?)", (number, name, dt_text(self._clock.now())))
-                await db.execute("COMMIT")
-            except BaseException:
-                await self._rollback(db)
-                raise
-            log.info("store %s: applied migration %s", self.path, name)
-
-    @staticmethod
-    async def _applied(db: aiosqlite.Connection) -> set[int]:
-        rows = await db.execute_fetchall("SELECT version FROM schema_migrations")
-        return {int(row[0]) for row in rows}
-
     async def close(self) -> None:
         db, self._db = self._db, None
         if db is None:
@@ -718,58 +234,14 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, Sqlite
             finally:
                 await self._rollback(db)
 
-    async def schema_versions(self) -> list[int]:
-        """Migration numbers recorded as applied (for diagnostics and tests)."""
-        rows = await self._all("SELECT version FROM schema_migrations ORDER BY version")
-        return [int(row[0]) for row in rows]
-
     # -- the unit of work ---------------------------------------------------------------
     async def apply(self, changes: Changes) -> None:
         enc = _Encoded.of(changes, self._clock.now())
-        ids: list[tuple[Any, int]] = []
-
-        async def insert_all(sql: str, rows: list[Params], objects: Sequence[Any],
-                             db: aiosqlite.Connection) -> None:
-            ids.extend(zip(objects, await insert_rows(db, sql, rows), strict=True))
-
+        ids: NewIds = []
         async with self._write(durable=False) as db:  # see _write: the next FULL syncs it
-            if enc.participant is not None:
-                await db.execute(_UPSERT_PARTICIPANT, enc.participant)
-            if enc.sessions:
-                await db.executemany(_UPSERT_SESSION, enc.sessions)
-            await insert_all(_INSERT_ANSWER, enc.answers, changes.answers, db)
-            await insert_all(_INSERT_EVENT, enc.events, changes.events, db)
-            if enc.consents:
-                await db.executemany(_INSERT_CONSENT, enc.consents)
-            await insert_all(_INSERT_OUTBOX, enc.outbox, changes.outbox, db)
-            if changes.queue_remove:
-                await db.executemany("DELETE FROM queued_flows WHERE id = ?",
-                                     [(i,) for i in changes.queue_remove])
-            await insert_all(_INSERT_QUEUED, enc.queue_push, changes.queue_push, db)
-            if changes.timers_clear_session:
-                await db.executemany("DELETE FROM timers WHERE session_id = ?",
-                                     [(s,) for s in changes.timers_clear_session])
-            await insert_all(_INSERT_TIMER, enc.timers_set, changes.timers_set, db)
-            # addresses last but one: a foreign-key failure here undoes everything above
-            if enc.addresses:
-                await db.executemany(_UPSERT_ADDRESS, enc.addresses)
-            for inbox_id in changes.inbox_done:
-                # processed: its effects are stored, so only the dedupe key is kept
-                # (before consent, what someone wrote must not linger here). Only a
-                # pending row may finish: a second processing of the same message rolls
-                # back whole, so no answer is stored and no reply queued twice.
-                cursor = await db.execute(
-                    "UPDATE inbox SET status = 'done', processed_at = ?, payload = '{}', "
-                    "attempts = attempts + 1 WHERE id = ? AND status = 'pending'",
-                    (enc.inbox_done_at, inbox_id))
-                if cursor.rowcount == 0 and await (await db.execute(
-                        "SELECT 1 FROM inbox WHERE id = ?", (inbox_id,))).fetchone():
-                    raise AlreadyProcessed(inbox_id)
-            if changes.invites_used:
-                await db.executemany(
-                    "UPDATE invites SET uses = uses + 1, used_at = COALESCE(used_at, ?) "
-                    "WHERE code = ?", [(dt_text(self._clock.now()), code)
-                                       for code in changes.invites_used])
+            await write_rows(db, enc, changes, ids)
+            await finish_inbox(db, enc, changes.inbox_done)
+            await use_invites(db, changes.invites_used, dt_text(self._clock.now()))
             await write_targets(db, changes.targets)
             ids.extend(await write_ledger(db, changes.ledger))
             ids.extend(await write_timebank(db, changes))  # time bank (#15)
@@ -868,176 +340,6 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, Sqlite
                                (participant_id,))
         return [_consent(r) for r in rows]
 
-    # -- inbox --------------------------------------------------------------------------
-    async def inbox_put(self, item: InboxItem) -> bool:
-        """Durable before it returns. Concurrent callers share one FULL commit (group
-        commit): while one transaction is being synced the next batch gathers, so a
-        burst of webhooks costs a few fsyncs rather than one each."""
-        params = (item.channel, item.dedupe_key, item.address, dumps(item.payload),
-                  dt_text(item.received_at), item.status, item.attempts,
-                  opt_dt_text(item.processed_at))
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._inbox_batch.append((item, params, future))
-        if self._inbox_flusher is None or self._inbox_flusher.done():
-            self._inbox_flusher = asyncio.create_task(self._flush_inbox())
-        return await asyncio.shield(future)
-
-    async def _flush_inbox(self) -> None:
-        while self._inbox_batch:
-            batch, self._inbox_batch = self._inbox_batch[:500], self._inbox_batch[500:]
-            try:
-                results: list[tuple[bool, int | None]] = []
-                if len(batch) == 1 and self._secret is not None:
-                    results.append(await self._put_one(batch[0][0], batch[0][1]))
-                else:
-                    await self._put_many(batch, results)
-            except BaseException as exc:
-                for _, _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc if isinstance(exc, Exception)
-                                             else StoreError("store closed"))
-                if not isinstance(exc, Exception):
-                    raise
-                continue
-            for (item, _, future), (inserted, new_id) in zip(batch, results, strict=True):
-                if inserted:
-                    item.id = new_id
-                if not future.done():
-                    future.set_result(inserted)
-
-    async def _put_one(self, item: InboxItem, params: Params) -> tuple[bool, int | None]:
-        """A lone webhook's row: one autocommitted, durable statement (one round trip)."""
-        assert self._secret is not None
-        rows = await self._write_one(_INSERT_INBOX + " RETURNING id", (
-            *params, item.channel, forgotten_key(self._secret, item.channel,
-                                                 item.dedupe_key)), durable=True)
-        return (True, int(rows[0][0])) if rows else (False, None)
-
-    async def _put_many(self, batch: list[tuple[InboxItem, Params, asyncio.Future[bool]]],
-                        results: list[tuple[bool, int | None]]) -> None:
-        """Rows that arrived together: one transaction, one durable commit."""
-        async with self._write() as db:
-            secret = await self._erasure_secret(db)
-            for item, params, _ in batch:
-                cursor = await db.execute(_INSERT_INBOX, (*params, item.channel, (
-                    forgotten_key(secret, item.channel, item.dedupe_key))))
-                results.append((cursor.rowcount == 1, cursor.lastrowid))
-
-    async def inbox_pending(self, limit: int = 100) -> list[InboxItem]:
-        rows = await self._all("SELECT * FROM inbox WHERE status = 'pending' ORDER BY id "
-                               "LIMIT ?", (limit,))
-        return [_inbox(r) for r in rows]
-
-    async def inbox_mark(self, item_id: int, status: str, at: dt.datetime) -> None:
-        """Set the status, ``processed_at = at``, and count one more processing attempt."""
-        at_text = dt_text(at)
-        async with self._write() as db:
-            await db.execute("UPDATE inbox SET status = ?, processed_at = ?, "
-                             "attempts = attempts + 1 WHERE id = ?", (status, at_text, item_id))
-
-    # -- outbox -------------------------------------------------------------------------
-    async def outbox_due(self, channel: str, now: dt.datetime, limit: int) -> list[OutboxItem]:
-        return [_outbox(r) for r in await self._due("*", channel, now, limit)]
-
-    async def outbox_due_ids(self, channel: str, now: dt.datetime, limit: int) -> list[int]:
-        return [int(r[0]) for r in await self._due("id", channel, now, limit)]
-
-    async def _due(self, columns: str, channel: str, now: dt.datetime,
-                   limit: int) -> list[sqlite3.Row]:
-        now_text = dt_text(now)
-        return await self._all(
-            f"SELECT {columns} FROM outbox WHERE channel = ? AND status IN (?, ?) "
-            "AND not_before <= ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
-            f"AND {HELD_BACK_SQL} "  # per-address order across retries and restarts
-            "ORDER BY created_at, id LIMIT ?",
-            (channel, *DUE_STATUSES, now_text, now_text, limit))
-
-    async def outbox_rows(self, ids: Sequence[int]) -> list[OutboxItem]:
-        found: dict[int, OutboxItem] = {}
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start:start + 500])
-            marks = ", ".join("?" * len(chunk))
-            for row in await self._all(f"SELECT * FROM outbox WHERE id IN ({marks})", chunk):
-                item = _outbox(row)
-                assert item.id is not None
-                found[item.id] = item
-        return [found[i] for i in ids if i in found]
-
-    async def outbox_update(self, item: OutboxItem) -> None:
-        """Raises KeyError when the row does not exist."""
-        if item.id is None:
-            raise KeyError("outbox item has no id; it was never stored")
-        params = (item.status, item.attempts, opt_dt_text(item.next_attempt_at),
-                  item.provider_id, safe_text(item.last_error), item.delivery_status,
-                  item.segments, opt_dt_text(item.sent_at), item.id)
-        # 'sending' must be on disk before the request; an outcome may be lost only with
-        # the machine's power, and then the row reads 'sending' -> ambiguous: never resent
-        changed = await self._write_one(
-            "UPDATE outbox SET status = ?, attempts = ?, next_attempt_at = ?, "
-            "provider_id = ?, last_error = ?, delivery_status = ?, segments = ?, "
-            "sent_at = ? WHERE id = ? RETURNING id", params, durable=item.status == "sending")
-        if len(changed) != 1:
-            raise KeyError(f"no outbox row {item.id}")
-
-    async def outbox_mark_sending(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
-        """Mark several rows ``sending`` (attempts + 1) in one durable commit (per 500);
-        only rows still due-able are marked, and those are returned."""
-        if not items:
-            return []
-        for item in items:
-            if item.id is None:
-                raise KeyError("outbox item has no id; it was never stored")
-        done: set[int] = set()
-        for start in range(0, len(items), 500):  # far below SQLite's parameter limit
-            ids = [item.id for item in items[start:start + 500]]
-            rows = await self._write_one(  # one statement, one durable commit
-                f"UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id IN "
-                f"({', '.join('?' * len(ids))}) AND status IN (?, ?) RETURNING id",
-                (*ids, *DUE_STATUSES), durable=True)
-            done.update(int(row[0]) for row in rows)
-        marked = [item for item in items if item.id in done]
-        for item in marked:
-            item.status, item.attempts = "sending", item.attempts + 1
-        return marked
-
-    async def outbox_by_provider_id(self, provider_id: str) -> OutboxItem | None:
-        row = await self._one("SELECT * FROM outbox WHERE provider_id = ? "
-                              "ORDER BY id DESC LIMIT 1", (provider_id,))
-        return None if row is None else _outbox(row)
-
-    async def outbox_of(self, participant_id: str) -> list[OutboxItem]:
-        rows = await self._all("SELECT * FROM outbox WHERE participant_id = ? ORDER BY id",
-                               (participant_id,))
-        return [_outbox(r) for r in rows]
-
-    async def outbox_all(self, *, round_id: str | None = None,
-                         status: OutboxStatus | None = None) -> list[OutboxItem]:
-        where, params = _filters(round_id=round_id, status=status)
-        rows = await self._all(f"SELECT * FROM outbox{where} ORDER BY id", params)
-        return [_outbox(r) for r in rows]
-
-    async def outbox_recover(self) -> int:
-        async with self._write() as db:
-            cursor = await db.execute(
-                "UPDATE outbox SET status = 'ambiguous' WHERE status = 'sending'")
-            return cursor.rowcount
-
-    # -- queued flows and timers --------------------------------------------------------
-    async def queued_flows(self, participant_id: str) -> list[QueuedFlow]:
-        rows = await self._all("SELECT * FROM queued_flows WHERE participant_id = ? "
-                               "ORDER BY id", (participant_id,))
-        return [_queued(r) for r in rows]
-
-    async def timers_due(self, now: dt.datetime, limit: int = 500) -> list[Timer]:
-        rows = await self._all("SELECT * FROM timers WHERE due_at <= ? ORDER BY due_at, id "
-                               "LIMIT ?", (dt_text(now), limit))
-        return [_timer(r) for r in rows]
-
-    async def timers_of(self, session_id: str) -> list[Timer]:
-        rows = await self._all("SELECT * FROM timers WHERE session_id = ? "
-                               "ORDER BY due_at, id", (session_id,))
-        return [_timer(r) for r in rows]
-
     # -- meta ---------------------------------------------------------------------------
     async def _erase(self, db: aiosqlite.Connection,
                      erase: tuple[str, dt.datetime] | None) -> None:
@@ -1068,12 +370,3 @@ class SqliteStore(SqlitePeople, SqliteSms, SqliteDashboard, SqliteRounds, Sqlite
         async with self._write() as db:
             await db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) "
                              "DO UPDATE SET value = excluded.value", (key, safe_text(value)))
-
-
-def _filters(**conditions: str | None) -> tuple[str, list[str]]:
-    """`` WHERE a = ? AND b = ?`` for the conditions that are not None (names are ours)."""
-    names = [name for name, value in conditions.items() if value is not None]
-    if not names:
-        return "", []
-    clause = " WHERE " + " AND ".join(f"{name} = ?" for name in names)
-    return clause, [v for v in conditions.values() if v is not None]

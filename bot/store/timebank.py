@@ -22,8 +22,6 @@ from bot.store.rounds_base import StaleWrite
 if TYPE_CHECKING:
     import aiosqlite
 
-    from bot.store.records import Changes
-
 HourKind = Literal["earned", "spent", "adjustment"]
 RequestStatus = Literal["pending", "confirmed", "declined"]
 
@@ -74,6 +72,20 @@ class SpendDecision:
     at: dt.datetime
     by: str
     note: str = ""
+
+
+class Changes(Protocol):
+    """The part of ``bot.store.records.Changes`` this module writes (a Protocol: the
+    records module imports the rows defined here)."""
+
+    @property
+    def hours(self) -> list[HourEntry]: ...
+
+    @property
+    def spend_requests(self) -> list[SpendRequest]: ...
+
+    @property
+    def spend_decisions(self) -> list[SpendDecision]: ...
 
 
 class TimebankStore(Protocol):

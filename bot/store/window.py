@@ -21,7 +21,7 @@ class SqliteWindow:
     """Mixed into SqliteStore."""
 
     async def last_inbound_at(self: Any, address: str) -> dt.datetime | None:
-        from bot.store.sqlite import parse_dt
+        from bot.store.sqlite_codec import parse_dt
 
         row = await self._one("SELECT max(received_at) AS at FROM inbox WHERE address = ?",
                               (address,))

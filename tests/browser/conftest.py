@@ -35,6 +35,7 @@ from bot.store.sqlite import SqliteStore
 from tests.browser.seed import EMAIL, PASSWORD, seed
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
+from tests.serve_process import write_config
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
@@ -100,28 +101,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _config(folder: Path, port: int, telegram: str | None, twilio: FakeTwilio | None,
-            twilio_url: str | None) -> str:
-    lines = [
-        '[project]', 'name = "Money Voices"', 'contact = "call 0800 123 456"',
-        'locales = ["en", "cy"]',
-        '[store]', f'url = "sqlite:///{folder / "parley.db"}"',
-        '[server]', 'host = "127.0.0.1"', f'port = {port}',
-        f'public_url = "http://127.0.0.1:{port}"',
-        '[schedule]', 'timezone = "Europe/London"', 'quiet_hours = ""',
-        '[credits]', 'unit = "£"', 'value_per_credit = 1.0',
-        'rules = [{ flow = "ons4", amount = 5 }, { flow = "endorsement", amount = 3 }]',
-        '[coordinators]', 'telegram_ids = [9001]',
-    ]
-    if telegram is not None:
-        lines += ['[telegram]', f'token = "{TOKEN}"', f'webhook_secret = "{SECRET}"',
-                  f'api_base_url = "{telegram}/bot"', 'mode = "webhook"',
-                  'rate_limit_per_second = 30', 'per_chat_per_second = 30']
-    if twilio is not None and twilio_url is not None:
-        lines += ['[sms]', f'account_sid = "{twilio.account_sid}"',
-                  f'auth_token = "{twilio.auth_token}"', f'from_number = "{SMS_FROM}"',
-                  f'api_base_url = "{twilio_url}"', 'rate_limit_per_second = 50']
-    return "\n".join(lines) + "\n"
+def _config(folder: Path, port: int, telegram: str, twilio: FakeTwilio,
+            twilio_url: str) -> Path:
+    return write_config(folder, "telegram", {
+        "token": TOKEN, "webhook_secret": SECRET, "api_base_url": f"{telegram}/bot",
+        "mode": "webhook", "rate_limit_per_second": 30, "per_chat_per_second": 30,
+    }, public_url=f"http://127.0.0.1:{port}", port=port, more={
+        "sms": {"account_sid": twilio.account_sid, "auth_token": twilio.auth_token,
+                "from_number": SMS_FROM, "api_base_url": twilio_url,
+                "rate_limit_per_second": 50},
+        "schedule": {"timezone": "Europe/London"},
+        "credits": {"unit": "£", "value_per_credit": 1.0,
+                    "rules": [{"flow": "ons4", "amount": 5},
+                              {"flow": "endorsement", "amount": 3}]},
+        "coordinators": {"telegram_ids": [9001]},
+    })
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -140,16 +134,12 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Project]:
     folder = tmp_path_factory.mktemp("dashboard")
-    use_telegram = has_module("bot.channels.telegram")
-    use_sms = has_module("bot.channels.sms")
-    telegram = FakeTelegram(TOKEN) if use_telegram else None
-    twilio = FakeTwilio() if use_sms else None
+    telegram, twilio = FakeTelegram(TOKEN), FakeTwilio()
     with contextlib.ExitStack() as stack:
-        tg_url = stack.enter_context(telegram.serve()).base_url if telegram else None
-        tw_url = stack.enter_context(twilio.serve()).base_url if twilio else None
+        tg_url = stack.enter_context(telegram.serve()).base_url
+        tw_url = stack.enter_context(twilio.serve()).base_url
         port = _free_port()
-        config = folder / "config.toml"
-        config.write_text(_config(folder, port, tg_url, twilio, tw_url))
+        config = _config(folder, port, tg_url, twilio, tw_url)
 
         async def prepare() -> None:
             consent = load_content(load_config(config))[1].get("consent")

@@ -11,10 +11,10 @@ from bot.credits.ledger import credits_text
 from bot.errors import ParleyError
 from bot.events.rsvp import when_text
 from bot.events.service import EventService
-from bot.rounds.wiring import round_service
 from bot.timebank.hours import hours_text
 from bot.timebank.service import TimeBank
 from bot.web.dashboard.core import Dashboard, form_text
+from bot.wiring import round_service
 
 
 def routes(dash: Dashboard) -> list[BaseRoute]:

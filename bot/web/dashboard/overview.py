@@ -10,11 +10,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.stats import CohortShare, representation
 from bot.store.round_records import Round
 from bot.web.dashboard.core import Dashboard
 from bot.web.dashboard.flow_problems import recent_flow_problems
 from bot.web.dashboard.participants import address_status
-from bot.web.dashboard.stats import CohortShare, representation
 
 NO_COHORT = "(no cohort)"
 CHANNELS = ("telegram", "sms", "whatsapp")

@@ -12,8 +12,8 @@ from starlette.routing import BaseRoute, Route
 
 from bot.errors import ParleyError
 from bot.representation import dimension_rows
+from bot.stats import representation
 from bot.web.dashboard.core import Dashboard, form_text
-from bot.web.dashboard.stats import representation
 
 DIMENSION = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 

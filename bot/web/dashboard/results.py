@@ -25,10 +25,10 @@ from bot.i18n.renderer import Renderer
 from bot.measures import scored_flows
 from bot.measures.summary import scored_change
 from bot.media_kinds import kinds_of_answers
+from bot.stats import PairedChange, distribution, mean, paired_change
 from bot.store.records import AnswerRow
 from bot.web.dashboard import svg
 from bot.web.dashboard.core import Dashboard
-from bot.web.dashboard.stats import PairedChange, distribution, mean, paired_change
 
 PATHWAY_FLOWS = ("language", "consent", "onboarding")
 

@@ -15,16 +15,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.burden.limits import describe, planned_effects
-from bot.channels.render import sms_bodies
 from bot.conversations import payload_of
 from bot.engine import StepContext, begin
 from bot.errors import ParleyError
+from bot.rounds.burden_limits import describe, planned_effects
 from bot.rounds.service import RoundService
-from bot.rounds.wiring import round_service
 from bot.store.round_records import Round
+from bot.text.render import sms_bodies
 from bot.web.dashboard.core import Dashboard, form_text
 from bot.web.dashboard.notices import notice_of, notice_query
+from bot.wiring import round_service
 
 FIELDS = ("flow", "audience", "cohort", "tag", "finding", "start", "every", "remind_after",
           "close_after", "label")

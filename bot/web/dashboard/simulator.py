@@ -18,17 +18,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.channels.render import sms_bodies
-from bot.channels.sms_encoding import measure
 from bot.clock import SystemClock
 from bot.conversations import Conversations
 from bot.ids import SequentialIds
-from bot.rounds.wiring import attach
 from bot.runtime import Runtime
 from bot.simulator import Received, SimulatedPhone, enrolled_phone
 from bot.store.dashboard import DashboardSession
 from bot.store.memory import MemoryStore
+from bot.text.render import sms_bodies
+from bot.text.sms_encoding import measure
 from bot.web.dashboard.core import Dashboard, form_text
+from bot.wiring import attach
 
 MAX_PHONES = 32
 IDLE_SECONDS = 3600

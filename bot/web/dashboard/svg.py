@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-from bot.web.dashboard.stats import PairedChange
+from bot.stats import PairedChange
 
 BAR = "#0b5c7a"
 COLOURS = {"agree": "#1d6b36", "partly": "#8a5a00", "disagree": "#a4161a"}

@@ -16,7 +16,7 @@ import re
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.flows.durations import parse_duration
+from bot.durations import parse_duration
 
 UTC = dt.UTC
 DAY = 24 * 60

@@ -17,15 +17,16 @@ from typing import Any
 
 from jinja2 import Environment, meta
 
-from bot.channels.render import sms_bodies
+from bot.engine.context import StepContext
 from bot.engine.options_from import samples as option_samples
 from bot.engine.session import Session
-from bot.engine.step import StepContext, preview
+from bot.engine.step import preview
 from bot.errors import Problem, TemplateError
 from bot.flows.models import EndNode, Flow, Switch
-from bot.flows.toml_positions import Path as KeyPath
-from bot.flows.toml_positions import key_lines, line_for
 from bot.i18n.renderer import Renderer
+from bot.text.render import sms_bodies
+from bot.text.toml_positions import Path as KeyPath
+from bot.text.toml_positions import key_lines, line_for
 
 _EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 SYSTEM_SAMPLE: dict[str, Any] = {

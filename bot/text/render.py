@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.channels.sms_encoding import measure, sanitise_system_text, split_for_sms
+from bot.text.sms_encoding import measure, sanitise_system_text, split_for_sms
 
 TELEGRAM_MAX = 4096
 

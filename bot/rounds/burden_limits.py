@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 
 from bot.burden.pause import paused_until
 from bot.config import Config
-from bot.rounds.planner import prefs_of
+from bot.contact_prefs import prefs_of
 from bot.rounds.steps import finish
-from bot.scheduler.timing import next_allowed
 from bot.store.base import Store
 from bot.store.burden import Usage
 from bot.store.records import Participant
 from bot.store.round_records import Candidate, Round, RoundTarget
+from bot.timing import next_allowed
 
 WEEK = dt.timedelta(days=7)
 MONTH = dt.timedelta(days=30)

@@ -26,7 +26,8 @@ from bot.media_kinds import KINDS, answer_value, label
 from bot.store.media import MediaItem
 
 if TYPE_CHECKING:
-    from bot.conversations import Conversations, Inbound, _Unit
+    from bot.conversations import Conversations
+    from bot.conversations.unit import Inbound, Unit
 
 BUTTON_CHANNELS = frozenset({"telegram", "whatsapp"})
 
@@ -35,7 +36,7 @@ def usable(media: tuple[dict[str, Any], ...]) -> list[dict[str, Any]]:
     return [m for m in media if m.get("kind") in KINDS and m.get("source")]
 
 
-async def receive(conv: Conversations, unit: _Unit, inbound: Inbound) -> None:
+async def receive(conv: Conversations, unit: Unit, inbound: Inbound) -> None:
     """Answer a media reply (see the module doc); changes go into ``unit``."""
     items = usable(inbound.media)
     p = unit.participant
@@ -63,7 +64,7 @@ async def receive(conv: Conversations, unit: _Unit, inbound: Inbound) -> None:
     await conv._step(unit, flow, session, Reply(answer_value(items[0]["kind"])))
 
 
-async def keep(conv: Conversations, unit: _Unit, inbound: Inbound,
+async def keep(conv: Conversations, unit: Unit, inbound: Inbound,
                session: Session | None) -> None:
     """Record the message's media (linked to the open question, if any) before the unit
     commits; idempotent on the inbound message. Nothing before consent."""

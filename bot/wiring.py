@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
+# imported for the words they register in bot.keyword_handlers (PAUSE, RESUME, OFFERS,
+# SPEND, the time bank's BALANCE, an event's code word): the registry never imports them
+import bot.burden.pause
+import bot.events.attendance
+import bot.timebank.keywords  # noqa: F401
 from bot.conversations import Conversations
 from bot.credits.ledger import balance_of
 from bot.events.rsvp import EventRsvps
@@ -16,8 +21,15 @@ from bot.safeguarding.desk import Desk
 from bot.scheduler.due import DueWork
 
 if TYPE_CHECKING:
-    from bot.runtime import Runtime
     from bot.scheduler.job import SchedulerJob
+
+
+class Runtime(Protocol):
+    """What wiring uses of ``bot.runtime.Runtime``, which calls ``attach`` while it is
+    assembled (a Protocol, so wiring sits below the runtime)."""
+
+    @property
+    def conversations(self) -> Conversations: ...
 
 
 def round_service(conversations: Conversations) -> RoundService:
@@ -45,8 +57,8 @@ def attach(conversations: Conversations) -> None:
 def due_work(runtime: Runtime) -> DueWork:
     conversations = runtime.conversations
     rounds = round_service(conversations)
-    work = DueWork(store=runtime.store, conversations=conversations, rounds=rounds,
-                   config=runtime.config, library=runtime.library)
+    work = DueWork(store=conversations.store, conversations=conversations, rounds=rounds,
+                   config=conversations.config, library=conversations.library)
     work.events = EventService(conversations, rounds)  # day-before reminders
     return work
 
@@ -54,4 +66,4 @@ def due_work(runtime: Runtime) -> DueWork:
 def scheduler_job(runtime: Runtime, interval: float = 20.0) -> SchedulerJob:
     from bot.scheduler.job import SchedulerJob
 
-    return SchedulerJob(due_work(runtime), runtime.clock, interval=interval)
+    return SchedulerJob(due_work(runtime), runtime.conversations.clock, interval=interval)

@@ -1,0 +1,171 @@
+"""Asking a question: its text, options and buttons worked out once (a ``Skeleton``)
+and shared through the owner's ``StepCaches`` unless it reads someone's data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.engine import events, many
+from bot.engine.caches import Skeleton, StepCaches
+from bot.engine.context import RunState, StepContext
+from bot.engine.io import Choice, Output
+from bot.engine.session import FieldValue
+from bot.flows.models import (
+    AskNode,
+    ChoiceAnswer,
+    Flow,
+    ScaleAnswer,
+    YesNoAnswer,
+    is_template_key,
+)
+from bot.flows.models_many import AllocateAnswer, MultiAnswer, RankingAnswer
+from bot.text.sms_encoding import measure
+
+
+def _reads_data(ctx: StepContext, flow: Flow, node_id: str, node: AskNode, locale: str) -> bool:
+    """Whether any template of a question reads a person's data (cached per node/locale);
+    text that reads only the project's settings is the same for everyone."""
+    key = (ctx.renderer, flow.id, flow.version, node_id, locale)
+    hit = ctx.caches.reads_data.get(key)
+    if hit is not None:
+        return hit
+    found = any(ctx.renderer.reads_personal_data(k, locale)
+                for k in _label_keys(ctx.caches, flow, node_id, node))
+    return StepCaches.keep(ctx.caches.reads_data, key, found)
+
+
+def _label_keys(caches: StepCaches, flow: Flow, node_id: str, node: AskNode) -> tuple[str, ...]:
+    """The template keys a question renders: its text and any label that is a key."""
+    key = (flow.id, flow.version, node_id)
+    hit = caches.label_keys.get(key)
+    if hit is not None:
+        return hit
+    answer = node.answer
+    labels: list[str] = []
+    if isinstance(answer, ChoiceAnswer | MultiAnswer | RankingAnswer | AllocateAnswer):
+        labels = [o.label for o in answer.options]
+    elif isinstance(answer, ScaleAnswer):
+        labels = list(answer.labels.values())
+    elif isinstance(answer, YesNoAnswer):
+        labels = [answer.yes_label, answer.no_label]
+    keys = (node.text, *(label for label in labels if is_template_key(label)))
+    return StepCaches.keep(caches.label_keys, key, keys)
+
+
+
+
+class Questions(RunState):
+    """Mixed into the step's run: asking questions."""
+
+    def ask(self, node_id: str, node: AskNode) -> None:
+        asked = self.session.asked + 1
+        self.session = self.session.evolve(node=node_id, status="waiting", asked=asked,
+                                           retries=0)
+        self.outputs.append(self.question(node_id, node))
+        self.events.append(events.QuestionAsked(node_id, asked))
+        if node.timeout is not None:
+            due = self.now + node.timeout.delta
+            self.events.append(events.TimerScheduled(node_id, asked, due))
+
+    def skeleton(self, node_id: str, node: AskNode) -> Skeleton:
+        """Everything about a question except its button tokens, memoised: the same
+        question to thousands of people is worked out once per locale."""
+        local_key = (node_id, self.session.locale)
+        cached = self._skeletons.get(local_key)
+        if cached is not None:
+            return cached
+        locale = self.session.locale
+        if getattr(node.answer, "options_from", None) is not None or _reads_data(
+                self.ctx, self.flow, node_id, node, locale):
+            # options that came with the round, or rendered with this person's name or
+            # answers: never kept beyond this step, so no cache is keyed by (or full of)
+            # anyone's data, and one round's options never show in another
+            fresh = self.build_skeleton(node_id, node)
+            self._skeletons[local_key] = fresh
+            return fresh
+        shared = self.ctx.caches.skeletons
+        key = (self.ctx.renderer, self.flow.id, self.flow.version, node_id, locale,
+               self.ctx.project_key)
+        found = shared.get(key)
+        if found is None:
+            found = self.build_skeleton(node_id, node)
+            if not any(isinstance(e, events.FlowErrored) for e in self.events):
+                StepCaches.keep(shared, key, found)  # only what rendered without error
+        self._skeletons[local_key] = found
+        return found
+
+    def build_skeleton(self, node_id: str, node: AskNode) -> Skeleton:
+        answer = node.answer
+        text = self.render(node.text, node_id)
+        entries: tuple[tuple[str, str, FieldValue], ...] = ()
+        layout = "list"
+        if isinstance(answer, ChoiceAnswer | MultiAnswer | RankingAnswer | AllocateAnswer):
+            entries = tuple((str(i + 1), self.label(o.label, node_id), o.value)
+                            for i, o in enumerate(answer.options))
+        elif isinstance(answer, ScaleAnswer):
+            entries = tuple((str(v), str(v), v) for v in range(answer.min, answer.max + 1))
+            layout = "grid"
+        elif isinstance(answer, YesNoAnswer):
+            entries = (("1", self.label(answer.yes_label, node_id), True),
+                       ("2", self.label(answer.no_label, node_id), False))
+            layout = "row"
+        skip = node.skippable
+        hints: list[Callable[[], str]] = []
+        button_text = text
+        scale_labels: dict[int, str] = {}
+        if isinstance(answer, ScaleAnswer):
+            scale_labels = {p: self.label(lbl, node_id) for p, lbl in sorted(answer.labels.items())}
+            args = {"min": answer.min, "max": answer.max, "labels": scale_labels, "skip": skip}
+            hints = [lambda: self.render("system.scale_hint", node_id, **args),
+                     lambda: self.render("system.scale_hint_short", node_id, **args)]
+            if scale_labels:
+                button_text = f"{text}\n{self.render('system.scale_legend', node_id, **args)}"
+        elif entries:
+            listing = "\n".join(f"{k} {label}" for k, label, _ in entries)
+            skip_line = "\n" + self.render("system.skip_hint", node_id) if skip else ""
+            hints = (many.sms_hints(answer, listing, skip_line, self.renders(node_id))
+                     if isinstance(answer, many.MANY)
+                     else [lambda: listing + skip_line, lambda: listing])
+        elif skip:
+            hints = [lambda: self.render("system.skip_hint", node_id), lambda: ""]
+        # The most helpful hint that still fits one SMS segment; the last one otherwise.
+        plain = text
+        for make_hint in hints:
+            hint = make_hint()
+            plain = f"{text}\n{hint}" if hint else text
+            if measure(plain).segments <= 1:
+                break
+        # amounts are typed, so an allocate question has no buttons: its listing is the text
+        typed = isinstance(answer, AllocateAnswer)
+        buttons = () if typed else tuple((k, label, value, str(i))
+                                         for i, (k, label, value) in enumerate(entries))
+        button_text = plain if typed else button_text
+        return Skeleton(button_text, plain, entries, layout, scale_labels,
+                         node.sms_long is not None, buttons)
+
+    def choices(self, node_id: str, node: AskNode) -> tuple[Choice, ...]:
+        prefix = f"{self.session.id[-8:]}.{self.session.asked}."
+        make = tuple.__new__  # NamedTuple's own __new__ is a Python-level wrapper: 2x slower
+        base = tuple([make(Choice, (k, label, value, prefix + suffix))
+                      for k, label, value, suffix in self.skeleton(node_id, node).buttons])
+        if isinstance(node.answer, many.TAPPED):
+            return many.controls(node.answer, base, many.current(self.session), prefix,
+                                 self.renders(node_id))
+        return base
+
+    def renders(self, node_id: str) -> Callable[..., str]:
+        return lambda key, **kw: self.render(key, node_id, **kw)
+
+    def question(self, node_id: str, node: AskNode) -> Output:
+        sk = self.skeleton(node_id, node)
+        if isinstance(node.answer, many.TAPPED):
+            labels = [label for _, label, _ in sk.entries]
+            text = many.telegram_text(node.answer, sk.text, labels,
+                                      many.current(self.session), self.renders(node_id))
+            return Output(text=text, plain=sk.plain, kind="question", node=node_id,
+                          choices=self.choices(node_id, node), layout="list",
+                          long_ok=sk.long_ok)
+        return Output(text=sk.text, plain=sk.plain, kind="question", node=node_id,
+                      choices=self.choices(node_id, node), layout=sk.layout,  # type: ignore[arg-type]
+                      long_ok=sk.long_ok)
+
