@@ -39,3 +39,21 @@ async def test_burden_usage_counts_messages_and_rounds_in_their_windows(store: S
     assert usage["p2"].messages == [T0 - DAY]
     assert usage["p2"].rounds == [("r3", T0 + 5 * DAY)]
     assert await store.burden_usage(T0 + DAY, T0 + 10 * DAY, T0 + 11 * DAY) == {}
+
+
+async def test_only_events_on_around_now_are_read_for_code_words(store: Store) -> None:
+    import dataclasses
+
+    from bot.store.events import Event
+
+    hour = timedelta(hours=1)
+    base = Event("e1", "Workshop", T0, T0 + 2 * hour, "Hall", 10, "KITE", T0)
+    await store.event_add(base)
+    await store.event_add(dataclasses.replace(base, id="e2", at=T0 + 48 * hour,
+                                              ends_at=T0 + 50 * hour))
+    await store.event_add(dataclasses.replace(base, id="e3", status="cancelled"))
+    around = store.events_open_around
+    assert [e.id for e in await around(T0 - hour, hour)] == ["e1"]  # an hour early
+    assert [e.id for e in await around(T0 + 3 * hour, hour)] == ["e1"]  # an hour late
+    assert await around(T0 + 3 * hour + timedelta(minutes=1), hour) == []
+    assert [e.id for e in await around(T0 + 47 * hour, hour)] == ["e2"]

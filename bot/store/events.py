@@ -71,6 +71,10 @@ class EventsStore(Protocol):
     async def event_add(self, event: Event) -> None: ...
     async def event_get(self, event_id: str) -> Event | None: ...
     async def events_all(self) -> list[Event]: ...
+    async def events_open_around(self, now: dt.datetime,
+                                 margin: dt.timedelta) -> list[Event]:
+        """Open events from ``margin`` before their start to ``margin`` after their end
+        (asked on every plain message, so it reads only those rows)."""
     async def rsvps_of(self, event_id: str) -> list[Rsvp]: ...
     async def rsvps_for(self, participant_id: str) -> list[Rsvp]: ...
     async def rsvp_claim_reminder(self, event_id: str, participant_id: str,
@@ -139,6 +143,13 @@ class SqliteEvents:
     async def events_all(self: Any) -> list[Event]:
         return [_event(r) for r in await self._all("SELECT * FROM workshops ORDER BY at")]
 
+    async def events_open_around(self: Any, now: dt.datetime,
+                                 margin: dt.timedelta) -> list[Event]:
+        rows = await self._all(
+            "SELECT * FROM workshops WHERE status = 'open' AND at <= ? AND ends_at >= ? "
+            "ORDER BY at", (_text(now + margin), _text(now - margin)))
+        return [_event(r) for r in rows]
+
     async def rsvps_of(self: Any, event_id: str) -> list[Rsvp]:
         rows = await self._all("SELECT * FROM workshop_rsvps WHERE event_id = ? "
                                "ORDER BY answered_at", (event_id,))
@@ -196,6 +207,11 @@ class MemoryEvents:
         self._check()
         return sorted((copy.deepcopy(e) for e in self._ev()["events"].values()),
                       key=lambda e: e.at)
+
+    async def events_open_around(self: Any, now: dt.datetime,
+                                 margin: dt.timedelta) -> list[Event]:
+        return [e for e in await self.events_all() if e.status == "open"
+                and e.at - margin <= now <= e.ends_at + margin]
 
     async def rsvps_of(self: Any, event_id: str) -> list[Rsvp]:
         self._check()
