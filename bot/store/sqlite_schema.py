@@ -97,6 +97,12 @@ class SqliteSchema:
         if self._db is not None:
             return
         _create_private(self.path)
+        folder = Path(self.path).parent
+        if not str(self.path).startswith("file:") and str(self.path) != ":memory:" \
+                and not folder.is_dir():
+            # refused here, not by a failing aiosqlite.connect: that leaves its worker
+            # thread finishing after the caller's event loop may be gone
+            raise StoreError(f"cannot open the store file: folder {folder} does not exist")
         try:
             db = await aiosqlite.connect(str(self.path), isolation_level=None,
                                          timeout=self.busy_timeout_ms / 1000)
