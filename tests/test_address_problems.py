@@ -6,14 +6,14 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.delivery import address_problems as ap
-from bot.store.memory import MemoryStore
 from bot.store.records import Address, Participant
+from bot.store.scratch import ScratchStore
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
-async def _store_with(address: str) -> MemoryStore:
-    store = MemoryStore()
+async def _store_with(address: str) -> ScratchStore:
+    store = ScratchStore()
     await store.open()
     await store.import_participants([(Participant(id="p1", created_at=NOW),
                                       [Address(address, "p1", "sms", NOW)])])

@@ -1,4 +1,5 @@
-"""One contract suite for every Store implementation (MemoryStore and SqliteStore), plus
+"""One contract suite for every Store implementation (SqliteStore; a PostgreSQL store joins
+the ``store`` fixture's parameters), plus
 the SQLite-only guarantees: durability across reopen, migrations, erasure really
 removing bytes from the file, and lock reporting."""
 
@@ -22,7 +23,6 @@ from bot.errors import AlreadyProcessed, ConfigError, StoreError
 from bot.store import open_store
 from bot.store import sqlite_schema as schema_module
 from bot.store.base import Store
-from bot.store.memory import MemoryStore
 from bot.store.records import (
     Address,
     AnswerRow,
@@ -37,6 +37,7 @@ from bot.store.records import (
     QueuedFlow,
     Timer,
 )
+from bot.store.scratch import ScratchStore
 from bot.store.sqlite import SqliteStore
 
 ALL_MIGRATIONS = [number for number, _, _ in schema_module._migrations()]
@@ -58,11 +59,10 @@ TRICKY = [
 ]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["sqlite"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     clock = ManualClock(T0 + timedelta(days=1))
-    s: Store = (MemoryStore(clock=clock) if request.param == "memory"
-                else SqliteStore(tmp_path / "parley.db", clock=clock))
+    s: Store = SqliteStore(tmp_path / "parley.db", clock=clock)
     await s.open()
     yield s
     await s.close()
@@ -756,7 +756,7 @@ def test_open_store_factory(tmp_path: Path) -> None:
     assert isinstance(s, SqliteStore) and s.path == tmp_path / "x.db"
     rel = open_store("sqlite:///data/parley.db")
     assert isinstance(rel, SqliteStore) and rel.path == Path("data/parley.db")
-    assert isinstance(open_store("memory://"), MemoryStore)
+    assert isinstance(open_store("memory://"), ScratchStore)
     for bad in ("postgres://x/y", "sqlite://", "sqlite:///", "parley.db",
                 "sqlite:///:memory:"):
         with pytest.raises(ConfigError, match=r"\[store\] url"):

@@ -1,4 +1,5 @@
-"""Persistence: a narrow async repository with SQLite and in-memory implementations."""
+"""Persistence: a narrow async repository over SQLite (a file, or a scratch file for
+``memory://``)."""
 
 from __future__ import annotations
 
@@ -10,15 +11,16 @@ def open_store(url: str) -> Store:
     """The store a ``[store] url`` names (not yet opened: call ``await store.open()``).
 
     ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db`` is a SQLite file;
-    ``memory://`` keeps everything in memory for the life of the process.
+    ``memory://`` keeps nothing: a SQLite file in a private temporary folder, deleted
+    when the store is closed.
     """
-    from bot.store.memory import MemoryStore
+    from bot.store.scratch import ScratchStore
     from bot.store.sqlite import SqliteStore
 
     if url.startswith("sqlite:"):
         return SqliteStore.from_url(url)
     if url.startswith("memory://"):
-        return MemoryStore()
+        return ScratchStore()
     raise ConfigError(f"[store] url: unsupported store '{url}'; "
                       "use sqlite:///path/to/parley.db or memory://")
 

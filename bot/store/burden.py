@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
+
+from bot.store.sql_runner import SqlRunner
 
 NOT_MESSAGES = ("press_ack", "test")
 """Outbox kinds that are not messages to a person (a button's spinner, a test send)."""
@@ -35,10 +37,10 @@ class BurdenStore(Protocol):
         whose send time (sent, else planned) lies in ``[rounds_from, rounds_to)``."""
 
 
-class SqliteBurden:
+class SqliteBurden(SqlRunner):
     """Mixed into SqliteStore."""
 
-    async def burden_usage(self: Any, messages_since: dt.datetime, rounds_from: dt.datetime,
+    async def burden_usage(self, messages_since: dt.datetime, rounds_from: dt.datetime,
                            rounds_to: dt.datetime) -> dict[str, Usage]:
         from bot.store.sqlite_codec import dt_text, parse_dt
 
@@ -58,25 +60,4 @@ class SqliteBurden:
             (*ROUND_REACHED, dt_text(rounds_from), dt_text(rounds_to)))
         for r in rows:
             out.setdefault(r[0], Usage()).rounds.append((r[1], parse_dt(r[2])))
-        return out
-
-
-class MemoryBurden:
-    """Mixed into MemoryStore."""
-
-    async def burden_usage(self: Any, messages_since: dt.datetime, rounds_from: dt.datetime,
-                           rounds_to: dt.datetime) -> dict[str, Usage]:
-        self._check()
-        out: dict[str, Usage] = {}
-        for item in sorted(self._outbox.values(), key=lambda o: o.created_at):
-            if (item.participant_id and item.created_at >= messages_since
-                    and item.payload.get("kind") not in NOT_MESSAGES):
-                out.setdefault(item.participant_id, Usage()).messages.append(item.created_at)
-        reached = []
-        for t in self._rt().targets.values():
-            at = t.sent_at or t.send_at
-            if t.status in ROUND_REACHED and rounds_from <= at < rounds_to:
-                reached.append((at, t.participant_id, t.round_id))
-        for at, pid, rid in sorted(reached):
-            out.setdefault(pid, Usage()).rounds.append((rid, at))
         return out

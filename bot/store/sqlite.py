@@ -1,6 +1,6 @@
 """The SQLite store: one aiosqlite connection in WAL mode, numbered migrations.
 
-Storage rules, shared with ``MemoryStore`` through the codec helpers below:
+Storage rules (the codec helpers in ``bot/store/sqlite_codec.py``):
 
 - Datetimes must be timezone-aware; they are stored as fixed-width ISO-8601 UTC text
   (``2026-01-05T09:00:00.000000+00:00``) so text comparison is time comparison, and
@@ -56,6 +56,7 @@ from bot.store.records import (
     Participant,
 )
 from bot.store.sms import SqliteSms
+from bot.store.sql_runner import SqlConnection, SqlRow
 from bot.store.sqlite_apply import NewIds, finish_inbox, use_invites, write_rows
 from bot.store.sqlite_codec import (
     ACTIVE_STATUSES,
@@ -176,7 +177,7 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
                 raise
 
     async def _write_one(self, sql: str, params: Sequence[Any], *,
-                         durable: bool) -> list[sqlite3.Row]:
+                         durable: bool) -> list[SqlRow]:
         """One statement as its own transaction (SQLite's autocommit: it takes the write
         lock, waiting up to the busy timeout, and commits when done): one round trip to
         aiosqlite's thread instead of three (``BEGIN``, the statement, ``COMMIT``).
@@ -190,7 +191,7 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
             return list(await db.execute_fetchall(sql, params))
 
     @staticmethod
-    async def _rollback(db: aiosqlite.Connection) -> None:
+    async def _rollback(db: SqlConnection) -> None:
         """Queued behind any statement still running (e.g. after a cancellation), so it
         always ends the transaction; "no transaction is active" is fine."""
         try:
@@ -199,11 +200,11 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
             if "no transaction" not in str(exc):
                 log.warning("rollback failed: %s", exc)
 
-    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[SqlRow]:
         async with self._locked() as db:
             return list(await db.execute_fetchall(sql, params))
 
-    async def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> SqlRow | None:
         rows = await self._all(sql, params)
         return rows[0] if rows else None
 
@@ -341,7 +342,7 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
         return [_consent(r) for r in rows]
 
     # -- meta ---------------------------------------------------------------------------
-    async def _erase(self, db: aiosqlite.Connection,
+    async def _erase(self, db: SqlConnection,
                      erase: tuple[str, dt.datetime] | None) -> None:
         if erase is not None:
             await erase_sqlite(db, erase[0], erase[1], await self._erasure_secret(db))
@@ -352,7 +353,7 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
             await self.checkpoint()
             await scrub_files(self, erase[0])
 
-    async def _erasure_secret(self, db: aiosqlite.Connection) -> str:
+    async def _erasure_secret(self, db: SqlConnection) -> str:
         """The per-project secret of erased inbox keys (made once, kept in ``meta``)."""
         if self._secret is None:
             await db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "
