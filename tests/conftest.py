@@ -54,8 +54,8 @@ def make_config(**sections: dict[str, object]) -> Config:
 
 @pytest.fixture
 async def runtime(clock: ManualClock, tmp_path: Path) -> AsyncIterator[Runtime]:
-    rt = await open_runtime(make_config(), store=SqliteStore(tmp_path / "parley.db"), clock=clock,
-                            ids=SequentialIds())
+    store = SqliteStore(tmp_path / "parley.db", fsync=False)  # a test: no waits for the disk
+    rt = await open_runtime(make_config(), store=store, clock=clock, ids=SequentialIds())
     yield rt
     await rt.close()
 

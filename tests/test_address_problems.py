@@ -51,3 +51,4 @@ async def test_mark_changes_the_stored_address_and_keeps_the_first_opt_out_time(
     assert stored is not None and stored.unreachable and stored.unreachable_reason == "landline"
     assert not await ap.mark(store, "tel:+447700900999", ap.Unreachable("x"))  # erased
     assert not await ap.mark(store, "tel:+447700900123", None)
+    await store.close()

@@ -60,6 +60,7 @@ async def test_single_locale_skips_the_language_question(clock: ManualClock) -> 
     rt = await open_runtime(config, store=ScratchStore(), clock=clock)
     got = await SimulatedPhone(rt, SMS).say("Hi")
     assert got[0].text.startswith("Hi, this is Money Voices.")
+    await rt.close()
 
 
 async def test_declining_keeps_only_the_refusal(runtime: Runtime) -> None:
@@ -189,6 +190,7 @@ async def test_invite_mode_refuses_strangers(clock: ManualClock) -> None:
     got = await SimulatedPhone(rt, SMS).say("Hi")
     assert "not part of a Money Voices project" in got[0].text
     assert await rt.store.list_participants() == []
+    await rt.close()
 
 
 @pytest.mark.parametrize("word", ["STOP", "stop", "Unsubscribe", "CANCEL", "end", "quit",
@@ -206,3 +208,4 @@ async def test_provider_handled_opt_out_is_recorded_without_reply(clock: ManualC
     assert await phone.say("STOP") == []
     address = await rt.store.get_address(SMS)
     assert address is not None and address.opted_out
+    await rt.close()

@@ -112,6 +112,7 @@ async def test_invite_mode_accepts_cohort_invites_only_once(clock: ManualClock) 
     first = await rt.store.participant_for_address("telegram:1")
     assert first is not None and first.cohort == "west"
     assert await rt.store.participant_for_address("telegram:2") is None
+    await rt.close()
 
 
 async def test_privacy_export_shows_what_is_held(runtime: Runtime) -> None:

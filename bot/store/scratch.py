@@ -21,7 +21,7 @@ class ScratchStore(SqliteStore):
 
     def __init__(self, *, clock: Clock | None = None) -> None:
         folder = Path(tempfile.mkdtemp(prefix="parley-scratch-"))
-        super().__init__(folder / "parley.db", clock=clock)
+        super().__init__(folder / "parley.db", clock=clock, fsync=False)  # nothing kept
         self._remove = weakref.finalize(self, shutil.rmtree, folder, ignore_errors=True)
 
     def __repr__(self) -> str:

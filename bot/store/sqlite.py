@@ -93,14 +93,19 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
-                 clock: Clock | None = None, max_page_count: int | None = None) -> None:
+                 clock: Clock | None = None, max_page_count: int | None = None,
+                 fsync: bool = True) -> None:
+        """``fsync=False`` never waits for the disk (``synchronous=OFF``): for a store
+        that is not kept (``ScratchStore``) or a test; a power cut may lose its last
+        commits, so a real project keeps the default."""
         self.path = Path(path)
+        self.fsync = fsync
         self.busy_timeout_ms = busy_timeout_ms
         self.max_page_count = max_page_count
         self._clock: Clock = clock or SystemClock()
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
-        self._sync_level = "FULL"
+        self._sync_level = self._sync_for(durable=True)
         self._inbox_batch: list[tuple[InboxItem, Params, asyncio.Future[bool]]] = []
         self._inbox_flusher: asyncio.Task[None] | None = None
         self._secret: str | None = None
@@ -162,7 +167,7 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
         crash of the process and are made durable by the next FULL commit, which syncs
         the whole WAL up to it — so nothing a FULL commit depends on can be lost."""
         async with self._locked() as db:
-            level = "FULL" if durable else "NORMAL"
+            level = self._sync_for(durable)
             try:  # inside: a cancelled BEGIN still ends
                 if level != self._sync_level:  # one round trip to aiosqlite's thread, not two
                     self._sync_level = ""  # unknown until the script has run
@@ -183,12 +188,18 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
         aiosqlite's thread instead of three (``BEGIN``, the statement, ``COMMIT``).
         ``durable`` as in ``_write``; give the statement ``RETURNING`` to see its rows."""
         async with self._locked() as db:
-            level = "FULL" if durable else "NORMAL"
+            level = self._sync_for(durable)
             if level != self._sync_level:
                 self._sync_level = ""  # unknown until the PRAGMA has run
                 await db.execute(f"PRAGMA synchronous = {level}")
                 self._sync_level = level
             return list(await db.execute_fetchall(sql, params))
+
+    def _sync_for(self, durable: bool) -> str:
+        """The ``synchronous`` level of a commit (see ``_write``)."""
+        if not self.fsync:
+            return "OFF"
+        return "FULL" if durable else "NORMAL"
 
     @staticmethod
     async def _rollback(db: SqlConnection) -> None:

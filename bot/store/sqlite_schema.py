@@ -77,6 +77,8 @@ class SqliteSchema(SqlRunner):
     busy_timeout_ms: int
     max_page_count: int | None
     _clock: Clock
+    _sync_level: str
+    _sync_for: Callable[[bool], str]
     _db: aiosqlite.Connection | None
     _rollback: Callable[[SqlConnection], Awaitable[None]]
 
@@ -123,7 +125,8 @@ class SqliteSchema(SqlRunner):
                 await conn.execute("PRAGMA foreign_keys = ON")
                 await conn.execute("PRAGMA secure_delete = ON")
                 await self._set_wal(conn)
-                await conn.execute("PRAGMA synchronous = FULL")
+                self._sync_level = self._sync_for(True)
+                await conn.execute(f"PRAGMA synchronous = {self._sync_level}")
                 await self._migrate(conn)
                 if self.max_page_count is not None:
                     await conn.execute(f"PRAGMA max_page_count = {int(self.max_page_count)}")
