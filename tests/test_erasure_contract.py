@@ -1,4 +1,4 @@
-"""Erasure, table by table (``bot/store/erasure.py``), the same in both stores: round
+"""Erasure, table by table (``bot/store/erasure.py``), the same in every store: round
 targets' addresses, SMS part records, ledger notes and audit text go; a replayed inbox
 key is still refused; the goodbye and the erasure commit together (issue 12, finding 4)."""
 

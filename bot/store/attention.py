@@ -1,4 +1,4 @@
-"""Store methods for the coordinators' inbox ("needs attention"), for both stores.
+"""Store methods for the coordinators' inbox ("needs attention") (the SQL mixin).
 
 An item is projected from one committed ``AttentionNeeded`` event: the event is written
 in the same transaction as the message that caused it, and ``attention_open`` inserts

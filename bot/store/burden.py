@@ -1,4 +1,4 @@
-"""Store methods for burden limits (``[burden]``), for both stores (mixed into each).
+"""Store methods for burden limits (``[burden]``) (the SQL mixin).
 
 Planning a round asks, for everyone at once, how many messages each person was sent in
 the past week and which rounds reach them around the round's own time: two queries,

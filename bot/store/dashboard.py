@@ -1,4 +1,4 @@
-"""Store methods for the coordinator dashboard, for both stores: logins, browser
+"""Store methods for the coordinator dashboard (the SQL mixin): logins, browser
 sessions and the target cohort mix (migration ``0006_dashboard.sql``).
 
 Kept apart from the core store modules like ``people.py``: nothing here touches

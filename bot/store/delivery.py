@@ -1,4 +1,4 @@
-"""Store methods for delivery order and ambiguous resends, for both stores (mixed in).
+"""Store methods for delivery order and ambiguous resends (the SQL mixin) (mixed in).
 
 DESIGN §3: a person's outbound messages leave per address in the order they were queued,
 across retries and restarts. The due query itself keeps that (``held_back``): a row is

@@ -1,4 +1,4 @@
-"""Store methods for events (workshops) and their RSVPs, for both stores (tables
+"""Store methods for events (workshops) and their RSVPs (the SQL mixin) (tables
 ``workshops`` and ``workshop_rsvps``: ``events`` is the event log).
 
 RSVP changes travel in ``Changes.rsvps`` with ``Changes.event_versions`` (the event's

@@ -1,4 +1,4 @@
-"""Removing a dashboard login, for both stores (``parley coordinators remove``).
+"""Removing a dashboard login (``parley coordinators remove``; the SQL mixin).
 
 Disabling needs nothing new (``save_coordinator`` with ``disabled``); removal deletes
 the login and its browser sessions in one transaction. The audit log keeps the

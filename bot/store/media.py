@@ -1,4 +1,4 @@
-"""Store methods for media people send as replies, for both stores (mixed into each).
+"""Store methods for media people send as replies (the SQL mixin).
 
 A ``MediaItem`` is written when a reply is taken (``media_add``, idempotent on the inbound
 message and the item's place in it, so a reprocessed message adds nothing twice). The

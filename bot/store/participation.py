@@ -1,4 +1,4 @@
-"""Store methods for agenda-setting and participatory budgets, for both stores.
+"""Store methods for agenda-setting and participatory budgets (the SQL mixin).
 
 Suggestions are ``SuggestionMade`` events (written with the message that made them, in
 one transaction); what is kept here is the moderation decision about each, and budgets

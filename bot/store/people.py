@@ -1,4 +1,4 @@
-"""Store methods for enrolling people in bulk and by invitation, for both stores.
+"""Store methods for enrolling people in bulk and by invitation (the SQL mixin).
 
 Kept apart from the core store modules: a CSV import of hundreds of people is one
 transaction (nothing half-imported), and invites are looked up on a person's first

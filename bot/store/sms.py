@@ -1,4 +1,4 @@
-"""Store methods for SMS delivery tracking, for both stores (mixed into each).
+"""Store methods for SMS delivery tracking (the SQL mixin).
 
 Twilio answers a send with a message SID and later reports its fate through status
 callbacks (``queued → sent → delivered / undelivered / failed``), possibly out of order

@@ -1,5 +1,5 @@
-"""Store methods for representativeness targets set on the dashboard, per dimension,
-for both stores (no personal data: a dimension, a value and a share)."""
+"""Store methods for representativeness targets set on the dashboard, per dimension
+(no personal data: a dimension, a value and a share)."""
 
 from __future__ import annotations
 

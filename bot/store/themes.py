@@ -1,4 +1,4 @@
-"""Store methods for coding free-text answers with themes, for both stores.
+"""Store methods for coding free-text answers with themes (the SQL mixin).
 
 ``theme_ids`` finds or creates themes by name (any case); a merged theme resolves to
 the one it was merged into, so tags and imports always land on a live theme. Tags of an
