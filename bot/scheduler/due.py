@@ -4,7 +4,8 @@ The store is the source of truth; the APScheduler job only decides when to call 
 Each pass, in order:
 
 1. flow timers (no-reply timeouts and expiries), held back during the person's quiet
-   hours;
+   hours and while they have PAUSEd (the pause is a stored profile field, so the hold
+   outlasts a restart; after RESUME the held timers fire within ``PAUSE_RECHECK``);
 2. the next occurrence of each repeating round whose time has come (after downtime, only
    the latest missed one);
 3. round targets: first sends, reminders and closes. A step is written in the same
@@ -29,7 +30,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.burden.pause import wait_until
+from bot.burden.pause import paused_until, wait_until
 from bot.config import Config
 from bot.contact_prefs import Prefs
 from bot.conversations import Conversations
@@ -51,6 +52,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("parley.scheduler")
 BATCH = 500
+PAUSE_RECHECK = dt.timedelta(minutes=10)
+"""How long a flow timer held for a PAUSE waits before the person is looked at again."""
 
 
 @dataclass
@@ -116,6 +119,10 @@ class DueWork:
             if held is not None and held > now:
                 continue
             person = await self.store.get_participant(timer.participant_id)
+            paused = None if person is None else paused_until(person.profile, now)
+            if paused is not None:  # no nudges while someone has asked for a break
+                self._timer_hold[timer.id] = min(paused, now + PAUSE_RECHECK)
+                continue
             if person is not None:
                 prefs = prefs_for(person, self.config)
                 allowed = next_allowed(now, prefs.timezone, prefs.quiet)
@@ -271,8 +278,9 @@ class DueWork:
 
     async def _next_due(self, now: dt.datetime) -> dt.datetime | None:
         times = [t for t in [await self.store.next_target_at()] if t is not None]
-        timers = await self.store.timers_due(now + dt.timedelta(days=1), 1)
-        times += [t.due_at for t in timers]
+        timers = await self.store.timers_due(now + dt.timedelta(days=1), 50)
+        times += [t.due_at for t in timers
+                  if t.id is None or self._timer_hold.get(t.id, now) <= now][:1]
         times += [t for t in self._timer_hold.values() if t > now]
         every_round = await self.store.rounds_all()
         for head in every_round:
