@@ -12,7 +12,10 @@ Each pass, in order:
    transaction as its messages and only if the target is unchanged, so a crash or a
    second process never repeats it. After downtime, of several reminders due only the
    latest is sent, and not at all if its moment passed more than a day and a half ago;
-   nothing goes out in quiet hours (it waits for the morning);
+   nothing goes out in quiet hours (it waits for the morning); a reminder also waits
+   while the person is PAUSEd or has had ``[burden] max_messages_per_week`` messages in
+   the last 7 days (until the oldest is a week old; past the round's close it is not
+   sent). Replies to a person's own messages never wait for the budget;
 4. rounds with nothing left to do are closed;
 5. the coordinators' inbox: items for any ``AttentionNeeded`` event not yet made into
    one, and safeguarding items nobody acknowledged in time escalated
@@ -36,12 +39,14 @@ from bot.contact_prefs import Prefs
 from bot.conversations import Conversations
 from bot.durations import parse_duration
 from bot.flows.loader import FlowLibrary
+from bot.rounds.burden_limits import WEEK, free_from
 from bot.rounds.hooks import ParleyHooks, prefs_for
 from bot.rounds.service import RoundService
 from bot.rounds.steps import STALE_REMINDER, finish, flow_vars, reminder_times, schedule
 from bot.safeguarding.desk import Desk
 from bot.scheduler.nudges import flow_nudge_near
 from bot.store.base import Store
+from bot.store.burden import Usage
 from bot.store.records import Changes, Participant
 from bot.store.round_records import Round, RoundTarget
 from bot.store.rounds_base import StaleWrite
@@ -230,9 +235,9 @@ class DueWork:
             await self._locked_write(target)
             report.skipped_reminders += len(due)
             return
-        later = self._defer(prefs, now)
-        if later is not None:
-            target.next_at = later
+        later = self._defer(prefs, now) or await self._over_budget(person.id, now)
+        if later is not None:  # quiet hours, or over [burden] max_messages_per_week
+            target.next_at = min(later, target.closes_at)
             await self._locked_write(target)
             report.deferred += 1
             return
@@ -252,6 +257,17 @@ class DueWork:
         else:  # nothing waiting for an answer (finished, expired, or another flow first)
             await self._locked_write(target)
             report.skipped_reminders += 1
+
+    async def _over_budget(self, pid: str, now: dt.datetime) -> dt.datetime | None:
+        """When one more message keeps this person within ``[burden]
+        max_messages_per_week``, if that is later than now. Only round reminders wait
+        for it: replies to their own messages, STOP/HELP and safeguarding never do."""
+        limit = self.config.burden.max_messages_per_week
+        if limit is None:
+            return None
+        sent = await self.store.burden_messages_of(pid, now - WEEK)
+        free = free_from(Usage(messages=sent), now, 1, limit)
+        return free if free > now else None
 
     async def _close(self, target: RoundTarget, now: dt.datetime, report: DueReport) -> None:
         changes = Changes()
