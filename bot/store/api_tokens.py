@@ -18,8 +18,16 @@ from typing import Literal, Protocol, runtime_checkable
 import aiosqlite
 
 from bot.errors import StoreError
-from bot.store.records import AnswerRow
-from bot.store.sqlite_codec import _answer, dt_text, opt_dt_text, opt_parse_dt, parse_dt
+from bot.store.records import Address, AnswerRow, Participant
+from bot.store.sqlite_codec import (
+    _address,
+    _answer,
+    _participant,
+    dt_text,
+    opt_dt_text,
+    opt_parse_dt,
+    parse_dt,
+)
 
 Scope = Literal["read", "write"]
 SCOPES: tuple[Scope, ...] = ("read", "write")
@@ -67,6 +75,11 @@ class ApiStore(Protocol):
                            round_id: str | None = None) -> list[AnswerRow]:
         """Up to ``limit`` answers with ids above ``after_id``, in id order: a cursor that
         returns every answer exactly once, however many are added between pages."""
+
+    async def participants_page(self, *, after_id: str, limit: int
+                                ) -> list[tuple[Participant, list[Address]]]:
+        """Up to ``limit`` participants not erased with ids above ``after_id``, in id
+        order, each with its addresses (oldest first): two queries a page."""
 
 
 def api_store(store: object) -> ApiStore:
@@ -150,3 +163,19 @@ class SqliteApiTokens:
                 params.append(value)
         rows = await self._all(sql + " ORDER BY id LIMIT ?", (*params, limit))
         return [_answer(r) for r in rows]
+
+    async def participants_page(self: _Sqlite, *, after_id: str, limit: int
+                                ) -> list[tuple[Participant, list[Address]]]:
+        people = [_participant(r) for r in await self._all(
+            "SELECT * FROM participants WHERE id > ? AND status != 'erased' "
+            "ORDER BY id LIMIT ?", (after_id, limit))]
+        if not people:
+            return []
+        marks = ", ".join("?" for _ in people)
+        rows = await self._all(f"SELECT * FROM addresses WHERE participant_id IN ({marks}) "
+                               "ORDER BY created_at, rowid", [p.id for p in people])
+        found: dict[str, list[Address]] = {p.id: [] for p in people}
+        for row in rows:
+            address = _address(row)
+            found[address.participant_id].append(address)
+        return [(p, found[p.id]) for p in people]

@@ -47,6 +47,9 @@ class ParticipantOut(BaseModel):
 
 class ParticipantList(BaseModel):
     participants: list[ParticipantOut]
+    next_since: str = Field(description="opaque cursor: pass it as ?since= for the next "
+                                        "page (the same one when this page is empty)")
+    has_more: bool
 
 
 class ChannelCounts(BaseModel):

@@ -71,6 +71,12 @@ def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any
             "schema": schema}
 
 
+PEOPLE_PARAMS = [
+    _query("since", "next_since of the previous page (absent: the first page)",
+           {"type": "string"}),
+    _query("limit", "participants per page", {"type": "integer", "minimum": 1,
+                                              "maximum": 1000, "default": 500}),
+]
 ANSWER_PARAMS = [
     _query("since", "next_since of the previous page (absent: from the first answer)",
            {"type": "string"}),
@@ -87,7 +93,8 @@ ANSWER_PARAMS = [
 def paths() -> dict[str, Any]:
     return {
         "/participants": {"get": _op("Participants (contact details masked for a read "
-                                     "token)", ParticipantList)},
+                                     "token), a page at a time in id order", ParticipantList,
+                                     params=PEOPLE_PARAMS)},
         "/participants/{pid}": {"parameters": [_path_param("pid")],
                                 "get": _op("One participant", ParticipantOut,
                                            not_found=True)},

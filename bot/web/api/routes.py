@@ -85,11 +85,14 @@ class Api:
 
     # -- participants ---------------------------------------------------------------------
     async def participants(self, request: Request, token: ApiToken) -> Response:
-        store = self.runtime.store
-        people = [participant_out(p, await store.addresses_of(p.id),
-                                  masked=token.scope != "write")
-                  for p in await store.list_participants()]
-        return _json(ParticipantList(participants=people))
+        since = request.query_params.get("since", "")
+        limit = _int_param(request, "limit", 500, 1, MAX_LIMIT)
+        rows = await self.store().participants_page(after_id=since, limit=limit + 1)
+        people = [participant_out(p, addresses, masked=token.scope != "write")
+                  for p, addresses in rows[:limit]]
+        return _json(ParticipantList(participants=people,
+                                     next_since=people[-1].id if people else since,
+                                     has_more=len(rows) > limit))
 
     async def participant(self, request: Request, token: ApiToken) -> Response:
         store = self.runtime.store
