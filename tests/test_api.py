@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from bot.config import load_config
+from bot.logging_setup import Redactor
 from bot.runtime import Runtime, open_runtime
 from bot.service import ParleyService
 from bot.store.records import AnswerRow, Changes
@@ -99,6 +100,9 @@ async def test_tokens_are_shown_once_stored_hashed_listed_and_revocable(site: Si
         assert token not in listed.output
         for file in site.dir.glob("parley.db*"):
             assert token.encode() not in file.read_bytes()
+
+    redact = Redactor().redact  # should one ever reach a log line
+    assert redact(f"Authorization: Bearer {site.read}") == "Authorization: Bearer parley_[token]"
 
     revoked = parley(site.dir, "tokens", "revoke", "pipeline")
     assert revoked.returncode == 0 and "revoked" in revoked.stdout
