@@ -35,6 +35,7 @@ import aiosqlite
 from bot.clock import Clock, SystemClock
 from bot.engine.session import Session
 from bot.errors import ConfigError, StoreError
+from bot.store.api_tokens import SqliteApiTokens
 from bot.store.attention import SqliteAttention
 from bot.store.burden import SqliteBurden
 from bot.store.dashboard import SqliteDashboard
@@ -88,7 +89,7 @@ log = logging.getLogger(__name__)
 class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDashboard,
                   SqliteRounds, SqliteLedger, SqliteWindow, SqliteMedia, SqliteAttention,
                   SqliteLogins, SqliteParticipation, SqliteBurden, SqliteTimebank, SqliteEvents,
-                  SqliteThemes, SqliteTargets, SqliteDelivery):
+                  SqliteThemes, SqliteTargets, SqliteDelivery, SqliteApiTokens):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
