@@ -64,6 +64,13 @@ def due_work(runtime: Runtime) -> DueWork:
 
 
 def scheduler_job(runtime: Runtime, interval: float = 20.0) -> SchedulerJob:
+    from bot.durations import parse_duration
     from bot.scheduler.job import SchedulerJob
+    from bot.scheduler.leadership import Leadership
 
-    return SchedulerJob(due_work(runtime), runtime.conversations.clock, interval=interval)
+    config, clock = runtime.config, runtime.conversations.clock
+    leadership = None
+    if not config.store.url.startswith("sqlite:"):  # a database several processes share
+        leadership = Leadership(runtime.store, clock,
+                                ttl=parse_duration(config.schedule.leader_lease))
+    return SchedulerJob(due_work(runtime), clock, interval=interval, leadership=leadership)

@@ -1,0 +1,63 @@
+"""Store methods for named leases (who runs the scheduler when several processes share
+one database). One statement each, so taking, renewing and handing over a lease is atomic
+on every backend: an upsert that only overwrites a row held by the same process or one
+whose time has run out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Lease:
+    name: str
+    holder: str
+    acquired_at: dt.datetime
+    expires_at: dt.datetime
+
+
+class LeasesStore(Protocol):
+    async def lease_hold(self, name: str, holder: str, now: dt.datetime,
+                         ttl: dt.timedelta) -> bool:
+        """Take or renew lease ``name`` for ``holder`` until ``now + ttl``. True if
+        ``holder`` holds it now: it was free, expired at or before ``now``, or already
+        ``holder``'s. False if another holder's lease is still running."""
+
+    async def lease_release(self, name: str, holder: str) -> None:
+        """Give the lease up at once (a clean shutdown), if ``holder`` has it."""
+
+    async def lease_get(self, name: str) -> Lease | None: ...
+
+
+class SqliteLeases:
+    """Mixed into SqliteStore (portable SQL: SQLite 3.35+ and PostgreSQL)."""
+
+    async def lease_hold(self: Any, name: str, holder: str, now: dt.datetime,
+                         ttl: dt.timedelta) -> bool:
+        from bot.store.sqlite_codec import dt_text
+
+        rows = await self._write_one(
+            "INSERT INTO leases (name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET "
+            "acquired_at = CASE WHEN leases.holder = excluded.holder "
+            "THEN leases.acquired_at ELSE excluded.acquired_at END, "
+            "holder = excluded.holder, expires_at = excluded.expires_at "
+            "WHERE leases.holder = excluded.holder OR leases.expires_at <= ? "
+            "RETURNING holder",
+            (name, holder, dt_text(now), dt_text(now + ttl), dt_text(now)), durable=False)
+        return bool(rows) and rows[0][0] == holder
+
+    async def lease_release(self: Any, name: str, holder: str) -> None:
+        await self._write_one("DELETE FROM leases WHERE name = ? AND holder = ?",
+                              (name, holder), durable=False)
+
+    async def lease_get(self: Any, name: str) -> Lease | None:
+        from bot.store.sqlite_codec import parse_dt
+
+        row = await self._one("SELECT name, holder, acquired_at, expires_at FROM leases "
+                              "WHERE name = ?", (name,))
+        if row is None:
+            return None
+        return Lease(row[0], row[1], parse_dt(row[2]), parse_dt(row[3]))
