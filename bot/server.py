@@ -42,11 +42,17 @@ def build_channels(service: ParleyService) -> None:
 def build_jobs(service: ParleyService) -> None:
     """Background jobs beside the web app (the scheduler registers itself here)."""
     from bot.retention import scheduled_purge
+    from bot.scheduler.leadership import process_name
     from bot.wiring import scheduler_job
 
     interval = float(os.environ.get("PARLEY_SCHEDULER_INTERVAL", "20"))
-    job = scheduler_job(service.runtime, interval=interval)
     runtime = service.runtime
+    holder = process_name()
+    if not runtime.config.store.url.startswith("sqlite:"):  # processes share the database
+        from bot.delivery.membership import Membership
+
+        service.add_job(Membership(runtime.store, runtime.clock, holder))
+    job = scheduler_job(service.runtime, interval=interval, holder=holder)
     job.also("parley-retention",
              lambda now: scheduled_purge(runtime.store, runtime.config, now),
              float(os.environ.get("PARLEY_RETENTION_INTERVAL", str(24 * 3600))))

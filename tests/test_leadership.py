@@ -82,3 +82,49 @@ def test_leader_lease_is_a_duration(tmp_path: Path) -> None:
 
     with pytest.raises((ConfigError, ValueError), match=r"leader_lease|duration"):
         project_config(project_dir(tmp_path), schedule={"leader_lease": "soon"})
+
+
+def test_a_window_shared_by_processes_keeps_to_its_part_of_the_rate() -> None:
+    from bot.delivery.pacing import SlidingWindow
+
+    now = [0.0]
+    window = SlidingWindow(30, clock=lambda: now[0])
+    window.share(2)
+    slots = [window.take() for _ in range(15)]
+    assert window.delay() > 0  # the 16th send in this second waits: 15 + 15 = 30/s in all
+    for slot in slots:
+        window.close(slot)
+    window.share(1)  # the other process died: the whole rate again
+    assert window.delay() == 0.0
+    slow = SlidingWindow(1, clock=lambda: now[0])
+    slow.share(2)
+    slow.close(slow.take())
+    now[0] = 1.5
+    assert slow.delay() > 0  # 1/s shared by two: one send every 2 s here
+    now[0] = 2.1
+    assert slow.delay() == 0.0
+
+
+async def test_members_counted_and_a_dead_process_drops_out(tmp_path: Path) -> None:
+    from bot.delivery.membership import Membership
+    from bot.delivery.pacing import SlidingWindow
+
+    clock = ManualClock(START)
+    stores = [SqliteStore(tmp_path / "p.db"), SqliteStore(tmp_path / "p.db")]
+    for store in stores:
+        await store.open()
+    try:
+        windows = [SlidingWindow(30), SlidingWindow(30)]
+        one, two = (Membership(store, clock, name, every=2.0, windows=lambda w=w: [w])
+                    for store, name, w in zip(stores, ("one", "two"), windows, strict=True))
+        assert await one.beat() == 1 and windows[0].count == 30
+        assert await two.beat() == 2 and windows[1].count == 15
+        assert await one.beat() == 2 and windows[0].count == 15
+        clock.advance(dt.timedelta(seconds=7))  # "two" stopped renewing 7 s ago (lease 6 s)
+        assert await one.beat() == 1 and windows[0].count == 30
+        assert await two.beat() == 2  # back (a restart): counted again at once
+        await two.stop()  # a clean stop leaves at once
+        assert await one.beat() == 1
+    finally:
+        for store in stores:
+            await store.close()

@@ -30,6 +30,9 @@ class LeasesStore(Protocol):
 
     async def lease_get(self, name: str) -> Lease | None: ...
 
+    async def lease_count(self, prefix: str, now: dt.datetime) -> int:
+        """How many leases whose name starts with ``prefix`` run past ``now``."""
+
 
 class SqliteLeases:
     """Mixed into SqliteStore (portable SQL: SQLite 3.35+ and PostgreSQL)."""
@@ -61,3 +64,11 @@ class SqliteLeases:
         if row is None:
             return None
         return Lease(row[0], row[1], parse_dt(row[2]), parse_dt(row[3]))
+
+    async def lease_count(self: Any, prefix: str, now: dt.datetime) -> int:
+        from bot.store.sqlite_codec import dt_text
+
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        row = await self._one("SELECT COUNT(*) FROM leases WHERE name LIKE ? ESCAPE '\\' "
+                              "AND expires_at > ?", (pattern, dt_text(now)))
+        return int(row[0]) if row is not None else 0
