@@ -42,12 +42,11 @@ def build_channels(service: ParleyService) -> None:
 def build_jobs(service: ParleyService) -> None:
     """Background jobs beside the web app (the scheduler registers itself here)."""
     from bot.retention import scheduled_purge
-    from bot.scheduler.leadership import process_name
     from bot.wiring import scheduler_job
 
     interval = float(os.environ.get("PARLEY_SCHEDULER_INTERVAL", "20"))
     runtime = service.runtime
-    holder = process_name()
+    holder = runtime.store.holder
     if not runtime.config.store.url.startswith("sqlite:"):  # processes share the database
         from bot.delivery.membership import Membership
 

@@ -128,3 +128,30 @@ async def test_members_counted_and_a_dead_process_drops_out(tmp_path: Path) -> N
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_sends_in_flight_of_a_live_process_are_not_called_ambiguous(
+        tmp_path: Path) -> None:
+    from bot.store.leases import MEMBER
+    from bot.store.records import Changes
+    from tests.test_store_contract import outbox
+
+    clock = ManualClock(START)
+    alive, starting = SqliteStore(tmp_path / "p.db"), SqliteStore(tmp_path / "p.db")
+    await alive.open()
+    await starting.open()
+    try:
+        ttl = dt.timedelta(seconds=6)
+        await alive.lease_hold(MEMBER + alive.holder, alive.holder, clock.now(), ttl)
+        rows = [outbox(), outbox()]
+        await alive.apply(Changes(outbox=rows))
+        assert len(await alive.outbox_mark_sending(rows)) == 2  # in flight in "alive"
+        assert await starting.outbox_recover(clock.now()) == 0  # a second process starts
+        assert [o.status for o in await starting.outbox_of("p1")] == ["sending", "sending"]
+        clock.advance(dt.timedelta(seconds=7))  # "alive" died: its lease ran out
+        assert await starting.outbox_recover(clock.now()) == 2
+        assert [o.status for o in await starting.outbox_of("p1")] == [
+            "ambiguous", "ambiguous"]
+    finally:
+        await alive.close()
+        await starting.close()

@@ -24,7 +24,11 @@ from bot.clock import Clock
 from bot.delivery.pacing import SlidingWindow
 from bot.delivery.supervisor import Supervisor
 from bot.errors import StoreError
-from bot.store.leases import LeasesStore
+from bot.store.leases import MEMBER, LeasesStore
+
+
+class Members(LeasesStore, Protocol):
+    async def outbox_recover(self, now: dt.datetime | None = None) -> int: ...
 
 
 class Paced(Protocol):
@@ -43,13 +47,13 @@ class Service(Protocol):
     def supervisor(self) -> Supervisor: ...
 
 log = logging.getLogger("parley.delivery")
-MEMBER = "member:"
+RECOVER_EVERY = 15
 
 
 class Membership:
     """A ``BackgroundJob``: this process's membership, and the share it sends at."""
 
-    def __init__(self, store: LeasesStore, clock: Clock, holder: str, *,
+    def __init__(self, store: Members, clock: Clock, holder: str, *,
                  every: float = 2.0, windows: Callable[[], Iterable[SlidingWindow]] = tuple
                  ) -> None:
         self.store, self.clock, self.holder = store, clock, holder
@@ -57,6 +61,7 @@ class Membership:
         self.ttl = dt.timedelta(seconds=every * 3)
         self.windows = windows
         self.members = 1
+        self._beats = 0
         self._service: Service | None = None
 
     async def beat(self) -> int:
@@ -70,12 +75,26 @@ class Membership:
             log.warning("delivery: membership not renewed (%s); keeping a 1/%d share",
                         exc, self.members)
             return self.members
+        self._beats += 1
+        # one died: its sends in flight are ambiguous now (and, now and then, in case a
+        # death and a start fell between two beats)
+        if members < self.members or self._beats % RECOVER_EVERY == 0:
+            await self._recover(now)
         if members != self.members:
             log.info("delivery: %d process(es) share the send rate", members)
         self.members = members
         for window in self.windows():
             window.share(members)
         return members
+
+    async def _recover(self, now: dt.datetime) -> None:
+        try:
+            recovered = await self.store.outbox_recover(now)
+        except StoreError as exc:
+            log.warning("delivery: could not recover a stopped process's sends (%s)", exc)
+            return
+        if recovered:
+            log.warning("delivery: %d send(s) of a stopped process are ambiguous", recovered)
 
     async def start(self, service: Service) -> None:
         self._service = service

@@ -14,22 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-import secrets
-import socket
 
 from bot.clock import Clock
 from bot.errors import StoreError
-from bot.store.leases import LeasesStore
+from bot.store.leases import LeasesStore, process_name
 
 log = logging.getLogger("parley.scheduler")
 SCHEDULER_LEASE = "scheduler"
-
-
-def process_name() -> str:
-    """This process, recognisably (host and pid) and uniquely (a restarted process with
-    a reused pid is someone else)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 class Leadership:

@@ -6,8 +6,20 @@ whose time has run out."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import secrets
+import socket
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+MEMBER = "member:"
+"""Leases named ``member:<process>``: the processes alive now (bot/delivery/membership.py)."""
+
+
+def process_name() -> str:
+    """This process, recognisably (host and pid) and uniquely (a restarted process with
+    a reused pid is someone else)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
 @dataclass(frozen=True)
@@ -19,6 +31,9 @@ class Lease:
 
 
 class LeasesStore(Protocol):
+    holder: str
+    """This process's name in leases and in the outbox rows it claims."""
+
     async def lease_hold(self, name: str, holder: str, now: dt.datetime,
                          ttl: dt.timedelta) -> bool:
         """Take or renew lease ``name`` for ``holder`` until ``now + ttl``. True if
