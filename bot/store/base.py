@@ -18,6 +18,7 @@ from bot.store.dashboard import DashboardStore
 from bot.store.delivery import DeliveryStore
 from bot.store.events import EventsStore
 from bot.store.leases import LeasesStore
+from bot.store.login_limits import LoginLimitsStore
 from bot.store.logins import LoginsStore
 from bot.store.media import MediaStore
 from bot.store.participation import ParticipationStore
@@ -45,7 +46,8 @@ from bot.store.window import WindowStore
 
 class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, WindowStore, MediaStore,
             AttentionStore, LoginsStore, ParticipationStore, BurdenStore, TimebankStore,
-            EventsStore, ThemesStore, TargetsStore, DeliveryStore, LeasesStore, Protocol):
+            EventsStore, ThemesStore, TargetsStore, DeliveryStore, LeasesStore,
+            LoginLimitsStore, Protocol):
     """Async persistence. Every method raises StoreError when the database is unusable."""
 
     async def open(self) -> None:

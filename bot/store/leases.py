@@ -87,3 +87,36 @@ class SqliteLeases:
         row = await self._one("SELECT COUNT(*) FROM leases WHERE name LIKE ? ESCAPE '\\' "
                               "AND expires_at > ?", (pattern, dt_text(now)))
         return int(row[0]) if row is not None else 0
+
+
+class MemoryLeases:
+    """Mixed into MemoryStore (one process: the same rules over a dict)."""
+
+    holder: str
+
+    def _leases(self: Any) -> dict[str, Lease]:
+        found: dict[str, Lease] = self.__dict__.setdefault("_lease_rows", {})
+        return found
+
+    async def lease_hold(self: Any, name: str, holder: str, now: dt.datetime,
+                         ttl: dt.timedelta) -> bool:
+        rows = self._leases()
+        old = rows.get(name)
+        if old is not None and old.holder != holder and old.expires_at > now:
+            return False
+        since = old.acquired_at if old is not None and old.holder == holder else now
+        rows[name] = Lease(name, holder, since, now + ttl)
+        return True
+
+    async def lease_release(self: Any, name: str, holder: str) -> None:
+        rows = self._leases()
+        if name in rows and rows[name].holder == holder:
+            del rows[name]
+
+    async def lease_get(self: Any, name: str) -> Lease | None:
+        found: Lease | None = self._leases().get(name)
+        return found
+
+    async def lease_count(self: Any, prefix: str, now: dt.datetime) -> int:
+        return sum(1 for lease in self._leases().values()
+                   if lease.name.startswith(prefix) and lease.expires_at > now)

@@ -43,6 +43,7 @@ from bot.store.erasure import SECRET_KEY, erase_sqlite, new_secret
 from bot.store.erasure_files import scrub_files
 from bot.store.events import SqliteEvents, write_events
 from bot.store.leases import SqliteLeases, process_name
+from bot.store.login_limits import SqliteLoginLimits
 from bot.store.logins import SqliteLogins
 from bot.store.media import SqliteMedia
 from bot.store.participation import SqliteParticipation
@@ -89,7 +90,8 @@ log = logging.getLogger(__name__)
 class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDashboard,
                   SqliteRounds, SqliteLedger, SqliteWindow, SqliteMedia, SqliteAttention,
                   SqliteLogins, SqliteParticipation, SqliteBurden, SqliteTimebank, SqliteEvents,
-                  SqliteThemes, SqliteTargets, SqliteDelivery, SqliteLeases):
+                  SqliteThemes, SqliteTargets, SqliteDelivery, SqliteLeases,
+                  SqliteLoginLimits):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
