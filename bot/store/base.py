@@ -146,9 +146,10 @@ class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, WindowStore, Med
                          status: OutboxStatus | None = None) -> list[OutboxItem]: ...
     async def outbox_recover(self, now: dt.datetime | None = None) -> int:
         """Rows left ``sending`` by a crash become ``ambiguous`` (the request may have
-        reached the provider). Returns how many. With ``now``, rows claimed by a process
-        whose membership lease runs past ``now`` (alive, still sending them) are left
-        alone — at start-up, and when a process sharing the database has died."""
+        reached the provider). Returns how many. With ``now``, rows claimed by this process
+        (another channel's sender) or by a process whose membership lease runs past
+        ``now`` (alive, still sending them) are left alone — at start-up, and when a
+        process sharing the database has died."""
 
     # queued flows and timers
     async def queued_flows(self, participant_id: str) -> list[QueuedFlow]: ...
