@@ -60,6 +60,7 @@ from bot.store.sqlite_codec import (
 from bot.store.targets import MemoryTargets
 from bot.store.themes import MemoryThemes
 from bot.store.timebank import MemoryTimebank
+from bot.store.webhooks import MemoryWebhooks
 from bot.store.window import MemoryWindow
 
 T = TypeVar("T")
@@ -68,7 +69,7 @@ T = TypeVar("T")
 class MemoryStore(MemoryApply, MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds,
                   MemoryWindow, MemoryMedia, MemoryAttention, MemoryLogins, MemoryParticipation,
                   MemoryBurden, MemoryTimebank, MemoryEvents, MemoryThemes, MemoryTargets,
-                  MemoryDelivery):
+                  MemoryDelivery, MemoryWebhooks):
     """``Store`` in plain dicts and lists; nothing survives the process."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:

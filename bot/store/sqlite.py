@@ -79,6 +79,7 @@ from bot.store.sqlite_schema import HEALTH_KEY, SqliteSchema
 from bot.store.targets import SqliteTargets
 from bot.store.themes import SqliteThemes
 from bot.store.timebank import SqliteTimebank, write_timebank
+from bot.store.webhooks import SqliteWebhooks
 from bot.store.window import SqliteWindow
 
 log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ log = logging.getLogger(__name__)
 class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDashboard,
                   SqliteRounds, SqliteLedger, SqliteWindow, SqliteMedia, SqliteAttention,
                   SqliteLogins, SqliteParticipation, SqliteBurden, SqliteTimebank, SqliteEvents,
-                  SqliteThemes, SqliteTargets, SqliteDelivery):
+                  SqliteThemes, SqliteTargets, SqliteDelivery, SqliteWebhooks):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
