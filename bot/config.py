@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot.durations import parse_duration
 from bot.errors import ConfigError
 from bot.text.toml_positions import key_lines, line_for
-from bot.webhook_config import WebhookConfig, with_secrets
+from bot.webhook_config import WebhookConfig, one_per_url, with_secrets
 
 ENV_SECRETS = {
     "PARLEY_TELEGRAM_TOKEN": ("telegram", "token"),
@@ -249,6 +249,8 @@ class Config(_Section):
     representation: RepresentationConfig = RepresentationConfig()
     webhooks: list[WebhookConfig] = []
     source: str = "<built-in defaults>"
+
+    _webhooks = field_validator("webhooks")(one_per_url)
 
     def project_data(self) -> dict[str, str]:
         """What templates may say about the project."""

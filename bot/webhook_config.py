@@ -62,3 +62,13 @@ def with_secrets(hooks: object, env: Mapping[str, str]) -> object:
                 hook = {**hook, "secret": env[name]}
         out.append(hook)
     return out
+
+
+def one_per_url(hooks: list[WebhookConfig]) -> list[WebhookConfig]:
+    """Each url once: a receiver is known by its url (its secret is looked up by it)."""
+    seen: set[str] = set()
+    for hook in hooks:
+        if hook.url in seen:
+            raise ValueError(f"url {hook.url!r} appears twice; list its events in one entry")
+        seen.add(hook.url)
+    return hooks

@@ -42,6 +42,17 @@ class WebhookSender(OutboxSender):
     async def _suppressed(self, item: OutboxItem) -> bool:
         return False  # not a person's address: opt-outs and erasure do not apply here
 
+    async def resolve_ambiguous(self) -> None:
+        """At start-up: this channel's POSTs a crash interrupted are sent again (receivers
+        de-duplicate by ``id``). Only webhook rows are touched: the store-wide recovery
+        would turn rows other channels' running senders have in flight ambiguous."""
+        for item in await self.store.outbox_all(status="sending"):
+            if item.channel == self.channel:
+                item.status, item.next_attempt_at = "retry", self.clock.now()
+                item.last_error = "interrupted by a restart; sending again"
+                await self.store.outbox_update(item)
+        await self.recheck_ambiguous()  # left ambiguous by another channel's recovery
+
 
 class Host(Protocol):
     """The running service, as far as webhooks need it (a Protocol: below the service)."""
