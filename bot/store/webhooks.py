@@ -46,6 +46,10 @@ class WebhooksStore(Protocol):
         """Move the cursor from ``after`` to ``upto`` and insert ``items`` together;
         False (nothing written) when the cursor is no longer at ``after``."""
 
+    async def webhook_forget_done(self) -> int:
+        """Blank the bodies of webhook rows delivered or given up (one statement for
+        all, rather than a write and a WAL checkpoint per row); how many."""
+
     async def webhook_rounds_marked(self) -> set[str]:
         """Rounds whose ``round.completed`` is queued (or that closed before webhooks)."""
 
@@ -112,6 +116,16 @@ class SqliteWebhooks:
             await db.executemany(_INSERT_OUTBOX, [_outbox_params(i) for i in items])
         return True
 
+    async def webhook_forget_done(self: Any) -> int:
+        async with self._write() as db:
+            cursor = await db.execute(
+                "UPDATE outbox SET payload = '{}', last_error = NULL WHERE channel = 'webhook' "
+                "AND status IN ('sent', 'failed', 'cancelled') AND payload != '{}'")
+            forgotten = int(cursor.rowcount)
+        if forgotten:
+            await self.checkpoint()  # no older copy of an answer left in the -wal file
+        return forgotten
+
     async def webhook_rounds_marked(self: Any) -> set[str]:
         return {str(r[0]) for r in await self._all("SELECT round_id FROM webhook_rounds")}
 
@@ -177,6 +191,14 @@ class MemoryWebhooks:
         state["cursor"] = upto
         self._webhook_insert(items)
         return True
+
+    async def webhook_forget_done(self: Any) -> int:
+        self._check()
+        done = [o for o in self._outbox.values() if o.channel == "webhook" and o.payload
+                and o.status in ("sent", "failed", "cancelled")]
+        for item in done:
+            item.payload, item.last_error = {}, None
+        return len(done)
 
     async def webhook_rounds_marked(self: Any) -> set[str]:
         self._check()

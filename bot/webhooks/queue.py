@@ -35,9 +35,11 @@ class WebhookQueue:
         self.ids = ids or RandomIds()
 
     async def sync(self, now: dt.datetime) -> int:
-        """Queue the webhooks for everything committed since the last call; how many."""
+        """Queue the webhooks for everything committed since the last call; how many.
+        Also blanks the bodies of those delivered (or given up) since the last call."""
         if not self.hooks:
             return 0
+        await self.store.webhook_forget_done()
         queued = await self._events(now) + await self._rounds(now)
         if queued:
             log.info("webhooks: %d queued", queued)
@@ -82,8 +84,7 @@ class WebhookQueue:
         about = {"about": occ.participant_id} if occ.participant_id else {}
         return [OutboxItem(
             participant_id="", address=hook.url, channel="webhook",
+            # the body may hold an answer: blanked once delivered or given up (``sync``)
             payload={"kind": "webhook", "event": occ.event, "id": event_id, **about,
-                     "body": body(event_id, occ, include_answers=hook.include_answers),
-                     # the body may hold an answer: blanked once delivered or given up
-                     "forget_after_send": True},
+                     "body": body(event_id, occ, include_answers=hook.include_answers)},
             created_at=now, not_before=now) for hook in hooks]

@@ -41,7 +41,7 @@ class WebhookTransport:
 
     channel: Channel = "webhook"
 
-    def __init__(self, hooks: Sequence[WebhookConfig], *, per_second: float = 20.0,
+    def __init__(self, hooks: Sequence[WebhookConfig], *, per_second: float = 100.0,
                  transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.hooks = {h.url: h for h in hooks}
         self.pacing = Pacing(per_second=per_second)
