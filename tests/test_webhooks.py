@@ -26,6 +26,8 @@ from starlette.routing import Route
 
 from bot.clock import ManualClock
 from bot.config import load_config
+from bot.delivery import address_problems
+from bot.delivery.address_problems import OptedOutAtCarrier
 from bot.errors import ConfigError
 from bot.ids import SequentialIds
 from bot.metrics import Metrics
@@ -139,7 +141,7 @@ async def test_events_arrive_once_each_signed_and_without_phone_numbers(
                 and b["data"]["field"] == "participant.preferred_name")
     assert name["value"] == "Jo" and name["participant_id"] == person.id and name["flow"]
     stop = next(b for b in bodies if b["event"] == "participant.opted_out")
-    assert stop["data"] == {"participant_id": person.id, "channel": "sms"}
+    assert stop["data"] == {"participant_id": person.id, "channel": "sms", "via": "stop"}
     assert events.index("participant.opted_out") == len(events) - 1  # in order
     assert all("+4477009" not in raw.decode() for _, raw in rec.got)
     rows = [o for o in await rt.store.outbox_all() if o.channel == "webhook"]
@@ -164,6 +166,23 @@ async def test_erasing_a_person_cancels_the_webhooks_about_them(
     await rt.store.erase_participant(person.id, rt.clock.now())
     rows = [o for o in await rt.store.outbox_all() if o.channel == "webhook"]
     assert rows and all(o.status == "cancelled" and o.payload == {} for o in rows)
+
+
+async def test_an_opt_out_at_the_carrier_is_a_webhook_too(sqlite_runtime: Runtime) -> None:
+    rt = sqlite_runtime
+    queue = WebhookQueue(rt.store, rt.config.webhooks)
+    phone = SimulatedPhone(rt, PHONE)
+    for text in ["Hi", "1", "yes", "Jo", "1", "2", "3"]:
+        await phone.say(text)
+    await queue.sync(rt.clock.now())  # starts the cursor after the enrolment
+    for _ in range(2):  # Twilio 21610 on a send, then on a delivery report: one event
+        await address_problems.mark(rt.store, PHONE, OptedOutAtCarrier(rt.clock.now()))
+    assert await queue.sync(rt.clock.now()) == 1
+    person = await rt.store.participant_for_address(PHONE)
+    assert person is not None
+    body = json.loads([o for o in await rt.store.outbox_all()][-1].payload["body"])
+    assert (body["event"], body["data"]) == ("participant.opted_out", {
+        "participant_id": person.id, "channel": "sms", "via": "carrier"})
 
 
 def phone_rows(rows: list[OutboxItem]) -> list[OutboxItem]:

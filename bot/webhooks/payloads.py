@@ -17,7 +17,7 @@ from bot.store.round_records import Round
 from bot.store.webhooks import WebhookSource
 
 SOURCES = ("AnswerRecorded", "AnswerSkipped", "FlowCompleted", "ConsentGiven",
-           "KeywordReceived")
+           "KeywordReceived", "OptedOutAtCarrier")
 """The stored event names webhooks are made from."""
 
 
@@ -65,12 +65,18 @@ def _keyword(source: WebhookSource, pid: str) -> Occurrence | None:
     if p.get("word") != "stop":
         return None
     return Occurrence("participant.opted_out", pid, source.event.at, {
-        "participant_id": pid, "channel": p.get("address_channel")})
+        "participant_id": pid, "channel": p.get("address_channel"), "via": "stop"})
+
+
+def _carrier(source: WebhookSource, pid: str) -> Occurrence | None:
+    return Occurrence("participant.opted_out", pid, source.event.at, {
+        "participant_id": pid, "channel": source.event.payload.get("address_channel"),
+        "via": "carrier"})
 
 
 MAKERS: dict[str, Callable[[WebhookSource, str], Occurrence | None]] = {
     "AnswerRecorded": _answer, "AnswerSkipped": _skipped, "FlowCompleted": _completed,
-    "ConsentGiven": _consent, "KeywordReceived": _keyword,
+    "ConsentGiven": _consent, "KeywordReceived": _keyword, "OptedOutAtCarrier": _carrier,
 }
 
 
