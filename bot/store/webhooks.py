@@ -6,6 +6,12 @@ transaction as the rows it queues (a compare-and-set, so two processes never que
 event twice), and a closed round is marked once its ``round.completed`` is queued.
 The first use starts the cursor at the newest event and marks the rounds already
 closed: configuring a webhook does not replay a project's history.
+
+A cursor over ids is exact when ids commit in order, as on SQLite (one writer at a
+time). A PostgreSQL store must keep that promise its own way: a sequence hands out ids
+before commit, so a row with a lower id may commit after a higher one was read; read
+only below the oldest transaction still running (``pg_snapshot_xmin``), or take the
+events table's write lock in the transactions that insert events.
 """
 
 from __future__ import annotations
