@@ -4,7 +4,8 @@ Webhook rows go through the ordinary ``OutboxSender`` (pacing, durable ``sending
 retries with back-off, give-up after ``MAX_ATTEMPTS``, counted in
 ``parley_outbound_total{channel="webhook"}``), with two differences: a row is never
 held back for an opted-out or erased address (it has none; an erasure cancels the
-rows about that person itself), and an interrupted POST is simply sent again.
+rows about that person itself), and a POST a crash interrupted (``ambiguous`` at the
+next start) is simply sent again (``WebhookTransport.resolve_ambiguous``).
 """
 
 from __future__ import annotations
@@ -41,17 +42,6 @@ class WebhookSender(OutboxSender):
 
     async def _suppressed(self, item: OutboxItem) -> bool:
         return False  # not a person's address: opt-outs and erasure do not apply here
-
-    async def resolve_ambiguous(self) -> None:
-        """At start-up: this channel's POSTs a crash interrupted are sent again (receivers
-        de-duplicate by ``id``). Only webhook rows are touched: the store-wide recovery
-        would turn rows other channels' running senders have in flight ambiguous."""
-        for item in await self.store.outbox_all(status="sending"):
-            if item.channel == self.channel:
-                item.status, item.next_attempt_at = "retry", self.clock.now()
-                item.last_error = "interrupted by a restart; sending again"
-                await self.store.outbox_update(item)
-        await self.recheck_ambiguous()  # left ambiguous by another channel's recovery
 
 
 class Host(Protocol):
