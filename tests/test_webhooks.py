@@ -218,6 +218,7 @@ async def test_a_500_twice_then_200_is_delivered_with_the_same_id(
     assert all(signed(headers, raw) for headers, raw in rec.got)
     assert bodies[0]["event"] == "round.completed"
     assert bodies[0]["data"]["round_id"] == "r1" and bodies[0]["data"]["label"] == "May"
+    assert bodies[0]["data"]["counts"]["targeted"] == 0
     assert [o.status for o in await rt.store.outbox_all()] == ["sent"]
     assert "parley_outbound_total" in metrics.render()
 

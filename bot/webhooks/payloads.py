@@ -90,11 +90,13 @@ def occurrence(source: WebhookSource) -> Occurrence | None:
     return maker(source, event.participant_id)
 
 
-def round_completed(item: Round) -> Occurrence:
+def round_completed(item: Round, counts: dict[str, int]) -> Occurrence:
+    """``counts``: people, as in ``parley rounds status --json`` (targeted, completed …)."""
     at = item.closed_at or item.start_at
     return Occurrence("round.completed", "", at, {
         "round_id": item.id, "flow": item.flow_id, "label": item.label,
-        "started_at": item.start_at.isoformat(), "closed_at": at.isoformat()})
+        "started_at": item.start_at.isoformat(), "closed_at": at.isoformat(),
+        "counts": counts})
 
 
 def body(event_id: str, occ: Occurrence, *, include_answers: bool) -> str:

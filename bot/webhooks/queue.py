@@ -17,6 +17,7 @@ import logging
 from collections.abc import Sequence
 
 from bot.ids import IdSource, RandomIds
+from bot.rounds.status import COUNTS, round_status
 from bot.store.base import Store
 from bot.store.records import OutboxItem
 from bot.webhook_config import WebhookConfig
@@ -68,7 +69,8 @@ class WebhookQueue:
         for item in await self.store.rounds_all():
             if item.status != "closed" or item.id in marked:
                 continue
-            rows = self.rows(round_completed(item), now)
+            status = await round_status(self.store, item)
+            rows = self.rows(round_completed(item, {k: status[k] for k in COUNTS}), now)
             if await self.store.webhook_round_queue(item.id, now, rows):
                 total += len(rows)
         return total
