@@ -31,7 +31,7 @@ class WebhookConfig(BaseModel):
     include_answers: bool = True
     """False: ``answer.recorded`` carries which question was answered, not the value."""
     timeout: Annotated[float, Field(gt=0, le=60)] = 10.0
-    """Seconds for the whole request (connect, send, response headers)."""
+    """Seconds allowed for each step of a request: connecting, sending, the answer."""
 
     @field_validator("url")
     @classmethod

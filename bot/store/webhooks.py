@@ -123,10 +123,13 @@ class SqliteWebhooks:
         return True
 
     async def webhook_forget_done(self: Any) -> int:
-        async with self._write() as db:
+        done = ("WHERE channel = 'webhook' AND status IN ('sent', 'failed', 'cancelled') "
+                "AND payload != '{}'")
+        if await self._one(f"SELECT 1 FROM outbox {done} LIMIT 1") is None:
+            return 0  # most passes: no write transaction at all
+        async with self._write(durable=False) as db:
             cursor = await db.execute(
-                "UPDATE outbox SET payload = '{}', last_error = NULL WHERE channel = 'webhook' "
-                "AND status IN ('sent', 'failed', 'cancelled') AND payload != '{}'")
+                f"UPDATE outbox SET payload = '{{}}', last_error = NULL {done}")
             forgotten = int(cursor.rowcount)
         if forgotten:
             await self.checkpoint()  # no older copy of an answer left in the -wal file
