@@ -38,6 +38,8 @@ from bot.store.base import Store
 from bot.store.records import Changes, EventRow, OutboxItem
 from bot.store.round_records import Round
 from bot.store.sqlite import SqliteStore
+from bot.store.webhooks import WebhookSource
+from bot.webhooks.payloads import body, occurrence
 from bot.webhooks.queue import WebhookQueue
 from bot.webhooks.sender import WebhookSender
 from bot.webhooks.transport import WebhookTransport
@@ -339,3 +341,18 @@ async def test_the_cursor_moves_once_even_when_two_read_it(store: Store) -> None
     assert not await store.webhook_advance(1, upto, [row])  # the other reader: nothing
     assert len(await store.outbox_all()) == 1
     assert await store.webhook_events_after(2, ["KeywordReceived"], 10) == ([], 2)
+
+
+def test_include_answers_false_leaves_the_value_out() -> None:
+    event = EventRow("p_1", "s_1", "AnswerRecorded",
+                     {"node": "q1", "field": "income", "value": "£900", "raw": "900"}, T0, id=7)
+    occ = occurrence(WebhookSource(event, "pulse", "r1"))
+    assert occ is not None
+    full = json.loads(body("evt_1", occ, include_answers=True))
+    bare = json.loads(body("evt_1", occ, include_answers=False))
+    assert full["data"]["value"] == "£900" and "value" not in bare["data"]
+    assert bare == {"id": "evt_1", "event": "answer.recorded",
+                    "occurred_at": T0.isoformat(),
+                    "data": {"participant_id": "p_1", "flow": "pulse", "round_id": "r1",
+                             "node": "q1", "field": "income"}}
+    assert "900" not in json.dumps(bare)  # the raw text is never sent
