@@ -41,13 +41,14 @@ from bot.store.sms import SmsStore
 from bot.store.targets import TargetsStore
 from bot.store.themes import ThemesStore
 from bot.store.timebank import TimebankStore
+from bot.store.webhooks import WebhooksStore
 from bot.store.window import WindowStore
 
 
 class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, WindowStore, MediaStore,
             AttentionStore, LoginsStore, ParticipationStore, BurdenStore, TimebankStore,
             EventsStore, ThemesStore, TargetsStore, DeliveryStore, LeasesStore,
-            LoginLimitsStore, Protocol):
+            LoginLimitsStore, WebhooksStore, Protocol):
     """Async persistence. Every method raises StoreError when the database is unusable."""
 
     async def open(self) -> None:

@@ -11,7 +11,7 @@ from bot.store.events import Event, Rsvp
 from bot.store.round_records import LedgerEntry, RoundTarget
 from bot.store.timebank import HourEntry, SpendDecision, SpendRequest
 
-Channel = Literal["telegram", "sms", "whatsapp", "console"]
+Channel = Literal["telegram", "sms", "whatsapp", "console", "webhook"]
 ParticipantStatus = Literal["new", "consented", "declined", "erased"]
 OutboxStatus = Literal["pending", "sending", "sent", "retry", "failed", "ambiguous", "cancelled"]
 InboxStatus = Literal["pending", "done", "failed"]

@@ -82,6 +82,7 @@ from bot.store.sqlite_schema import HEALTH_KEY, SqliteSchema
 from bot.store.targets import SqliteTargets
 from bot.store.themes import SqliteThemes
 from bot.store.timebank import SqliteTimebank, write_timebank
+from bot.store.webhooks import SqliteWebhooks
 from bot.store.window import SqliteWindow
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
                   SqliteRounds, SqliteLedger, SqliteWindow, SqliteMedia, SqliteAttention,
                   SqliteLogins, SqliteParticipation, SqliteBurden, SqliteTimebank, SqliteEvents,
                   SqliteThemes, SqliteTargets, SqliteDelivery, SqliteApiTokens, SqliteLeases,
-                  SqliteLoginLimits):
+                  SqliteLoginLimits, SqliteWebhooks):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
