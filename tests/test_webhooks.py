@@ -233,7 +233,9 @@ async def test_a_post_interrupted_by_a_crash_is_sent_again_on_start(
     await rt.store.round_add(Round(id="r4", flow_id="pulse", audience="all", created_at=T0,
                                    start_at=T0, status="closed"))
     await queue.sync(T0)
+    rt.store.holder = "the-process-that-crashed"
     await rt.store.outbox_mark_sending(await rt.store.outbox_all())  # then the crash
+    rt.store.holder = "the-process-started-again"  # a process is known by its holder name
     out = sender(rt, Metrics())
     await out.start()
     try:
