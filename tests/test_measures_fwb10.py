@@ -2,9 +2,10 @@
 answers through the real engine, the worksheet's total response value (0-40) and its
 conversion to the financial well-being score by age group, self-administered.
 
-The CFPB guide's own worked examples ("5. Scoring examples") could not be read, so the
-score cases here are DERIVED examples: hand-worked with the worksheet's response values
-and the conversion table, not quoted from the guide."""
+The worked scores are the CFPB's own: the acceptance tests of its online questionnaire
+(cfpb/consumerfinance.gov, financial-well-being-survey.feature, scenarios s1-s6). The
+user guide's "5. Scoring examples" could not be read; cases marked DERIVED are
+hand-worked with the worksheet and its table."""
 
 from __future__ import annotations
 
@@ -16,7 +17,13 @@ import pytest
 from bot.engine import StepContext
 from bot.flows.loader import FlowLibrary
 from bot.measures import score, scored_flows
-from bot.measures.cfpb_fwb10 import SELF_ADMINISTERED, ScoreTableError, convert, item_value
+from bot.measures.cfpb_fwb10 import (
+    ADMINISTERED_BY_SOMEONE_ELSE,
+    SELF_ADMINISTERED,
+    ScoreTableError,
+    convert,
+    item_value,
+)
 from tests.conftest import ROOT
 from tests.test_measures import run
 
@@ -55,13 +62,15 @@ def test_asks_the_ten_published_statements_in_order_then_the_age_group(
 
 
 @pytest.mark.parametrize("replies,total,column", [
-    # Worst answer to every statement (total response value 0), age 18-61.
-    (["not at all", "not at all", "completely", "not at all", "completely", "completely",
-      "always", "never", "always", "always", "18-61"], 14, "self-administered, 18-61"),
-    # Best answer to every statement (40), age 62 or older.
+    # CFPB scenario s1: the best answer to every statement, 18-61, self: "Your score: 86".
     (["completely", "completely", "not at all", "completely", "not at all", "not at all",
-      "never", "always", "never", "never", "62 or older"], 95, "self-administered, 62+"),
-    # Total 21, by words and by number as an SMS participant would send them.
+      "never", "always", "never", "never", "18-61"], 86, "self-administered, 18-61"),
+    # CFPB scenario s3: Very well / Very little / Rarely / Often, 62+, self: 67.
+    (["very well", "very well", "very little", "very well", "very little", "very little",
+      "rarely", "often", "rarely", "rarely", "62 or older"], 67, "self-administered, 62+"),
+    # CFPB scenario s5: Somewhat and Sometimes throughout, 18-61, self: 50.
+    (["somewhat"] * 6 + ["sometimes"] * 4 + ["18-61"], 50, "self-administered, 18-61"),
+    # DERIVED: total 21, by words and by number as an SMS participant would send them.
     ([*MIXED, "18-61"], 51, "self-administered, 18-61"),
     (["3", "2", "4", "3", "1", "2", "4", "3", "5", "2", "2"], 54, "self-administered, 62+"),
 ])
@@ -98,17 +107,23 @@ def test_a_skipped_statement_gives_no_score_and_a_skipped_age_is_said(
     assert result.category == "self-administered, 18-61 (age not given)"
 
 
-def test_table_matches_the_worksheet_transcript() -> None:
-    """Rows 0-13 of the CFPB worksheet's self-administered columns as transcribed on
-    mcdanielinsurance.lifelandingpage.com/financial-well-being (a third copy), and the
-    table's shape: 41 rows, never falling as the total rises."""
-    transcript = {0: (14, 14), 1: (19, 20), 2: (22, 24), 3: (25, 26), 4: (27, 29),
-                  5: (29, 31), 6: (31, 33), 7: (32, 35), 8: (34, 36), 9: (35, 38),
-                  10: (37, 39), 11: (38, 41), 12: (40, 42), 13: (41, 44)}
-    for total, (young, old) in transcript.items():
-        assert (convert(total, "18-61"), convert(total, "62+")) == (young, old)
-    for column in SELF_ADMINISTERED.values():
-        assert len(column) == 41 and list(column) == sorted(column)
+def test_table_matches_the_worksheet_transcript_and_the_cfpb_scenarios() -> None:
+    """Rows 0-13 of all four columns as transcribed on
+    mcdanielinsurance.lifelandingpage.com/financial-well-being (a further copy), the
+    CFPB's scenario s2 (worst answers, 18-61, read to someone: 16), and the table's
+    shape: 41 rows per column, never falling as the total rises."""
+    transcript = """0 14 14 16 18 | 1 19 20 21 23 | 2 22 24 24 26 | 3 25 26 27 28 |
+        4 27 29 29 30 | 5 29 31 31 32 | 6 31 33 33 33 | 7 32 35 34 35 | 8 34 36 36 36 |
+        9 35 38 38 38 | 10 37 39 39 39 | 11 38 41 40 40 | 12 40 42 42 41 |
+        13 41 44 43 43"""
+    for row in transcript.split("|"):
+        total, *scores = (int(n) for n in row.split())
+        assert [convert(total, "18-61"), convert(total, "62+"),
+                convert(total, "18-61", "other"), convert(total, "62+", "other")] == scores
+    assert convert(0, "18-61", "other") == 16
+    for table in (SELF_ADMINISTERED, ADMINISTERED_BY_SOMEONE_ELSE):
+        for column in table.values():
+            assert len(column) == 41 and list(column) == sorted(column)
     with pytest.raises(ScoreTableError, match="41 is outside 0-40"):
         convert(41, "18-61")
 

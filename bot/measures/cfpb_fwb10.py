@@ -9,22 +9,25 @@ A person who skips any statement gets no score (the CFPB: "the respondent must a
 every question"). Step 2, the *financial well-being score*: the total is looked up in
 the worksheet's table by age group (18-61 or 62+) and mode of administration.
 
-The table below is the "Questionnaire self-administered" half of the worksheet's
-part two; Parley's SMS, Telegram and WhatsApp questionnaires are always
-self-administered. It was copied from two independent public copies that agree on all
-41 rows for both age groups:
-  (a) a public Python implementation of the CFPB worksheet (a ``CFPB_SCORE_TABLE``
-      dict of all four columns, found with the code search), and
-  (b) a public JavaScript implementation citing the user guide ("Measuring financial
-      well-being: A guide to using the CFPB Financial Well-Being Scale", December 2015,
-      pp. 28 and 31; arrays ``CFPB10_SELF.younger`` / ``.older``);
-and rows 0-13 agree, all four columns, with a transcript of the worksheet on
-mcdanielinsurance.lifelandingpage.com/financial-well-being. The "administered by
-someone else" columns are not shipped: only one complete copy was found.
+The table below is the worksheet's part two, all four columns. It was copied from two
+independent public copies that agree on all 41 rows of all four columns:
+  (a) the CFPB's own code for its online questionnaire on consumerfinance.gov (a Django
+      ``ResultsForm`` with a ``SCORING`` dict keyed ``read-self`` / ``read-to-me`` and
+      ``18-61`` / ``62-plus``), and
+  (b) an unrelated public Python implementation of the worksheet (a
+      ``CFPB_SCORE_TABLE`` dict keyed by total, age group and "self" / "assisted");
+two further, partial copies agree too: a transcript of the worksheet on
+mcdanielinsurance.lifelandingpage.com/financial-well-being (rows 0-13, all four
+columns) and a JavaScript implementation citing the user guide's pp. 28 and 31 (the two
+self-administered columns, all rows). The CFPB's own acceptance tests for its online
+questionnaire ("financial-well-being-survey.feature") give worked scores; the tests
+here reproduce every one of them that agrees with the table (two "read to me", age 62+
+scenarios there expect 3 points more than all four copies of the table give).
 
-The person's age group is asked as the flow's last question (field ``fwb_age_group``),
-as the CFPB worksheet's own scoring question does. If it is missing, the 18-61 table is
-used and the score says so in its ``category``.
+Parley's SMS, Telegram and WhatsApp questionnaires are always self-administered, so
+:func:`score` uses the self-administered columns. The person's age group is asked as the
+flow's last question (field ``fwb_age_group``), as the CFPB's own questionnaire asks it;
+if it is missing, the 18-61 column is used and the score says so in its ``category``.
 """
 
 from __future__ import annotations
@@ -58,6 +61,10 @@ AgeGroup = Literal["18-61", "62+"]
 AGE_VALUES: dict[str, AgeGroup] = {"18_61": "18-61", "62_plus": "62+"}
 """Saved answer of the age question -> the worksheet's age group."""
 
+Mode = Literal["self", "other"]
+"""How the questionnaire was administered: read and answered by the person themselves,
+or read to them by someone else who recorded their answers."""
+
 SELF_ADMINISTERED: dict[AgeGroup, tuple[int, ...]] = {
     "18-61": (14, 19, 22, 25, 27, 29, 31, 32, 34, 35, 37, 38, 40, 41, 42, 44, 45, 46, 47,
               49, 50, 51, 52, 54, 55, 56, 58, 59, 60, 62, 63, 65, 66, 68, 69, 71, 73, 75,
@@ -68,6 +75,19 @@ SELF_ADMINISTERED: dict[AgeGroup, tuple[int, ...]] = {
 }
 """Worksheet part two, "Questionnaire self-administered": index = total response value
 0-40, value = financial well-being score."""
+
+ADMINISTERED_BY_SOMEONE_ELSE: dict[AgeGroup, tuple[int, ...]] = {
+    "18-61": (16, 21, 24, 27, 29, 31, 33, 34, 36, 38, 39, 40, 42, 43, 44, 45, 47, 48, 49,
+              50, 52, 53, 54, 55, 57, 58, 59, 60, 62, 63, 65, 66, 68, 70, 71, 73, 76, 78,
+              81, 85, 91),
+    "62+": (18, 23, 26, 28, 30, 32, 33, 35, 36, 38, 39, 40, 41, 43, 44, 45, 46, 47, 48,
+            49, 50, 52, 53, 54, 55, 56, 57, 58, 60, 61, 62, 64, 65, 67, 68, 70, 72, 75,
+            77, 81, 87),
+}
+"""Worksheet part two, "Administered by someone else"."""
+
+TABLES: dict[Mode, dict[AgeGroup, tuple[int, ...]]] = {
+    "self": SELF_ADMINISTERED, "other": ADMINISTERED_BY_SOMEONE_ELSE}
 
 
 class ScoreTableError(ValueError):
@@ -89,9 +109,9 @@ def total_response_value(answers: Mapping[str, object]) -> int | None:
     return None if None in values else sum(v for v in values if v is not None)
 
 
-def convert(total: int, age_group: AgeGroup) -> int:
-    """Step 2: the financial well-being score for a total, self-administered."""
-    table = SELF_ADMINISTERED[age_group]
+def convert(total: int, age_group: AgeGroup, mode: Mode = "self") -> int:
+    """Step 2: the financial well-being score for a total response value."""
+    table = TABLES[mode][age_group]
     if not 0 <= total < len(table):
         raise ScoreTableError(f"total response value {total} is outside 0-40")
     return table[total]
