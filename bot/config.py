@@ -133,8 +133,11 @@ class ScheduleConfig(_Section):
     quiet_hours: str = "21:00-09:00"
     nudge_merge_window: str = "6h"
     """A round reminder within this of the flow's own timeout is skipped (one nudge)."""
+    leader_lease: str = "30s"
+    """Several processes on one PostgreSQL database: the scheduler runs in the one holding
+    this lease; when it dies another takes over within about this long."""
 
-    @field_validator("nudge_merge_window")
+    @field_validator("nudge_merge_window", "leader_lease")
     @classmethod
     def _window(cls, value: str) -> str:
         parse_duration(value)

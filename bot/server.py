@@ -45,8 +45,13 @@ def build_jobs(service: ParleyService) -> None:
     from bot.wiring import scheduler_job
 
     interval = float(os.environ.get("PARLEY_SCHEDULER_INTERVAL", "20"))
-    job = scheduler_job(service.runtime, interval=interval)
     runtime = service.runtime
+    holder = runtime.store.holder
+    if not runtime.config.store.url.startswith("sqlite:"):  # processes share the database
+        from bot.delivery.membership import Membership
+
+        service.add_job(Membership(runtime.store, runtime.clock, holder))
+    job = scheduler_job(service.runtime, interval=interval, holder=holder)
     job.also("parley-retention",
              lambda now: scheduled_purge(runtime.store, runtime.config, now),
              float(os.environ.get("PARLEY_RETENTION_INTERVAL", str(24 * 3600))))
