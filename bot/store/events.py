@@ -65,6 +65,9 @@ class Changes(Protocol):
     @property
     def rsvps(self) -> list[Rsvp]: ...
 
+    @property
+    def event_edits(self) -> list[Event]: ...
+
 
 class EventsStore(Protocol):
     async def event_add(self, event: Event) -> None: ...
@@ -110,6 +113,11 @@ async def write_events(db: SqlConnection, changes: Changes) -> None:
                                   "WHERE id = ? AND version = ?", (event_id, version))
         if cursor.rowcount != 1:
             raise StaleWrite(f"event {event_id} changed since it was read")
+    for e in changes.event_edits:
+        await db.execute("UPDATE workshops SET title = ?, at = ?, ends_at = ?, place = ?, "
+                         "capacity = ?, status = ? WHERE id = ?",
+                         (e.title, _text(e.at), _text(e.ends_at), e.place, e.capacity,
+                          e.status, e.id))
     for r in changes.rsvps:
         await db.execute(
             "INSERT INTO workshop_rsvps (event_id, participant_id, answer, seat, waiting_since, "

@@ -3,7 +3,8 @@
 The ``Sqlite*`` mixins (``SqliteAttention``, ``SqliteQueues``, ``SqliteRounds`` …) hold
 the SQL; the store class that mixes them in supplies a handful of primitives: read rows
 (``_all``, ``_one``), run a unit of work on a connection (``_write``, ``_locked``), one
-statement as its own transaction (``_write_one``), and two store-wide services.
+statement as its own transaction (``_write_one``), the process's ``holder`` name and two
+store-wide services.
 ``SqlRunner`` names exactly those, so a mixin type-checks against it and not against a
 particular driver: ``SqliteStore`` provides them over aiosqlite, a PostgreSQL store over
 asyncpg (with an adapter that speaks ``SqlConnection``).
@@ -70,6 +71,9 @@ class SqlConnection(Protocol):
 
 class SqlRunner(Protocol):
     """The primitives the ``Sqlite*`` mixins use; the store class provides them."""
+
+    holder: str
+    """This process's name in outbox claims and leases (``bot.store.leases``)."""
 
     async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[SqlRow]: ...
 
