@@ -1,0 +1,130 @@
+"""``parley db copy`` and ``parley db migrate`` on SQLite files: the demo's database is
+copied whole (ids kept, verified by counts and checksums), a non-empty target or an
+older source is refused, and the checksum sees order-free content, nothing else."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.store.copy_tables import Digest
+from tests.cli_inprocess import run_cli
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    ran = run_cli("demo", "--keep-db", path)
+    assert ran.returncode == 0, ran.stderr
+    return path
+
+
+def contents(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every table's rows, sorted: an oracle independent of the copy's own checksum."""
+    with sqlite3.connect(path) as db:
+        names = [r[0] for r in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN "
+            "('schema_migrations', 'sqlite_sequence')")]
+        found = {n: sorted(db.execute(f'SELECT * FROM "{n}"'), key=repr) for n in names}
+        found["sqlite_sequence"] = sorted(db.execute("SELECT * FROM sqlite_sequence"))
+    return found
+
+
+def test_demo_database_is_copied_whole_and_a_second_copy_is_refused(
+        demo_db: Path, tmp_path: Path) -> None:
+    target = tmp_path / "copy.db"
+    ran = run_cli("db", "copy", "--from", f"sqlite:///{demo_db}", "--to", f"sqlite:///{target}")
+    assert ran.returncode == 0, ran.output
+    assert "every table verified" in ran.stdout and "MISMATCH" not in ran.stdout
+    source = contents(demo_db)
+    assert contents(target) == source
+    assert len(source["answers"]) > 50 and len(source["outbox"]) > 100
+    for line in ran.stdout.splitlines():  # e.g. "│ answers │ 78 │ 78 │ 423c… │ OK │"
+        if "│ answers " in line:
+            assert f" {len(source['answers'])} " in line and line.rstrip(" │").endswith("OK")
+    assert target.stat().st_mode & 0o777 == 0o600
+
+    again = run_cli("db", "copy", "--from", f"sqlite:///{demo_db}", "--to",
+                    f"sqlite:///{target}")
+    assert again.returncode == 1
+    assert "is not empty" in again.stderr and "answers" in again.stderr
+    assert contents(target) == source  # nothing added twice
+
+    small = tmp_path / "small-batches.db"
+    batched = run_cli("db", "copy", "--from", f"sqlite:///{demo_db}", "--to",
+                      f"sqlite:///{small}", "--batch", "7")
+    assert batched.returncode == 0, batched.output
+    assert contents(small) == source
+
+
+def test_an_older_source_is_refused_until_migrated(demo_db: Path, tmp_path: Path) -> None:
+    old = tmp_path / "old.db"
+    with sqlite3.connect(demo_db) as src, sqlite3.connect(old) as dst:
+        src.backup(dst)
+    with sqlite3.connect(old) as db:
+        newest = db.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+        db.execute("DELETE FROM schema_migrations WHERE version = ?", (newest,))
+    target = tmp_path / "target.db"
+    ran = run_cli("db", "copy", "--from", f"sqlite:///{old}", "--to", f"sqlite:///{target}")
+    assert ran.returncode == 1
+    assert f"older than this Parley's {newest}" in ran.stderr
+    assert "parley db migrate" in ran.stderr
+    assert all(not rows for rows in contents(target).values())
+
+
+def test_migrate_creates_the_schema_then_has_nothing_to_do(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    first = run_cli("db", "migrate", "--url", url)
+    assert first.returncode == 0, first.output
+    assert "applied" in first.stdout and "0001" in first.stdout
+    version = first.stdout.strip().splitlines()[-1]
+    assert version.startswith("schema version ") and int(version.split()[-1]) >= 12
+    second = run_cli("db", "migrate", "--url", url)
+    assert second.stdout.splitlines() == ["no pending migrations", version]
+
+
+def test_a_missing_source_or_an_unknown_url_is_a_clear_error(tmp_path: Path) -> None:
+    ran = run_cli("db", "copy", "--from", f"sqlite:///{tmp_path / 'nope.db'}", "--to",
+                  f"sqlite:///{tmp_path / 'to.db'}")
+    assert ran.returncode == 1 and "no SQLite database at" in ran.stderr
+    assert not (tmp_path / "nope.db").exists()
+    ran = run_cli("db", "copy", "--from", "mysql://x/y", "--to", f"sqlite:///{tmp_path}/t.db")
+    assert ran.returncode == 1 and "not a database URL" in ran.stderr
+
+
+values = st.one_of(st.none(), st.integers(-2**63, 2**63 - 1), st.text(max_size=8),
+                   st.floats(allow_nan=False), st.binary(max_size=4))
+rows = st.lists(st.tuples(values, values), max_size=12)
+
+
+@settings(deadline=None, max_examples=60)
+@given(rows, st.randoms())
+def test_the_checksum_ignores_order_and_sees_every_value(
+        table: list[tuple[object, object]], rnd: object) -> None:
+    shuffled = list(table)
+    rnd.shuffle(shuffled)  # type: ignore[attr-defined]
+    one, two = Digest(["a", "b"]), Digest(["a", "b"])
+    one.add(list(table))
+    two.add(shuffled[:3])
+    two.add(shuffled[3:])
+    assert one.hexdigest() == two.hexdigest()
+    if table:
+        changed = Digest(["a", "b"])
+        changed.add([*table[1:], (table[0][0], "other" if table[0][1] != "other" else 0)])
+        assert changed.hexdigest() != one.hexdigest()
+        doubled = Digest(["a", "b"])
+        doubled.add([*table, table[0]])
+        assert doubled.hexdigest() != one.hexdigest()
+
+
+def test_postgres_types_digest_like_sqlite_values() -> None:
+    when = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
+    sqlite_side, pg_side = Digest(["at", "flag", "n"]), Digest(["at", "flag", "n"])
+    sqlite_side.add([("2026-03-02T10:00:00.000000+00:00", 1, 5)])
+    pg_side.add([(when, True, 5)])
+    assert sqlite_side.hexdigest() == pg_side.hexdigest()
