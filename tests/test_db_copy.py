@@ -30,9 +30,17 @@ def contents(path: Path) -> dict[str, list[tuple[object, ...]]]:
         names = [r[0] for r in db.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN "
             "('schema_migrations', 'sqlite_sequence')")]
-        found = {n: sorted(db.execute(f'SELECT * FROM "{n}"'), key=repr) for n in names}
+        found = {n: sorted(_rows(db, n), key=repr) for n in names}
         found["sqlite_sequence"] = sorted(db.execute("SELECT * FROM sqlite_sequence"))
     return found
+
+
+def _rows(db: sqlite3.Connection, table: str) -> list[tuple[object, ...]]:
+    """With the rowid, the insertion order the store reads back, where there is one."""
+    try:
+        return list(db.execute(f'SELECT rowid, * FROM "{table}"'))
+    except sqlite3.OperationalError:  # WITHOUT ROWID
+        return list(db.execute(f'SELECT * FROM "{table}"'))
 
 
 def test_demo_database_is_copied_whole_and_a_second_copy_is_refused(

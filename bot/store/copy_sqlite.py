@@ -7,6 +7,7 @@ they are; its ``AUTOINCREMENT`` counters follow the inserted ids by themselves.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -15,6 +16,8 @@ import aiosqlite
 
 from bot.errors import StoreError
 from bot.store.copy_tables import MIGRATIONS_TABLE, Row
+
+_WITHOUT_ROWID = re.compile(r"\bWITHOUT\s+ROWID\s*;?\s*$", re.I)
 
 
 def quoted(name: str) -> str:
@@ -52,8 +55,8 @@ class SqliteTables:
             db, self._db = self._db, None
             await db.close()
 
-    async def _all(self, sql: str) -> list[sqlite3.Row]:
-        return list(await self._conn().execute_fetchall(sql))
+    async def _all(self, sql: str, *params: object) -> list[sqlite3.Row]:
+        return list(await self._conn().execute_fetchall(sql, params))
 
     async def tables(self) -> list[str]:
         rows = await self._all("SELECT name FROM sqlite_master WHERE type = 'table' "
@@ -61,7 +64,19 @@ class SqliteTables:
         return [str(r[0]) for r in rows]
 
     async def columns(self, table: str) -> list[str]:
-        return [str(r[1]) for r in await self._all(f"PRAGMA table_info({quoted(table)})")]
+        """Declared columns, after ``rowid`` when the table has an implicit one: it is
+        the insertion order the store reads back (``ORDER BY …, rowid``), and
+        PostgreSQL's schema spells it out as an identity column."""
+        info = await self._all(f"PRAGMA table_info({quoted(table)})")
+        names = [str(r[1]) for r in info]
+        keys = [r for r in info if r[5]]
+        aliased = len(keys) == 1 and str(keys[0][2]).upper() == "INTEGER"
+        made = await self._all("SELECT sql FROM sqlite_master WHERE type = 'table' "
+                               "AND name = ?", table)
+        no_rowid = bool(made) and _WITHOUT_ROWID.search(str(made[0][0])) is not None
+        if aliased or no_rowid or "rowid" in (n.lower() for n in names):
+            return names
+        return ["rowid", *names]
 
     async def parents(self, table: str) -> set[str]:
         rows = await self._all(f"PRAGMA foreign_key_list({quoted(table)})")
@@ -100,10 +115,14 @@ class SqliteTables:
     async def advance_counters(self, table: str, handed_out: int) -> None:
         """SQLite moved the AUTOINCREMENT counter past every inserted id already; this
         carries a source counter that is higher still."""
+        made = await self._all("SELECT sql FROM sqlite_master WHERE type = 'table' "
+                               "AND name = ?", table)
+        if handed_out < 1 or not made or "AUTOINCREMENT" not in str(made[0][0]).upper():
+            return  # other tables reuse no ids SQLite's way: max(rowid) + 1
         db = self._conn()
         cursor = await db.execute("UPDATE sqlite_sequence SET seq = max(seq, ?) "
                                   "WHERE name = ?", (handed_out, table))
-        if cursor.rowcount == 0 and handed_out > 0:
+        if cursor.rowcount == 0:
             await db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)",
                              (table, handed_out))
 

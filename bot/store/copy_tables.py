@@ -6,11 +6,12 @@ batches, counts, and advances id counters. It knows nothing of Parley's records,
 copy carries every table the migrations made, including ones added later.
 
 A table's **digest** is order-independent and computed the same way on both sides: each
-row becomes canonical JSON (columns by name; integers and booleans as integers, floats,
-text, bytes as hex, datetimes as the store's fixed-width UTC text, NULL) hashed with
-SHA-256; the digests of the rows are added modulo 2**256 (a multiset hash, so a row
-present twice counts twice), and the table's checksum is SHA-256 over that sum and the
-row count. Nothing is sorted, so a table of any size is checked in one streaming pass.
+row becomes canonical JSON (values in column-name order; integers and booleans as
+integers, floats, text, bytes as hex, datetimes as the store's fixed-width UTC text,
+NULL) hashed with SHA-256; the digests of the rows are added modulo 2**256 (a multiset
+hash, so a row present twice counts twice), and the table's checksum is SHA-256 over the
+column names, the row count and that sum. Nothing is sorted, so a table of any size is
+checked in one streaming pass.
 """
 
 from __future__ import annotations
@@ -99,25 +100,32 @@ def canonical(value: object) -> object:
     raise TypeError(f"cannot digest a {type(value).__name__} value")
 
 
+_PLAIN = frozenset({type(None), str, int, float})
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=True)
+
+
 class Digest:
-    """The streaming, order-independent checksum of one table's rows."""
+    """The streaming, order-independent checksum of one table's rows: a row is the JSON
+    array of its canonical values in column-name order (the names go into the final
+    hash once)."""
 
     def __init__(self, columns: Sequence[str]) -> None:
-        self.columns = list(columns)
+        self.columns = sorted(columns)
+        self._order = [list(columns).index(name) for name in self.columns]
         self.rows = 0
         self._sum = 0
 
     def add(self, rows: list[Row]) -> None:
+        total, order, sha = self._sum, self._order, hashlib.sha256
         for row in rows:
-            doc = {name: canonical(v) for name, v in zip(self.columns, row, strict=True)}
-            text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-            self._sum = (self._sum + int.from_bytes(hashlib.sha256(text.encode()).digest(),
-                                                    "big")) % (1 << 256)
+            values = [v if type(v) in _PLAIN else canonical(v) for v in (row[i] for i in order)]
+            total += int.from_bytes(sha(_ENCODER.encode(values).encode()).digest(), "big")
+        self._sum = total % (1 << 256)
         self.rows += len(rows)
 
     def hexdigest(self) -> str:
-        material = f"{self.rows}:{self._sum:064x}".encode()
-        return hashlib.sha256(material).hexdigest()
+        material = json.dumps([self.columns, self.rows, f"{self._sum:064x}"])
+        return hashlib.sha256(material.encode()).hexdigest()
 
 
 async def digest_of(side: Tables, table: str, columns: Sequence[str], batch: int) -> Digest:
