@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from bot.cli_common import ConfigOpt, config_or_exit, fail, out, run
+from bot.cli_common import ConfigOpt, config_or_exit, err, fail, out, run
 from bot.store.copy import BATCH, CopyReport, copy_database, migrate
 
 db_app = typer.Typer(help="The database: apply migrations, copy a project to another "
@@ -57,7 +57,11 @@ def copy_cmd(
 ) -> None:
     """Copy every table and row (ids kept) into an empty database, then verify row counts
     and checksums table by table. Stop `parley serve` first."""
-    report = run(copy_database(source, target, batch=batch))
+    def progress(table: str, rows: int) -> None:
+        if rows:
+            err.print(f"[dim]copied {table}: {rows} rows[/]", markup=True)
+
+    report = run(copy_database(source, target, batch=batch, progress=progress))
     out.print(_report_table(report))
     if not report.ok:
         bad = [c.table for c in report.tables if not c.ok]

@@ -101,8 +101,15 @@ def test_a_missing_source_or_an_unknown_url_is_a_clear_error(tmp_path: Path) -> 
                   f"sqlite:///{tmp_path / 'to.db'}")
     assert ran.returncode == 1 and "no SQLite database at" in ran.stderr
     assert not (tmp_path / "nope.db").exists()
-    ran = run_cli("db", "copy", "--from", "mysql://x/y", "--to", f"sqlite:///{tmp_path}/t.db")
+    (tmp_path / "notes.db").write_text("not a database")
+    ran = run_cli("db", "copy", "--from", f"sqlite:///{tmp_path / 'notes.db'}", "--to",
+                  f"sqlite:///{tmp_path / 'to.db'}")
+    assert ran.returncode == 1 and "cannot read the source" in ran.stderr
+    ran = run_cli("db", "copy", "--from", "mysql://me:pw1234@x/y", "--to",
+                  f"sqlite:///{tmp_path}/t.db")
     assert ran.returncode == 1 and "not a database URL" in ran.stderr
+    assert "pw1234" not in ran.stderr
+    assert not (tmp_path / "to.db").exists() and not (tmp_path / "t.db").exists()
 
 
 values = st.one_of(st.none(), st.integers(-2**63, 2**63 - 1), st.text(max_size=8),

@@ -18,6 +18,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
+import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +80,8 @@ def tables_for(url: str, *, read_only: bool) -> Tables:
         from bot.store.copy_pg import PgTables
 
         return PgTables(url)
-    raise ConfigError(f"'{url}' is not a database URL to copy; use sqlite:///path.db "
+    shown = re.sub(r"//[^@/]*@", "//…@", url)  # never echo a password
+    raise ConfigError(f"'{shown}' is not a database URL to copy; use sqlite:///path.db "
                       "or postgresql://user:password@host:5432/database")
 
 
@@ -194,11 +198,30 @@ async def _make_schema(url: str) -> None:
     await store.close()
 
 
+def _driver_errors() -> tuple[type[Exception], ...]:
+    """The database drivers' own errors (asyncpg's only when it is installed)."""
+    found: list[type[Exception]] = [sqlite3.Error]
+    with contextlib.suppress(ImportError):
+        import asyncpg
+
+        found += [asyncpg.PostgresError, asyncpg.InterfaceError]
+    return tuple(found)
+
+
 async def copy_database(source_url: str, target_url: str, *, batch: int = BATCH,
                         progress: Progress | None = None) -> CopyReport:
     """Copy every table from ``source_url`` into the empty store at ``target_url`` and
     verify it; raises ``CopyRefused`` before writing anything when the target holds
-    rows or the schemas differ."""
+    rows or the schemas differ, ``StoreError`` when a database cannot be read or
+    written."""
+    try:
+        return await _copy_database(source_url, target_url, batch, progress)
+    except _driver_errors() as exc:
+        raise StoreError(f"db copy: {type(exc).__name__}: {exc}") from exc
+
+
+async def _copy_database(source_url: str, target_url: str, batch: int,
+                         progress: Progress | None) -> CopyReport:
     if source_url == target_url:
         raise CopyRefused("the source and the target are the same database")
     if batch < 1:
@@ -206,6 +229,12 @@ async def copy_database(source_url: str, target_url: str, *, batch: int = BATCH,
     source = tables_for(source_url, read_only=True)
     await source.connect()
     try:
+        try:
+            theirs = await source.schema_versions()
+        except _driver_errors() as exc:
+            raise StoreError(f"cannot read the source {source.label}: {exc}") from exc
+        if not theirs:
+            raise CopyRefused(f"the source {source.label} holds no Parley database")
         await _refuse_filled(target_url)
         await _make_schema(target_url)
         target = tables_for(target_url, read_only=False)
@@ -213,8 +242,7 @@ async def copy_database(source_url: str, target_url: str, *, batch: int = BATCH,
         try:
             if filled := await filled_tables(target):  # rows written by someone meanwhile
                 raise CopyRefused(f"the target {target.label} is not empty ({filled[0]})")
-            version = _check_versions(await source.schema_versions(),
-                                      await target.schema_versions(), source.label)
+            version = _check_versions(theirs, await target.schema_versions(), source.label)
             plan = await _plan(source, target)
             read = await _copy(source, target, plan, batch, progress)
             checks = await _verify(target, plan, read, batch)
@@ -228,6 +256,13 @@ async def copy_database(source_url: str, target_url: str, *, batch: int = BATCH,
 async def migrate(url: str) -> tuple[list[int], list[int]]:
     """Open the store at ``url`` (applying pending migrations); the applied migration
     numbers before and after."""
+    try:
+        return await _migrate(url)
+    except _driver_errors() as exc:
+        raise StoreError(f"db migrate: {type(exc).__name__}: {exc}") from exc
+
+
+async def _migrate(url: str) -> tuple[list[int], list[int]]:
     before: list[int] = []
     probe = tables_for(url, read_only=True)
     if not (isinstance(probe, SqliteTables) and not Path(probe.path).exists()):
