@@ -143,3 +143,11 @@ def test_postgres_types_digest_like_sqlite_values() -> None:
     sqlite_side.add([("2026-03-02T10:00:00.000000+00:00", 1, 5)])
     pg_side.add([(when, True, 5)])
     assert sqlite_side.hexdigest() == pg_side.hexdigest()
+
+
+def test_migrate_defaults_to_the_configured_store(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "project.db"}"\n')
+    ran = run_cli("db", "migrate", "--config", config)
+    assert ran.returncode == 0, ran.output
+    assert (tmp_path / "project.db").exists() and "schema version" in ran.stdout
