@@ -88,3 +88,16 @@ async def test_demo_database_moves_to_postgresql_and_back(
     finally:
         await pg.close()
         await lite.close()
+
+
+async def test_migrate_then_copy_in_small_batches(demo_db: Path, pg_cluster: PgCluster) -> None:
+    url = pg_cluster.fresh_url(migrated=False)
+    first = run_cli("db", "migrate", "--url", url)
+    assert first.returncode == 0, first.output
+    assert first.stdout.strip().splitlines()[-1].startswith("schema version ")
+    assert PASSWORD not in first.output
+    assert run_cli("db", "migrate", "--url", url).stdout.startswith("no pending migrations")
+
+    ran = run_cli("db", "copy", "--from", f"sqlite:///{demo_db}", "--to", url, "--batch", "7")
+    assert ran.returncode == 0, ran.output  # a migrated, empty database is a fine target
+    assert (await same_rows(demo_db, url))["events"] > 200
