@@ -144,9 +144,9 @@ async def _copy_table(source: Tables, target: Tables, table: str, columns: list[
     async for rows in source.rows(table, columns, batch):
         try:
             await target.insert(table, columns, rows)
-        except Exception as exc:  # a driver's own error, named with the table
+        except (*_driver_errors(), ValueError, TypeError) as exc:
             raise StoreError(f"copying {table} failed after {digest.rows} rows: "
-                             f"{type(exc).__name__}: {exc}") from exc
+                             f"{_without_values(exc)}") from exc
         digest.add(rows)
     await target.advance_counters(table, handed_out)
     return counted, digest
@@ -196,6 +196,17 @@ async def _make_schema(url: str) -> None:
     store = open_store(url)
     await store.open()
     await store.close()
+
+
+def _without_values(exc: BaseException) -> str:
+    """What went wrong writing a row, without the row's values (a phone number, say):
+    SQLite names the constraint and never a value; PostgreSQL's messages and asyncpg's
+    conversion errors can quote one, so only the error's kind, constraint and column."""
+    if isinstance(exc, sqlite3.Error):
+        return f"{type(exc).__name__}: {exc}"
+    where = [f"{name} {value}" for name in ("constraint", "column")
+             if (value := getattr(exc, f"{name}_name", None))]
+    return type(exc).__name__ + (f" ({', '.join(where)})" if where else "")
 
 
 def _driver_errors() -> tuple[type[Exception], ...]:
