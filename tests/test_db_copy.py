@@ -1,6 +1,6 @@
-"""``parley db copy`` and ``parley db migrate`` on SQLite files: the demo's database is
-copied whole (ids kept, verified by counts and checksums), a non-empty target or an
-older source is refused, and the checksum sees order-free content, nothing else."""
+"""``parley db copy`` on SQLite files: the demo's database is copied whole (ids kept,
+verified by counts and checksums), a non-empty target or an older source is refused, and
+the checksum sees order-free content, nothing else."""
 
 from __future__ import annotations
 
@@ -85,17 +85,6 @@ def test_an_older_source_is_refused_until_migrated(demo_db: Path, tmp_path: Path
     assert all(not rows for rows in contents(target).values())
 
 
-def test_migrate_creates_the_schema_then_has_nothing_to_do(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'new.db'}"
-    first = run_cli("db", "migrate", "--url", url)
-    assert first.returncode == 0, first.output
-    assert "applied" in first.stdout and "0001" in first.stdout
-    version = first.stdout.strip().splitlines()[-1]
-    assert version.startswith("schema version ") and int(version.split()[-1]) >= 12
-    second = run_cli("db", "migrate", "--url", url)
-    assert second.stdout.splitlines() == ["no pending migrations", version]
-
-
 def test_a_missing_source_or_an_unknown_url_is_a_clear_error(tmp_path: Path) -> None:
     ran = run_cli("db", "copy", "--from", f"sqlite:///{tmp_path / 'nope.db'}", "--to",
                   f"sqlite:///{tmp_path / 'to.db'}")
@@ -145,9 +134,22 @@ def test_postgres_types_digest_like_sqlite_values() -> None:
     assert sqlite_side.hexdigest() == pg_side.hexdigest()
 
 
-def test_migrate_defaults_to_the_configured_store(tmp_path: Path) -> None:
+def test_the_configured_store_is_not_copied_onto_itself(tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
     config.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "project.db"}"\n')
     ran = run_cli("db", "migrate", "--config", config)
     assert ran.returncode == 0, ran.output
     assert (tmp_path / "project.db").exists() and "schema version" in ran.stdout
+    onto_itself = run_cli("db", "copy", "--from", f"sqlite:///{tmp_path / 'project.db'}",
+                          "--config", config)  # no --to: the configured store itself
+    assert onto_itself.returncode == 1
+    assert "the same database" in onto_itself.stderr
+
+
+def test_without_to_the_copy_goes_into_the_configured_store(demo_db: Path,
+                                                             tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "project.db"}"\n')
+    ran = run_cli("db", "copy", "--from", f"sqlite:///{demo_db}", "--config", config)
+    assert ran.returncode == 0, ran.output
+    assert contents(tmp_path / "project.db") == contents(demo_db)

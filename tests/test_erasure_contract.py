@@ -14,11 +14,11 @@ import pytest
 from bot.clock import ManualClock
 from bot.store.base import Store
 from bot.store.memory import MemoryStore
+from bot.store.postgres import PostgresStore
 from bot.store.records import Changes, OutboxItem
 from bot.store.round_records import AuditEntry, LedgerEntry, Round, RoundTarget
 from bot.store.rounds_base import StaleWrite
 from bot.store.sms import SmsPart
-from bot.store.postgres import PostgresStore
 from bot.store.sqlite import SqliteStore
 from tests.test_store_contract import T0, enrol, inbox, outbox
 

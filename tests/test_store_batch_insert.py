@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.store.batch_insert import CHUNK, multi_row
-from bot.store.records import Changes, OutboxItem
 from bot.store.postgres import PostgresStore
+from bot.store.records import Changes, OutboxItem
 from bot.store.sqlite import SqliteStore
 
 pytestmark = pytest.mark.timeout(30)

@@ -23,6 +23,7 @@ from bot.store import open_store
 from bot.store import sqlite_schema as schema_module
 from bot.store.base import Store
 from bot.store.memory import MemoryStore
+from bot.store.postgres import PostgresStore
 from bot.store.records import (
     Address,
     AnswerRow,
@@ -37,7 +38,6 @@ from bot.store.records import (
     QueuedFlow,
     Timer,
 )
-from bot.store.postgres import PostgresStore
 from bot.store.sqlite import SqliteStore
 
 ALL_MIGRATIONS = [number for number, _, _ in schema_module._migrations()]
@@ -764,8 +764,10 @@ def test_open_store_factory(tmp_path: Path) -> None:
     rel = open_store("sqlite:///data/parley.db")
     assert isinstance(rel, SqliteStore) and rel.path == Path("data/parley.db")
     assert isinstance(open_store("memory://"), MemoryStore)
-    for bad in ("postgres://x/y", "sqlite://", "sqlite:///", "parley.db",
-                "sqlite:///:memory:"):
+    pg = open_store("postgresql://u:hunter2@db.example:5432/parley?pool_size=3")
+    assert isinstance(pg, PostgresStore) and "hunter2" not in repr(pg)
+    for bad in ("mysql://x/y", "postgresql://u:hunter2@host", "sqlite://", "sqlite:///",
+                "parley.db", "sqlite:///:memory:"):
         with pytest.raises(ConfigError, match=r"\[store\] url"):
             open_store(bad)
 

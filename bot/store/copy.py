@@ -19,7 +19,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from pathlib import Path
 from bot.errors import ConfigError, StoreError
 from bot.store.copy_sqlite import SqliteTables
 from bot.store.copy_tables import MIGRATIONS_TABLE, Digest, Tables, digest_of, load_order
+from bot.store.pg_dialect import mask_url
 
 BATCH = 1000
 
@@ -80,8 +80,7 @@ def tables_for(url: str, *, read_only: bool) -> Tables:
         from bot.store.copy_pg import PgTables
 
         return PgTables(url)
-    shown = re.sub(r"//[^@/]*@", "//…@", url)  # never echo a password
-    raise ConfigError(f"'{shown}' is not a database URL to copy; use sqlite:///path.db "
+    raise ConfigError(f"'{mask_url(url)}' is not a database URL to copy; use sqlite:///path.db "
                       "or postgresql://user:password@host:5432/database")
 
 
@@ -144,7 +143,7 @@ async def _copy_table(source: Tables, target: Tables, table: str, columns: list[
     async for rows in source.rows(table, columns, batch):
         try:
             await target.insert(table, columns, rows)
-        except (*_driver_errors(), ValueError, TypeError) as exc:
+        except _driver_errors(ValueError, TypeError) as exc:  # a value that does not fit
             raise StoreError(f"copying {table} failed after {digest.rows} rows: "
                              f"{_without_values(exc)}") from exc
         digest.add(rows)
@@ -209,9 +208,10 @@ def _without_values(exc: BaseException) -> str:
     return type(exc).__name__ + (f" ({', '.join(where)})" if where else "")
 
 
-def _driver_errors() -> tuple[type[Exception], ...]:
-    """The database drivers' own errors (asyncpg's only when it is installed)."""
-    found: list[type[Exception]] = [sqlite3.Error]
+def _driver_errors(*more: type[Exception]) -> tuple[type[Exception], ...]:
+    """The database drivers' own errors (asyncpg's only when it is installed), and
+    ``more``."""
+    found: list[type[Exception]] = [sqlite3.Error, *more]
     with contextlib.suppress(ImportError):
         import asyncpg
 
@@ -264,31 +264,5 @@ async def _copy_database(source_url: str, target_url: str, batch: int,
     return CopyReport(source.label, target.label, version, checks)
 
 
-async def migrate(url: str) -> tuple[list[int], list[int]]:
-    """Open the store at ``url`` (applying pending migrations); the applied migration
-    numbers before and after."""
-    try:
-        return await _migrate(url)
-    except _driver_errors() as exc:
-        raise StoreError(f"db migrate: {type(exc).__name__}: {exc}") from exc
-
-
-async def _migrate(url: str) -> tuple[list[int], list[int]]:
-    before: list[int] = []
-    probe = tables_for(url, read_only=True)
-    if not (isinstance(probe, SqliteTables) and not Path(probe.path).exists()):
-        await probe.connect()
-        try:
-            before = await probe.schema_versions()
-        finally:
-            await probe.close()
-    await _make_schema(url)
-    await probe.connect()
-    try:
-        return before, await probe.schema_versions()
-    finally:
-        await probe.close()
-
-
 __all__ = ["BATCH", "CopyRefused", "CopyReport", "TableCheck", "copy_database",
-           "filled_tables", "migrate", "tables_for"]
+           "filled_tables", "tables_for"]

@@ -14,11 +14,11 @@ import datetime as dt
 from collections.abc import AsyncIterator, Callable, Sequence
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
 
 from bot.errors import StoreError
 from bot.store.copy_sqlite import quoted
 from bot.store.copy_tables import MIGRATIONS_TABLE, Row
+from bot.store.pg_dialect import mask_url
 
 
 def _to_bool(v: object) -> object:
@@ -59,19 +59,12 @@ _CONVERT: dict[str, Callable[[object], object]] = {
 }
 
 
-def _label(url: str) -> str:
-    """host:port/database of a PostgreSQL URL: no user, no password."""
-    parts = urlsplit(url)
-    port = f":{parts.port}" if parts.port else ""
-    return f"postgresql://{parts.hostname or 'localhost'}{port}{parts.path}"
-
-
 class PgTables:
     """``Tables`` over one PostgreSQL database (its current schema)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.label = _label(url)
+        self.label = mask_url(url)
         self._db: Any = None
         self._types: dict[str, dict[str, str]] = {}
 

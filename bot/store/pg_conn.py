@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+from asyncpg import Record as Row
 
 from bot.errors import StoreError
 from bot.store.pg_dialect import Statement, translate
 
-Row = asyncpg.Record
 _MAX_PARAMS = 32767  # PostgreSQL's limit on one statement's parameters
 
 
@@ -96,13 +96,21 @@ def _to_float(value: Any) -> Any:
     return value
 
 
-_CONVERT = {
+def _to_bool(value: Any) -> Any:
+    return bool(value) if isinstance(value, int) else value
+
+
+def _to_bytes(value: Any) -> Any:
+    return value.encode() if isinstance(value, str) else value
+
+
+_CONVERT: dict[str, Callable[[Any], Any]] = {
     "text": _to_text, "varchar": _to_text, "bpchar": _to_text, "name": _to_text,
     "json": _to_text, "jsonb": _to_text, "unknown": _to_text,
     "int2": _to_int, "int4": _to_int, "int8": _to_int,
     "float4": _to_float, "float8": _to_float, "numeric": _to_float,
-    "bool": lambda v: bool(v) if isinstance(v, int) else v,
-    "bytea": lambda v: v.encode() if isinstance(v, str) else v,
+    "bool": _to_bool,
+    "bytea": _to_bytes,
 }
 
 

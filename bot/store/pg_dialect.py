@@ -51,52 +51,31 @@ class Statement:
     ignore_conflicts: bool = False
 
 
+_TOKENS = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|::|\?|:([A-Za-z_]\w*)""")
+
+
 def _placeholders(sql: str) -> tuple[str, tuple[str, ...]]:
     """``?`` → ``$n`` and ``:name`` → ``$n`` outside literals, identifiers and comments."""
-    out: list[str] = []
     names: list[str] = []
     count = 0
-    i, n = 0, len(sql)
-    while i < n:
-        c = sql[i]
-        if c in "'\"":
-            end = i + 1
-            while end < n:
-                if sql[end] == c:
-                    if end + 1 < n and sql[end + 1] == c:  # '' or "" inside
-                        end += 2
-                        continue
-                    break
-                end += 1
-            out.append(sql[i:end + 1])
-            i = end + 1
-        elif c == "-" and sql.startswith("--", i):
-            end = sql.find("\n", i)
-            end = n if end < 0 else end
-            out.append(sql[i:end])
-            i = end
-        elif c == "?":
+
+    def one(match: re.Match[str]) -> str:
+        nonlocal count
+        token = match.group(0)
+        if token == "?":
             count += 1
-            out.append(f"${count}")
-            i += 1
-        elif c == ":" and sql.startswith("::", i):
-            out.append("::")
-            i += 2
-        elif c == ":" and i + 1 < n and (sql[i + 1].isalpha() or sql[i + 1] == "_"):
-            end = i + 1
-            while end < n and (sql[end].isalnum() or sql[end] == "_"):
-                end += 1
-            name = sql[i + 1:end]
-            if name not in names:
-                names.append(name)
-            out.append(f"${names.index(name) + 1}")
-            i = end
-        else:
-            out.append(c)
-            i += 1
+            return f"${count}"
+        name = match.group(1)
+        if name is None:  # a literal, a quoted identifier, a comment or a ``::`` cast
+            return token
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    text = _TOKENS.sub(one, sql)
     if count and names:
         raise ValueError("a statement mixes ? and :name parameters")
-    return "".join(out), tuple(names)
+    return text, tuple(names)
 
 
 @lru_cache(maxsize=1)

@@ -26,10 +26,11 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
+from asyncpg import Record as Row
 
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock
 from bot.errors import ConfigError, StoreError
-from bot.store.pg_conn import PgConnection, Row
+from bot.store.pg_conn import PgConnection
 from bot.store.pg_dialect import mask_url, migration_statement
 from bot.store.records import InboxItem
 from bot.store.sqlite import SqliteStore
@@ -46,7 +47,7 @@ _NOCASE = ("CREATE COLLATION IF NOT EXISTS nocase (provider = icu, "
 def _pg_error(exc: BaseException, url: str) -> StoreError:
     """A StoreError saying in plain words why PostgreSQL refused (never the password)."""
     detail = str(exc) or type(exc).__name__
-    if isinstance(exc, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError):
+    if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):  # password too
         reason = "PostgreSQL refused the login"
     elif isinstance(exc, asyncpg.InvalidCatalogNameError):
         reason = "the database does not exist"
@@ -151,18 +152,18 @@ class PostgresStore(SqliteStore):
                 raise
             await conn.execute("COMMIT")
 
-    async def _write_one(self, sql: str, params: Sequence[Any], *,  # type: ignore[override]
+    async def _write_one(self, sql: str, params: Sequence[Any], *,
                          durable: bool) -> list[Row]:
         """One statement as its own (autocommitted) transaction."""
         async with self._locked() as db:
             return await db.execute_fetchall(sql, params)
 
-    async def _all(self, sql: str, params: Sequence[Any] = ()  # type: ignore[override]
+    async def _all(self, sql: str, params: Sequence[Any] = ()
                    ) -> list[Row]:
         async with self._locked() as db:
             return await db.execute_fetchall(sql, params)
 
-    async def _one(self, sql: str, params: Sequence[Any] = ()  # type: ignore[override]
+    async def _one(self, sql: str, params: Sequence[Any] = ()
                    ) -> Row | None:
         rows = await self._all(sql, params)
         return rows[0] if rows else None
