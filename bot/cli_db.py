@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from bot.cli_common import ConfigOpt
+from bot.clock import SystemClock
 from bot.store.copy import BATCH, CopyReport, copy_database
 
 db_app = typer.Typer(help="The database: migrations, and copying a project to another "
@@ -81,7 +82,8 @@ def copy_cmd(
             err.print(f"[dim]copied {table}: {rows} rows[/]", markup=True)
 
     into = target or config_or_exit(config).store.url
-    report = run(copy_database(source, into, batch=batch, progress=progress))
+    report = run(copy_database(source, into, now=SystemClock().now(), batch=batch,
+                               progress=progress))
     out.print(_report_table(report))
     if not report.ok:
         bad = [c.table for c in report.tables if not c.ok]

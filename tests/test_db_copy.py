@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.store.copy_tables import Digest
+from bot.store.sqlite import SqliteStore
 from tests.cli_inprocess import run_cli
 
 
@@ -68,6 +69,29 @@ def test_demo_database_is_copied_whole_and_a_second_copy_is_refused(
                       f"sqlite:///{small}", "--batch", "7")
     assert batched.returncode == 0, batched.output
     assert contents(small) == source
+
+
+async def test_a_source_in_use_by_parley_serve_is_refused(demo_db: Path,
+                                                         tmp_path: Path) -> None:
+    live = tmp_path / "live.db"
+    with sqlite3.connect(demo_db) as src, sqlite3.connect(live) as dst:
+        src.backup(dst)
+    store = SqliteStore(live)  # what a running parley serve does: hold the scheduler lease
+    await store.open()
+    assert await store.lease_hold("scheduler", "serve-1", dt.datetime.now(dt.UTC),
+                                  dt.timedelta(minutes=5))
+    await store.close()
+    target = tmp_path / "target.db"
+    ran = run_cli("db", "copy", "--from", f"sqlite:///{live}", "--to", f"sqlite:///{target}")
+    assert ran.returncode == 1
+    assert "is in use" in ran.stderr and "'scheduler'" in ran.stderr
+    assert not target.exists()
+
+    await store.open()
+    await store.lease_release("scheduler", "serve-1")  # parley serve stopped cleanly
+    await store.close()
+    ran = run_cli("db", "copy", "--from", f"sqlite:///{live}", "--to", f"sqlite:///{target}")
+    assert ran.returncode == 0, ran.output
 
 
 def test_an_older_source_is_refused_until_migrated(demo_db: Path, tmp_path: Path) -> None:

@@ -2,9 +2,11 @@
 
 1. The target must hold no rows (a missing SQLite file counts as empty): a copy only
    ever fills a new database, so nothing is overwritten or merged.
-2. The target's schema is made by opening it as a Parley store, which applies the
-   migrations; the source must be at the same schema version (``parley db migrate``
-   brings an older one up to date). The source is read, never written.
+2. A ``parley serve`` holding a lease on the source refuses the copy (what it wrote
+   after the snapshot would be left behind). The target's schema is made by opening it
+   as a Parley store, which applies the migrations; the source must be at the same
+   schema version (``parley db migrate`` brings an older one up to date). The source is
+   read, never written.
 3. Every table except ``schema_migrations`` is copied in one snapshot of the source and
    one transaction on the target, in batches (memory stays flat for any size), parents
    before children, ids as they are; then identity counters move past the largest id.
@@ -13,12 +15,14 @@
    the source and the rows read back from the target.
 
     StoreError
-     └── CopyRefused   the target is not empty, or the two schemas differ
+     └── CopyRefused   the target is not empty, the two schemas differ, or a
+                       ``parley serve`` still holds a lease on the source
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,10 +30,20 @@ from pathlib import Path
 
 from bot.errors import ConfigError, StoreError
 from bot.store.copy_sqlite import SqliteTables
-from bot.store.copy_tables import MIGRATIONS_TABLE, Digest, Tables, digest_of, load_order
+from bot.store.copy_tables import (
+    MIGRATIONS_TABLE,
+    Digest,
+    Tables,
+    canonical,
+    digest_of,
+    load_order,
+)
 from bot.store.pg_dialect import mask_url
+from bot.store.sqlite_codec import dt_text
 
 BATCH = 1000
+LEASES = "leases"
+"""Held by each running ``parley serve`` (bot/store/leases.py)."""
 
 
 class CopyRefused(StoreError):
@@ -189,6 +203,26 @@ async def _verify(target: Tables, plan: Sequence[tuple[str, list[str]]],
     return checks
 
 
+async def _refuse_in_use(source: Tables, now: dt.datetime) -> None:
+    """A ``parley serve`` on the source holds a lease (``leases``, renewed while it runs):
+    rows it writes after the copy's snapshot would be left behind, so refuse."""
+    if LEASES not in await source.tables():
+        return
+    held: list[tuple[str, str]] = []
+    await source.begin_read()
+    try:
+        async for rows in source.rows(LEASES, ["name", "expires_at"], BATCH):
+            held += [(str(name), str(canonical(until))) for name, until in rows]
+    finally:
+        await source.end(commit=False)
+    live = sorted((until, name) for name, until in held if until > dt_text(now))
+    if live:
+        until, name = live[-1]
+        raise CopyRefused(f"the source {source.label} is in use: a parley serve holds the "
+                          f"lease '{name}' until {until}; stop it first (a stopped "
+                          "process's lease runs out by then)")
+
+
 async def _make_schema(url: str) -> None:
     from bot.store import open_store
 
@@ -219,20 +253,20 @@ def _driver_errors(*more: type[Exception]) -> tuple[type[Exception], ...]:
     return tuple(found)
 
 
-async def copy_database(source_url: str, target_url: str, *, batch: int = BATCH,
-                        progress: Progress | None = None) -> CopyReport:
+async def copy_database(source_url: str, target_url: str, *, now: dt.datetime,
+                        batch: int = BATCH, progress: Progress | None = None) -> CopyReport:
     """Copy every table from ``source_url`` into the empty store at ``target_url`` and
     verify it; raises ``CopyRefused`` before writing anything when the target holds
-    rows or the schemas differ, ``StoreError`` when a database cannot be read or
-    written."""
+    rows, the schemas differ or a ``parley serve`` holds a lease on the source at
+    ``now``; ``StoreError`` when a database cannot be read or written."""
     try:
-        return await _copy_database(source_url, target_url, batch, progress)
+        return await _copy_database(source_url, target_url, batch, progress, now)
     except _driver_errors() as exc:
         raise StoreError(f"db copy: {type(exc).__name__}: {exc}") from exc
 
 
 async def _copy_database(source_url: str, target_url: str, batch: int,
-                         progress: Progress | None) -> CopyReport:
+                         progress: Progress | None, now: dt.datetime) -> CopyReport:
     if source_url == target_url:
         raise CopyRefused("the source and the target are the same database")
     if batch < 1:
@@ -246,6 +280,7 @@ async def _copy_database(source_url: str, target_url: str, batch: int,
             raise StoreError(f"cannot read the source {source.label}: {exc}") from exc
         if not theirs:
             raise CopyRefused(f"the source {source.label} holds no Parley database")
+        await _refuse_in_use(source, now)
         await _refuse_filled(target_url)
         await _make_schema(target_url)
         target = tables_for(target_url, read_only=False)
