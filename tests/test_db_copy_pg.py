@@ -1,7 +1,8 @@
 """``parley db copy`` between SQLite and a real PostgreSQL (tests/pg_cluster.py): the
 demo's database lands whole in an empty PostgreSQL database, verified; a second copy is
-refused; copying it back to a SQLite file gives the demo's rows again; and PostgresStore
-reads the same people and hands out new ids after the copied ones."""
+refused; copied on to another PostgreSQL database and back to a SQLite file, it gives
+the demo's rows again; and PostgresStore reads the same people and hands out new ids
+after the copied ones."""
 
 from __future__ import annotations
 
@@ -69,8 +70,13 @@ async def test_demo_database_moves_to_postgresql_and_back(
     assert again.returncode == 1 and "is not empty" in again.stderr
     assert await same_rows(demo_db, url) == counts
 
+    other = pg_cluster.fresh_url(migrated=False)  # PostgreSQL to PostgreSQL
+    moved = run_cli("db", "copy", "--from", url, "--to", other)
+    assert moved.returncode == 0, moved.output
+    assert await same_rows(demo_db, other) == counts
+
     back = tmp_path / "back.db"  # and home again: the demo's rows and id counters
-    home = run_cli("db", "copy", "--from", url, "--to", f"sqlite:///{back}")
+    home = run_cli("db", "copy", "--from", other, "--to", f"sqlite:///{back}")
     assert home.returncode == 0, home.output
     assert contents(back) == contents(demo_db)
 
