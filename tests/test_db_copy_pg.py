@@ -101,7 +101,8 @@ async def test_migrate_then_copy_in_small_batches(demo_db: Path, pg_cluster: PgC
     first = run_cli("db", "migrate", "--url", url)  # as README's "Moving a pilot" says
     assert first.returncode == 0 and "schema version" in first.stdout, first.output
 
-    ran = run_cli("db", "copy", "--from", f"sqlite:///{demo_db}", "--to", url, "--batch", "7")
+    ran = run_cli("db", "copy", "--from", f"sqlite:///{demo_db}", "--to",
+                  f"{url}?pool_size=2", "--batch", "7")  # a [store] url, options and all
     assert ran.returncode == 0, ran.output  # a migrated, empty database is a fine target
     assert (await same_rows(demo_db, url))["events"] > 200
 

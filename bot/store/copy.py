@@ -92,8 +92,9 @@ def tables_for(url: str, *, read_only: bool) -> Tables:
         return SqliteTables(SqliteStore.from_url(url).path, read_only=read_only)
     if url.startswith(("postgresql://", "postgres://")):
         from bot.store.copy_pg import PgTables
+        from bot.store.postgres import PostgresStore
 
-        return PgTables(url)
+        return PgTables(PostgresStore.from_url(url).url)  # without ?pool_size=N
     raise ConfigError(f"'{mask_url(url)}' is not a database URL to copy; use sqlite:///path.db "
                       "or postgresql://user:password@host:5432/database")
 
