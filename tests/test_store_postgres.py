@@ -151,3 +151,31 @@ async def test_a_large_plan_goes_through_copy_and_keeps_what_is_there(pg_url: st
             dt.timedelta(minutes=1)
     finally:
         await store.close()
+
+
+async def test_event_ids_commit_in_order_across_processes(pg_url: str) -> None:
+    """A second process's event waits for the first's transaction, so a reader of
+    ``events.id`` (the webhook cursor) never skips an id that commits later."""
+    from bot.store.records import EventRow
+
+    first, second = PostgresStore(pg_url), PostgresStore(pg_url)
+    await first.open()
+    await second.open()
+    try:
+        later: asyncio.Task[None] | None = None
+        async with first._write() as db:
+            await db.execute("INSERT INTO events (participant_id, session_id, name, payload, "
+                             "at) VALUES (?, ?, ?, ?, ?)", (None, None, "A", "{}", T0.isoformat()))
+            later = asyncio.create_task(second.apply(Changes(
+                events=[EventRow(None, None, "B", {}, T0)])))
+            await asyncio.sleep(0.3)
+            assert not later.done()  # waits for the first process's commit
+            assert [e.name for e in await second.events()] == []
+        await later
+        events = await second.events()
+        assert [e.name for e in events] == ["A", "B"]
+        assert events[0].id is not None and events[1].id is not None
+        assert events[0].id < events[1].id
+    finally:
+        await first.close()
+        await second.close()

@@ -148,6 +148,7 @@ class PgConnection:
 
     def __init__(self, conn: asyncpg.Connection, shapes: dict[str, _Shape]) -> None:
         self._conn = conn
+        self._ordered = False  # this transaction holds the events table's insert lock
         self._shapes = shapes  # shared by the store's connections: a statement's shape
         # is the same on all of them
 
@@ -165,6 +166,17 @@ class PgConnection:
             self._shapes[sql] = shape
         return shape
 
+    async def _in_order(self, stmt: Statement) -> None:
+        """Before a transaction's first insert into ``events``: a lock that only
+        inserters of events take (SHARE ROW EXCLUSIVE conflicts with itself, not with
+        readers), held to COMMIT, so event ids commit in the order they were handed out
+        even across processes. The webhook cursor over ``events.id``
+        (``bot.store.webhooks``) relies on that, as SQLite's single writer gives it."""
+        if stmt.inserts_into == "events" and not self._ordered and \
+                self._conn.is_in_transaction():
+            await self._conn.execute("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE")
+            self._ordered = True
+
     async def _run(self, sql: str, params: Sequence[Any]) -> PgCursor:
         shape = await self._shape(sql)
         args = _convert(shape, params)
@@ -178,6 +190,7 @@ class PgConnection:
                       params: Sequence[Any] | Mapping[str, Any] = ()) -> PgCursor:
         stmt = translate(sql)
         try:
+            await self._in_order(stmt)
             cursor = await self._run(stmt.sql, _positional(stmt, params))
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise sqlite3.IntegrityError(str(exc)) from exc
@@ -190,6 +203,7 @@ class PgConnection:
                                params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Row]:
         stmt = translate(sql)
         try:
+            await self._in_order(stmt)
             cursor = await self._run(stmt.sql, _positional(stmt, params))
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise sqlite3.IntegrityError(str(exc)) from exc
@@ -204,6 +218,7 @@ class PgConnection:
             return PgCursor(rowcount=0)
         stmt = translate(sql)
         try:
+            await self._in_order(stmt)
             if stmt.ignore_conflicts:
                 copy = _copy_target(sql)
                 if copy is not None and len(rows) >= _COPY_FROM and \
