@@ -89,6 +89,9 @@ def _register_groups() -> None:
     app.command("init")(init)
 
     app.add_typer(safeguarding_app, name="safeguarding")
+    from bot.cli_db import db_app
+
+    app.add_typer(db_app, name="db")
     from bot.cli_tokens import tokens_app
 
     app.add_typer(tokens_app, name="tokens")
@@ -219,12 +222,16 @@ def demo(
     config: ConfigOpt = None,
     participants: Annotated[int, typer.Option(help="simulated participants", min=2,
                                               max=50)] = 2,
+    keep_db: Annotated[Path | None, typer.Option(
+        "--keep-db", help="keep the demo's SQLite database at this new path")] = None,
 ) -> None:
     """A co-production cycle on embedded defaults, printed as a transcript and summary."""
     from bot.demo import run_demo
 
     cfg = config_or_exit(config)
-    run(run_demo(cfg, out, participants))
+    if keep_db is not None and keep_db.exists():
+        fail(f"--keep-db: {keep_db} already exists")
+    run(run_demo(cfg, out, participants, database=keep_db))
 
 
 @app.command()
