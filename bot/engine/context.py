@@ -42,6 +42,11 @@ class StepContext:
     def project_key(self) -> str:
         return project_digest(self.project)
 
+    @property
+    def renderer_key(self) -> str:
+        """The templates' digest: a cache key part standing for their text."""
+        return self.renderer.digest
+
 
 @dataclass(frozen=True)
 class StepResult:
