@@ -88,6 +88,9 @@ class RunState:
         return self._data
 
     def render(self, key: str, node: str, **extra: Any) -> str:
+        fixed = self.ctx.renderer.fixed(key, self.session.locale)
+        if fixed is not None:  # reads nothing: no data to gather
+            return fixed
         data = {**self.data(), **extra}
         try:
             return self.ctx.renderer.render(key, self.session.locale, data)

@@ -173,7 +173,7 @@ class Questions(RunState):
             return Output(text=text, plain=sk.plain, kind="question", node=node_id,
                           choices=self.choices(node_id, node), layout="list",
                           long_ok=sk.long_ok)
-        return Output(text=sk.text, plain=sk.plain, kind="question", node=node_id,
-                      choices=self.choices(node_id, node, sk), layout=sk.layout,  # type: ignore[arg-type]
-                      long_ok=sk.long_ok)
+        # positional: this runs for nearly every step
+        return Output(sk.text, sk.plain, "question", node_id, self.choices(node_id, node, sk),
+                      sk.layout, sk.long_ok)  # type: ignore[arg-type]
 

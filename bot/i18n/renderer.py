@@ -183,6 +183,12 @@ class Renderer:
             return self.default_locale
         return None
 
+    def fixed(self, key: str, locale: str) -> str | None:
+        """The text of ``key`` when its template reads no variable (None otherwise): the
+        same for everyone, so callers can skip gathering data for it."""
+        found = self.resolve_locale(key, locale)
+        return None if found is None else self._static.get((found, key))
+
     def render(self, key: str, locale: str, data: Mapping[str, Any] | None = None) -> str:
         """Render ``key`` in ``locale`` (falling back to the default locale)."""
         found = self.resolve_locale(key, locale)
