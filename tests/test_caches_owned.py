@@ -90,3 +90,4 @@ async def test_two_runtimes_keep_their_own_caches(tmp_path: Path,
         assert OLD in texts[2]
         assert first.conversations.step_caches.skeletons
         assert second.conversations.step_caches.skeletons
+
