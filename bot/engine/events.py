@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from bot.engine.session import FieldValue
@@ -18,10 +18,18 @@ class Event:
         return type(self).__name__
 
     def payload(self) -> dict[str, Any]:
-        out = asdict(self)
-        for key, value in out.items():
+        """The fields as a new dict, datetimes as ISO text; what ``dataclasses.asdict``
+        gives, without its general recursion (every event of every turn is stored)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            name, value = f.name, getattr(self, f.name)
             if isinstance(value, dt.datetime):
-                out[key] = value.isoformat()
+                value = value.isoformat()
+            elif isinstance(value, list):  # a saved answer (str items): the caller's copy
+                value = list(value)
+            elif isinstance(value, dict):  # allocate's amounts (str -> int)
+                value = dict(value)
+            out[name] = value
         return out
 
 
