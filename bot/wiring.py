@@ -63,7 +63,16 @@ def due_work(runtime: Runtime) -> DueWork:
     return work
 
 
-def scheduler_job(runtime: Runtime, interval: float = 20.0) -> SchedulerJob:
+def scheduler_job(runtime: Runtime, interval: float = 20.0,
+                  holder: str | None = None) -> SchedulerJob:
+    from bot.durations import parse_duration
     from bot.scheduler.job import SchedulerJob
+    from bot.scheduler.leadership import Leadership
 
-    return SchedulerJob(due_work(runtime), runtime.conversations.clock, interval=interval)
+    conversations = runtime.conversations
+    config, clock = conversations.config, conversations.clock
+    leadership = None
+    if not config.store.url.startswith("sqlite:"):  # a database several processes share
+        leadership = Leadership(conversations.store, clock,
+                                ttl=parse_duration(config.schedule.leader_lease), holder=holder)
+    return SchedulerJob(due_work(runtime), clock, interval=interval, leadership=leadership)

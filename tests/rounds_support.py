@@ -179,9 +179,10 @@ OPENED: list[Runtime] = []
 
 
 async def open_project(tmp: Path, start: dt.datetime, *, store: Store | None = None,
+                       clock: ManualClock | None = None,
                        **sections: dict[str, Any]) -> Project:
     config = project_config(project_dir(tmp), **sections)
-    clock = ManualClock(start)
+    clock = clock or ManualClock(start)
     runtime = await open_runtime(config, store=store or MemoryStore(clock=clock), clock=clock,
                                  ids=SequentialIds())
     OPENED.append(runtime)

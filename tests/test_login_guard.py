@@ -9,6 +9,7 @@ import statistics
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -111,3 +112,43 @@ async def test_random_email_logins_leave_healthz_responsive(served: ParleyProces
         codes = [t.result().status_code for t in logins]
     assert set(codes) <= {401, 429}
     assert statistics.median(timings) < 0.2, timings
+
+
+async def test_the_limit_holds_across_processes_and_a_restart(tmp_path: Path) -> None:
+    """Two dashboards on one database (two `parley serve` processes behind a load
+    balancer): 3 wrong passwords on one and 2 on the other use up the 5 for that email;
+    a third dashboard started afterwards (a restart) refuses the right password too."""
+    from bot.ids import SequentialIds
+    from bot.runtime import open_runtime
+    from bot.service import ParleyService
+    from bot.store.dashboard import Coordinator
+    from bot.store.sqlite import SqliteStore
+    from bot.web.app import create_app
+    from bot.web.dashboard.auth import hash_password
+    from tests.test_dashboard import T0, make_config
+
+    runtimes = []
+
+    async def dashboard() -> httpx.AsyncClient:
+        runtime = await open_runtime(make_config(), store=SqliteStore(tmp_path / "p.db"),
+                                     ids=SequentialIds())
+        runtimes.append(runtime)
+        app = create_app(ParleyService(runtime), manage_lifecycle=False)
+        return _client(transport=httpx.ASGITransport(app), base_url="http://parley.test")
+
+    try:
+        one, two = await dashboard(), await dashboard()
+        await runtimes[0].store.save_coordinator(Coordinator(EMAIL, hash_password(PASSWORD),
+                                                             T0))
+        for client, tries in ((one, 3), (two, 2)):
+            csrf = csrf_of((await client.get("/admin/login")).text)
+            for i in range(tries):
+                assert (await _post(client, csrf, EMAIL, f"wrong {i}")).status_code == 401
+        for client in (one, two, await dashboard()):
+            csrf = csrf_of((await client.get("/admin/login")).text)
+            refused = await _post(client, csrf, EMAIL, PASSWORD)
+            assert refused.status_code == 429 and "Too many failed attempts" in refused.text
+            await client.aclose()
+    finally:
+        for runtime in runtimes:
+            await runtime.close()

@@ -70,7 +70,7 @@ class AmbiguousSends:
     async def resolve_ambiguous(self) -> None:
         """At start-up: rows a crash left mid-send become ambiguous; ask the provider about
         each (SMS can be looked up; Telegram cannot, so those stay ambiguous)."""
-        recovered = await self.store.outbox_recover()
+        recovered = await self.store.outbox_recover(self.clock.now())
         if recovered:
             log.warning("outbox: %d send(s) interrupted by a restart are ambiguous", recovered)
         await self.recheck_ambiguous()

@@ -42,6 +42,13 @@ that sends one row as several requests (SMS parts) renews it instead of waiting 
 second slot while holding the first: at 1/s that wait never ended (issue #11)."""
 
 
+def _limits(rate: float) -> tuple[int, float]:
+    """``(sends, per seconds)`` for a rate: 30/s is 30 per window, 0.5/s one per 2."""
+    if rate >= 1:
+        return int(rate), MARGIN
+    return 1, MARGIN / rate
+
+
 class SlidingWindow:
     """At most ``rate`` sends in any window of ``MARGIN`` seconds, measured between the
     answer to a send and the dispatch of the one that takes its place."""
@@ -50,11 +57,14 @@ class SlidingWindow:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.clock = clock
-        if rate >= 1:
-            self.count, self.window = int(rate), MARGIN
-        else:  # e.g. 0.5/s: one send every 2 s
-            self.count, self.window = 1, MARGIN / rate
+        self.rate = rate
+        self.count, self.window = _limits(rate)
         self._slots: deque[Slot] = deque()
+
+    def share(self, processes: int) -> None:
+        """Keep to ``rate / processes``: the provider's limit is per bot or account, and
+        ``processes`` senders share it (see ``bot/delivery/membership.py``)."""
+        self.count, self.window = _limits(self.rate / max(1, processes))
 
     def delay(self) -> float:
         """Seconds to wait before the next send may leave (0 if now)."""

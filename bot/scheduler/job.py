@@ -19,10 +19,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
 from bot.delivery.supervisor import Supervisor
+from bot.metrics import Metrics
 from bot.scheduler.due import DueReport, DueWork
+from bot.scheduler.leadership import Leadership
 
 log = logging.getLogger("parley.scheduler")
-TICK_ID, WAKE_ID = "parley-due", "parley-wake"
+TICK_ID, WAKE_ID, LEASE_ID = "parley-due", "parley-wake", "parley-lease"
 
 
 class Wakes(Protocol):
@@ -33,14 +35,20 @@ class Wakes(Protocol):
     @property
     def supervisor(self) -> Supervisor: ...
 
+    @property
+    def metrics(self) -> Metrics: ...
+
     def wake_senders(self) -> None: ...
 
 
 class SchedulerJob:
     """A ``BackgroundJob`` (see ``bot/service.py``)."""
 
-    def __init__(self, work: DueWork, clock: Clock, *, interval: float = 20.0) -> None:
+    def __init__(self, work: DueWork, clock: Clock, *, interval: float = 20.0,
+                 leadership: Leadership | None = None) -> None:
         self.work, self.clock = work, clock
+        self.leadership = leadership
+        """``None``: this process is the only one and always runs the passes."""
         self.interval = interval
         self.scheduler: AsyncIOScheduler | None = None
         self.passes = 0
@@ -60,18 +68,35 @@ class SchedulerJob:
         # a tick skipped because the previous pass is still busy is expected, not news
         logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
         self._service = service
+        if service is not None and self.leadership is not None:
+            leadership = self.leadership
+            service.metrics.gauge("parley_scheduler_leader",
+                                  lambda: {(): 1.0 if leadership.leading else 0.0})
         scheduler = AsyncIOScheduler(timezone=dt.UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
         scheduler.add_job(self.tick, "interval", seconds=self.interval, id=TICK_ID,
                           next_run_time=dt.datetime.now(dt.UTC))
+        if self.leadership is not None:  # renewed apart from the passes, which may be long
+            scheduler.add_job(self._renew, "interval", seconds=self.leadership.renew_every,
+                              id=LEASE_ID)
         for job_id, work, every in self._also:
             scheduler.add_job(self._run_also, "interval", args=(job_id, work),
                               seconds=every, id=job_id, next_run_time=dt.datetime.now(dt.UTC))
         scheduler.start()
         self.scheduler = scheduler
 
+    async def _renew(self) -> None:
+        if self.leadership is not None:
+            await self.leadership.check()
+
+    async def leads(self) -> bool:
+        """Whether this process should run the passes now (asks the store)."""
+        return self.leadership is None or await self.leadership.check()
+
     async def _run_also(self, job_id: str,
                         work: Callable[[dt.datetime], Awaitable[None]]) -> None:
+        if not await self.leads():
+            return
         try:
             await work(self.clock.now())
         except Exception:
@@ -83,12 +108,16 @@ class SchedulerJob:
             self.scheduler = None
         async with self._lock:  # let a pass in progress finish its transaction
             pass
+        if self.leadership is not None:
+            await self.leadership.release()
 
     async def tick(self) -> DueReport | None:
-        """One pass (skipped if one is already running)."""
+        """One pass (skipped if one is already running, or if another process leads)."""
         if self._lock.locked():
             return None
         async with self._lock:
+            if not await self.leads():
+                return None
             try:
                 report = await self.work.due(self.clock.now())
             except Exception as exc:  # a pass that fails is retried on the next tick

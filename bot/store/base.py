@@ -17,6 +17,8 @@ from bot.store.burden import BurdenStore
 from bot.store.dashboard import DashboardStore
 from bot.store.delivery import DeliveryStore
 from bot.store.events import EventsStore
+from bot.store.leases import LeasesStore
+from bot.store.login_limits import LoginLimitsStore
 from bot.store.logins import LoginsStore
 from bot.store.media import MediaStore
 from bot.store.participation import ParticipationStore
@@ -39,12 +41,14 @@ from bot.store.sms import SmsStore
 from bot.store.targets import TargetsStore
 from bot.store.themes import ThemesStore
 from bot.store.timebank import TimebankStore
+from bot.store.webhooks import WebhooksStore
 from bot.store.window import WindowStore
 
 
 class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, WindowStore, MediaStore,
             AttentionStore, LoginsStore, ParticipationStore, BurdenStore, TimebankStore,
-            EventsStore, ThemesStore, TargetsStore, DeliveryStore, Protocol):
+            EventsStore, ThemesStore, TargetsStore, DeliveryStore, LeasesStore,
+            LoginLimitsStore, WebhooksStore, Protocol):
     """Async persistence. Every method raises StoreError when the database is unusable."""
 
     async def open(self) -> None:
@@ -141,9 +145,12 @@ class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, WindowStore, Med
     async def outbox_of(self, participant_id: str) -> list[OutboxItem]: ...
     async def outbox_all(self, *, round_id: str | None = None,
                          status: OutboxStatus | None = None) -> list[OutboxItem]: ...
-    async def outbox_recover(self) -> int:
-        """At start-up: rows left ``sending`` by a crash become ``ambiguous`` (the request
-        may have reached the provider). Returns how many."""
+    async def outbox_recover(self, now: dt.datetime | None = None) -> int:
+        """Rows left ``sending`` by a crash become ``ambiguous`` (the request may have
+        reached the provider). Returns how many. With ``now``, rows claimed by this process
+        (another channel's sender) or by a process whose membership lease runs past
+        ``now`` (alive, still sending them) are left alone — at start-up, and when a
+        process sharing the database has died."""
 
     # queued flows and timers
     async def queued_flows(self, participant_id: str) -> list[QueuedFlow]: ...

@@ -24,6 +24,8 @@ from bot.store.delivery import MemoryDelivery, not_held_back
 from bot.store.erasure import erase_memory, forgotten_key, memory_scope, new_secret
 from bot.store.erasure_files import scrub_files
 from bot.store.events import MemoryEvents
+from bot.store.leases import MemoryLeases, process_name
+from bot.store.login_limits import MemoryLoginLimits
 from bot.store.logins import MemoryLogins
 from bot.store.media import MemoryMedia
 from bot.store.memory_apply import (
@@ -60,6 +62,7 @@ from bot.store.sqlite_codec import (
 from bot.store.targets import MemoryTargets
 from bot.store.themes import MemoryThemes
 from bot.store.timebank import MemoryTimebank
+from bot.store.webhooks import MemoryWebhooks
 from bot.store.window import MemoryWindow
 
 T = TypeVar("T")
@@ -68,7 +71,7 @@ T = TypeVar("T")
 class MemoryStore(MemoryApply, MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds,
                   MemoryWindow, MemoryMedia, MemoryAttention, MemoryLogins, MemoryParticipation,
                   MemoryBurden, MemoryTimebank, MemoryEvents, MemoryThemes, MemoryTargets,
-                  MemoryDelivery):
+                  MemoryDelivery, MemoryLeases, MemoryLoginLimits, MemoryWebhooks):
     """``Store`` in plain dicts and lists; nothing survives the process."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:
@@ -89,6 +92,7 @@ class MemoryStore(MemoryApply, MemoryPeople, MemorySms, MemoryDashboard, MemoryR
         self._meta: dict[str, str] = {}
         self._last_id: dict[str, int] = {}
         self._erasure_secret = new_secret()
+        self.holder = process_name()
 
     def __repr__(self) -> str:
         return "MemoryStore()"
@@ -289,7 +293,7 @@ class MemoryStore(MemoryApply, MemoryPeople, MemorySms, MemoryDashboard, MemoryR
                        if (round_id is None or o.round_id == round_id)
                        and (status is None or o.status == status))
 
-    async def outbox_recover(self) -> int:
+    async def outbox_recover(self, now: dt.datetime | None = None) -> int:
         self._check()
         count = 0
         for item in self._outbox.values():

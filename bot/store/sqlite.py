@@ -35,6 +35,7 @@ import aiosqlite
 from bot.clock import Clock, SystemClock
 from bot.engine.session import Session
 from bot.errors import ConfigError, StoreError
+from bot.store.api_tokens import SqliteApiTokens
 from bot.store.attention import SqliteAttention
 from bot.store.burden import SqliteBurden
 from bot.store.dashboard import SqliteDashboard
@@ -42,6 +43,8 @@ from bot.store.delivery import SqliteDelivery
 from bot.store.erasure import SECRET_KEY, erase_sqlite, new_secret
 from bot.store.erasure_files import scrub_files
 from bot.store.events import SqliteEvents, write_events
+from bot.store.leases import SqliteLeases, process_name
+from bot.store.login_limits import SqliteLoginLimits
 from bot.store.logins import SqliteLogins
 from bot.store.media import SqliteMedia
 from bot.store.participation import SqliteParticipation
@@ -79,16 +82,17 @@ from bot.store.sqlite_schema import HEALTH_KEY, SqliteSchema
 from bot.store.targets import SqliteTargets
 from bot.store.themes import SqliteThemes
 from bot.store.timebank import SqliteTimebank, write_timebank
+from bot.store.webhooks import SqliteWebhooks
 from bot.store.window import SqliteWindow
 
 log = logging.getLogger(__name__)
 
 
-
 class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDashboard,
                   SqliteRounds, SqliteLedger, SqliteWindow, SqliteMedia, SqliteAttention,
                   SqliteLogins, SqliteParticipation, SqliteBurden, SqliteTimebank, SqliteEvents,
-                  SqliteThemes, SqliteTargets, SqliteDelivery):
+                  SqliteThemes, SqliteTargets, SqliteDelivery, SqliteApiTokens, SqliteLeases,
+                  SqliteLoginLimits, SqliteWebhooks):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
@@ -103,6 +107,7 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
         self._inbox_batch: list[tuple[InboxItem, Params, asyncio.Future[bool]]] = []
         self._inbox_flusher: asyncio.Task[None] | None = None
         self._secret: str | None = None
+        self.holder = process_name()
 
     @classmethod
     def from_url(cls, url: str, *, busy_timeout_ms: int = 5000,

@@ -163,9 +163,10 @@ class SqliteQueues:
         for start in range(0, len(items), 500):  # far below SQLite's parameter limit
             ids = [item.id for item in items[start:start + 500]]
             rows = await self._write_one(  # one statement, one durable commit
-                f"UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id IN "
-                f"({', '.join('?' * len(ids))}) AND status IN (?, ?) RETURNING id",
-                (*ids, *DUE_STATUSES), durable=True)
+                "UPDATE outbox SET status = 'sending', attempts = attempts + 1, "
+                f"claimed_by = ? WHERE id IN ({', '.join('?' * len(ids))}) "
+                "AND status IN (?, ?) RETURNING id",
+                (self.holder, *ids, *DUE_STATUSES), durable=True)
             done.update(int(row[0]) for row in rows)
         marked = [item for item in items if item.id in done]
         for item in marked:
@@ -188,10 +189,19 @@ class SqliteQueues:
         rows = await self._all(f"SELECT * FROM outbox{where} ORDER BY id", params)
         return [_outbox(r) for r in rows]
 
-    async def outbox_recover(self: Any) -> int:
+    async def outbox_recover(self: Any, now: dt.datetime | None = None) -> int:
+        from bot.store.leases import MEMBER
+
+        # rows this process is sending (another channel's sender, started earlier) and
+        # rows of live processes (another `parley serve` on a shared database) are theirs
+        live = "" if now is None else (
+            " AND (claimed_by IS NULL OR (claimed_by != ? AND claimed_by NOT IN "
+            "(SELECT holder FROM leases WHERE name LIKE ? AND expires_at > ?)))")
+        params = () if now is None else (self.holder, MEMBER + "%", dt_text(now))
         async with self._write() as db:
             cursor = await db.execute(
-                "UPDATE outbox SET status = 'ambiguous' WHERE status = 'sending'")
+                "UPDATE outbox SET status = 'ambiguous' WHERE status = 'sending'" + live,
+                params)
             recovered: int = cursor.rowcount
             return recovered
 

@@ -54,7 +54,7 @@ class Dashboard:
     def __init__(self, service: ParleyService) -> None:
         self.service = service
         self.env = _env()
-        self.login_guard = LoginGuard(service.metrics)
+        self.login_guard = LoginGuard(service.metrics, store=service.runtime.store)
         config = service.runtime.config
         self.secure_cookies = config.server.public_url.lower().startswith("https://")
         self.zone = ZoneInfo(config.schedule.timezone)

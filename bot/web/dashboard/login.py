@@ -40,7 +40,7 @@ async def _checked(dash: Dashboard, email: str, ip: str, coordinator: Coordinato
         return False, (f"Too many failed attempts. Try again in {minutes} "
                        f"minute{'s' if minutes != 1 else ''}.")
     if ok and (coordinator is None or coordinator.disabled):
-        dash.login_guard.failed(email, ip)
+        await dash.login_guard.failed(email, ip)
         return False, ""
     return ok, ""
 

@@ -15,24 +15,33 @@ Two ways the login form was abused (issue 12):
 Limits are per email (protects one coordinator's password from a botnet) and per
 client address (stops one machine trying many emails). The client address is the TCP
 peer unless ``[server] trusted_proxies`` names the proxy in front (see ``bot.server``).
+
+Failures are also written to the database (``login_failures``) and read back before each
+try, so the limits hold across every process sharing it and across a restart (issue 16).
+Tries in flight are counted per process only: with N processes, at most N × limit checks
+can be running for one key at the same instant, and their failures then count for all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from bot.errors import StoreError
 from bot.metrics import Metrics
+from bot.store.login_limits import LoginLimitsStore
 from bot.web.dashboard.auth import verify_password
 
 EMAIL_LIMIT = 5
 ADDRESS_LIMIT = 20
 WINDOW_SECONDS = 15 * 60
 MAX_KEYS = 10_000
+log = logging.getLogger("parley.dashboard")
 
 
 @dataclass
@@ -71,6 +80,16 @@ class AttemptLimiter:
     def reserve(self, key: str) -> None:
         self._slot(key).pending += 1
 
+    def adopt(self, key: str, shared: Sequence[float], read_at: float) -> None:
+        """Take the failures the database held at ``read_at`` for ``key`` (every
+        process's, and this one's before a restart) as the record, plus this process's
+        failures since then (the read may have missed them: counted twice, not never).
+        Tries in flight stay counted here."""
+        slot = self._slot(key)
+        slot.failures = deque(sorted([*shared, *(at for at in slot.failures
+                                                 if at >= read_at)]))
+        self._slot(key)  # drop what the window has passed
+
     def release(self, key: str, *, failed: bool) -> None:
         slot = self._slot(key)
         slot.pending = max(slot.pending - 1, 0)
@@ -93,7 +112,11 @@ class LoginGuard:
     def __init__(self, metrics: Metrics, *, email_limit: int = EMAIL_LIMIT,
                  address_limit: int = ADDRESS_LIMIT,
                  window: float = WINDOW_SECONDS, concurrency: int = 2, queue: int = 8,
-                 now: Callable[[], float] = time.monotonic) -> None:
+                 now: Callable[[], float] | None = None,
+                 store: LoginLimitsStore | None = None) -> None:
+        # failures shared through the database are dated by the wall clock
+        now = now or (time.time if store is not None else time.monotonic)
+        self.store, self.window, self._now = store, window, now
         self.by_email = AttemptLimiter(email_limit, window, now)
         self.by_address = AttemptLimiter(address_limit, window, now,
                                          forgive_on_success=False)
@@ -114,6 +137,7 @@ class LoginGuard:
         """The password check, or None when the limit is reached (nothing was checked).
 
         Raises LoginBusy when too many checks are already running or waiting."""
+        await self._shared(email, address)
         if self.blocked_for(email, address) > 0:
             self.metrics.inc("parley_login_refused_total", reason="limited")
             return None
@@ -134,12 +158,42 @@ class LoginGuard:
             return ok
         finally:
             self._busy -= 1
+            # on record before the slot is released: a try in between counts it either way
+            await self._record(email, address, failed=not ok)
             self.by_email.release("e:" + email, failed=not ok)
             self.by_address.release("a:" + address, failed=not ok)
 
-    def failed(self, email: str, address: str) -> None:
+    async def failed(self, email: str, address: str) -> None:
         """Count a refused login whose password matched (e.g. a disabled coordinator)."""
         self.by_email.reserve("e:" + email)
-        self.by_email.release("e:" + email, failed=True)
         self.by_address.reserve("a:" + address)
+        await self._record(email, address, failed=True)
+        self.by_email.release("e:" + email, failed=True)
         self.by_address.release("a:" + address, failed=True)
+
+    async def _shared(self, email: str, address: str) -> None:
+        """Bring in the failures the database holds for this email and address."""
+        if self.store is None:
+            return
+        keys = ("e:" + email, "a:" + address)
+        read_at = self._now()
+        try:
+            found = await self.store.login_failures_since(keys, read_at - self.window)
+        except StoreError as exc:  # this process's own count still holds
+            log.warning("dashboard: login failures could not be read: %s", exc)
+            return
+        self.by_email.adopt(keys[0], found.get(keys[0], ()), read_at)
+        self.by_address.adopt(keys[1], found.get(keys[1], ()), read_at)
+
+    async def _record(self, email: str, address: str, *, failed: bool) -> None:
+        if self.store is None:
+            return
+        try:
+            if failed:
+                now = self._now()
+                await self.store.login_failure_add(("e:" + email, "a:" + address),
+                                                   now, now - self.window)
+            else:  # a good login forgives its email's failures, not its address's
+                await self.store.login_failures_clear("e:" + email)
+        except StoreError as exc:
+            log.warning("dashboard: a login failure could not be recorded: %s", exc)

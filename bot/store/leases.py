@@ -1,0 +1,122 @@
+"""Store methods for named leases (who runs the scheduler when several processes share
+one database). One statement each, so taking, renewing and handing over a lease is atomic
+on every backend: an upsert that only overwrites a row held by the same process or one
+whose time has run out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import socket
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+MEMBER = "member:"
+"""Leases named ``member:<process>``: the processes alive now (bot/delivery/membership.py)."""
+
+
+def process_name() -> str:
+    """This process, recognisably (host and pid) and uniquely (a restarted process with
+    a reused pid is someone else)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class Lease:
+    name: str
+    holder: str
+    acquired_at: dt.datetime
+    expires_at: dt.datetime
+
+
+class LeasesStore(Protocol):
+    holder: str
+    """This process's name in leases and in the outbox rows it claims."""
+
+    async def lease_hold(self, name: str, holder: str, now: dt.datetime,
+                         ttl: dt.timedelta) -> bool:
+        """Take or renew lease ``name`` for ``holder`` until ``now + ttl``. True if
+        ``holder`` holds it now: it was free, expired at or before ``now``, or already
+        ``holder``'s. False if another holder's lease is still running."""
+
+    async def lease_release(self, name: str, holder: str) -> None:
+        """Give the lease up at once (a clean shutdown), if ``holder`` has it."""
+
+    async def lease_get(self, name: str) -> Lease | None: ...
+
+    async def lease_count(self, prefix: str, now: dt.datetime) -> int:
+        """How many leases whose name starts with ``prefix`` run past ``now``."""
+
+
+class SqliteLeases:
+    """Mixed into SqliteStore (portable SQL: SQLite 3.35+ and PostgreSQL)."""
+
+    async def lease_hold(self: Any, name: str, holder: str, now: dt.datetime,
+                         ttl: dt.timedelta) -> bool:
+        from bot.store.sqlite_codec import dt_text
+
+        rows = await self._write_one(
+            "INSERT INTO leases (name, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET "
+            "acquired_at = CASE WHEN leases.holder = excluded.holder "
+            "THEN leases.acquired_at ELSE excluded.acquired_at END, "
+            "holder = excluded.holder, expires_at = excluded.expires_at "
+            "WHERE leases.holder = excluded.holder OR leases.expires_at <= ? "
+            "RETURNING holder",
+            (name, holder, dt_text(now), dt_text(now + ttl), dt_text(now)), durable=False)
+        return bool(rows) and rows[0][0] == holder
+
+    async def lease_release(self: Any, name: str, holder: str) -> None:
+        await self._write_one("DELETE FROM leases WHERE name = ? AND holder = ?",
+                              (name, holder), durable=False)
+
+    async def lease_get(self: Any, name: str) -> Lease | None:
+        from bot.store.sqlite_codec import parse_dt
+
+        row = await self._one("SELECT name, holder, acquired_at, expires_at FROM leases "
+                              "WHERE name = ?", (name,))
+        if row is None:
+            return None
+        return Lease(row[0], row[1], parse_dt(row[2]), parse_dt(row[3]))
+
+    async def lease_count(self: Any, prefix: str, now: dt.datetime) -> int:
+        from bot.store.sqlite_codec import dt_text
+
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        row = await self._one("SELECT COUNT(*) FROM leases WHERE name LIKE ? ESCAPE '\\' "
+                              "AND expires_at > ?", (pattern, dt_text(now)))
+        return int(row[0]) if row is not None else 0
+
+
+class MemoryLeases:
+    """Mixed into MemoryStore (one process: the same rules over a dict)."""
+
+    holder: str
+
+    def _leases(self: Any) -> dict[str, Lease]:
+        found: dict[str, Lease] = self.__dict__.setdefault("_lease_rows", {})
+        return found
+
+    async def lease_hold(self: Any, name: str, holder: str, now: dt.datetime,
+                         ttl: dt.timedelta) -> bool:
+        rows = self._leases()
+        old = rows.get(name)
+        if old is not None and old.holder != holder and old.expires_at > now:
+            return False
+        since = old.acquired_at if old is not None and old.holder == holder else now
+        rows[name] = Lease(name, holder, since, now + ttl)
+        return True
+
+    async def lease_release(self: Any, name: str, holder: str) -> None:
+        rows = self._leases()
+        if name in rows and rows[name].holder == holder:
+            del rows[name]
+
+    async def lease_get(self: Any, name: str) -> Lease | None:
+        found: Lease | None = self._leases().get(name)
+        return found
+
+    async def lease_count(self: Any, prefix: str, now: dt.datetime) -> int:
+        return sum(1 for lease in self._leases().values()
+                   if lease.name.startswith(prefix) and lease.expires_at > now)
