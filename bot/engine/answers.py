@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.engine.quick_init import quick_init
 from bot.engine.session import FieldValue
 from bot.flows.models import (
     ChoiceAnswer,
@@ -25,11 +26,13 @@ from bot.flows.models import (
 )
 
 
+@quick_init
 @dataclass(frozen=True)
 class Valid:
     value: FieldValue
 
 
+@quick_init
 @dataclass(frozen=True)
 class Invalid:
     reprompt: str

@@ -12,6 +12,7 @@ from typing import Any
 from bot.engine import events
 from bot.engine.caches import Skeleton, StepCaches, project_digest
 from bot.engine.io import Output, OutputKind
+from bot.engine.quick_init import quick_init
 from bot.engine.session import FieldValue, Session
 from bot.errors import TemplateError
 from bot.flows import expressions
@@ -22,6 +23,7 @@ from bot.flows.models import (
 from bot.i18n.renderer import Renderer
 
 
+@quick_init
 @dataclass(frozen=True)
 class StepContext:
     """Everything besides the session that shapes a step; built once per participant."""
@@ -48,6 +50,7 @@ class StepContext:
         return self.renderer.digest
 
 
+@quick_init
 @dataclass(frozen=True)
 class StepResult:
     session: Session

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, fields
 from typing import Any
 
+from bot.engine.quick_init import quick_init
 from bot.engine.session import FieldValue
 
 
@@ -161,3 +162,12 @@ class StatementWritten(Event):
     node: str | None
     text: str
     locale: str
+
+
+def _quicken(base: type[Event]) -> None:
+    for cls in base.__subclasses__():  # every event here is a frozen dataclass
+        quick_init(cls)
+        _quicken(cls)
+
+
+_quicken(Event)  # three or four events a step: built with one dict update each
