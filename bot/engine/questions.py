@@ -81,8 +81,8 @@ class Questions(RunState):
         if cached is not None:
             return cached
         shared = self.ctx.caches.skeletons
-        key = (self.ctx.renderer_key, self.flow.id, self.flow.version, node_id, locale,
-               self.ctx.project_key)
+        key = (self.ctx.renderer.digest, self.flow.id, self.flow.version, node_id, locale,
+               self.ctx.project_key)  # the digest itself: no property call per question
         found = shared.get(key)
         if found is not None:  # only questions that read nobody's data are ever kept
             self._skeletons[local_key] = found
