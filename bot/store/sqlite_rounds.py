@@ -44,9 +44,18 @@ def _t(value: dt.datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-@lru_cache(maxsize=1024)
-def _tags(text: str) -> tuple[str, ...]:
-    return tuple(json.loads(text))
+class _Tags:
+    """Participants' tag lists, each distinct text parsed once per scan: the memo lives as
+    long as the call, so no process-wide table keeps anyone's tags (issue 18)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple[str, ...]] = {}
+
+    def __call__(self, text: str) -> tuple[str, ...]:
+        found = self.seen.get(text)
+        if found is None:
+            found = self.seen[text] = tuple(json.loads(text))
+        return found
 
 
 def _d(text: str | None) -> dt.datetime | None:
@@ -263,6 +272,7 @@ class SqliteRounds(SqlRunner):
         wanted = None if ids is None else set(ids)
         out: list[Candidate] = []
         last: Candidate | None = None
+        tags = _Tags()
         async with self._locked() as db:
             db.row_factory = None  # plain tuples: a third of the cost for 100,000 rows
             cursor = await db.execute(sql, params)
@@ -273,7 +283,7 @@ class SqliteRounds(SqlRunner):
                         if wanted is not None and pid not in wanted:
                             continue
                         if last is None or last.id != pid:
-                            last = Candidate(pid, r[1], r[2], r[3], r[4], r[5], _tags(r[6]),
+                            last = Candidate(pid, r[1], r[2], r[3], r[4], r[5], tags(r[6]),
                                              bool(r[7]), r[8], r[9])
                             out.append(last)
                         if r[10] is not None:
