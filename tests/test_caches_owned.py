@@ -18,7 +18,7 @@ from bot.i18n.renderer import Renderer
 from bot.ids import SequentialIds
 from bot.runtime import Runtime, open_runtime
 from bot.simulator import enrolled_phone
-from bot.store.memory import MemoryStore
+from bot.store.scratch import ScratchStore
 from tests.conftest import T0, make_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,7 +65,7 @@ def runtime_on() -> RuntimeFactory:
         config = make_config(project={"name": "Money Voices", "contact": "call 0800",
                                       "locales": ["en", "cy"],
                                       "templates_dir": str(templates)})
-        rt = await open_runtime(config, store=MemoryStore(), clock=ManualClock(T0),
+        rt = await open_runtime(config, store=ScratchStore(), clock=ManualClock(T0),
                                 ids=SequentialIds())
         try:
             yield rt

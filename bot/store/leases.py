@@ -50,6 +50,10 @@ class LeasesStore(Protocol):
     async def lease_count(self, prefix: str, now: dt.datetime) -> int:
         """How many leases whose name starts with ``prefix`` run past ``now``."""
 
+    async def lease_holders(self, prefix: str, now: dt.datetime) -> list[str]:
+        """The holders of the leases whose name starts with ``prefix`` and that run past
+        ``now``, sorted (every process sees the same order)."""
+
 
 class SqliteLeases(SqlRunner):
     """Mixed into SqliteStore (portable SQL: SQLite 3.35+ and PostgreSQL)."""
@@ -83,9 +87,12 @@ class SqliteLeases(SqlRunner):
         return Lease(row[0], row[1], parse_dt(row[2]), parse_dt(row[3]))
 
     async def lease_count(self, prefix: str, now: dt.datetime) -> int:
+        return len(await self.lease_holders(prefix, now))
+
+    async def lease_holders(self, prefix: str, now: dt.datetime) -> list[str]:
         from bot.store.sqlite_codec import dt_text
 
         pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        row = await self._one("SELECT COUNT(*) FROM leases WHERE name LIKE ? ESCAPE '\\' "
-                              "AND expires_at > ?", (pattern, dt_text(now)))
-        return int(row[0]) if row is not None else 0
+        rows = await self._all("SELECT holder FROM leases WHERE name LIKE ? ESCAPE '\\' "
+                               "AND expires_at > ?", (pattern, dt_text(now)))
+        return sorted(str(row[0]) for row in rows)
