@@ -1,19 +1,42 @@
 """CFPB Financial Well-Being Scale, abbreviated 5-item version (``flows/cfpb_fwb5.toml``).
 
-Response values are the CFPB scoring worksheet's: statements 1-3 ("How well does this
-statement describe you…") run Completely … Not at all, statements 4-5 ("How often does
-this statement apply to you?") Always … Never. Every item but "I have money left over at
-the end of the month" is negatively worded, so its best answer (Not at all / Never) is
-worth 4 and its worst 0; the positive item is the other way round. The sum is the
-worksheet's *total response value*, 0-20. The CFPB then converts it to a 0-100 score with
-a table by age group and mode of administration; that table is not applied here: it
-could not be found in two independent readable sources, and a guessed table would be
-worse than none (the flow file's note says what was found and where to get it).
+Scoring follows the CFPB's two-step worksheet for the abbreviated version. Step 1, the
+*total response value* (0-20): statements 1-3 ("How well does this statement describe
+you…") are answered Completely … Not at all, statements 4-5 ("How often does this
+statement apply to you?") Always … Never, each worth 0-4. Every statement but "I have
+money left over at the end of the month" is negatively worded (Completely / Always = 0);
+that one is positive (Always = 4). A person who skips any statement gets no score (the
+CFPB: "the respondent must answer every question"). Step 2, the *financial well-being
+score*: the total is looked up in the worksheet's table by age group (18-61 or 62+) and
+mode of administration.
+
+The table below is the abbreviated worksheet's "Questionnaire self-administered"
+columns, from "Measuring financial well-being: A guide to using the CFPB Financial
+Well-Being Scale" (CFPB, December 2015), abbreviated-version scoring worksheet, p. 28,
+as transcribed in ONE public copy: a JavaScript implementation (``scoring.js``, arrays
+``CFPB5_SELF.younger`` / ``.older``, citing the guide's pp. 28 and 31; two stored
+versions of the file agree). No second independent copy of the 5-item table was found.
+Cross-check of that copy: the same file's 10-item self-administered table
+(``CFPB10_SELF``) equals, row by row in both age groups, the 10-item table Parley ships
+in :mod:`bot.measures.cfpb_fwb10`, which agrees with the CFPB's own scoring code for its
+online questionnaire; ``tests/test_measures_fwb5.py`` asserts that. To check the 5-item
+rows against the CFPB's own text, compare them with the guide's appendix
+(https://files.consumerfinance.gov/f/201512_cfpb_financial-well-being-user-guide-scale.pdf)
+or the abbreviated questionnaire and scoring worksheet PDF.
+
+Parley's SMS, Telegram and WhatsApp questionnaires are always self-administered, so only
+the self-administered columns are shipped; the worksheet's "read to the respondent"
+columns are not needed and are deliberately not included (none was transcribed from a
+source). The person's age group is asked as the flow's last question (field
+``fwb_age_group``), worded as in the 10-item flow; if it is missing, the 18-61 column is
+used and the score says so in its ``category``. The raw 0-20 total stays available
+through :func:`total_response_value`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
 from bot.measures import MeasureScore
 
@@ -23,13 +46,31 @@ FREQUENCY = ("always", "often", "sometimes", "rarely", "never")
 """Answer values of statements 4-5, in the worksheet's column order."""
 
 ITEMS: dict[str, tuple[tuple[str, ...], bool]] = {
-    "fwb_never_have": (DESCRIBES, False),
-    "fwb_getting_by": (DESCRIBES, False),
-    "fwb_wont_last": (DESCRIBES, False),
-    "fwb_left_over": (FREQUENCY, True),
-    "fwb_control": (FREQUENCY, False),
+    "fwb_never_have": (DESCRIBES, False),  # 1 … I will never have the things I want
+    "fwb_getting_by": (DESCRIBES, False),  # 2 I am just getting by financially
+    "fwb_wont_last": (DESCRIBES, False),   # 3 … the money I have or will save won't last
+    "fwb_left_over": (FREQUENCY, True),    # 4 I have money left over at the end…
+    "fwb_control": (FREQUENCY, False),     # 5 My finances control my life
 }
-"""Saved field -> (answer values in column order, positively worded?)."""
+"""Saved field -> (answer values in column order, positively worded?), in item order."""
+
+AGE_FIELD = "fwb_age_group"
+AgeGroup = Literal["18-61", "62+"]
+AGE_VALUES: dict[str, AgeGroup] = {"18_61": "18-61", "62_plus": "62+"}
+"""Saved answer of the age question -> the worksheet's age group."""
+
+SELF_ADMINISTERED: dict[AgeGroup, tuple[int, ...]] = {
+    "18-61": (19, 25, 29, 32, 36, 38, 41, 43, 46, 48, 50, 53, 55, 57, 60, 63, 65, 68, 72,
+              76, 82),
+    "62+": (20, 26, 31, 34, 37, 40, 43, 46, 48, 51, 53, 55, 58, 61, 63, 66, 69, 73, 76,
+            81, 90),
+}
+"""Abbreviated worksheet, "Questionnaire self-administered": index = total response
+value 0-20, value = financial well-being score."""
+
+
+class ScoreTableError(ValueError):
+    """A total response value outside the abbreviated worksheet's 0-20 rows."""
 
 
 def item_value(field: str, answer: object) -> int | None:
@@ -41,8 +82,36 @@ def item_value(field: str, answer: object) -> int | None:
     return len(columns) - 1 - position if positive else position
 
 
-def score(answers: Mapping[str, object]) -> MeasureScore:
-    """Total response value 0-20 (higher = better financial well-being)."""
+def total_response_value(answers: Mapping[str, object]) -> int | None:
+    """Step 1: the sum of the five response values (0-20), or None if any is missing."""
     values = [item_value(field, answers.get(field)) for field in ITEMS]
-    total = None if None in values else sum(v for v in values if v is not None)
-    return MeasureScore("cfpb_fwb5", total, 0, 20, "better financial well-being")
+    return None if None in values else sum(v for v in values if v is not None)
+
+
+def convert(total: int, age_group: AgeGroup) -> int:
+    """Step 2: the financial well-being score for a total response value
+    (self-administered)."""
+    table = SELF_ADMINISTERED[age_group]
+    if not 0 <= total < len(table):
+        raise ScoreTableError(f"total response value {total} is outside 0-20")
+    return table[total]
+
+
+def age_group_of(answers: Mapping[str, object]) -> AgeGroup | None:
+    """The age group the person gave, or None if they did not answer."""
+    return AGE_VALUES.get(str(answers.get(AGE_FIELD)))
+
+
+def score(answers: Mapping[str, object]) -> MeasureScore:
+    """The CFPB financial well-being score (higher = better financial well-being).
+
+    ``category`` names the worksheet column used, e.g. ``"self-administered, 18-61"``,
+    or ``"self-administered, 18-61 (age not given)"`` when the 18-61 table was assumed.
+    """
+    total = total_response_value(answers)
+    given = age_group_of(answers)
+    age: AgeGroup = given or "18-61"
+    column = f"self-administered, {age}" + ("" if given else " (age not given)")
+    value = None if total is None else convert(total, age)
+    return MeasureScore("cfpb_fwb5", value, 0, 100, "better financial well-being",
+                        column)
