@@ -89,6 +89,9 @@ def _register_groups() -> None:
     app.command("init")(init)
 
     app.add_typer(safeguarding_app, name="safeguarding")
+    from bot.cli_db import db_app
+
+    app.add_typer(db_app, name="db")
 
 
 async def _sim_runtime(config: Config) -> Runtime:

@@ -27,6 +27,7 @@ ENV_SECRETS = {
     "PARLEY_TELEGRAM_WEBHOOK_SECRET": ("telegram", "webhook_secret"),
     "PARLEY_TWILIO_ACCOUNT_SID": ("sms", "account_sid"),
     "PARLEY_TWILIO_AUTH_TOKEN": ("sms", "auth_token"),
+    "PARLEY_STORE_URL": ("store", "url"),  # a PostgreSQL URL holds its password
 }
 
 

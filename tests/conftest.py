@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from bot.i18n.renderer import Renderer
 from bot.ids import SequentialIds
 from bot.runtime import Runtime, open_runtime
 from bot.store.memory import MemoryStore
+from tests.pg_cluster import PgCluster, start_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
@@ -57,6 +58,21 @@ async def runtime(clock: ManualClock) -> AsyncIterator[Runtime]:
     rt = await open_runtime(make_config(), store=MemoryStore(), clock=clock, ids=SequentialIds())
     yield rt
     await rt.close()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """One throwaway PostgreSQL cluster for the session (tests/pg_cluster.py); skipped
+    without Debian's binaries unless PARLEY_REQUIRE_POSTGRES=1."""
+    cluster = start_cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PgCluster) -> str:
+    """A migrated PostgreSQL database with nothing in it, for this test alone."""
+    return pg_cluster.clean_url()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -14,6 +14,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.store.base import Store
 from bot.store.memory import MemoryStore
+from bot.store.postgres import PostgresStore
 from bot.store.records import Changes, OutboxItem
 from bot.store.round_records import AuditEntry, LedgerEntry, Round, RoundTarget
 from bot.store.rounds_base import StaleWrite
@@ -24,11 +25,15 @@ from tests.test_store_contract import T0, enrol, inbox, outbox
 PHONE = "tel:+447700900001"
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     clock = ManualClock(T0 + timedelta(days=1))
-    s: Store = (MemoryStore(clock=clock) if request.param == "memory"
-                else SqliteStore(tmp_path / "parley.db", clock=clock))
+    s: Store
+    if request.param == "postgres":
+        s = PostgresStore(request.getfixturevalue("pg_url"), clock=clock)
+    else:
+        s = (MemoryStore(clock=clock) if request.param == "memory"
+             else SqliteStore(tmp_path / "parley.db", clock=clock))
     await s.open()
     yield s
     await s.close()

@@ -9,15 +9,17 @@ from pathlib import Path
 import pytest
 
 from bot.store.batch_insert import CHUNK, multi_row
+from bot.store.postgres import PostgresStore
 from bot.store.records import Changes, OutboxItem
 from bot.store.sqlite import SqliteStore
 
 pytestmark = pytest.mark.timeout(30)
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    db = SqliteStore(tmp_path / "parley.db")
+@pytest.fixture(params=["sqlite", "postgres"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    db = (PostgresStore(request.getfixturevalue("pg_url")) if request.param == "postgres"
+          else SqliteStore(tmp_path / "parley.db"))
     await db.open()
     yield db
     await db.close()

@@ -1,26 +1,32 @@
-"""Persistence: a narrow async repository with SQLite and in-memory implementations."""
+"""Persistence: a narrow async repository on SQLite or PostgreSQL (and in memory)."""
 
 from __future__ import annotations
 
 from bot.errors import ConfigError
 from bot.store.base import Store
+from bot.store.pg_dialect import mask_url
 
 
 def open_store(url: str) -> Store:
     """The store a ``[store] url`` names (not yet opened: call ``await store.open()``).
 
     ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db`` is a SQLite file;
-    ``memory://`` keeps everything in memory for the life of the process.
+    ``memory://`` keeps everything in memory for the life of the process;
+    ``postgresql://user:password@host:5432/database`` is a PostgreSQL database.
     """
     from bot.store.memory import MemoryStore
+    from bot.store.postgres import PostgresStore
     from bot.store.sqlite import SqliteStore
 
     if url.startswith("sqlite:"):
         return SqliteStore.from_url(url)
     if url.startswith("memory://"):
         return MemoryStore()
-    raise ConfigError(f"[store] url: unsupported store '{url}'; "
-                      "use sqlite:///path/to/parley.db or memory://")
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresStore.from_url(url)
+    raise ConfigError(f"[store] url: unsupported store '{mask_url(url)}'; use "
+                      "sqlite:///path/to/parley.db, postgresql://user:password@host/db "
+                      "or memory://")
 
 
 __all__ = ["Store", "open_store"]

@@ -98,7 +98,8 @@ def safe_text(text: str | None) -> str | None:
 
 
 def encode_raw(raw: str | None) -> tuple[str | None, int]:
-    if raw is None or _utf8_ok(raw):
+    # NUL too: PostgreSQL's text cannot hold it (the escaped form is portable)
+    if raw is None or ("\x00" not in raw and _utf8_ok(raw)):
         return raw, 0
     return json.dumps(raw, ensure_ascii=True), 1
 
