@@ -155,7 +155,7 @@ async def parley_round(telegram_people: int, sms_people: int, *, store_url: str 
             while time.monotonic() < deadline:
                 rows = await outbox(store)
                 if rows and all(row.status in ("sent", "failed", "ambiguous", "cancelled")
-                                for row in rows):
+                                for row in rows) and await released(store, round_id):
                     break
                 await asyncio.sleep(0.5)
         finally:
@@ -166,6 +166,11 @@ async def parley_round(telegram_people: int, sms_people: int, *, store_url: str 
         print(f"broadcast: the round queued its messages over {release_spread(rows):.1f}s",
               file=sys.stderr)
     return tally(tg, tw, [(row.channel, row.status) for row in rows], telegram_people)
+
+
+async def released(store: Store, round_id: str) -> bool:
+    """Whether the round has queued its messages to everyone (none still planned)."""
+    return all(target.status != "planned" for target in await store.targets_of(round_id))
 
 
 async def settled(store: Store, url: str, processes: int) -> None:

@@ -259,7 +259,7 @@ async def serve_parts(args: argparse.Namespace, database: Database) -> None:
         one, two = await measure_turns(database, args.users, 8 if args.quick else args.turns)
         report_turns(one, two, database.kind)
     if "broadcast" in args.parts:
-        sizes = (40, 10) if args.quick else (400, 30)
+        sizes = (150, 10) if args.quick else (800, 60)
         one_b, two_b = await measure_broadcast(database, *sizes)
         report_broadcast(one_b, two_b)
 
@@ -277,7 +277,7 @@ def run(args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
-                        help="8 answers each, 40-person broadcast, 20,000-person round")
+                        help="8 answers each, 150-person broadcast, 20,000-person round")
     parser.add_argument("--database", choices=["postgresql", "sqlite"],
                         default="postgresql")
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
