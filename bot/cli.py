@@ -92,6 +92,9 @@ def _register_groups() -> None:
     from bot.cli_db import db_app
 
     app.add_typer(db_app, name="db")
+    from bot.cli_tokens import tokens_app
+
+    app.add_typer(tokens_app, name="tokens")
 
 
 async def _sim_runtime(config: Config) -> Runtime:

@@ -96,7 +96,9 @@ def list_events(config: ConfigOpt = None) -> None:
     async def go() -> list[tuple[str, ...]]:
         async with opened(cfg) as (runtime, rounds):
             rows = await EventService(runtime.conversations, rounds).table()
-        return [(n.event.id, escape(n.event.title), when_text(n.event, cfg.schedule.timezone),
+        gone = {"cancelled": " (cancelled)"}
+        return [(n.event.id, escape(n.event.title) + gone.get(n.event.status, ""),
+                 when_text(n.event, cfg.schedule.timezone),
                  f"{n.booked}/{n.event.capacity}", str(n.waiting), str(n.maybe),
                  str(n.declined), str(n.attended), n.event.code_word,
                  credits_text(n.event.credits), hours_text(n.event.minutes)) for n in rows]
@@ -108,3 +110,51 @@ def list_events(config: ConfigOpt = None) -> None:
     for row in run(go()):
         table.add_row(*row)
     out.print(table)
+
+
+@events_app.command("cancel")
+def cancel(event_id: Annotated[str, typer.Argument(help="event id")],
+           reason: Annotated[str, typer.Option(help="why, as people should read it")] = "",
+           actor: ActorOpt = None, config: ConfigOpt = None) -> None:
+    """Cancel an event: everyone who said yes or maybe, or is waiting, is told."""
+    from bot.cli_common import config_or_exit, out, run
+    from bot.events.changes import EventChanges
+
+    cfg = config_or_exit(config)
+
+    async def go() -> str:
+        async with opened(cfg) as (runtime, rounds):
+            done = await EventChanges(runtime.store, runtime.renderer, cfg, rounds).cancel(
+                event_id, reason, actor_of(actor), rounds.clock.now())
+        also = (f"; invitation round(s) {', '.join(done.rounds_cancelled)} cancelled"
+                if done.rounds_cancelled else "")
+        return f"Event {event_id} cancelled; {done.told} people will be told{also}."
+
+    out.print(run(go()))
+
+
+@events_app.command("edit")
+def edit(event_id: Annotated[str, typer.Argument(help="event id")],
+         at: Annotated[str | None, typer.Option(help="new start, ISO; no offset = project "
+                                                "time zone")] = None,
+         place: Annotated[str | None, typer.Option(help="new place")] = None,
+         capacity: Annotated[int | None, typer.Option(help="new number of places (more "
+                                                      "books the waiting list)")] = None,
+         actor: ActorOpt = None, config: ConfigOpt = None) -> None:
+    """Change an event's time, place or places; people affected are told."""
+    from bot.cli_common import config_or_exit, out, run
+    from bot.events.changes import EventChanges
+
+    cfg = config_or_exit(config)
+
+    async def go() -> str:
+        async with opened(cfg) as (runtime, rounds):
+            done = await EventChanges(runtime.store, runtime.renderer, cfg, rounds).edit(
+                event_id, actor_of(actor), rounds.clock.now(), at=at, place=place,
+                capacity=capacity)
+        when = when_text(done.event, cfg.schedule.timezone)
+        return (f"Event {event_id}: {when}, {escape(done.event.place)}, "
+                f"{done.event.capacity} places; {done.told} told of the change, "
+                f"{len(done.promoted)} booked from the waiting list.")
+
+    out.print(run(go()))

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot.durations import parse_duration
 from bot.errors import ConfigError
 from bot.text.toml_positions import key_lines, line_for
+from bot.webhook_config import WebhookConfig, one_per_url, with_secrets
 
 ENV_SECRETS = {
     "PARLEY_TELEGRAM_TOKEN": ("telegram", "token"),
@@ -250,7 +251,10 @@ class Config(_Section):
     retention: RetentionConfig = RetentionConfig()
     burden: BurdenConfig = BurdenConfig()
     representation: RepresentationConfig = RepresentationConfig()
+    webhooks: list[WebhookConfig] = []
     source: str = "<built-in defaults>"
+
+    _webhooks = field_validator("webhooks")(one_per_url)
 
     def project_data(self) -> dict[str, str]:
         """What templates may say about the project."""
@@ -317,6 +321,8 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     for var, (section, key) in ENV_SECRETS.items():
         if env.get(var):
             data.setdefault(section, {})[key] = env[var]
+    if "webhooks" in data:
+        data["webhooks"] = with_secrets(data["webhooks"], env)
     data["source"] = file
     try:
         return Config.model_validate(data)

@@ -19,6 +19,7 @@ _TOKEN = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")        # Telegram bot to
 _BOT_URL = re.compile(r"/bot[^/\s]+/")                            # .../bot<TOKEN>/method
 _PHONE = re.compile(r"(?<![\w/])\+?\d[\d ()-]{8,}\d(?!\w)")     # E.164 and national numbers
 _SID = re.compile(r"\bAC[0-9a-fA-F]{32}\b")                       # Twilio account SID
+_API_TOKEN = re.compile(r"\bparley_[A-Za-z0-9_-]{43}(?![\w-])")     # /api/v1 bearer token
 _ENCODED_PLUS = re.compile(r"%2[Bb]\d{7,15}")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?: \d{1,2})?$")              # 2026-03-16 (10)
 
@@ -45,6 +46,7 @@ class Redactor(logging.Filter):
         text = _BOT_URL.sub("/bot[token]/", text)
         text = _TOKEN.sub("[token]", text)
         text = _SID.sub("AC[sid]", text)
+        text = _API_TOKEN.sub("parley_[token]", text)
         text = _ENCODED_PLUS.sub("%2B[phone]", text)  # "+44…" inside a URL or form body
         return _PHONE.sub(_mask_number, text)
 

@@ -31,6 +31,9 @@ HELP = {
                                   "reason (limited, busy)",
     "parley_task_restarts_total": "Background tasks restarted after an error, by task",
     "parley_outbound_resent_total": "Ambiguous sends resent once, by channel",
+    "parley_scheduler_leader": "1 when this process runs the scheduler (several processes "
+                               "on one database: exactly one should)",
+    "parley_processes": "Processes sharing the database and its send rates (this one's view)",
 }
 
 

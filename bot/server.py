@@ -56,6 +56,12 @@ def build_jobs(service: ParleyService) -> None:
              lambda now: scheduled_purge(runtime.store, runtime.config, now),
              float(os.environ.get("PARLEY_RETENTION_INTERVAL", str(24 * 3600))))
     service.add_job(job)
+    if runtime.config.webhooks:  # signed POSTs of events, through the outbox (#16)
+        from bot.webhooks.sender import WebhookJob, webhook_interval
+
+        hooks = WebhookJob(runtime.store, runtime.config.webhooks, runtime.clock)
+        job.also("parley-webhooks", hooks.sync, webhook_interval())
+        service.add_job(hooks)
     from bot.media_fetch import MediaFetcher
 
     service.add_job(MediaFetcher(service.runtime.config))  # voice notes, photos … (#17)

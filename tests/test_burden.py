@@ -171,7 +171,7 @@ SAMPLE = {"title": "Housing workshop", "when": "Tue 10 Mar, 18:00", "place": "To
           "available": "10.5", "code": "SWIM", "cost": "1.5", "example": "SWIM",
           "lines": "1 SWIM: Swimming session, 1h\n2 BUS: Bus pass day, 2h",
           "reason": "the pool is closed this month", "balance": 120, "credit_unit": "£",
-          "held": "2", "weeks": 12, "until": "16/03/2026", "minutes": 12}
+          "held": "2", "weeks": 12, "until": "16/03/2026", "minutes": 12, "seat": "waiting"}
 
 
 @pytest.mark.parametrize("locale", ["en", "cy"])

@@ -236,4 +236,5 @@ def test_shipped_flows_validate_in_every_locale(library: FlowLibrary) -> None:
                                 "feedback", "priorities", "vote", "points", "budget",
                                 "budget_points", "budget_result", "agenda",
                                 "statements", "shareback", "vote_result", "cfpb_fwb5",
-                                "ons_loneliness", "event_rsvp", "event_reminder"}
+                                "cfpb_fwb10", "ons_loneliness", "event_rsvp",
+                                "event_reminder"}

@@ -155,3 +155,28 @@ async def test_sends_in_flight_of_a_live_process_are_not_called_ambiguous(
     finally:
         await alive.close()
         await starting.close()
+
+
+async def test_a_sender_starting_leaves_this_process_s_other_sends_alone(
+        tmp_path: Path) -> None:
+    """Each channel's sender recovers interrupted sends when it starts: a sender starting
+    after another channel's is already sending must not call those sends ambiguous."""
+    from bot.store.records import Changes
+    from tests.test_store_contract import outbox
+
+    clock = ManualClock(START)
+    store = SqliteStore(tmp_path / "p.db")
+    await store.open()
+    try:
+        rows = [outbox(), outbox()]
+        await store.apply(Changes(outbox=rows))
+        await store.outbox_mark_sending(rows)
+        assert await store.outbox_recover(clock.now()) == 0
+        restarted = SqliteStore(tmp_path / "p.db")  # the same file after a crash
+        await restarted.open()
+        try:
+            assert await restarted.outbox_recover(clock.now()) == 2
+        finally:
+            await restarted.close()
+    finally:
+        await store.close()

@@ -115,7 +115,7 @@ def test_ucla_scores_one_to_three_per_item(library: FlowLibrary, ctx: StepContex
 
 
 def test_every_measure_names_its_source_and_licence() -> None:
-    assert scored_flows() == {"cfpb_fwb5", "ons_loneliness"}
+    assert scored_flows() == {"cfpb_fwb5", "cfpb_fwb10", "ons_loneliness"}
     for flow_id in scored_flows():
         head = (ROOT / "flows" / f"{flow_id}.toml").read_text(encoding="utf-8")
         assert "# Source:" in head and "# Licence:" in head

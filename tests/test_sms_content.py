@@ -65,7 +65,9 @@ def test_nodes_allowed_to_be_long_say_why(library: FlowLibrary) -> None:
                           ("vote_result", "result"),
                           *(("statements", f"s{n}") for n in range(1, 6)),  # their words
                           # the CFPB's statements, whose wording may not change
-                          ("cfpb_fwb5", "never_have"), ("cfpb_fwb5", "wont_last")}
+                          ("cfpb_fwb5", "never_have"), ("cfpb_fwb5", "wont_last"),
+                          *(("cfpb_fwb10", n) for n in ("unexpected", "never_have", "enjoy",
+                                                        "wont_last", "gift_strain"))}
     assert all(len(library.get(f).nodes[n].sms_long or "") > 20 for f, n in long_nodes)
 
 

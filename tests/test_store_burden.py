@@ -39,6 +39,32 @@ async def test_burden_usage_counts_messages_and_rounds_in_their_windows(store: S
     assert usage["p2"].messages == [T0 - DAY]
     assert usage["p2"].rounds == [("r3", T0 + 5 * DAY)]
     assert await store.burden_usage(T0 + DAY, T0 + 10 * DAY, T0 + 11 * DAY) == {}
+    # one person's messages, as the scheduler asks before a round reminder
+    assert await store.burden_messages_of("p1", T0 - 7 * DAY) == [T0 - 2 * DAY, T0 - DAY]
+    assert await store.burden_messages_of("p2", T0) == []
+
+
+async def test_an_event_edit_commits_only_against_the_version_read(store: Store) -> None:
+    import dataclasses
+
+    import pytest
+
+    from bot.store.events import Event
+    from bot.store.rounds_base import StaleWrite
+
+    await store.event_add(Event("e1", "Walk", T0, T0 + DAY, "Gate", 4, "KITE", T0))
+    read = await store.event_get("e1")
+    assert read is not None
+    moved = dataclasses.replace(read, place="Park", capacity=6, status="cancelled")
+    await store.apply(Changes(event_versions=[("e1", read.version)], event_edits=[moved]))
+    kept = await store.event_get("e1")
+    assert kept is not None and (kept.place, kept.capacity, kept.status, kept.version) == (
+        "Park", 6, "cancelled", read.version + 1)
+    with pytest.raises(StaleWrite):  # a second edit from the same old read
+        await store.apply(Changes(event_versions=[("e1", read.version)],
+                                  event_edits=[dataclasses.replace(read, place="Hall")]))
+    again = await store.event_get("e1")
+    assert again is not None and again.place == "Park"
 
 
 async def test_only_events_on_around_now_are_read_for_code_words(store: Store) -> None:

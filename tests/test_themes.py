@@ -110,3 +110,36 @@ async def test_themes_store_contract(store: Store) -> None:
     assert await store.theme_ids(["BUS"], T0, "coder") == [ids[0]]  # merged: lands live
     await store.erase_participant("p1", T0)
     assert await store.answer_themes() == {}
+
+
+async def test_every_response_can_be_reached_page_by_page(tmp_path: Path) -> None:
+    """250 responses: 100 a page, newest first; the oldest is on page 3; tagging one on
+    page 3 comes back to page 3; "only uncoded" leaves the tagged one out."""
+    p = await open_project(tmp_path, START)
+    await p.person("Ann", "tel:+447700900001")
+    rows = [AnswerRow("p_ann", f"s{i}", "feedback", "v", "change", "change", f"idea {i}",
+                      f"idea {i}", START + dt.timedelta(minutes=i)) for i in range(250)]
+    await p.store.apply(Changes(answers=rows))
+    oldest = (await free_text(p.store, p.runtime.library))[0]
+
+    def shown(page: str) -> list[str]:
+        return re.findall(r'<p class="quote">(idea \d+)</p>', page)
+
+    async with dashboard(p) as client:
+        first = (await client.get("/admin/themes")).text
+        assert shown(first)[:2] == ["idea 249", "idea 248"] and len(shown(first)) == 100
+        assert "Page 1 of 3" in first and 'rel="prev"' not in first
+        assert '<a href="/admin/themes?batch=10&page=2" rel="next">Older</a>' in first
+        last = (await client.get("/admin/themes?batch=10&page=3")).text
+        assert shown(last)[-1] == "idea 0" and len(shown(last)) == 50
+        assert "Page 3 of 3" in last and 'rel="next"' not in last
+        assert shown((await client.get("/admin/themes?page=99")).text) == shown(last)
+        done = await client.post("/admin/themes/tag", data={
+            "csrf": csrf_of(last), "answer_id": str(oldest.id), "themes": "first",
+            "back": "page=3&batch=10"})
+        assert done.status_code == 303
+        assert done.headers["location"] == (f"/admin/themes?done=tagged&page=3&batch=10"
+                                            f"#a{oldest.id}")
+        uncoded = (await client.get("/admin/themes?show=uncoded&page=3")).text
+    assert "Page 3 of 3" in uncoded and shown(uncoded)[-1] == "idea 1"
+    assert "idea 0" not in shown(uncoded)

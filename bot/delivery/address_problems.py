@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from bot.store.base import Store
-from bot.store.records import Address, Changes
+from bot.store.records import Address, Changes, EventRow
 
 OPTED_OUT = 21610
 UNREACHABLE_ON_DELIVERY = {30005: "unknown destination handset (30005)",
@@ -73,6 +73,21 @@ async def mark(store: Store, address_text: str, problem: AddressProblem | None) 
     address = await store.get_address(address_text)
     if address is None:
         return False
+    was_out = address.opted_out
     apply(address, problem)
-    await store.apply(Changes(addresses=[address]))
+    await store.apply(Changes(addresses=[address],
+                              events=await _opt_out_event(store, address, problem, was_out)))
     return True
+
+
+async def _opt_out_event(store: Store, address: Address, problem: AddressProblem,
+                         was_out: bool) -> list[EventRow]:
+    """``OptedOutAtCarrier`` in the events (and so ``participant.opted_out`` webhooks),
+    kept like every event only for someone who consented."""
+    if not isinstance(problem, OptedOutAtCarrier) or was_out:
+        return []
+    person = await store.get_participant(address.participant_id)
+    if person is None or person.status != "consented":
+        return []
+    return [EventRow(person.id, None, "OptedOutAtCarrier",
+                     {"address_channel": address.channel}, problem.at)]

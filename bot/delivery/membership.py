@@ -24,6 +24,7 @@ from bot.clock import Clock
 from bot.delivery.pacing import SlidingWindow
 from bot.delivery.supervisor import Supervisor
 from bot.errors import StoreError
+from bot.metrics import Metrics
 from bot.store.leases import MEMBER, LeasesStore
 
 
@@ -45,6 +46,9 @@ class Service(Protocol):
 
     @property
     def supervisor(self) -> Supervisor: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
 
 log = logging.getLogger("parley.delivery")
 RECOVER_EVERY = 15
@@ -99,6 +103,7 @@ class Membership:
     async def start(self, service: Service) -> None:
         self._service = service
         self.windows = lambda: [s.window for s in service.senders.values()]
+        service.metrics.gauge("parley_processes", lambda: {(): float(self.members)})
         await self.beat()
         service.supervisor.spawn("membership", self._run)  # restarted if it ever dies
 

@@ -53,6 +53,9 @@ class EventRsvps:
         event = await self.store.event_get(session.vars.get("event_id", ""))
         if field is None or not isinstance(answer, str) or event is None:
             return
+        if event.status == "cancelled":  # an invitation answered after the cancellation
+            await self._tell(changes, person, "events.cancelled", event, now, reason="")
+            return
         await self.record(changes, person, event, answer, now)
 
     async def record(self, changes: Changes, person: Participant, event: Event, answer: str,

@@ -35,9 +35,10 @@ Scorer = Callable[[Mapping[str, object]], MeasureScore]
 
 def _registry() -> dict[str, Scorer]:
     # Imported here so each measure stays one small module that imports this one.
-    from bot.measures import cfpb_fwb5, ons_loneliness
+    from bot.measures import cfpb_fwb5, cfpb_fwb10, ons_loneliness
 
-    return {"cfpb_fwb5": cfpb_fwb5.score, "ons_loneliness": ons_loneliness.score}
+    return {"cfpb_fwb5": cfpb_fwb5.score, "cfpb_fwb10": cfpb_fwb10.score,
+            "ons_loneliness": ons_loneliness.score}
 
 
 def scored_flows() -> frozenset[str]:

@@ -6,8 +6,9 @@ this statement apply to you?") Always … Never. Every item but "I have money le
 the end of the month" is negatively worded, so its best answer (Not at all / Never) is
 worth 4 and its worst 0; the positive item is the other way round. The sum is the
 worksheet's *total response value*, 0-20. The CFPB then converts it to a 0-100 score with
-a table by age group and mode of administration; that table is not applied here (see the
-module's note in the flow file).
+a table by age group and mode of administration; that table is not applied here: it
+could not be found in two independent readable sources, and a guessed table would be
+worse than none (the flow file's note says what was found and where to get it).
 """
 
 from __future__ import annotations

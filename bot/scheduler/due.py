@@ -4,14 +4,18 @@ The store is the source of truth; the APScheduler job only decides when to call 
 Each pass, in order:
 
 1. flow timers (no-reply timeouts and expiries), held back during the person's quiet
-   hours;
+   hours and while they have PAUSEd (the pause is a stored profile field, so the hold
+   outlasts a restart; after RESUME the held timers fire within ``PAUSE_RECHECK``);
 2. the next occurrence of each repeating round whose time has come (after downtime, only
    the latest missed one);
 3. round targets: first sends, reminders and closes. A step is written in the same
    transaction as its messages and only if the target is unchanged, so a crash or a
    second process never repeats it. After downtime, of several reminders due only the
    latest is sent, and not at all if its moment passed more than a day and a half ago;
-   nothing goes out in quiet hours (it waits for the morning);
+   nothing goes out in quiet hours (it waits for the morning); a reminder also waits
+   while the person is PAUSEd or has had ``[burden] max_messages_per_week`` messages in
+   the last 7 days (until the oldest is a week old; past the round's close it is not
+   sent). Replies to a person's own messages never wait for the budget;
 4. rounds with nothing left to do are closed;
 5. the coordinators' inbox: items for any ``AttentionNeeded`` event not yet made into
    one, and safeguarding items nobody acknowledged in time escalated
@@ -29,18 +33,20 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.burden.pause import wait_until
+from bot.burden.pause import paused_until, wait_until
 from bot.config import Config
 from bot.contact_prefs import Prefs
 from bot.conversations import Conversations
 from bot.durations import parse_duration
 from bot.flows.loader import FlowLibrary
+from bot.rounds.burden_limits import WEEK, free_from
 from bot.rounds.hooks import ParleyHooks, prefs_for
 from bot.rounds.service import RoundService
 from bot.rounds.steps import STALE_REMINDER, finish, flow_vars, reminder_times, schedule
 from bot.safeguarding.desk import Desk
 from bot.scheduler.nudges import flow_nudge_near
 from bot.store.base import Store
+from bot.store.burden import Usage
 from bot.store.records import Changes, Participant
 from bot.store.round_records import Round, RoundTarget
 from bot.store.rounds_base import StaleWrite
@@ -51,6 +57,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("parley.scheduler")
 BATCH = 500
+PAUSE_RECHECK = dt.timedelta(minutes=10)
+"""How long a flow timer held for a PAUSE waits before the person is looked at again."""
 
 
 @dataclass
@@ -116,6 +124,10 @@ class DueWork:
             if held is not None and held > now:
                 continue
             person = await self.store.get_participant(timer.participant_id)
+            paused = None if person is None else paused_until(person.profile, now)
+            if paused is not None:  # no nudges while someone has asked for a break
+                self._timer_hold[timer.id] = min(paused, now + PAUSE_RECHECK)
+                continue
             if person is not None:
                 prefs = prefs_for(person, self.config)
                 allowed = next_allowed(now, prefs.timezone, prefs.quiet)
@@ -223,9 +235,9 @@ class DueWork:
             await self._locked_write(target)
             report.skipped_reminders += len(due)
             return
-        later = self._defer(prefs, now)
-        if later is not None:
-            target.next_at = later
+        later = self._defer(prefs, now) or await self._over_budget(person.id, now)
+        if later is not None:  # quiet hours, or over [burden] max_messages_per_week
+            target.next_at = min(later, target.closes_at)
             await self._locked_write(target)
             report.deferred += 1
             return
@@ -245,6 +257,17 @@ class DueWork:
         else:  # nothing waiting for an answer (finished, expired, or another flow first)
             await self._locked_write(target)
             report.skipped_reminders += 1
+
+    async def _over_budget(self, pid: str, now: dt.datetime) -> dt.datetime | None:
+        """When one more message keeps this person within ``[burden]
+        max_messages_per_week``, if that is later than now. Only round reminders wait
+        for it: replies to their own messages, STOP/HELP and safeguarding never do."""
+        limit = self.config.burden.max_messages_per_week
+        if limit is None:
+            return None
+        sent = await self.store.burden_messages_of(pid, now - WEEK)
+        free = free_from(Usage(messages=sent), now, 1, limit)
+        return free if free > now else None
 
     async def _close(self, target: RoundTarget, now: dt.datetime, report: DueReport) -> None:
         changes = Changes()
@@ -271,8 +294,9 @@ class DueWork:
 
     async def _next_due(self, now: dt.datetime) -> dt.datetime | None:
         times = [t for t in [await self.store.next_target_at()] if t is not None]
-        timers = await self.store.timers_due(now + dt.timedelta(days=1), 1)
-        times += [t.due_at for t in timers]
+        timers = await self.store.timers_due(now + dt.timedelta(days=1), 50)
+        times += [t.due_at for t in timers
+                  if t.id is None or self._timer_hold.get(t.id, now) <= now][:1]
         times += [t for t in self._timer_hold.values() if t > now]
         every_round = await self.store.rounds_all()
         for head in every_round:

@@ -19,6 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.clock import Clock
 from bot.delivery.supervisor import Supervisor
+from bot.metrics import Metrics
 from bot.scheduler.due import DueReport, DueWork
 from bot.scheduler.leadership import Leadership
 
@@ -33,6 +34,9 @@ class Wakes(Protocol):
 
     @property
     def supervisor(self) -> Supervisor: ...
+
+    @property
+    def metrics(self) -> Metrics: ...
 
     def wake_senders(self) -> None: ...
 
@@ -64,6 +68,10 @@ class SchedulerJob:
         # a tick skipped because the previous pass is still busy is expected, not news
         logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
         self._service = service
+        if service is not None and self.leadership is not None:
+            leadership = self.leadership
+            service.metrics.gauge("parley_scheduler_leader",
+                                  lambda: {(): 1.0 if leadership.leading else 0.0})
         scheduler = AsyncIOScheduler(timezone=dt.UTC, job_defaults={
             "coalesce": True, "max_instances": 1, "misfire_grace_time": None})
         scheduler.add_job(self.tick, "interval", seconds=self.interval, id=TICK_ID,

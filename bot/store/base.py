@@ -41,13 +41,14 @@ from bot.store.sms import SmsStore
 from bot.store.targets import TargetsStore
 from bot.store.themes import ThemesStore
 from bot.store.timebank import TimebankStore
+from bot.store.webhooks import WebhooksStore
 from bot.store.window import WindowStore
 
 
 class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, WindowStore, MediaStore,
             AttentionStore, LoginsStore, ParticipationStore, BurdenStore, TimebankStore,
             EventsStore, ThemesStore, TargetsStore, DeliveryStore, LeasesStore,
-            LoginLimitsStore, Protocol):
+            LoginLimitsStore, WebhooksStore, Protocol):
     """Async persistence. Every method raises StoreError when the database is unusable."""
 
     async def open(self) -> None:
@@ -146,9 +147,10 @@ class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, WindowStore, Med
                          status: OutboxStatus | None = None) -> list[OutboxItem]: ...
     async def outbox_recover(self, now: dt.datetime | None = None) -> int:
         """Rows left ``sending`` by a crash become ``ambiguous`` (the request may have
-        reached the provider). Returns how many. With ``now``, rows claimed by a process
-        whose membership lease runs past ``now`` (alive, still sending them) are left
-        alone — at start-up, and when a process sharing the database has died."""
+        reached the provider). Returns how many. With ``now``, rows claimed by this process
+        (another channel's sender) or by a process whose membership lease runs past
+        ``now`` (alive, still sending them) are left alone — at start-up, and when a
+        process sharing the database has died."""
 
     # queued flows and timers
     async def queued_flows(self, participant_id: str) -> list[QueuedFlow]: ...

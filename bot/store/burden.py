@@ -34,6 +34,11 @@ class BurdenStore(Protocol):
         """Per participant: messages queued at or after ``messages_since``, and rounds
         whose send time (sent, else planned) lies in ``[rounds_from, rounds_to)``."""
 
+    async def burden_messages_of(self, participant_id: str,
+                                 since: dt.datetime) -> list[dt.datetime]:
+        """When each message to this person queued at or after ``since`` was queued,
+        oldest first (the scheduler's check before a round reminder)."""
+
 
 class SqliteBurden:
     """Mixed into SqliteStore."""
@@ -60,6 +65,17 @@ class SqliteBurden:
             out.setdefault(r[0], Usage()).rounds.append((r[1], parse_dt(r[2])))
         return out
 
+    async def burden_messages_of(self: Any, participant_id: str,
+                                 since: dt.datetime) -> list[dt.datetime]:
+        from bot.store.sqlite_codec import dt_text, parse_dt
+
+        kinds = ", ".join("?" for _ in NOT_MESSAGES)
+        rows = await self._all(
+            "SELECT created_at FROM outbox WHERE participant_id = ? AND created_at >= ? "
+            f"AND COALESCE(json_extract(payload, '$.kind'), '') NOT IN ({kinds}) "
+            "ORDER BY created_at", (participant_id, dt_text(since), *NOT_MESSAGES))
+        return [parse_dt(r[0]) for r in rows]
+
 
 class MemoryBurden:
     """Mixed into MemoryStore."""
@@ -80,3 +96,10 @@ class MemoryBurden:
         for at, pid, rid in sorted(reached):
             out.setdefault(pid, Usage()).rounds.append((rid, at))
         return out
+
+    async def burden_messages_of(self: Any, participant_id: str,
+                                 since: dt.datetime) -> list[dt.datetime]:
+        self._check()
+        return sorted(item.created_at for item in self._outbox.values()
+                      if item.participant_id == participant_id and item.created_at >= since
+                      and item.payload.get("kind") not in NOT_MESSAGES)

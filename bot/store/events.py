@@ -66,6 +66,9 @@ class Changes(Protocol):
     @property
     def rsvps(self) -> list[Rsvp]: ...
 
+    @property
+    def event_edits(self) -> list[Event]: ...
+
 
 class EventsStore(Protocol):
     async def event_add(self, event: Event) -> None: ...
@@ -111,6 +114,11 @@ async def write_events(db: aiosqlite.Connection, changes: Changes) -> None:
                                   "WHERE id = ? AND version = ?", (event_id, version))
         if cursor.rowcount != 1:
             raise StaleWrite(f"event {event_id} changed since it was read")
+    for e in changes.event_edits:
+        await db.execute("UPDATE workshops SET title = ?, at = ?, ends_at = ?, place = ?, "
+                         "capacity = ?, status = ? WHERE id = ?",
+                         (e.title, _text(e.at), _text(e.ends_at), e.place, e.capacity,
+                          e.status, e.id))
     for r in changes.rsvps:
         await db.execute(
             "INSERT INTO workshop_rsvps (event_id, participant_id, answer, seat, waiting_since, "
@@ -187,6 +195,10 @@ class MemoryEvents:
     def _events_write(self: Any, changes: Changes) -> None:
         for event_id, _ in changes.event_versions:
             self._ev()["events"][event_id].version += 1
+        for e in changes.event_edits:
+            kept = self._ev()["events"][e.id]
+            kept.title, kept.at, kept.ends_at = e.title, e.at, e.ends_at
+            kept.place, kept.capacity, kept.status = e.place, e.capacity, e.status
         for r in changes.rsvps:
             self._ev()["rsvps"][(r.event_id, r.participant_id)] = copy.deepcopy(r)
 

@@ -62,6 +62,7 @@ from bot.store.sqlite_codec import (
 from bot.store.targets import MemoryTargets
 from bot.store.themes import MemoryThemes
 from bot.store.timebank import MemoryTimebank
+from bot.store.webhooks import MemoryWebhooks
 from bot.store.window import MemoryWindow
 
 T = TypeVar("T")
@@ -70,7 +71,7 @@ T = TypeVar("T")
 class MemoryStore(MemoryApply, MemoryPeople, MemorySms, MemoryDashboard, MemoryRounds,
                   MemoryWindow, MemoryMedia, MemoryAttention, MemoryLogins, MemoryParticipation,
                   MemoryBurden, MemoryTimebank, MemoryEvents, MemoryThemes, MemoryTargets,
-                  MemoryDelivery, MemoryLeases, MemoryLoginLimits):
+                  MemoryDelivery, MemoryLeases, MemoryLoginLimits, MemoryWebhooks):
     """``Store`` in plain dicts and lists; nothing survives the process."""
 
     def __init__(self, *, clock: Clock | None = None) -> None:

@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from bot.engine.session import FieldValue, Session
-from bot.store.events import Rsvp
+from bot.store.events import Event, Rsvp
 from bot.store.round_records import LedgerEntry, RoundTarget
 from bot.store.timebank import HourEntry, SpendDecision, SpendRequest
 
-Channel = Literal["telegram", "sms", "whatsapp", "console"]
+Channel = Literal["telegram", "sms", "whatsapp", "console", "webhook"]
 ParticipantStatus = Literal["new", "consented", "declined", "erased"]
 OutboxStatus = Literal["pending", "sending", "sent", "retry", "failed", "ambiguous", "cancelled"]
 InboxStatus = Literal["pending", "done", "failed"]
@@ -193,6 +193,9 @@ class Changes:
     event_versions: list[tuple[str, int]] = field(default_factory=list)
     """``(event id, version read)``: the unit commits only if the event is unchanged
     (``bot/store/events.py``), so two replies cannot both take the last place."""
+    event_edits: list[Event] = field(default_factory=list)
+    """Events whose time, place, capacity or status a coordinator changed; each must be
+    in ``event_versions`` too (``bot/events/changes.py``)."""
     erase: tuple[str, dt.datetime] | None = None
     """Erase this participant at this time, last, in the same transaction (``erasure``):
     a goodbye queued in the unit is sent only if the erasure is kept, and vice versa."""

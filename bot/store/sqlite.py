@@ -35,6 +35,7 @@ import aiosqlite
 from bot.clock import Clock, SystemClock
 from bot.engine.session import Session
 from bot.errors import ConfigError, StoreError
+from bot.store.api_tokens import SqliteApiTokens
 from bot.store.attention import SqliteAttention
 from bot.store.burden import SqliteBurden
 from bot.store.dashboard import SqliteDashboard
@@ -81,17 +82,17 @@ from bot.store.sqlite_schema import HEALTH_KEY, SqliteSchema
 from bot.store.targets import SqliteTargets
 from bot.store.themes import SqliteThemes
 from bot.store.timebank import SqliteTimebank, write_timebank
+from bot.store.webhooks import SqliteWebhooks
 from bot.store.window import SqliteWindow
 
 log = logging.getLogger(__name__)
 
 
-
 class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDashboard,
                   SqliteRounds, SqliteLedger, SqliteWindow, SqliteMedia, SqliteAttention,
                   SqliteLogins, SqliteParticipation, SqliteBurden, SqliteTimebank, SqliteEvents,
-                  SqliteThemes, SqliteTargets, SqliteDelivery, SqliteLeases,
-                  SqliteLoginLimits):
+                  SqliteThemes, SqliteTargets, SqliteDelivery, SqliteApiTokens, SqliteLeases,
+                  SqliteLoginLimits, SqliteWebhooks):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,

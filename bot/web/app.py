@@ -13,6 +13,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from bot.service import ParleyService
+from bot.web.api.routes import api_routes
 from bot.web.dashboard import dashboard_routes
 from bot.web.edge import HttpEdge
 
@@ -52,7 +53,7 @@ def create_app(service: ParleyService, *, manage_lifecycle: bool = True) -> ASGI
                 await service.stop()
 
     routes = [Route("/healthz", healthz), Route("/metrics", metrics), *service.routes(),
-              *dashboard_routes(service)]
+              *dashboard_routes(service), *api_routes(service)]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.service = service
     server = service.runtime.config.server

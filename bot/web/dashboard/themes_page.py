@@ -8,21 +8,38 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.errors import ParleyError
+from bot.store.records import AnswerRow
 from bot.themes.coding import counts, free_text, names_of, saturation
 from bot.web.dashboard import svg
 from bot.web.dashboard.core import Dashboard, form_text
 
-SHOWN = 200
+PER_PAGE = 100
+"""Responses per page, newest first (``?page=2`` for the next older ones)."""
+
+
+def _number(request: Request, name: str, default: int, high: int) -> int:
+    try:
+        return max(1, min(high, int(request.query_params.get(name, str(default)))))
+    except ValueError:
+        return default
+
+
+def page_of(answers: list[AnswerRow], tags: dict[int, list[int]], page: int,
+            uncoded: bool) -> tuple[list[AnswerRow], int, int]:
+    """The responses on ``page`` (newest first), the page shown (clamped to the last)
+    and the number of pages; ``uncoded`` keeps only answers with no theme yet."""
+    chosen = [a for a in reversed(answers) if not (uncoded and tags.get(a.id or 0))]
+    pages = max(1, -(-len(chosen) // PER_PAGE))
+    page = min(page, pages)
+    return chosen[(page - 1) * PER_PAGE:page * PER_PAGE], page, pages
 
 
 def routes(dash: Dashboard) -> list[BaseRoute]:
     library = dash.service.runtime.library
 
     async def page(request: Request) -> Response:
-        try:
-            batch = max(1, min(100, int(request.query_params.get("batch", "10"))))
-        except ValueError:
-            batch = 10
+        batch = _number(request, "batch", 10, 100)
+        uncoded = request.query_params.get("show") == "uncoded"
         answers = await free_text(dash.store, library)
         tags = await dash.store.answer_themes()
         themes = await dash.store.themes_all()
@@ -30,10 +47,12 @@ def routes(dash: Dashboard) -> list[BaseRoute]:
         sat = saturation(answers, tags, batch)
         chart = svg.bars([(f"batch {i}", n) for i, n in enumerate(sat.new_per_batch, 1)],
                          title="New themes per batch")
-        rows = [(a, [names[t] for t in tags.get(a.id or 0, [])])
-                for a in reversed(answers[-SHOWN:])]
+        shown, page, pages = page_of(answers, tags, _number(request, "page", 1, 10**6),
+                                     uncoded)
+        rows = [(a, [names[t] for t in tags.get(a.id or 0, [])]) for a in shown]
         return dash.html(request, "themes.html", title="Themes", active="themes",
-                         sat=sat, chart=chart, rows=rows,
+                         sat=sat, chart=chart, rows=rows, page=page, pages=pages,
+                         per_page=PER_PAGE, batch=batch, uncoded=uncoded,
                          counts=counts(tags, themes, {a.id for a in answers if a.id}),
                          live=[t for t in themes if t.merged_into is None],
                          done=request.query_params.get("done", ""))
@@ -54,7 +73,10 @@ def routes(dash: Dashboard) -> list[BaseRoute]:
         ids = await dash.store.theme_ids(names, dash.now(), who)
         await dash.store.tag_answer(answer_id, ids, dash.now(), who)
         await dash.audit(request, "themes.tag", str(answer_id), themes="; ".join(names))
-        return RedirectResponse(f"/admin/themes?done=tagged#a{answer_id}", status_code=303)
+        back = await form_text(request, "back")  # the page the coder was on
+        query = back if back.startswith("page=") and len(back) < 100 else ""
+        return RedirectResponse(f"/admin/themes?done=tagged&{query}#a{answer_id}",
+                                status_code=303)
 
     async def merge(request: Request) -> Response:
         try:

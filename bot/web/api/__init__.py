@@ -1,0 +1,1 @@
+"""The bearer-token JSON API at ``/api/v1`` (see ``routes``)."""
