@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
-from bot.store.postgres import PostgresStore
 
+from bot.store.postgres import PostgresStore
 from bot.store.records import OutboxItem
 from tests.cli_inprocess import parley
 from tests.fakes.server import ServedApp
