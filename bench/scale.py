@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from bench import broadcast, round_planning
 from bench.common import cpu_seconds, figure, percentile
 from bench.databases import Database, start_database
@@ -66,6 +68,7 @@ class Turns:
     server_cpu_ms: float
     database_cpu_ms: float
     duplicates: int
+    refused: int
 
 
 def label(processes: int) -> str:
@@ -145,6 +148,7 @@ async def turns_run(arrivals: Arrivals, fake_url: str, database: Database, proce
             database_cpu = database.cpu_seconds() - database_before
             await asyncio.sleep(1.0)  # anything sent twice arrives meanwhile
             duplicates = sum(arrivals.expect(c).qsize() for c in chats)
+            refused = sum([await processed_twice(url) for _, url in servers])
         finally:
             for n, (proc, _) in enumerate(servers):
                 if proc.poll() is not None:
@@ -153,12 +157,23 @@ async def turns_run(arrivals: Arrivals, fake_url: str, database: Database, proce
                 stop_process(proc)
     run = Turns(processes, len(latencies) / seconds, latencies,
                 server_cpu / len(latencies) * 1000, database_cpu / len(latencies) * 1000,
-                duplicates)
+                duplicates, refused)
     sys.stderr.write(f"scale: {processes} process(es) on {database.kind}: {len(latencies)} "
                      f"turns in {seconds:.1f}s; serve CPU {run.server_cpu_ms:.2f} ms, "
                      f"database CPU {run.database_cpu_ms:.2f} ms a turn; "
-                     f"{duplicates} duplicate(s)\n")
+                     f"{duplicates} duplicate(s); {refused} message(s) processed again "
+                     "and refused by the store\n")
     return run
+
+
+async def processed_twice(base_url: str) -> int:
+    """Inbound messages this process processed after another had (the store refused the
+    second run whole, so nothing was answered twice: wasted work), from ``/metrics``."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        text = (await client.get(f"{base_url}/metrics")).text
+    return sum(int(float(line.rsplit(" ", 1)[1])) for line in text.splitlines()
+               if line.startswith("parley_inbound_processed_total{")
+               and 'result="duplicate"' in line)
 
 
 async def measure_turns(database: Database, users: int, turns: int) -> list[Turns]:
@@ -200,6 +215,7 @@ def report_turns(one: Turns, two: Turns, kind: str) -> None:
             figure(f"scale_postgres_cpu_per_turn_{name}", run.database_cpu_ms, "ms",
                    base and base.database_cpu_ms, higher_is_better=False)
         figure(f"scale_telegram_duplicate_replies_{name}", run.duplicates, "messages")
+        figure(f"scale_telegram_inbound_processed_twice_{name}", run.refused, "messages")
 
 
 async def measure_broadcast(database: Database, telegram_people: int,
