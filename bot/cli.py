@@ -222,12 +222,16 @@ def demo(
     config: ConfigOpt = None,
     participants: Annotated[int, typer.Option(help="simulated participants", min=2,
                                               max=50)] = 2,
+    keep_db: Annotated[Path | None, typer.Option(
+        "--keep-db", help="keep the demo's SQLite database at this new path")] = None,
 ) -> None:
     """A co-production cycle on embedded defaults, printed as a transcript and summary."""
     from bot.demo import run_demo
 
     cfg = config_or_exit(config)
-    run(run_demo(cfg, out, participants))
+    if keep_db is not None and keep_db.exists():
+        fail(f"--keep-db: {keep_db} already exists")
+    run(run_demo(cfg, out, participants, database=keep_db))
 
 
 @app.command()

@@ -66,12 +66,15 @@ def _demo_config(config: Config) -> Config:
     return config
 
 
-async def run_demo(config: Config, console: Console, count: int = 2) -> None:
-    """Run the demo cycle and print the transcript and a summary of what was stored."""
+async def run_demo(config: Config, console: Console, count: int = 2, *,
+                   database: Path | None = None) -> None:
+    """Run the demo cycle and print the transcript and a summary of what was stored;
+    the SQLite database is kept at ``database`` when given (else it goes with the temp
+    folder)."""
     with tempfile.TemporaryDirectory(prefix="parley-demo-") as tmp:
         folder = Path(tmp)
         config = _demo_config(config)
-        db = folder / "parley.db"
+        db = database or folder / "parley.db"
         clock = ManualClock(datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
         runtime = await open_runtime(config, store=SqliteStore(db), clock=clock,
                                      ids=SequentialIds())

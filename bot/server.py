@@ -50,7 +50,7 @@ def build_jobs(service: ParleyService) -> None:
     if not runtime.config.store.url.startswith("sqlite:"):  # processes share the database
         from bot.delivery.membership import Membership
 
-        service.add_job(Membership(runtime.store, runtime.clock, holder))
+        service.add_job(Membership(runtime.store, runtime.clock, holder), before_senders=True)
     job = scheduler_job(service.runtime, interval=interval, holder=holder)
     job.also("parley-retention",
              lambda now: scheduled_purge(runtime.store, runtime.config, now),

@@ -59,6 +59,7 @@ class ParleyService:
         self.channels: dict[str, ChannelPlugin] = {}
         self.senders: dict[str, OutboxSender] = {}
         self.jobs: list[BackgroundJob] = []
+        self.early_jobs: list[BackgroundJob] = []
         self.senders_paused = senders_paused
         self.sender_workers = sender_workers
         self.store_ok = True
@@ -79,8 +80,9 @@ class ParleyService:
         for sender in self.senders.values():
             sender.wake()
 
-    def add_job(self, job: BackgroundJob) -> None:
-        self.jobs.append(job)
+    def add_job(self, job: BackgroundJob, *, before_senders: bool = False) -> None:
+        """``before_senders``: started before the senders (and stopped after them)."""
+        (self.early_jobs if before_senders else self.jobs).append(job)
 
     def routes(self) -> list[BaseRoute]:
         return [route for plugin in self.channels.values() for route in plugin.routes()]
@@ -88,6 +90,8 @@ class ParleyService:
     async def start(self) -> None:
         for plugin in self.channels.values():
             await plugin.start(self)
+        for job in self.early_jobs:
+            await job.start(self)
         for sender in self.senders.values():
             await sender.start()
         await self.inbox.start()
@@ -100,6 +104,8 @@ class ParleyService:
         await self.inbox.stop()
         for sender in self.senders.values():
             await sender.stop()
+        for job in reversed(self.early_jobs):
+            await job.stop()
         for plugin in self.channels.values():
             await plugin.stop()
         await self.runtime.close()

@@ -22,9 +22,22 @@ START = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
 LEASE = dt.timedelta(seconds=30)
 
 
-async def test_one_holder_at_a_time_renewed_and_taken_over(tmp_path: Path) -> None:
+def _two_stores(backend: str, tmp_path: Path,
+                request: pytest.FixtureRequest) -> tuple[SqliteStore, SqliteStore]:
+    """Two connections to one database, as two processes would have."""
+    if backend == "postgres":
+        from bot.store.postgres import PostgresStore
+
+        url = request.getfixturevalue("pg_url")
+        return PostgresStore(url), PostgresStore(url)
+    return SqliteStore(tmp_path / "p.db"), SqliteStore(tmp_path / "p.db")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_one_holder_at_a_time_renewed_and_taken_over(
+        backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     clock = ManualClock(START)
-    a_store, b_store = SqliteStore(tmp_path / "p.db"), SqliteStore(tmp_path / "p.db")
+    a_store, b_store = _two_stores(backend, tmp_path, request)
     await a_store.open()
     await b_store.open()
     try:
@@ -105,12 +118,14 @@ def test_a_window_shared_by_processes_keeps_to_its_part_of_the_rate() -> None:
     assert slow.delay() == 0.0
 
 
-async def test_members_counted_and_a_dead_process_drops_out(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+async def test_members_counted_and_a_dead_process_drops_out(
+        backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     from bot.delivery.membership import Membership
     from bot.delivery.pacing import SlidingWindow
 
     clock = ManualClock(START)
-    stores = [SqliteStore(tmp_path / "p.db"), SqliteStore(tmp_path / "p.db")]
+    stores = list(_two_stores(backend, tmp_path, request))
     for store in stores:
         await store.open()
     try:
@@ -130,14 +145,15 @@ async def test_members_counted_and_a_dead_process_drops_out(tmp_path: Path) -> N
             await store.close()
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 async def test_sends_in_flight_of_a_live_process_are_not_called_ambiguous(
-        tmp_path: Path) -> None:
+        backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     from bot.store.leases import MEMBER
     from bot.store.records import Changes
     from tests.test_store_contract import outbox
 
     clock = ManualClock(START)
-    alive, starting = SqliteStore(tmp_path / "p.db"), SqliteStore(tmp_path / "p.db")
+    alive, starting = _two_stores(backend, tmp_path, request)
     await alive.open()
     await starting.open()
     try:

@@ -3,7 +3,7 @@ balancer: one is SIGKILLed in the middle of a broadcast and of people's replies.
 
 What must hold: every queued message reaches its person (0 lost), none twice beyond the
 sends recorded as ambiguous, each person's messages in the order they were queued; every
-reply processed exactly once; Telegram's 30/s (per bot, not per process) kept by both
+reply processed exactly once; the bot's send rate (per bot, not per process) kept by both
 together; and the survivor takes over the scheduler (the leader is the one killed).
 """
 
@@ -34,7 +34,7 @@ from tests.serve_process import write_config as project_config
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.slow]
 SECRET = "s3cret-webhook-token_123"
-PEOPLE, REPLYING, RATE = 350, 30, 30
+PEOPLE, REPLYING, RATE = 1000, 30, 50  # 50/s rather than 30: the same check, sooner
 FIRST_CHAT = 6_100_000
 DONE = ("sent", "ambiguous", "failed", "cancelled")
 
@@ -102,7 +102,7 @@ async def test_sigkill_one_of_two_processes_mid_broadcast_and_mid_inbound(
         parley(configs[0], "rounds", "start", round_id)
         servers = [ParleyProcess(c, log_level="INFO").start() for c in configs]
         try:
-            await _until(lambda: len(fake.sent_messages) >= 200, 60, "the broadcast to start")
+            await _until(lambda: len(fake.sent_messages) >= 300, 60, "the broadcast to start")
             lease = await _fetch(url, "SELECT holder FROM leases WHERE name = 'scheduler'")
             pids = [s.proc.pid for s in servers if s.proc is not None]
             leader = next(i for i, pid in enumerate(pids)
@@ -127,7 +127,7 @@ async def test_sigkill_one_of_two_processes_mid_broadcast_and_mid_inbound(
 
 def _check(fake: FakeTelegram, rows: list[OutboxItem], inbox: list[Any]) -> None:
     telegram = [r for r in rows if r.channel == "telegram"]
-    assert len(telegram) >= 2 * PEOPLE  # an introduction and the consent question each
+    assert len(telegram) >= PEOPLE  # the introduction with the consent question, each
     statuses = Counter(r.status for r in telegram)
     assert set(statuses) <= {"sent", "ambiguous"}, statuses  # 0 lost, 0 failed
     ambiguous = statuses["ambiguous"]
@@ -136,19 +136,23 @@ def _check(fake: FakeTelegram, rows: list[OutboxItem], inbox: list[Any]) -> None
     assert duplicates <= ambiguous, (duplicates, ambiguous)
     for row in telegram:
         if row.status == "sent":
-            assert delivered[(int(row.address.split(":")[1]), row.text)] >= 1, row
+            assert delivered[(int(row.address.split(":")[1]), _text(row))] >= 1, row
     by_chat: dict[int, list[str]] = {}
     for message in fake.sent_messages:
         by_chat.setdefault(message["chat_id"], []).append(message["text"])
     for chat, texts in by_chat.items():  # each person's messages in the queued order
-        queued = [r.text for r in sorted(telegram, key=lambda r: r.id or 0)
+        queued = [_text(r) for r in sorted(telegram, key=lambda r: r.id or 0)
                   if r.address == f"telegram:{chat}" and r.status == "sent"]
         seen = [t for i, t in enumerate(texts) if t not in texts[:i]]
         assert [t for t in seen if t in queued] == queued, chat
-    assert fake.rate_limited_count == 0  # 30/s per bot kept by both processes together
+    assert fake.rate_limited_count == 0  # the per-bot rate kept by both processes together
     keys = Counter(row["dedupe_key"] for row in inbox)
     assert len([k for k in keys if k]) >= REPLYING and max(keys.values()) == 1
     assert {row["status"] for row in inbox} == {"done"}  # every reply processed once
+
+
+def _text(row: OutboxItem) -> str:
+    return str(row.payload.get("text", ""))
 
 
 async def _until(check: Any, timeout: float, what: str) -> None:

@@ -6,6 +6,7 @@ run on both backends."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,52 @@ def test_db_migrate_on_both_backends(pg_cluster: PgCluster, tmp_path: Path) -> N
     assert lite.returncode == 0 and f"schema version {ALL[-1]}" in lite.stdout
     refused = run_cli("db", "migrate", "--url", "memory://")
     assert refused.returncode == 1 and "nothing to migrate" in refused.stderr
+
+
+async def test_a_large_plan_goes_through_copy_and_keeps_what_is_there(pg_url: str) -> None:
+    from tests.test_store_contract import a_round, a_target
+
+    store = PostgresStore(pg_url)
+    await store.open()
+    try:
+        r = a_round()
+        await store.round_add(r)
+        first = [a_target(f"p{n:05d}", vars={"n": str(n)}) for n in range(1500)]
+        assert await store.round_plan(r, first) == 1500
+        more = [a_target(f"p{n:05d}", channel="telegram") for n in range(1000, 2600)]
+        assert await store.round_plan(r, more) == 1100  # 500 already planned: kept
+        targets = {t.participant_id: t for t in await store.targets_of(r.id)}
+        assert len(targets) == 2600
+        assert targets["p01200"].channel == "sms" and targets["p01200"].vars == {"n": "1200"}
+        assert targets["p02599"].channel == "telegram" and targets["p02599"].next_at == T0 + \
+            dt.timedelta(minutes=1)
+    finally:
+        await store.close()
+
+
+async def test_event_ids_commit_in_order_across_processes(pg_url: str) -> None:
+    """A second process's event waits for the first's transaction, so a reader of
+    ``events.id`` (the webhook cursor) never skips an id that commits later."""
+    from bot.store.records import EventRow
+
+    first, second = PostgresStore(pg_url), PostgresStore(pg_url)
+    await first.open()
+    await second.open()
+    try:
+        later: asyncio.Task[None] | None = None
+        async with first._write() as db:
+            await db.execute("INSERT INTO events (participant_id, session_id, name, payload, "
+                             "at) VALUES (?, ?, ?, ?, ?)", (None, None, "A", "{}", T0.isoformat()))
+            later = asyncio.create_task(second.apply(Changes(
+                events=[EventRow(None, None, "B", {}, T0)])))
+            await asyncio.sleep(0.3)
+            assert not later.done()  # waits for the first process's commit
+            assert [e.name for e in await second.events()] == []
+        await later
+        events = await second.events()
+        assert [e.name for e in events] == ["A", "B"]
+        assert events[0].id is not None and events[1].id is not None
+        assert events[0].id < events[1].id
+    finally:
+        await first.close()
+        await second.close()

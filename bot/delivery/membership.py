@@ -101,10 +101,14 @@ class Membership:
             log.warning("delivery: %d send(s) of a stopped process are ambiguous", recovered)
 
     async def start(self, service: Service) -> None:
+        """Before the senders start: join, then send nothing for one beat, the time the
+        others take to count this process and lower their share."""
         self._service = service
         self.windows = lambda: [s.window for s in service.senders.values()]
         service.metrics.gauge("parley_processes", lambda: {(): float(self.members)})
         await self.beat()
+        for window in self.windows():
+            window.hold(self.every * 1.5)
         service.supervisor.spawn("membership", self._run)  # restarted if it ever dies
 
     async def _run(self) -> None:

@@ -60,15 +60,23 @@ class SlidingWindow:
         self.rate = rate
         self.count, self.window = _limits(rate)
         self._slots: deque[Slot] = deque()
+        self._held_until = float("-inf")
 
     def share(self, processes: int) -> None:
         """Keep to ``rate / processes``: the provider's limit is per bot or account, and
         ``processes`` senders share it (see ``bot/delivery/membership.py``)."""
         self.count, self.window = _limits(self.rate / max(1, processes))
 
+    def hold(self, seconds: float) -> None:
+        """No send for ``seconds`` (a process joining others waits until they have
+        counted it, so together they never exceed the provider's limit)."""
+        self._held_until = max(self._held_until, self.clock() + seconds)
+
     def delay(self) -> float:
         """Seconds to wait before the next send may leave (0 if now)."""
         now = self.clock()
+        if now < self._held_until:
+            return self._held_until - now
         # the same expression as the delay returned below, so "wait 0" always frees a slot
         while self._slots and not self._slots[0].open and \
                 self._slots[0].at + self.window <= now:

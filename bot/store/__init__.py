@@ -15,7 +15,6 @@ def open_store(url: str) -> Store:
     ``postgresql://user:password@host:5432/database`` is a PostgreSQL database.
     """
     from bot.store.memory import MemoryStore
-    from bot.store.postgres import PostgresStore
     from bot.store.sqlite import SqliteStore
 
     if url.startswith("sqlite:"):
@@ -23,6 +22,8 @@ def open_store(url: str) -> Store:
     if url.startswith("memory://"):
         return MemoryStore()
     if url.startswith(("postgresql://", "postgres://")):
+        from bot.store.postgres import PostgresStore  # asyncpg only when used
+
         return PostgresStore.from_url(url)
     raise ConfigError(f"[store] url: unsupported store '{mask_url(url)}'; use "
                       "sqlite:///path/to/parley.db, postgresql://user:password@host/db "

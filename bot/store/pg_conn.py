@@ -148,6 +148,7 @@ class PgConnection:
 
     def __init__(self, conn: asyncpg.Connection, shapes: dict[str, _Shape]) -> None:
         self._conn = conn
+        self._ordered = False  # this transaction holds the events table's insert lock
         self._shapes = shapes  # shared by the store's connections: a statement's shape
         # is the same on all of them
 
@@ -165,6 +166,17 @@ class PgConnection:
             self._shapes[sql] = shape
         return shape
 
+    async def _in_order(self, stmt: Statement) -> None:
+        """Before a transaction's first insert into ``events``: a lock that only
+        inserters of events take (SHARE ROW EXCLUSIVE conflicts with itself, not with
+        readers), held to COMMIT, so event ids commit in the order they were handed out
+        even across processes. The webhook cursor over ``events.id``
+        (``bot.store.webhooks``) relies on that, as SQLite's single writer gives it."""
+        if stmt.inserts_into == "events" and not self._ordered and \
+                self._conn.is_in_transaction():
+            await self._conn.execute("LOCK TABLE events IN SHARE ROW EXCLUSIVE MODE")
+            self._ordered = True
+
     async def _run(self, sql: str, params: Sequence[Any]) -> PgCursor:
         shape = await self._shape(sql)
         args = _convert(shape, params)
@@ -178,6 +190,7 @@ class PgConnection:
                       params: Sequence[Any] | Mapping[str, Any] = ()) -> PgCursor:
         stmt = translate(sql)
         try:
+            await self._in_order(stmt)
             cursor = await self._run(stmt.sql, _positional(stmt, params))
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise sqlite3.IntegrityError(str(exc)) from exc
@@ -190,6 +203,7 @@ class PgConnection:
                                params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Row]:
         stmt = translate(sql)
         try:
+            await self._in_order(stmt)
             cursor = await self._run(stmt.sql, _positional(stmt, params))
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise sqlite3.IntegrityError(str(exc)) from exc
@@ -204,7 +218,12 @@ class PgConnection:
             return PgCursor(rowcount=0)
         stmt = translate(sql)
         try:
+            await self._in_order(stmt)
             if stmt.ignore_conflicts:
+                copy = _copy_target(sql)
+                if copy is not None and len(rows) >= _COPY_FROM and \
+                        self._conn.is_in_transaction():
+                    return PgCursor(rowcount=await self._copy_new(stmt, copy, rows))
                 return PgCursor(rowcount=await self._insert_new(sql, rows))
             shape = await self._shape(stmt.sql)
             await self._conn.executemany(
@@ -212,6 +231,24 @@ class PgConnection:
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise sqlite3.IntegrityError(str(exc)) from exc
         return PgCursor(rowcount=len(rows))
+
+    async def _copy_new(self, stmt: Statement, target: tuple[str, str],
+                        rows: list[Sequence[Any] | Mapping[str, Any]]) -> int:
+        """Thousands of rows: COPY (binary, one round trip) into a temporary table, then
+        one ``INSERT … SELECT … ON CONFLICT DO NOTHING``: several times faster than
+        multi-row VALUES for a 100,000-person round plan."""
+        table, columns = target
+        shape = await self._shape(stmt.sql)
+        temp = f"parley_copy_{table}"
+        await self._conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {temp} ON COMMIT DROP AS "
+                                 f"SELECT {columns} FROM {table} WITH NO DATA")
+        names = [c.strip() for c in columns.split(",")]
+        await self._conn.copy_records_to_table(
+            temp, records=[_convert(shape, _positional(stmt, r)) for r in rows], columns=names)
+        status = await self._conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} "
+                                          f"FROM {temp} ON CONFLICT DO NOTHING")
+        await self._conn.execute(f"TRUNCATE {temp}")
+        return _count(status)
 
     async def _insert_new(self, sql: str, rows: list[Sequence[Any] | Mapping[str, Any]]) -> int:
         head, group, tail = _values_group(sql)
@@ -226,6 +263,19 @@ class PgConnection:
             cursor = await self._run(stmt.sql, flat)
             inserted += len(cursor.rows)
         return inserted
+
+
+_COPY_FROM = 1000  # rows: below this, multi-row VALUES is as quick
+_COPYABLE = re.compile(r"^\s*INSERT\s+(?:OR\s+IGNORE\s+)?INTO\s+(\w+)\s*\(([\w\s,]+)\)\s*"
+                       r"VALUES\s*\((?:\s*\?\s*,)*\s*\?\s*\)\s*"
+                       r"(?:ON\s+CONFLICT\s+DO\s+NOTHING)?\s*$", re.I)
+
+
+def _copy_target(sql: str) -> tuple[str, str] | None:
+    """``(table, columns)`` of a plain ``INSERT INTO t (cols) VALUES (?, …)`` that
+    ignores conflicts, else None (it cannot go through COPY)."""
+    match = _COPYABLE.match(sql)
+    return None if match is None else (match.group(1), " ".join(match.group(2).split()))
 
 
 def _values_group(sql: str) -> tuple[str, str, str]:

@@ -49,6 +49,7 @@ class Statement:
     names: tuple[str, ...] = ()
     returns_id: bool = False
     ignore_conflicts: bool = False
+    inserts_into: str = ""
 
 
 _TOKENS = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|::|\?|:([A-Za-z_]\w*)""")
@@ -117,7 +118,8 @@ def translate(sql: str) -> Statement:
         returns_id = True
     text, names = _placeholders(text)
     conflicts = ignore or bool(re.search(r"\bDO\s+NOTHING\b", text, re.I))
-    return Statement(text, names, returns_id, conflicts and bool(insert))
+    return Statement(text, names, returns_id, conflicts and bool(insert),
+                     insert.group(1).lower() if insert else "")
 
 
 # -- migrations ---------------------------------------------------------------------------

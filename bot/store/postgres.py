@@ -136,8 +136,10 @@ class PostgresStore(SqliteStore):
     async def _write(self, *, durable: bool = True  # type: ignore[override]
                      ) -> AsyncIterator[PgConnection]:
         """One transaction; rolled back on any error. ``durable=False`` commits without
-        waiting for the WAL flush (see the module docstring)."""
-        async with self._locked() as db:
+        waiting for the WAL flush (see the module docstring). A process's transactions
+        take turns (``self._lock``), as on SQLite, so the mixins' read-then-write steps
+        see what they read; reads run beside them on other pooled connections."""
+        async with self._lock, self._locked() as db:
             conn = db.raw
             await conn.execute("BEGIN" if durable else
                                "BEGIN; SET LOCAL synchronous_commit TO OFF")
@@ -155,7 +157,7 @@ class PostgresStore(SqliteStore):
     async def _write_one(self, sql: str, params: Sequence[Any], *,
                          durable: bool) -> list[Row]:
         """One statement as its own (autocommitted) transaction."""
-        async with self._locked() as db:
+        async with self._lock, self._locked() as db:
             return await db.execute_fetchall(sql, params)
 
     async def _all(self, sql: str, params: Sequence[Any] = ()
