@@ -9,7 +9,8 @@
    baseline, so its ratio is 2 ÷ 1. CPU per turn is the serve processes' own CPU summed
    (``/proc/<pid>/stat``), with the database server's CPU per turn on a line of its own
    (with PostgreSQL the store's work happens there). Replies beyond one per answer are
-   counted as duplicates (0 expected).
+   counted as duplicates (0 expected), and so are messages one process processed after
+   another had (refused whole by the store, so wasted work only; from ``/metrics``).
 2. **Broadcast** (``bench/broadcast.py``'s round and limit-enforcing fakes): a round sent
    by one and by two processes. Telegram's 30/s is per bot: two processes must keep to it
    together (membership leases share it), so 0 × 429 is expected with two as with one.
