@@ -130,6 +130,13 @@ class PostgresServer:
     def cpu_seconds(self) -> float:
         return server_cpu_seconds(self.pid)
 
+    def transactions(self, url: str) -> int:
+        """Transactions committed in ``url``'s database so far (``pg_stat_database``,
+        flushed by PostgreSQL about once a second)."""
+        name = url.rsplit("/", 1)[1]
+        return int(self.psql("SELECT xact_commit FROM pg_stat_database "
+                             f"WHERE datname = '{name}'").strip() or 0)
+
     def stop(self) -> None:
         try:
             if (self.data / "postmaster.pid").exists():
@@ -157,6 +164,9 @@ class SqliteFiles:
 
     def cpu_seconds(self) -> float:
         return 0.0  # in-process: counted in the serve processes' own CPU
+
+    def transactions(self, url: str) -> int:
+        return 0  # not counted for SQLite
 
     def stop(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)

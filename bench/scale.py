@@ -8,7 +8,8 @@
    two on one database; the two-process line carries the one-process figure as its
    baseline, so its ratio is 2 ÷ 1. CPU per turn is the serve processes' own CPU summed
    (``/proc/<pid>/stat``), with the database server's CPU per turn on a line of its own
-   (with PostgreSQL the store's work happens there). Replies beyond one per answer are
+   (with PostgreSQL the store's work happens there), and the transactions PostgreSQL
+   committed per turn (``pg_stat_database``). Replies beyond one per answer are
    counted as duplicates (0 expected), and so are messages one process processed after
    another had (refused whole by the store, so wasted work only; from ``/metrics``).
 2. **Broadcast** (``bench/broadcast.py``'s round and limit-enforcing fakes): a round sent
@@ -70,6 +71,7 @@ class Turns:
     database_cpu_ms: float
     duplicates: int
     refused: int
+    transactions: float
 
 
 def label(processes: int) -> str:
@@ -128,7 +130,8 @@ async def turns_run(arrivals: Arrivals, fake_url: str, database: Database, proce
                     chats: list[int], turns: int) -> Turns:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        config = write_config(folder, fake_url, database.fresh_url())
+        url = database.fresh_url()
+        config = write_config(folder, fake_url, url)
         await enrol(config, chats, arrivals)
         servers: list[tuple[Any, str]] = []
         try:
@@ -141,13 +144,16 @@ async def turns_run(arrivals: Arrivals, fake_url: str, database: Database, proce
             for chat_id in chats:  # the first question, from whichever process sent it
                 await asyncio.wait_for(arrivals.expect(chat_id).get(), 60)
             pids = [proc.pid for proc, _ in servers]
+            await asyncio.sleep(1.0)  # PostgreSQL's statistics are flushed once a second
+            transactions_before = database.transactions(url)
             cpu_before = sum(cpu_seconds(pid) for pid in pids)
             database_before = database.cpu_seconds()
             latencies, seconds = await answer_loop(arrivals, [url for _, url in servers],
                                                    chats, turns)
             server_cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
             database_cpu = database.cpu_seconds() - database_before
-            await asyncio.sleep(1.0)  # anything sent twice arrives meanwhile
+            await asyncio.sleep(1.0)  # anything sent twice arrives meanwhile (and stats)
+            transactions = database.transactions(url) - transactions_before
             duplicates = sum(arrivals.expect(c).qsize() for c in chats)
             refused = sum([await processed_twice(url) for _, url in servers])
         finally:
@@ -158,12 +164,13 @@ async def turns_run(arrivals: Arrivals, fake_url: str, database: Database, proce
                 stop_process(proc)
     run = Turns(processes, len(latencies) / seconds, latencies,
                 server_cpu / len(latencies) * 1000, database_cpu / len(latencies) * 1000,
-                duplicates, refused)
+                duplicates, refused, transactions / len(latencies))
     sys.stderr.write(f"scale: {processes} process(es) on {database.kind}: {len(latencies)} "
                      f"turns in {seconds:.1f}s; serve CPU {run.server_cpu_ms:.2f} ms, "
                      f"database CPU {run.database_cpu_ms:.2f} ms a turn; "
                      f"{duplicates} duplicate(s); {refused} message(s) processed again "
-                     "and refused by the store\n")
+                     f"and refused by the store; {run.transactions:.2f} database "
+                     "transactions a turn\n")
     return run
 
 
@@ -215,6 +222,8 @@ def report_turns(one: Turns, two: Turns, kind: str) -> None:
         if kind == "postgresql":
             figure(f"scale_postgres_cpu_per_turn_{name}", run.database_cpu_ms, "ms",
                    base and base.database_cpu_ms, higher_is_better=False)
+            figure(f"scale_postgres_transactions_per_turn_{name}", run.transactions,
+                   "transactions", base and base.transactions, higher_is_better=False)
         figure(f"scale_telegram_duplicate_replies_{name}", run.duplicates, "messages")
         figure(f"scale_telegram_inbound_processed_twice_{name}", run.refused, "messages")
 
