@@ -32,7 +32,7 @@ from bot.ids import SequentialIds
 from bot.runtime import Runtime, open_runtime
 from bot.simulator import Received, SimulatedPhone, enrolled_phone
 from bot.sms_check import completion_segments, main_path, message_costs, sms_problems
-from bot.store.memory import MemoryStore
+from bot.store.scratch import ScratchStore
 from bot.text.render import button_labels, sms_bodies
 from bot.text.toml_positions import key_lines
 
@@ -98,7 +98,7 @@ def _register_groups() -> None:
 
 
 async def _sim_runtime(config: Config) -> Runtime:
-    return await open_runtime(config, store=MemoryStore(),
+    return await open_runtime(config, store=ScratchStore(),
                               clock=ManualClock(datetime.now(UTC)), ids=SequentialIds())
 
 

@@ -27,10 +27,12 @@ async def migrate_store(url: str) -> list[int]:
     from bot.errors import ConfigError
     from bot.store import open_store
     from bot.store.pg_dialect import mask_url
+    from bot.store.scratch import ScratchStore
     from bot.store.sqlite import SqliteStore
 
     store = open_store(url)
-    if not isinstance(store, SqliteStore):  # PostgresStore is one too
+    # PostgresStore is a SqliteStore too; memory:// (a ScratchStore) is not kept
+    if not isinstance(store, SqliteStore) or isinstance(store, ScratchStore):
         raise ConfigError(f"[store] url: {mask_url(url)} keeps nothing to migrate")
     await store.open()
     try:

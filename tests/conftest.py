@@ -15,7 +15,7 @@ from bot.flows.loader import FlowLibrary
 from bot.i18n.renderer import Renderer
 from bot.ids import SequentialIds
 from bot.runtime import Runtime, open_runtime
-from bot.store.memory import MemoryStore
+from bot.store.sqlite import SqliteStore
 from tests.pg_cluster import PgCluster, start_cluster
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,8 +54,9 @@ def make_config(**sections: dict[str, object]) -> Config:
 
 
 @pytest.fixture
-async def runtime(clock: ManualClock) -> AsyncIterator[Runtime]:
-    rt = await open_runtime(make_config(), store=MemoryStore(), clock=clock, ids=SequentialIds())
+async def runtime(clock: ManualClock, tmp_path: Path) -> AsyncIterator[Runtime]:
+    store = SqliteStore(tmp_path / "parley.db", fsync=False)  # a test: no waits for the disk
+    rt = await open_runtime(make_config(), store=store, clock=clock, ids=SequentialIds())
     yield rt
     await rt.close()
 

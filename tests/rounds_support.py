@@ -1,6 +1,6 @@
 """A small co-production project on an injected clock, for round and scheduler tests.
 
-``Project`` holds a runtime (memory or SQLite store), the scheduler's ``DueWork`` and a
+``Project`` holds a runtime (a scratch or SQLite store), the scheduler's ``DueWork`` and a
 simulated phone per person. ``run_until`` drives ``due(now)`` the way the real scheduler
 does (waking at the next due moment), delivers what the senders would send, records
 every delivery with its time, and lets scripted people reply.
@@ -26,8 +26,8 @@ from bot.runtime import Runtime, open_runtime
 from bot.scheduler.due import DueReport, DueWork
 from bot.simulator import Received, SimulatedPhone
 from bot.store.base import Store
-from bot.store.memory import MemoryStore
 from bot.store.records import Address, Changes, Participant
+from bot.store.scratch import ScratchStore
 from bot.wiring import due_work, round_service
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -183,7 +183,7 @@ async def open_project(tmp: Path, start: dt.datetime, *, store: Store | None = N
                        **sections: dict[str, Any]) -> Project:
     config = project_config(project_dir(tmp), **sections)
     clock = clock or ManualClock(start)
-    runtime = await open_runtime(config, store=store or MemoryStore(clock=clock), clock=clock,
+    runtime = await open_runtime(config, store=store or ScratchStore(clock=clock), clock=clock,
                                  ids=SequentialIds())
     OPENED.append(runtime)
     return Project(runtime, clock, due_work(runtime), round_service(runtime.conversations))

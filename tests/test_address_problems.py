@@ -6,14 +6,14 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.delivery import address_problems as ap
-from bot.store.memory import MemoryStore
 from bot.store.records import Address, Participant
+from bot.store.scratch import ScratchStore
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
-async def _store_with(address: str) -> MemoryStore:
-    store = MemoryStore()
+async def _store_with(address: str) -> ScratchStore:
+    store = ScratchStore()
     await store.open()
     await store.import_participants([(Participant(id="p1", created_at=NOW),
                                       [Address(address, "p1", "sms", NOW)])])
@@ -51,3 +51,4 @@ async def test_mark_changes_the_stored_address_and_keeps_the_first_opt_out_time(
     assert stored is not None and stored.unreachable and stored.unreachable_reason == "landline"
     assert not await ap.mark(store, "tel:+447700900999", ap.Unreachable("x"))  # erased
     assert not await ap.mark(store, "tel:+447700900123", None)
+    await store.close()

@@ -9,7 +9,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.runtime import Runtime, open_runtime
 from bot.simulator import SimulatedPhone, enrolled_phone
-from bot.store.memory import MemoryStore
+from bot.store.scratch import ScratchStore
 from tests.conftest import make_config
 
 SMS = "tel:+447700900123"
@@ -57,9 +57,10 @@ async def test_full_enrolment_stores_profile_and_consent(runtime: Runtime) -> No
 
 async def test_single_locale_skips_the_language_question(clock: ManualClock) -> None:
     config = make_config(project={"name": "Money Voices", "locales": ["en"]})
-    rt = await open_runtime(config, store=MemoryStore(), clock=clock)
+    rt = await open_runtime(config, store=ScratchStore(), clock=clock)
     got = await SimulatedPhone(rt, SMS).say("Hi")
     assert got[0].text.startswith("Hi, this is Money Voices.")
+    await rt.close()
 
 
 async def test_declining_keeps_only_the_refusal(runtime: Runtime) -> None:
@@ -185,10 +186,11 @@ async def test_media_gets_a_polite_reply(runtime: Runtime) -> None:
 
 async def test_invite_mode_refuses_strangers(clock: ManualClock) -> None:
     config = make_config(enrolment={"mode": "invite"})
-    rt = await open_runtime(config, store=MemoryStore(), clock=clock)
+    rt = await open_runtime(config, store=ScratchStore(), clock=clock)
     got = await SimulatedPhone(rt, SMS).say("Hi")
     assert "not part of a Money Voices project" in got[0].text
     assert await rt.store.list_participants() == []
+    await rt.close()
 
 
 @pytest.mark.parametrize("word", ["STOP", "stop", "Unsubscribe", "CANCEL", "end", "quit",
@@ -201,8 +203,9 @@ async def test_every_stop_word(runtime: Runtime, word: str) -> None:
 
 async def test_provider_handled_opt_out_is_recorded_without_reply(clock: ManualClock) -> None:
     config = make_config(sms={"provider_handles_opt_out": True})
-    rt = await open_runtime(config, store=MemoryStore(), clock=clock)
+    rt = await open_runtime(config, store=ScratchStore(), clock=clock)
     phone, _pid = await enrolled_phone(rt, SMS)
     assert await phone.say("STOP") == []
     address = await rt.store.get_address(SMS)
     assert address is not None and address.opted_out
+    await rt.close()

@@ -16,9 +16,9 @@ from bot.errors import ParleyError
 from bot.participant_ids import resolve
 from bot.runtime import Runtime
 from bot.store.dashboard import Coordinator
-from bot.store.memory import MemoryStore
 from bot.store.records import Changes, Participant
 from bot.store.round_records import LedgerEntry
+from bot.store.scratch import ScratchStore
 from bot.web.dashboard.auth import hash_password
 from tests import test_dashboard as dashboard_tests
 from tests.cli_inprocess import Ran, run_cli
@@ -56,7 +56,7 @@ async def test_profile_and_credits_page_agree_on_what_is_owed(
 
 
 async def test_ids_by_unique_prefix() -> None:
-    store = MemoryStore(clock=ManualClock(T0))
+    store = ScratchStore(clock=ManualClock(T0))
     await store.open()
     for pid in ("p_3f9a1c00aa", "p_3f9b2200bb", "p_77aa000011"):
         await store.apply(Changes(participant=Participant(pid, T0)))

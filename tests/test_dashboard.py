@@ -19,9 +19,9 @@ from bot.runtime import Runtime, open_runtime
 from bot.service import ParleyService
 from bot.stats import CohortShare, paired_change, representation, t_quantile
 from bot.store.dashboard import Coordinator
-from bot.store.memory import MemoryStore
 from bot.store.records import Address, AnswerRow, Changes, ConsentRecord, Participant
 from bot.store.round_records import Round
+from bot.store.scratch import ScratchStore
 from bot.web.app import create_app
 from bot.web.dashboard.auth import hash_password, safe_next, verify_password
 from bot.web.dashboard.login_guard import AttemptLimiter
@@ -34,7 +34,7 @@ PAGES = ["/admin/", "/admin/participants", "/admin/results", "/admin/results/ons
 
 
 async def build(clock: ManualClock, **config: dict[str, Any]) -> tuple[Runtime, Any]:
-    runtime = await open_runtime(make_config(**config), store=MemoryStore(clock=clock),
+    runtime = await open_runtime(make_config(**config), store=ScratchStore(clock=clock),
                                  clock=clock, ids=SequentialIds())
     await runtime.store.save_coordinator(Coordinator(EMAIL, hash_password(PASSWORD), T0))
     return runtime, create_app(ParleyService(runtime), manage_lifecycle=False)
@@ -46,6 +46,8 @@ async def site(clock: ManualClock) -> AsyncIterator[tuple[Runtime, httpx.AsyncCl
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app),
                                  base_url="http://parley.test") as client:
         yield runtime, client
+    for job in app.app.state.service.jobs:  # the simulator's phones and their stores
+        await job.stop()
     await runtime.close()
 
 

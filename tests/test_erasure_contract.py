@@ -1,4 +1,4 @@
-"""Erasure, table by table (``bot/store/erasure.py``), the same in both stores: round
+"""Erasure, table by table (``bot/store/erasure.py``), the same in every store: round
 targets' addresses, SMS part records, ledger notes and audit text go; a replayed inbox
 key is still refused; the goodbye and the erasure commit together (issue 12, finding 4)."""
 
@@ -13,7 +13,6 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.store.base import Store
-from bot.store.memory import MemoryStore
 from bot.store.postgres import PostgresStore
 from bot.store.records import Changes, OutboxItem
 from bot.store.round_records import AuditEntry, LedgerEntry, Round, RoundTarget
@@ -25,15 +24,14 @@ from tests.test_store_contract import T0, enrol, inbox, outbox
 PHONE = "tel:+447700900001"
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     clock = ManualClock(T0 + timedelta(days=1))
     s: Store
     if request.param == "postgres":
         s = PostgresStore(request.getfixturevalue("pg_url"), clock=clock)
     else:
-        s = (MemoryStore(clock=clock) if request.param == "memory"
-             else SqliteStore(tmp_path / "parley.db", clock=clock))
+        s = SqliteStore(tmp_path / "parley.db", clock=clock)
     await s.open()
     yield s
     await s.close()

@@ -21,8 +21,8 @@ from bot.delivery.supervisor import Supervisor
 from bot.metrics import Metrics
 from bot.runtime import open_runtime
 from bot.service import ParleyService
-from bot.store.memory import MemoryStore
 from bot.store.records import Changes, InboxItem
+from bot.store.scratch import ScratchStore
 from bot.store.sqlite import SqliteStore
 from bot.web.app import create_app
 from tests import faults_support
@@ -384,7 +384,7 @@ async def test_a_multi_part_telegram_message_at_one_per_second_per_chat_earns_no
 
 async def test_health_names_a_send_lag_over_the_configured_limit() -> None:
     clock = ManualClock(T0)
-    store = MemoryStore(clock=clock)
+    store = ScratchStore(clock=clock)
     await store.open()
     try:
         health = HealthCheck(store, clock, Supervisor(Metrics()), "5m")

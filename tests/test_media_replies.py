@@ -1,4 +1,4 @@
-"""Replies that are not text, through ``Conversations`` (in-process, memory store, fixed
+"""Replies that are not text, through ``Conversations`` (in-process, scratch store, fixed
 clock): what is an answer, what gets a kind reply, what is kept and exported; and how
 rich channels fold several texts into one message while SMS keeps its parts."""
 

@@ -3,8 +3,9 @@ balancer: one is SIGKILLed in the middle of a broadcast and of people's replies.
 
 What must hold: every queued message reaches its person (0 lost), none twice beyond the
 sends recorded as ambiguous, each person's messages in the order they were queued; every
-reply processed exactly once; the bot's send rate (per bot, not per process) kept by both
-together; and the survivor takes over the scheduler (the leader is the one killed).
+reply processed exactly once; the bot's send rate (per bot, not per process) and one
+message a second per chat kept by both together (the fake answers 429 otherwise); and the
+survivor takes over the scheduler (the leader is the one killed).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def _config(folder: Path, fake_url: str, url: str) -> Path:
     return project_config(folder, "telegram", {
         "token": DEFAULT_TOKEN, "webhook_secret": SECRET, "api_base_url": f"{fake_url}/bot",
         "mode": "webhook", "rate_limit_per_second": RATE, "per_chat_per_second": 1,
-        "request_timeout": 5}, more={"store": {"url": url},
+        "per_chat_burst": 1, "request_timeout": 5}, more={"store": {"url": url},
                                      "schedule": {"leader_lease": "6s"}})
 
 

@@ -99,9 +99,9 @@ async def test_personal_invite_links_a_chat_to_the_imported_person(runtime: Runt
 async def test_invite_mode_accepts_cohort_invites_only_once(clock: ManualClock) -> None:
     from bot.conversations import Inbound
     from bot.runtime import open_runtime
-    from bot.store.memory import MemoryStore
+    from bot.store.scratch import ScratchStore
 
-    rt = await open_runtime(make_config(enrolment={"mode": "invite"}), store=MemoryStore(),
+    rt = await open_runtime(make_config(enrolment={"mode": "invite"}), store=ScratchStore(),
                             clock=clock)
     (invite,) = new_invites(1, T0, cohort="west")
     await rt.store.create_invites([invite])
@@ -112,6 +112,7 @@ async def test_invite_mode_accepts_cohort_invites_only_once(clock: ManualClock) 
     first = await rt.store.participant_for_address("telegram:1")
     assert first is not None and first.cohort == "west"
     assert await rt.store.participant_for_address("telegram:2") is None
+    await rt.close()
 
 
 async def test_privacy_export_shows_what_is_held(runtime: Runtime) -> None:

@@ -1,4 +1,4 @@
-"""Safeguarding and the coordinators' inbox, in process (MemoryStore, manual clock).
+"""Safeguarding and the coordinators' inbox, in process (ScratchStore, manual clock).
 
 A flagged message becomes a "needs attention" item with alerts queued at once (Telegram
 coordinators with the words, SMS coordinators without), acknowledgement stops the
@@ -19,8 +19,8 @@ from bot.privacy import export_participant
 from bot.runtime import Runtime, open_runtime
 from bot.safeguarding.desk import AttentionError, Desk
 from bot.simulator import SimulatedPhone, enrolled_phone
-from bot.store.memory import MemoryStore
 from bot.store.records import OutboxItem
+from bot.store.scratch import ScratchStore
 from bot.wiring import due_work
 from tests.conftest import make_config
 
@@ -37,7 +37,7 @@ async def rt(clock: ManualClock) -> AsyncIterator[Runtime]:
         schedule={"quiet_hours": "21:00-09:00"},
         coordinators={"telegram_ids": [COORD_CHAT], "phones": [COORD_PHONE]},
         safeguarding={"escalate_after": "2h", "escalate_to": [ESCALATE_PHONE]})
-    runtime = await open_runtime(config, store=MemoryStore(), clock=clock, ids=SequentialIds())
+    runtime = await open_runtime(config, store=ScratchStore(), clock=clock, ids=SequentialIds())
     yield runtime
     await runtime.close()
 

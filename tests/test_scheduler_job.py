@@ -15,7 +15,7 @@ from bot.clock import SystemClock
 from bot.ids import SequentialIds
 from bot.runtime import open_runtime
 from bot.simulator import SimulatedPhone
-from bot.store.memory import MemoryStore
+from bot.store.scratch import ScratchStore
 from bot.wiring import round_service, scheduler_job
 from tests.rounds_support import project_config, project_dir
 
@@ -24,7 +24,7 @@ from tests.rounds_support import project_config, project_dir
 async def test_apscheduler_wakes_due_and_sends_a_round_and_its_reminder(tmp_path: Path) -> None:
     config = project_config(project_dir(tmp_path), schedule={"quiet_hours": ""})
     clock = SystemClock()
-    runtime = await open_runtime(config, store=MemoryStore(), clock=clock, ids=SequentialIds())
+    runtime = await open_runtime(config, store=ScratchStore(), clock=clock, ids=SequentialIds())
     from tests.rounds_support import Project
 
     p = Project(runtime, clock, None, round_service(runtime.conversations))  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import socket
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,8 +16,9 @@ from bot.channels.twilio_async import NeverSent
 from bot.config import Config
 from bot.delivery.transport import SendResult
 from bot.errors import AmbiguousSend, RateLimited, TransientError, Unreachable
-from bot.store.memory import MemoryStore
 from bot.store.records import Changes, OutboxItem
+from bot.store.scratch import ScratchStore
+from bot.store.sqlite import SqliteStore
 from tests.conftest import make_config
 from tests.fakes.server import ServedApp
 from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FakeTwilio
@@ -62,8 +64,8 @@ def fake(served: tuple[FakeTwilio, ServedApp]) -> FakeTwilio:
 
 
 @pytest.fixture
-async def store() -> AsyncIterator[MemoryStore]:
-    s = MemoryStore()
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    s = SqliteStore(tmp_path / "parley.db", fsync=False)  # transport tests: no disk waits
     await s.open()
     yield s
     await s.close()
@@ -71,7 +73,7 @@ async def store() -> AsyncIterator[MemoryStore]:
 
 @pytest.fixture
 async def transport(served: tuple[FakeTwilio, ServedApp],
-                    store: MemoryStore) -> AsyncIterator[TwilioTransport]:
+                    store: SqliteStore) -> AsyncIterator[TwilioTransport]:
     t = TwilioTransport(sms_config(served[1].base_url), store=store)
     t.ambiguous_grace = 0.05
     await t.start()
@@ -79,7 +81,7 @@ async def transport(served: tuple[FakeTwilio, ServedApp],
     await t.stop()
 
 
-async def queued(store: MemoryStore, text: str = "Hello", *, long_ok: bool = False,
+async def queued(store: SqliteStore, text: str = "Hello", *, long_ok: bool = False,
                  to: str = TO, attempts: int = 1) -> OutboxItem:
     item = OutboxItem(participant_id="p1", address=f"tel:{to}", channel="sms",
                       payload={"plain": text, "text": text, "long_ok": long_ok},
@@ -90,7 +92,7 @@ async def queued(store: MemoryStore, text: str = "Hello", *, long_ok: bool = Fal
 
 
 async def test_sends_with_callback_validity_and_segments(
-        fake: FakeTwilio, transport: TwilioTransport, store: MemoryStore) -> None:
+        fake: FakeTwilio, transport: TwilioTransport, store: SqliteStore) -> None:
     item = await queued(store, "Sorry – it’s “fine”…")  # system text is made GSM-7
     result = await transport.send(item)
     [record] = fake.messages
@@ -105,7 +107,7 @@ async def test_sends_with_callback_validity_and_segments(
 
 
 async def test_long_text_goes_as_parts_in_order(
-        fake: FakeTwilio, transport: TwilioTransport, store: MemoryStore) -> None:
+        fake: FakeTwilio, transport: TwilioTransport, store: SqliteStore) -> None:
     item = await queued(store, FINDING, long_ok=True)
     result = await transport.send(item)
     bodies = [m["body"] for m in fake.messages]
@@ -113,7 +115,7 @@ async def test_long_text_goes_as_parts_in_order(
     assert result.segments == 2 and result.provider_id == fake.messages[0]["sid"]
 
 
-async def test_partial_failure_resends_only_missing_parts(store: MemoryStore) -> None:
+async def test_partial_failure_resends_only_missing_parts(store: SqliteStore) -> None:
     ticks = Ticks()
     fake = FakeTwilio(enforce_limits=True, per_second=1, clock=ticks)
     with fake.serve() as srv:
@@ -136,7 +138,7 @@ async def test_partial_failure_resends_only_missing_parts(store: MemoryStore) ->
     ("429", RateLimited, None), ("500", TransientError, None),
     ("21610", Unreachable, 21610), ("21211", Unreachable, 21211),
     ("21614", Unreachable, 21614)])
-async def test_error_mapping(fake: FakeTwilio, transport: TwilioTransport, store: MemoryStore,
+async def test_error_mapping(fake: FakeTwilio, transport: TwilioTransport, store: SqliteStore,
                              kind: str, expected: type[Exception], code: int | None) -> None:
     fake.fail_next(to=TO, kind=kind)
     with pytest.raises(expected) as caught:
@@ -149,7 +151,7 @@ async def test_error_mapping(fake: FakeTwilio, transport: TwilioTransport, store
 
 
 async def test_rate_limit_wait_grows_with_attempts(
-        fake: FakeTwilio, transport: TwilioTransport, store: MemoryStore) -> None:
+        fake: FakeTwilio, transport: TwilioTransport, store: SqliteStore) -> None:
     fake.fail_next(to=TO, kind="429")
     with pytest.raises(RateLimited) as caught:
         await transport.send(await queued(store, attempts=4))
@@ -157,7 +159,7 @@ async def test_rate_limit_wait_grows_with_attempts(
 
 
 async def test_hang_is_looked_up_and_counts_as_sent(
-        fake: FakeTwilio, transport: TwilioTransport, store: MemoryStore) -> None:
+        fake: FakeTwilio, transport: TwilioTransport, store: SqliteStore) -> None:
     fake.fail_next(to=TO, kind="hang")
     result = await transport.send(await queued(store, "Are you there?"))
     [record] = fake.messages
@@ -166,7 +168,7 @@ async def test_hang_is_looked_up_and_counts_as_sent(
 
 
 async def test_drop_is_looked_up_and_resent_when_absent(
-        fake: FakeTwilio, transport: TwilioTransport, store: MemoryStore) -> None:
+        fake: FakeTwilio, transport: TwilioTransport, store: SqliteStore) -> None:
     fake.fail_next(to=TO, kind="drop")
     item = await queued(store, "Are you there?")
     with pytest.raises(TransientError, match="sending again"):
@@ -177,14 +179,14 @@ async def test_drop_is_looked_up_and_resent_when_absent(
 
 
 async def test_lookup_failing_leaves_it_ambiguous(
-        fake: FakeTwilio, transport: TwilioTransport, store: MemoryStore) -> None:
+        fake: FakeTwilio, transport: TwilioTransport, store: SqliteStore) -> None:
     fake.fail_next(to=TO, kind="drop")
     fake.fail_next(kind="500", method="list")
     with pytest.raises(AmbiguousSend):
         await transport.send(await queued(store, "Are you there?"))
 
 
-async def test_connection_refused_is_transient(store: MemoryStore) -> None:
+async def test_connection_refused_is_transient(store: SqliteStore) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again: nothing listens there
@@ -197,7 +199,7 @@ async def test_connection_refused_is_transient(store: MemoryStore) -> None:
 
 
 async def test_wrong_credentials_are_transient_not_the_persons_fault(
-        served: tuple[FakeTwilio, ServedApp], store: MemoryStore) -> None:
+        served: tuple[FakeTwilio, ServedApp], store: SqliteStore) -> None:
     transport = TwilioTransport(sms_config(served[1].base_url, auth_token="wrong" * 4),
                                 store=store)
     await transport.start()
@@ -207,7 +209,7 @@ async def test_wrong_credentials_are_transient_not_the_persons_fault(
 
 
 async def test_resolve_ambiguous_finds_sent_message_but_not_one_already_claimed(
-        fake: FakeTwilio, transport: TwilioTransport, store: MemoryStore) -> None:
+        fake: FakeTwilio, transport: TwilioTransport, store: SqliteStore) -> None:
     earlier = await queued(store, "Sorry, I need a number from 0 to 10.")
     await transport.send(earlier)  # the same words, sent and recorded for another row
     item = await queued(store, "Sorry, I need a number from 0 to 10.")
@@ -220,7 +222,7 @@ async def test_resolve_ambiguous_finds_sent_message_but_not_one_already_claimed(
 
 
 async def test_resolve_ambiguous_without_text_cannot_be_checked(
-        transport: TwilioTransport, store: MemoryStore) -> None:
+        transport: TwilioTransport, store: SqliteStore) -> None:
     item = await queued(store)
     item.payload, item.address = {}, ""
     with pytest.raises(AmbiguousSend):
@@ -235,7 +237,7 @@ async def test_channel_rechecks_ambiguous_rows_while_running(
     from bot.service import ParleyService
 
     config = sms_config(served[1].base_url)
-    runtime = await open_runtime(config, store=MemoryStore(), clock=ManualClock(NOW))
+    runtime = await open_runtime(config, store=ScratchStore(), clock=ManualClock(NOW))
     service = ParleyService(runtime, senders_paused=True)
     channel = SmsChannel(config)
     service.add_channel(channel)
@@ -261,7 +263,7 @@ async def test_channel_rechecks_ambiguous_rows_while_running(
 
 
 async def test_later_parts_take_and_give_back_pacing_slots(
-        fake: FakeTwilio, transport: TwilioTransport, store: MemoryStore) -> None:
+        fake: FakeTwilio, transport: TwilioTransport, store: SqliteStore) -> None:
     import asyncio
 
     from bot.delivery.pacing import SlidingWindow
@@ -274,7 +276,7 @@ async def test_later_parts_take_and_give_back_pacing_slots(
 
 
 async def test_a_message_twilio_can_never_take_is_rejected(
-        fake: FakeTwilio, transport: TwilioTransport, store: MemoryStore) -> None:
+        fake: FakeTwilio, transport: TwilioTransport, store: SqliteStore) -> None:
     from bot.errors import Rejected
 
     with pytest.raises(Rejected, match="21617"):

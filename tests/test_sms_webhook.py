@@ -18,8 +18,8 @@ from bot.ids import SequentialIds
 from bot.runtime import Runtime, open_runtime
 from bot.service import ParleyService
 from bot.simulator import enrolled_phone
-from bot.store.memory import MemoryStore
 from bot.store.records import Address, Changes, OutboxItem, Participant
+from bot.store.scratch import ScratchStore
 from bot.store.sms import SmsPart, advanced, summarise
 from bot.web.app import create_app
 from tests.conftest import T0, make_config
@@ -56,7 +56,7 @@ async def build(public_url: str = PUBLIC) -> tuple[App, SmsChannel]:
     config = make_config(server={"public_url": public_url},
                          sms={"account_sid": DEFAULT_ACCOUNT_SID,
                               "auth_token": DEFAULT_AUTH_TOKEN, "from_number": TWILIO_NUMBER})
-    runtime = await open_runtime(config, store=MemoryStore(), clock=ManualClock(T0),
+    runtime = await open_runtime(config, store=ScratchStore(), clock=ManualClock(T0),
                                  ids=SequentialIds())
     service = ParleyService(runtime, senders_paused=True)
     channel = SmsChannel(config)

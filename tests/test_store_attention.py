@@ -1,5 +1,5 @@
 """The store contract for the coordinators' inbox (``bot/store/attention.py``), run
-against MemoryStore and SqliteStore with the contract suite's own ``store`` fixture."""
+against every store with the contract suite's own ``store`` fixture."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from bot.store.records import Changes, EventRow, OutboxItem
 from tests import test_store_contract as contract
 from tests.test_store_contract import T0, address, person
 
-store = contract.store  # the contract suite's fixture: MemoryStore and SqliteStore
+store = contract.store  # the contract suite's fixture: every store implementation
 
 MIN = timedelta(minutes=1)
 

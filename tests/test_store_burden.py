@@ -1,4 +1,4 @@
-"""Contract: ``burden_usage`` (bot/store/burden.py) agrees on both stores."""
+"""Contract: ``burden_usage`` (bot/store/burden.py) agrees on every store."""
 
 from __future__ import annotations
 

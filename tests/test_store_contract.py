@@ -1,4 +1,5 @@
-"""One contract suite for every Store implementation (MemoryStore and SqliteStore), plus
+"""One contract suite for every Store implementation (SqliteStore; a PostgreSQL store joins
+the ``store`` fixture's parameters), plus
 the SQLite-only guarantees: durability across reopen, migrations, erasure really
 removing bytes from the file, and lock reporting."""
 
@@ -22,7 +23,6 @@ from bot.errors import AlreadyProcessed, ConfigError, StoreError
 from bot.store import open_store
 from bot.store import sqlite_schema as schema_module
 from bot.store.base import Store
-from bot.store.memory import MemoryStore
 from bot.store.postgres import PostgresStore
 from bot.store.records import (
     Address,
@@ -38,6 +38,7 @@ from bot.store.records import (
     QueuedFlow,
     Timer,
 )
+from bot.store.scratch import ScratchStore
 from bot.store.sqlite import SqliteStore
 
 ALL_MIGRATIONS = [number for number, _, _ in schema_module._migrations()]
@@ -59,15 +60,14 @@ TRICKY = [
 ]
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     clock = ManualClock(T0 + timedelta(days=1))
     s: Store
     if request.param == "postgres":
         s = PostgresStore(request.getfixturevalue("pg_url"), clock=clock)
     else:
-        s = (MemoryStore(clock=clock) if request.param == "memory"
-             else SqliteStore(tmp_path / "parley.db", clock=clock))
+        s = SqliteStore(tmp_path / "parley.db", clock=clock)
     await s.open()
     yield s
     await s.close()
@@ -763,7 +763,7 @@ def test_open_store_factory(tmp_path: Path) -> None:
     assert isinstance(s, SqliteStore) and s.path == tmp_path / "x.db"
     rel = open_store("sqlite:///data/parley.db")
     assert isinstance(rel, SqliteStore) and rel.path == Path("data/parley.db")
-    assert isinstance(open_store("memory://"), MemoryStore)
+    assert isinstance(open_store("memory://"), ScratchStore)
     pg = open_store("postgresql://u:hunter2@db.example:5432/parley?pool_size=3")
     assert isinstance(pg, PostgresStore) and "hunter2" not in repr(pg)
     for bad in ("mysql://x/y", "postgresql://u:hunter2@host", "sqlite://", "sqlite:///",

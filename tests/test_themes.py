@@ -1,6 +1,6 @@
 """Themes: coding free text in the dashboard (tag, merge), saturation in arrival order,
 the CSV round trip with ``parley themes export|import`` (errors as file:line), erasure
-and the store contract on both stores."""
+and the store contract on every store."""
 
 from __future__ import annotations
 

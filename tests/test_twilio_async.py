@@ -105,8 +105,8 @@ async def test_the_sms_transport_sends_again_after_a_stop_and_start(
     """A supervised restart stops and starts the transport: its HTTP session is closed
     on stop, so start must make a new one rather than keep the closed client."""
     from bot.channels.sms_transport import TwilioTransport
-    from bot.store.memory import MemoryStore
     from bot.store.records import Changes, OutboxItem
+    from bot.store.scratch import ScratchStore
     from tests.conftest import make_config
 
     fake, srv = served
@@ -114,7 +114,7 @@ async def test_the_sms_transport_sends_again_after_a_stop_and_start(
     config = make_config(sms={"account_sid": DEFAULT_ACCOUNT_SID,
                               "auth_token": DEFAULT_AUTH_TOKEN, "from_number": FROM,
                               "api_base_url": srv.base_url, "request_timeout": 2})
-    store = MemoryStore()
+    store = ScratchStore()
     await store.open()
     transport = TwilioTransport(config, store=store)
     for text in ("first", "second"):

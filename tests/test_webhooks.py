@@ -49,7 +49,7 @@ from tests.fakes.server import ServedApp
 
 SECRET = "test-webhook-secret"
 PHONE = "tel:+447700900123"
-store = contract.store  # the contract suite's fixture: MemoryStore and SqliteStore
+store = contract.store  # the contract suite's fixture: every store implementation
 ALL = ["answer.recorded", "answer.skipped", "flow.completed", "consent.given",
        "participant.opted_out", "round.completed"]
 

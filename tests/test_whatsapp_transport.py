@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +14,8 @@ import pytest
 from bot.channels.whatsapp_transport import WhatsAppTransport, release_held
 from bot.config import Config
 from bot.errors import Rejected, Unreachable
-from bot.store.memory import MemoryStore
 from bot.store.records import Address, Changes, InboxItem, OutboxItem, Participant
+from bot.store.sqlite import SqliteStore
 from tests.conftest import make_config
 from tests.fakes.server import ServedApp
 from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
@@ -49,33 +50,33 @@ def fake(served: tuple[FakeTwilioWhatsApp, ServedApp]) -> FakeTwilioWhatsApp:
 
 
 @pytest.fixture
-async def store() -> AsyncIterator[MemoryStore]:
-    s = MemoryStore()
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    s = SqliteStore(tmp_path / "parley.db", fsync=False)  # transport tests: no disk waits
     await s.open()
     yield s
     await s.close()
 
 
-async def transport_for(config: Config, store: MemoryStore) -> WhatsAppTransport:
+async def transport_for(config: Config, store: SqliteStore) -> WhatsAppTransport:
     t = WhatsAppTransport(config, store=store)
     await t.start()
     return t
 
 
-async def person(store: MemoryStore, *extra: tuple[str, str]) -> None:
+async def person(store: SqliteStore, *extra: tuple[str, str]) -> None:
     addresses = [Address(TO, "p1", "whatsapp", NOW)]
     addresses += [Address(a, "p1", ch, NOW) for a, ch in extra]  # type: ignore[arg-type]
     await store.import_participants([(Participant("p1", NOW, imported=True), addresses)])
 
 
-async def wrote(store: MemoryStore, fake: FakeTwilioWhatsApp, hours_ago: float) -> None:
+async def wrote(store: SqliteStore, fake: FakeTwilioWhatsApp, hours_ago: float) -> None:
     """The person's last WhatsApp message, as both Parley's inbox and Twilio saw it."""
     at = dt.datetime.now(dt.UTC) - dt.timedelta(hours=hours_ago)
     await store.inbox_put(InboxItem("whatsapp", f"SM{hours_ago}", TO, {"text": "hi"}, at))
     fake.note_inbound(TO, at)
 
 
-async def queued(store: MemoryStore, payload: dict[str, Any]) -> OutboxItem:
+async def queued(store: SqliteStore, payload: dict[str, Any]) -> OutboxItem:
     item = OutboxItem(participant_id="p1", address=TO, channel="whatsapp",
                       payload={"kind": "question", **payload}, created_at=NOW, not_before=NOW)
     await store.apply(Changes(outbox=[item]))
@@ -89,7 +90,7 @@ QUESTION = {"text": "Do you agree?", "plain": "Do you agree?\n1 Yes\n2 No",
 
 
 async def test_inside_the_window_free_text_with_numbered_options(
-        fake: FakeTwilioWhatsApp, store: MemoryStore,
+        fake: FakeTwilioWhatsApp, store: SqliteStore,
         served: tuple[FakeTwilioWhatsApp, ServedApp]) -> None:
     await person(store)
     await wrote(store, fake, hours_ago=23)
@@ -104,7 +105,7 @@ async def test_inside_the_window_free_text_with_numbered_options(
 
 
 async def test_choices_go_as_quick_reply_buttons_whose_ids_are_the_tokens(
-        fake: FakeTwilioWhatsApp, store: MemoryStore,
+        fake: FakeTwilioWhatsApp, store: SqliteStore,
         served: tuple[FakeTwilioWhatsApp, ServedApp]) -> None:
     buttons = fake.add_content("{{1}}", kind="twilio/quick-reply", approved=False, actions=[
         {"title": "{{2}}", "id": "{{3}}"}, {"title": "{{4}}", "id": "{{5}}"}])
@@ -121,7 +122,7 @@ async def test_choices_go_as_quick_reply_buttons_whose_ids_are_the_tokens(
 
 
 async def test_outside_the_window_the_configured_template_goes_with_variables(
-        fake: FakeTwilioWhatsApp, store: MemoryStore,
+        fake: FakeTwilioWhatsApp, store: SqliteStore,
         served: tuple[FakeTwilioWhatsApp, ServedApp]) -> None:
     invite = fake.add_content("Hello from {{1}}. {{2}}")
     await person(store)
@@ -138,7 +139,7 @@ async def test_outside_the_window_the_configured_template_goes_with_variables(
 
 
 async def test_twilio_saying_63016_turns_a_free_form_message_into_its_template(
-        fake: FakeTwilioWhatsApp, store: MemoryStore,
+        fake: FakeTwilioWhatsApp, store: SqliteStore,
         served: tuple[FakeTwilioWhatsApp, ServedApp]) -> None:
     invite = fake.add_content("{{2}}")
     await person(store)
@@ -154,7 +155,7 @@ async def test_twilio_saying_63016_turns_a_free_form_message_into_its_template(
 
 
 async def test_no_template_falls_back_to_another_address_and_says_so(
-        fake: FakeTwilioWhatsApp, store: MemoryStore,
+        fake: FakeTwilioWhatsApp, store: SqliteStore,
         served: tuple[FakeTwilioWhatsApp, ServedApp]) -> None:
     await person(store, ("tel:+447700900301", "sms"))
     transport = await transport_for(wa_config(served[1].base_url), store)
@@ -169,7 +170,7 @@ async def test_no_template_falls_back_to_another_address_and_says_so(
 
 
 async def test_nowhere_to_go_holds_the_message_until_the_person_writes(
-        fake: FakeTwilioWhatsApp, store: MemoryStore,
+        fake: FakeTwilioWhatsApp, store: SqliteStore,
         served: tuple[FakeTwilioWhatsApp, ServedApp]) -> None:
     await person(store)
     transport = await transport_for(wa_config(served[1].base_url), store)
@@ -189,7 +190,7 @@ async def test_nowhere_to_go_holds_the_message_until_the_person_writes(
 
 
 async def test_not_a_whatsapp_number_is_unreachable(
-        fake: FakeTwilioWhatsApp, store: MemoryStore,
+        fake: FakeTwilioWhatsApp, store: SqliteStore,
         served: tuple[FakeTwilioWhatsApp, ServedApp]) -> None:
     fake.not_on_whatsapp.add(TO)
     await person(store)
@@ -201,7 +202,7 @@ async def test_not_a_whatsapp_number_is_unreachable(
 
 
 async def test_the_goodbye_after_erasure_goes_although_its_inbox_rows_are_gone(
-        fake: FakeTwilioWhatsApp, store: MemoryStore,
+        fake: FakeTwilioWhatsApp, store: SqliteStore,
         served: tuple[FakeTwilioWhatsApp, ServedApp]) -> None:
     fake.note_inbound(TO)  # they just wrote DELETE; Parley erased the inbox rows since
     transport = await transport_for(wa_config(served[1].base_url), store)
@@ -215,7 +216,7 @@ async def test_the_goodbye_after_erasure_goes_although_its_inbox_rows_are_gone(
 
 
 async def test_a_template_send_whose_answer_was_lost_is_found_not_sent_twice(
-        fake: FakeTwilioWhatsApp, store: MemoryStore,
+        fake: FakeTwilioWhatsApp, store: SqliteStore,
         served: tuple[FakeTwilioWhatsApp, ServedApp]) -> None:
     invite = fake.add_content("Hello from {{1}}. {{2}}")
     await person(store)

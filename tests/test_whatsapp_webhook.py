@@ -21,8 +21,8 @@ from bot.runtime import Runtime, open_runtime
 from bot.service import ParleyService
 from bot.simulator import enrolled_phone
 from bot.store.media import MediaItem
-from bot.store.memory import MemoryStore
 from bot.store.records import Changes, OutboxItem
+from bot.store.scratch import ScratchStore
 from bot.store.sms import SmsPart
 from bot.web.app import create_app
 from tests.conftest import T0, make_config
@@ -71,7 +71,7 @@ async def app(served: tuple[FakeTwilioWhatsApp, ServedApp],
                          whatsapp={"from_number": "+447700900555"},
                          media={"folder": str(tmp_path / "media"), "max_bytes": 2048,
                                 "allowed_types": ["audio/", "image/"]})
-    runtime = await open_runtime(config, store=MemoryStore(), clock=ManualClock(T0),
+    runtime = await open_runtime(config, store=ScratchStore(), clock=ManualClock(T0),
                                  ids=SequentialIds())
     service = ParleyService(runtime, senders_paused=True)
     channel = WhatsAppChannel(config)

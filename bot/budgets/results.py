@@ -12,6 +12,7 @@ from bot.budgets.counting import Ballot, Project, equal_shares, greedy
 from bot.errors import ParleyError
 from bot.store.base import Store
 from bot.store.participation import Budget
+from bot.store.rounds_base import RoundsStore
 
 
 async def ballots_of(store: Store, budget: Budget) -> dict[str, Ballot]:
@@ -32,7 +33,7 @@ async def ballots_of(store: Store, budget: Budget) -> dict[str, Ballot]:
     return {pid: b for pid, b in found.items() if b}
 
 
-async def _points_rounds(store: Store, budget: Budget) -> bool:
+async def _points_rounds(store: RoundsStore, budget: Budget) -> bool:
     flows = {r.flow_id for r in await store.rounds_all() if r.vars.get("budget_id") == budget.id}
     return bool(flows) and all(f == "budget_points" for f in flows)
 

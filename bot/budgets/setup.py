@@ -14,8 +14,7 @@ from pathlib import Path
 
 from bot.errors import ImportRowError, ParleyError, Problem
 from bot.flows.models_many import MAX_OPTIONS
-from bot.store.base import Store
-from bot.store.participation import Budget, BudgetProject
+from bot.store.participation import Budget, BudgetProject, ParticipationStore
 
 
 def _cost(text: str) -> int | None:
@@ -60,7 +59,7 @@ def read_projects(path: Path, total: int) -> list[BudgetProject]:
     return projects
 
 
-async def create_budget(store: Store, *, title: str, total: int, currency: str,
+async def create_budget(store: ParticipationStore, *, title: str, total: int, currency: str,
                         options: Path, now: dt.datetime) -> Budget:
     if total <= 0:
         raise ParleyError("--total must be a whole number above 0")

@@ -125,7 +125,7 @@ class Conversations:
             if participant is None or participant.status == "erased":
                 return "unreachable"
             addr = await address_for(self.store, participant, address)
-            unit = Unit(participant, addr, self.clock.now())
+            unit = Unit(participant, addr, self.clock.now()).read_from_store()
             active = await self.store.active_session(participant_id)
             consent_first = self.pathway.consent_first(participant, flow_id)
             if active is not None or addr is None or consent_first:
@@ -164,7 +164,7 @@ class Conversations:
             addr = await address_for(self.store, participant, None)
             if addr is None:
                 return False
-            unit = Unit(participant, addr, self.clock.now())
+            unit = Unit(participant, addr, self.clock.now()).read_from_store()
             text = self.renderer.render(key, participant.locale, self.replies.data(participant))
             unit.reply(Output(text=text, plain=text, kind="notice"), session)
             unit.changes.outbox[-1].payload["kind"] = "reminder"
@@ -181,7 +181,7 @@ class Conversations:
             if participant is None or session is None:
                 return
             addr = await address_for(self.store, participant, None)
-            unit = Unit(participant, addr, self.clock.now())
+            unit = Unit(participant, addr, self.clock.now()).read_from_store()
             unit.changes.timers_clear_session.append(session.id)
             flow = await self._flow(session)
             if timer.kind == "expiry":
@@ -195,6 +195,7 @@ class Conversations:
         now = self.clock.now()
         word = classify(inbound.text) if inbound.kind == "text" else None
         invite: Invite | None = None
+        known = participant is not None  # read from the store, not admitted just now
         if participant is None:
             admitted = await self.enrolment.admit(inbound, word, now)
             if admitted is None:
@@ -206,6 +207,8 @@ class Conversations:
             assert found is not None
             address = found
         unit = Unit.for_inbound(inbound, participant, address, invite, now)
+        if known:
+            unit.read_from_store()
         if address.opted_out and word not in ("start", "yes", "help", "delete"):
             await self._commit(unit)  # nothing is sent to an opted-out address
             return
@@ -389,9 +392,12 @@ class Conversations:
         if sessions:
             changes.session, changes.more_sessions = sessions[0], sessions[1:]
         if unit.address is not None and unit.participant.status != "erased":
-            if not any(a.address == unit.address.address for a in changes.addresses):
-                changes.addresses.append(unit.address)
-            changes.participant = unit.participant
+            # rows as they were read are not written again (two statements a turn)
+            participant, address = unit.changed_rows()
+            if address is not None and not any(a.address == address.address
+                                               for a in changes.addresses):
+                changes.addresses.append(address)
+            changes.participant = participant
         await self.store.apply(changes)
         if self.after_attention is not None and any(e.name == ATTENTION_EVENT
                                                     for e in changes.events):

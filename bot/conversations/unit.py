@@ -4,8 +4,9 @@ outbox payload."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from bot.acks import ack_item
@@ -120,6 +121,24 @@ class Unit:
     """The answer to the button press being handled (``bot.acks``), if it was one."""
     distress: bool = False
     """A message in this unit matched a safeguarding phrase (``bot.safeguarding``)."""
+    stored: tuple[Participant, Address | None] | None = None
+    """Copies of the participant and address as read from the store (``read_from_store``):
+    the commit rewrites their rows only when they changed. None: written as they are."""
+
+    def read_from_store(self) -> Unit:
+        """Note that the participant and address are the store's rows as they stand."""
+        p = self.participant
+        self.stored = (replace(p, profile=copy.deepcopy(p.profile)),
+                       None if self.address is None else replace(self.address))
+        return self
+
+    def changed_rows(self) -> tuple[Participant | None, Address | None]:
+        """The participant and the address, each None when it is as it was read."""
+        if self.stored is None:
+            return self.participant, self.address
+        participant, address = self.stored
+        return (None if participant == self.participant else self.participant,
+                None if address == self.address else self.address)
 
     @classmethod
     def for_inbound(cls, inbound: Inbound, participant: Participant, address: Address,
@@ -149,13 +168,16 @@ class Unit:
         ))
 
 
+CHOICE_KEYS = ("key", "label", "value", "token")
+"""A ``Choice``'s fields in its own order: each button's entry in an outbox payload."""
+
+
 def payload_of(output: Output, session: Session | None) -> dict[str, Any]:
     """The outbox form of an engine output: everything a channel needs to send it."""
     return {
         "text": output.text, "plain": output.plain, "kind": output.kind, "node": output.node,
         "layout": output.layout, "long_ok": output.long_ok,
-        "choices": [{"key": c.key, "label": c.label, "value": c.value, "token": c.token}
-                    for c in output.choices],
+        "choices": [dict(zip(CHOICE_KEYS, c, strict=True)) for c in output.choices],
         "session_id": session.id if session else None,
         "flow_id": session.flow_id if session else None,
     }

@@ -19,6 +19,7 @@ from bot.errors import ParleyError
 from bot.store.base import Store
 from bot.store.records import Changes, Participant
 from bot.store.round_records import CENTS, LedgerEntry
+from bot.store.rounds_base import RoundsStore
 from bot.timing import zone
 
 NOT_EARNING = frozenset({"no_reply", "declined", "gave_up", "expired"})
@@ -67,7 +68,7 @@ class CreditRules:
         self.cap = (None if config.credits.cap_per_month is None
                     else to_cents(config.credits.cap_per_month))
 
-    async def earn(self, store: Store, changes: Changes, p: Participant, session: Session,
+    async def earn(self, store: RoundsStore, changes: Changes, p: Participant, session: Session,
                    outcome: str, now: dt.datetime) -> LedgerEntry | None:
         """Add the credit for a completion to ``changes`` (nothing if no rule applies)."""
         amount = self.rules.get(session.flow_id)
@@ -115,7 +116,7 @@ class Balance:
         return self.earned - self.exported - self.paid
 
 
-async def balances(store: Store) -> dict[str, Balance]:
+async def balances(store: RoundsStore) -> dict[str, Balance]:
     batches = {b.id: b for b in await store.payout_batches()}
     in_batch = await store.payout_of_entries()
     out: dict[str, Balance] = defaultdict(lambda: Balance(""))
@@ -137,7 +138,7 @@ async def balances(store: Store) -> dict[str, Balance]:
     return dict(out)
 
 
-async def balance_of(store: Store, participant_id: str) -> int | float:
+async def balance_of(store: RoundsStore, participant_id: str) -> int | float:
     """Payable credits earned so far (for BALANCE and /balance)."""
     cents = sum(e.amount for e in await store.ledger(participant_id=participant_id)
                 if e.payable)

@@ -25,6 +25,7 @@ from bot.csv_safe import write_csv_file
 from bot.errors import ParleyError
 from bot.store.base import Store
 from bot.store.round_records import AuditEntry, LedgerEntry, PayoutBatch
+from bot.store.rounds_base import RoundsStore
 
 PAYOUT_COLUMNS = ("batch", "period", "participant_id", "name", "payment_preference",
                   "credits", "value", "unit", "entries")
@@ -119,7 +120,8 @@ async def export(store: Store, config: Config, period: str, out: Path, *, actor:
     return result
 
 
-async def mark_paid(store: Store, batch_id: str, *, actor: str, now: dt.datetime) -> PayoutBatch:
+async def mark_paid(store: RoundsStore, batch_id: str, *, actor: str,
+                    now: dt.datetime) -> PayoutBatch:
     batch = await store.payout_get(batch_id)
     if batch is None:
         known = [b.id for b in await store.payout_batches()]

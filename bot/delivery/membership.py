@@ -1,14 +1,15 @@
 """Sharing a provider's rate limit among several ``parley serve`` processes.
 
-Telegram allows about 30 messages a second per *bot*, Twilio a rate per *number*: two
-processes each sending at the full rate would earn 429s. Each process keeps a short
-membership lease (``member:<process>``) in the shared database, renewed every
-``every`` seconds, and counts the live ones: every sender then keeps to
-``rate / members``. A process that dies stops renewing; within one lease length the others
-count one fewer and take up its share. A process joining is counted by the others at
-their next renewal, so for at most ``every`` seconds the total may exceed the limit by
-one process's share — the providers' own 429 handling (back-off, retry) covers that
-moment, and nothing is lost or reordered by it.
+Telegram allows about 30 messages a second per *bot* and about one a second per *chat*,
+Twilio a rate per *number*: two processes each sending at the full rate would earn 429s.
+Each process keeps a short membership lease (``member:<process>``) in the shared
+database, renewed every ``every`` seconds, and reads the live members (sorted, so every
+process sees the same list). Every sender then keeps to ``rate / members``, and sends only
+to the addresses whose hash falls in its part (index among members), so each person's
+messages leave from one process and its per-chat pacing holds. A process that dies stops
+renewing; within one lease length the others count one fewer and take up its share and
+its people. A process joining sends nothing for one and a half beats, the time the others
+take to count it, so together they stay under the limit.
 """
 
 from __future__ import annotations
@@ -33,6 +34,10 @@ class Members(LeasesStore, Protocol):
 
 
 class Paced(Protocol):
+    partition: tuple[int, int]
+    """``(index, count)``: this sender sends to the addresses whose hash falls in its
+    part (see ``OutboxSender.mine``)."""
+
     @property
     def window(self) -> SlidingWindow: ...
 
@@ -64,6 +69,7 @@ class Membership:
         self.every = every
         self.ttl = dt.timedelta(seconds=every * 3)
         self.windows = windows
+        self.senders: Callable[[], Iterable[Paced]] = tuple
         self.members = 1
         self._beats = 0
         self._service: Service | None = None
@@ -74,11 +80,13 @@ class Membership:
         now = self.clock.now()
         try:
             await self.store.lease_hold(MEMBER + self.holder, self.holder, now, self.ttl)
-            members = max(1, await self.store.lease_count(MEMBER, now))
+            holders = await self.store.lease_holders(MEMBER, now)
         except StoreError as exc:
             log.warning("delivery: membership not renewed (%s); keeping a 1/%d share",
                         exc, self.members)
             return self.members
+        members = max(1, len(holders))
+        index = holders.index(self.holder) if self.holder in holders else 0
         self._beats += 1
         # one died: its sends in flight are ambiguous now (and, now and then, in case a
         # death and a start fell between two beats)
@@ -89,6 +97,8 @@ class Membership:
         self.members = members
         for window in self.windows():
             window.share(members)
+        for sender in self.senders():  # each person's messages from one process only
+            sender.partition = (index, members)
         return members
 
     async def _recover(self, now: dt.datetime) -> None:
@@ -105,6 +115,7 @@ class Membership:
         others take to count this process and lower their share."""
         self._service = service
         self.windows = lambda: [s.window for s in service.senders.values()]
+        self.senders = lambda: service.senders.values()
         service.metrics.gauge("parley_processes", lambda: {(): float(self.members)})
         await self.beat()
         for window in self.windows():

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import zlib
 from collections.abc import Callable
 
 from bot.clock import Clock
@@ -72,6 +73,8 @@ class OutboxSender(AmbiguousSends):
         self.supervisor = supervisor or Supervisor(metrics)
         self.resend_ambiguous, self.resend_delay = resend_ambiguous, resend_delay
         self.window = SlidingWindow(transport.pacing.per_second)
+        self.partition = (0, 1)
+        """``(index, count)`` among the processes sharing the database (membership)."""
         self.per_chat = PerChat(transport.pacing.per_chat_per_second,
                                 burst=transport.pacing.per_chat_burst)
         self._queue: asyncio.Queue[OutboxItem] = asyncio.Queue(maxsize=workers * 2)
@@ -187,6 +190,12 @@ class OutboxSender(AmbiguousSends):
         self._due = {i: item for i in ids
                      if (item := known.get(i) or fetched.get(i)) is not None}
 
+    def mine(self, address: str) -> bool:
+        """Whether this process sends to ``address``: all of them alone; with several
+        processes sharing the database, the addresses in its part (``partition``)."""
+        index, count = self.partition
+        return count <= 1 or zlib.crc32(address.encode()) % count == index
+
     def _ready(self, due: list[OutboxItem]) -> list[OutboxItem]:
         """The oldest message of each chat that may be sent now, least recently served
         chat first: a broadcast then reaches every chat in turn, rather than chat by
@@ -195,7 +204,7 @@ class OutboxSender(AmbiguousSends):
         ready: list[OutboxItem] = []
         for item in due:
             assert item.id is not None
-            if item.id in self._in_flight:
+            if item.id in self._in_flight or not self.mine(item.address):
                 continue
             chat = item.address
             # acknowledging a button press is not a new message in the chat: it must

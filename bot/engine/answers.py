@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.engine.quick_init import quick_init
 from bot.engine.session import FieldValue
 from bot.flows.models import (
     ChoiceAnswer,
@@ -25,11 +26,13 @@ from bot.flows.models import (
 )
 
 
+@quick_init
 @dataclass(frozen=True)
 class Valid:
     value: FieldValue
 
 
+@quick_init
 @dataclass(frozen=True)
 class Invalid:
     reprompt: str
@@ -105,12 +108,13 @@ def _one_number(text: str) -> float | None:
 
 def parse_scale(answer: ScaleAnswer, text: str, labels: dict[int, str]) -> Parsed:
     """``labels`` are the rendered end labels, so "completely" picks the top point."""
-    invalid = Invalid("system.reprompt_scale", "not a number on the scale")
     value = _one_number(text)
     if value is None:
         t = simplify(text)
         matches = [point for point, label in labels.items() if simplify(label) == t]
-        return Valid(matches[0]) if len(matches) == 1 else invalid
+        if len(matches) == 1:
+            return Valid(matches[0])
+        return Invalid("system.reprompt_scale", "not a number on the scale")
     if value != int(value) or not answer.min <= value <= answer.max:
         return Invalid("system.reprompt_scale", "outside the scale")
     return Valid(int(value))

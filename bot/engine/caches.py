@@ -1,10 +1,11 @@
 """What a step may reuse from earlier steps, owned by whoever builds the
 ``StepContext``s (``Conversations``, for the runtime's lifetime).
 
-Every key is made of versions and names, never of a person's data: the renderer, the
+Every key is made of versions, names and digests, never of a person's data: the
+templates' digest (``Renderer.digest``, so a changed template is never served stale), the
 flow's id and version, the node id, the locale and a digest of the project's settings.
 A question whose text reads someone's name or answers is never stored here (see
-``step._Run.skeleton``), so erasing a person leaves nothing in these tables to forget.
+``questions.Questions.skeleton``), so erasing a person leaves nothing in these tables to forget.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ class Skeleton:
     buttons: tuple[tuple[str, str, FieldValue, str], ...]
 
 
-SkeletonKey = tuple[object, str, str, str, str, str]
-"""(renderer, flow id, flow version, node id, locale, project digest)."""
+SkeletonKey = tuple[str, str, str, str, str, str]
+"""(template digest, flow id, flow version, node id, locale, project digest)."""
 NodeKey = tuple[str, str, str]
 """(flow id, flow version, node id)."""
 
@@ -50,7 +51,7 @@ class StepCaches:
     context built without one gets its own, which lives as long as the context."""
 
     skeletons: dict[SkeletonKey, Skeleton] = field(default_factory=dict)
-    reads_data: dict[tuple[object, str, str, str, str], bool] = field(default_factory=dict)
+    reads_data: dict[tuple[str, str, str, str, str], bool] = field(default_factory=dict)
     label_keys: dict[NodeKey, tuple[str, ...]] = field(default_factory=dict)
     dynamic: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     """(flow id, version) → the questions whose options come with the round."""

@@ -12,6 +12,7 @@ from typing import Any
 from bot.engine import events
 from bot.engine.caches import Skeleton, StepCaches, project_digest
 from bot.engine.io import Output, OutputKind
+from bot.engine.quick_init import quick_init
 from bot.engine.session import FieldValue, Session
 from bot.errors import TemplateError
 from bot.flows import expressions
@@ -22,6 +23,7 @@ from bot.flows.models import (
 from bot.i18n.renderer import Renderer
 
 
+@quick_init
 @dataclass(frozen=True)
 class StepContext:
     """Everything besides the session that shapes a step; built once per participant."""
@@ -42,7 +44,13 @@ class StepContext:
     def project_key(self) -> str:
         return project_digest(self.project)
 
+    @property
+    def renderer_key(self) -> str:
+        """The templates' digest: a cache key part standing for their text."""
+        return self.renderer.digest
 
+
+@quick_init
 @dataclass(frozen=True)
 class StepResult:
     session: Session
@@ -83,6 +91,9 @@ class RunState:
         return self._data
 
     def render(self, key: str, node: str, **extra: Any) -> str:
+        fixed = self.ctx.renderer.fixed(key, self.session.locale)
+        if fixed is not None:  # reads nothing: no data to gather
+            return fixed
         data = {**self.data(), **extra}
         try:
             return self.ctx.renderer.render(key, self.session.locale, data)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
+from bot.engine.quick_init import quick_init
 from bot.engine.session import FieldValue
 
 
@@ -18,10 +19,18 @@ class Event:
         return type(self).__name__
 
     def payload(self) -> dict[str, Any]:
-        out = asdict(self)
-        for key, value in out.items():
+        """The fields as a new dict, datetimes as ISO text; what ``dataclasses.asdict``
+        gives, without its general recursion (every event of every turn is stored)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            name, value = f.name, getattr(self, f.name)
             if isinstance(value, dt.datetime):
-                out[key] = value.isoformat()
+                value = value.isoformat()
+            elif isinstance(value, list):  # a saved answer (str items): the caller's copy
+                value = list(value)
+            elif isinstance(value, dict):  # allocate's amounts (str -> int)
+                value = dict(value)
+            out[name] = value
         return out
 
 
@@ -153,3 +162,12 @@ class StatementWritten(Event):
     node: str | None
     text: str
     locale: str
+
+
+def _quicken(base: type[Event]) -> None:
+    for cls in base.__subclasses__():  # every event here is a frozen dataclass
+        quick_init(cls)
+        _quicken(cls)
+
+
+_quicken(Event)  # three or four events a step: built with one dict update each

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
+from bot.engine.quick_init import quick_init
 from bot.engine.session import FieldValue
 
 
+@quick_init
 @dataclass(frozen=True)
 class Begin:
     """Start the flow at its start node."""
@@ -15,6 +17,7 @@ class Begin:
     vars: dict[str, str] = field(default_factory=dict)
 
 
+@quick_init
 @dataclass(frozen=True)
 class Reply:
     """Text the person typed (or a keyword)."""
@@ -22,6 +25,7 @@ class Reply:
     text: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class Press:
     """A button pressed; ``token`` came from ``Choice.token`` of an earlier output."""
@@ -58,6 +62,7 @@ class Choice(NamedTuple):
     token: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class Output:
     """One message to the participant.

@@ -34,6 +34,9 @@ _WITH_ARGUMENT: dict[Keyword, re.Pattern[str]] = {
     "spend": re.compile(r"^(?:spend|gwario)\s+(\d{1,3}(?:\.\d{1,2})?)\s*(?:h|hrs?|hours?)?"
                         r"\s+(\S.{0,80})$", re.IGNORECASE | re.DOTALL),
 }
+_ARGUMENT_INITIALS = frozenset("psgPSG\u017f")
+"""Every letter that case-insensitively starts pause/saib or spend/gwario (``ſ`` matches
+``s``): any other reply skips those patterns."""
 _COMMANDS: dict[str, Keyword] = {
     "/stop": "stop", "/help": "help", "/skip": "skip", "/delete": "delete",
     "/balance": "balance", "/menu": "menu", "/start": "start", "/mydata": "mydata",
@@ -60,9 +63,10 @@ def classify(text: str) -> Keyword | None:
         command = stripped.split()[0].split("@")[0].lower()
         if command in _COMMANDS:
             return _COMMANDS[command]
-    for keyword, pattern in _WITH_ARGUMENT.items():
-        if pattern.match(stripped):
-            return keyword
+    if stripped[0] in _ARGUMENT_INITIALS:  # the words taking an argument start so
+        for keyword, pattern in _WITH_ARGUMENT.items():
+            if pattern.match(stripped):
+                return keyword
     word = normalise(stripped)
     if len(word) > 12:
         return None

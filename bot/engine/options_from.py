@@ -143,7 +143,10 @@ def for_input(flow: Flow, vars: Mapping[str, str], input: Input,
               caches: StepCaches | None = None) -> Flow:
     """``resolve`` for one step: a flow without such questions is returned as it is, and
     a beginning brings its own variables."""
-    if not has_dynamic(flow, caches):
+    dynamic = None if caches is None else caches.dynamic.get((flow.id, flow.version))
+    if dynamic is None:
+        dynamic = _dynamic(flow, caches)
+    if not dynamic:  # the usual case, in one lookup: ``step`` asks on every input
         return flow
     extra = input.vars if isinstance(input, Begin) else {}
     return resolve(flow, {**vars, **extra}, caches)

@@ -25,7 +25,7 @@ from bot.text.sms_encoding import measure
 def _reads_data(ctx: StepContext, flow: Flow, node_id: str, node: AskNode, locale: str) -> bool:
     """Whether any template of a question reads a person's data (cached per node/locale);
     text that reads only the project's settings is the same for everyone."""
-    key = (ctx.renderer, flow.id, flow.version, node_id, locale)
+    key = (ctx.renderer_key, flow.id, flow.version, node_id, locale)
     hit = ctx.caches.reads_data.get(key)
     if hit is not None:
         return hit
@@ -52,6 +52,11 @@ def _label_keys(caches: StepCaches, flow: Flow, node_id: str, node: AskNode) -> 
     return StepCaches.keep(caches.label_keys, key, keys)
 
 
+def _dynamic_options(node: AskNode) -> bool:
+    """Whether the question's options come with the round (``options_from``)."""
+    answer = node.answer
+    return (isinstance(answer, MultiAnswer | RankingAnswer | AllocateAnswer)
+            and answer.options_from is not None)
 
 
 class Questions(RunState):
@@ -70,27 +75,28 @@ class Questions(RunState):
     def skeleton(self, node_id: str, node: AskNode) -> Skeleton:
         """Everything about a question except its button tokens, memoised: the same
         question to thousands of people is worked out once per locale."""
-        local_key = (node_id, self.session.locale)
+        locale = self.session.locale
+        local_key = (node_id, locale)
         cached = self._skeletons.get(local_key)
         if cached is not None:
             return cached
-        locale = self.session.locale
-        if getattr(node.answer, "options_from", None) is not None or _reads_data(
-                self.ctx, self.flow, node_id, node, locale):
+        shared = self.ctx.caches.skeletons
+        key = (self.ctx.renderer.digest, self.flow.id, self.flow.version, node_id, locale,
+               self.ctx.project_key)  # the digest itself: no property call per question
+        found = shared.get(key)
+        if found is not None:  # only questions that read nobody's data are ever kept
+            self._skeletons[local_key] = found
+            return found
+        if _dynamic_options(node) or _reads_data(self.ctx, self.flow, node_id, node, locale):
             # options that came with the round, or rendered with this person's name or
             # answers: never kept beyond this step, so no cache is keyed by (or full of)
             # anyone's data, and one round's options never show in another
             fresh = self.build_skeleton(node_id, node)
             self._skeletons[local_key] = fresh
             return fresh
-        shared = self.ctx.caches.skeletons
-        key = (self.ctx.renderer, self.flow.id, self.flow.version, node_id, locale,
-               self.ctx.project_key)
-        found = shared.get(key)
-        if found is None:
-            found = self.build_skeleton(node_id, node)
-            if not any(isinstance(e, events.FlowErrored) for e in self.events):
-                StepCaches.keep(shared, key, found)  # only what rendered without error
+        found = self.build_skeleton(node_id, node)
+        if not any(isinstance(e, events.FlowErrored) for e in self.events):
+            StepCaches.keep(shared, key, found)  # only what rendered without error
         self._skeletons[local_key] = found
         return found
 
@@ -143,11 +149,13 @@ class Questions(RunState):
         return Skeleton(button_text, plain, entries, layout, scale_labels,
                          node.sms_long is not None, buttons)
 
-    def choices(self, node_id: str, node: AskNode) -> tuple[Choice, ...]:
+    def choices(self, node_id: str, node: AskNode,
+                sk: Skeleton | None = None) -> tuple[Choice, ...]:
         prefix = f"{self.session.id[-8:]}.{self.session.asked}."
         make = tuple.__new__  # NamedTuple's own __new__ is a Python-level wrapper: 2x slower
+        buttons = (sk or self.skeleton(node_id, node)).buttons
         base = tuple([make(Choice, (k, label, value, prefix + suffix))
-                      for k, label, value, suffix in self.skeleton(node_id, node).buttons])
+                      for k, label, value, suffix in buttons])
         if isinstance(node.answer, many.TAPPED):
             return many.controls(node.answer, base, many.current(self.session), prefix,
                                  self.renders(node_id))
@@ -165,7 +173,7 @@ class Questions(RunState):
             return Output(text=text, plain=sk.plain, kind="question", node=node_id,
                           choices=self.choices(node_id, node), layout="list",
                           long_ok=sk.long_ok)
-        return Output(text=sk.text, plain=sk.plain, kind="question", node=node_id,
-                      choices=self.choices(node_id, node), layout=sk.layout,  # type: ignore[arg-type]
-                      long_ok=sk.long_ok)
+        # positional: this runs for nearly every step
+        return Output(sk.text, sk.plain, "question", node_id, self.choices(node_id, node, sk),
+                      sk.layout, sk.long_ok)  # type: ignore[arg-type]
 

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
+from bot.engine.quick_init import quick_init
 from bot.flows.models import AnswerKind, Flow
 
 SessionStatus = Literal["active", "waiting", "completed", "expired", "stopped"]
@@ -57,6 +58,7 @@ def _kind_matches(kind: AnswerKind, value: FieldValue) -> bool:
     return False
 
 
+@quick_init
 @dataclass(frozen=True)
 class Session:
     """Immutable: the engine returns a new Session for every step."""

@@ -255,7 +255,8 @@ def begin(
 def step(flow: Flow, session: Session, input: Input, now: dt.datetime,
          ctx: StepContext) -> StepResult:
     """Apply one input to one session."""
-    flow = options_from.for_input(flow, session.vars, input, ctx.caches)
+    if ctx.caches.dynamic.get((flow.id, flow.version)) != ():  # () : none, the usual
+        flow = options_from.for_input(flow, session.vars, input, ctx.caches)
     run = _Run(flow, session, now, ctx)
     node = flow.nodes[session.node]
     if isinstance(input, Begin):

@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 
 from bot.errors import ParleyError
-from bot.store.base import Store
 from bot.store.round_records import Finding
+from bot.store.rounds_base import RoundsStore
 
 _CHANGES = re.compile(r"^##\s*what\s+(we\s+)?changed\s*:?\s*$", re.IGNORECASE)
 
@@ -44,7 +44,7 @@ def parse_finding(text: str, file: str) -> tuple[str, str, str]:
     return title, text_out, " ".join(" ".join(changes).split())
 
 
-async def publish(store: Store, path: Path, *, replaces: str | None, actor: str,
+async def publish(store: RoundsStore, path: Path, *, replaces: str | None, actor: str,
                   now: dt.datetime) -> Finding:
     """Store a new draft (``F<n>``) or a new version of one (``F<n>.<v>``)."""
     try:

@@ -25,6 +25,7 @@ from bot.findings.summary import lineage, summarise
 from bot.i18n.renderer import Renderer
 from bot.store.base import Store
 from bot.store.round_records import Finding
+from bot.store.rounds_base import RoundsStore
 
 Outcome = Literal["taken", "partly", "not"]
 OUTCOMES: tuple[str, ...] = ("taken", "partly", "not")
@@ -44,7 +45,7 @@ class Comment:
         return f"C{self.id}"
 
 
-async def _finding(store: Store, finding_id: str) -> Finding:
+async def _finding(store: RoundsStore, finding_id: str) -> Finding:
     found = await store.finding_get(finding_id)
     if found is None:
         raise ParleyError(f"no finding '{finding_id}'")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from bot.store.base import Store
 from bot.store.round_records import Finding
+from bot.store.rounds_base import RoundsStore
 
 VIEWS = ("agree", "partly", "disagree")
 
@@ -85,7 +86,7 @@ async def summarise(store: Store, finding: Finding) -> VersionSummary:
     return summary
 
 
-async def lineage(store: Store, finding_id: str) -> list[Finding]:
+async def lineage(store: RoundsStore, finding_id: str) -> list[Finding]:
     """Every version of the finding ``finding_id`` belongs to, oldest first."""
     every = await store.findings_all()
     found = next((f for f in every if f.id == finding_id), None)

@@ -9,8 +9,7 @@ from pathlib import Path
 
 from bot.errors import ParleyError
 from bot.findings.publish import parse_finding
-from bot.store.base import Store
-from bot.store.participation import FindingTranslation
+from bot.store.participation import FindingTranslation, ParticipationStore
 from bot.store.round_records import Finding
 
 
@@ -41,14 +40,14 @@ def read_translations(specs: list[str], locales: list[str]
     return parsed
 
 
-async def store_translations(store: Store, finding: Finding,
+async def store_translations(store: ParticipationStore, finding: Finding,
                              parsed: list[tuple[str, str, str, str]]) -> None:
     for locale, title, text, changes in parsed:
         await store.finding_translation_put(FindingTranslation(finding.id, locale, title,
                                                                text, changes))
 
 
-async def translation_vars(store: Store, finding: Finding) -> dict[str, str]:
+async def translation_vars(store: ParticipationStore, finding: Finding) -> dict[str, str]:
     """``finding_title_cy``, ``finding_text_cy``, ``we_did_cy``… for a round's flow."""
     out: dict[str, str] = {}
     for locale, t in (await store.finding_translations(finding.id)).items():

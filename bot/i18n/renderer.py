@@ -9,6 +9,7 @@ printed as written, never evaluated.
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -37,6 +38,15 @@ def _flatten(prefix: str, table: Mapping[str, Any], out: dict[str, str]) -> None
             out[full] = value
 
 
+def _digest(default_locale: str, sources: Mapping[tuple[str, str], str]) -> str:
+    h = hashlib.blake2b(digest_size=12)
+    h.update(default_locale.encode())
+    for (locale, key), text in sorted(sources.items()):
+        for part in (locale, key, text):
+            h.update(b"\x1f" + part.encode("utf-8", "surrogatepass"))
+    return h.hexdigest()
+
+
 class Renderer:
     """Compiled templates for every locale, with fallback to the default locale."""
 
@@ -60,6 +70,9 @@ class Renderer:
         self._sources = {(locale, key): text for locale, table in sources.items()
                          for key, text in table.items()}
         self._origins = dict(origins or {})
+        self.digest = _digest(default_locale, self._sources)
+        """Stands for every template's text (and the default locale): caches of rendered
+        text are keyed by it, so a changed template is never served from before."""
         problems: list[Problem] = []
         for locale, table in sources.items():
             compiled: dict[str, Template] = {}
@@ -169,6 +182,12 @@ class Renderer:
         if self.has(key, self.default_locale):
             return self.default_locale
         return None
+
+    def fixed(self, key: str, locale: str) -> str | None:
+        """The text of ``key`` when its template reads no variable (None otherwise): the
+        same for everyone, so callers can skip gathering data for it."""
+        found = self.resolve_locale(key, locale)
+        return None if found is None else self._static.get((found, key))
 
     def render(self, key: str, locale: str, data: Mapping[str, Any] | None = None) -> str:
         """Render ``key`` in ``locale`` (falling back to the default locale)."""

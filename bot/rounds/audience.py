@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import ParleyError
-from bot.store.base import Store
 from bot.store.round_records import Candidate
+from bot.store.rounds_base import RoundsStore
 
 ID_COLUMNS = ("participant_id", "id")
 
@@ -63,7 +63,7 @@ def parse_audience(spec: str, base: Path | None = None) -> Audience:
     raise ParleyError(f"audience '{spec}' should be all, cohort:NAME, tag:T or ids:FILE.csv")
 
 
-async def audience_candidates(store: Store, audience: Audience) -> list[Candidate]:
+async def audience_candidates(store: RoundsStore, audience: Audience) -> list[Candidate]:
     """Everyone the audience names who may be sent a round (not erased or declined)."""
     if audience.kind == "cohort":
         return await store.candidates(cohort=audience.value)

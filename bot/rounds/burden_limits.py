@@ -22,8 +22,7 @@ from bot.burden.pause import paused_until
 from bot.config import Config
 from bot.contact_prefs import prefs_of
 from bot.rounds.steps import finish
-from bot.store.base import Store
-from bot.store.burden import Usage
+from bot.store.burden import BurdenStore, Usage
 from bot.store.records import Participant
 from bot.store.round_records import Candidate, Round, RoundTarget
 from bot.timing import next_allowed
@@ -67,7 +66,7 @@ def free_from(usage: Usage | None, at: dt.datetime, needed: int, limit: int) -> 
     return recent[drop - 1] + WEEK
 
 
-async def apply_limits(store: Store, config: Config, item: Round,
+async def apply_limits(store: BurdenStore, config: Config, item: Round,
                        targets: Sequence[RoundTarget], flow_messages: int,
                        people: Sequence[Candidate]) -> BurdenReport:
     """Leave out or delay the planned targets over their budget (changed in place)."""

@@ -1,4 +1,5 @@
-"""Persistence: a narrow async repository on SQLite or PostgreSQL (and in memory)."""
+"""Persistence: a narrow async repository on SQLite or PostgreSQL (``memory://``: SQLite
+on a scratch file)."""
 
 from __future__ import annotations
 
@@ -11,16 +12,17 @@ def open_store(url: str) -> Store:
     """The store a ``[store] url`` names (not yet opened: call ``await store.open()``).
 
     ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db`` is a SQLite file;
-    ``memory://`` keeps everything in memory for the life of the process;
+    ``memory://`` keeps nothing: a SQLite file in a private temporary folder, deleted
+    when the store is closed;
     ``postgresql://user:password@host:5432/database`` is a PostgreSQL database.
     """
-    from bot.store.memory import MemoryStore
+    from bot.store.scratch import ScratchStore
     from bot.store.sqlite import SqliteStore
 
     if url.startswith("sqlite:"):
         return SqliteStore.from_url(url)
     if url.startswith("memory://"):
-        return MemoryStore()
+        return ScratchStore()
     if url.startswith(("postgresql://", "postgres://")):
         from bot.store.postgres import PostgresStore  # asyncpg only when used
 

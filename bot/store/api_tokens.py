@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
-import aiosqlite
-
 from bot.errors import StoreError
 from bot.store.records import Address, AnswerRow, Participant
+from bot.store.sql_runner import SqlRow, SqlRunner
 from bot.store.sqlite_codec import (
     _address,
     _answer,
@@ -90,16 +87,7 @@ def api_store(store: object) -> ApiStore:
     return store
 
 
-class _Sqlite(Protocol):
-    """What the mixin uses of ``SqliteStore``."""
-
-    def _write(self, *, durable: bool = True
-               ) -> AbstractAsyncContextManager[aiosqlite.Connection]: ...
-
-    async def _all(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]: ...
-
-
-def _token(row: sqlite3.Row) -> ApiToken:
+def _token(row: SqlRow) -> ApiToken:
     scope: Scope = "write" if row["scope"] == "write" else "read"
     return ApiToken(name=str(row["name"]), scope=scope, token_hash=str(row["token_hash"]),
                     created_at=parse_dt(row["created_at"]), created_by=str(row["created_by"]),
@@ -107,10 +95,10 @@ def _token(row: sqlite3.Row) -> ApiToken:
                     revoked_at=opt_parse_dt(row["revoked_at"]), id=int(row["id"]))
 
 
-class SqliteApiTokens:
+class SqliteApiTokens(SqlRunner):
     """Mixed into SqliteStore."""
 
-    async def api_token_add(self: _Sqlite, token: ApiToken) -> ApiToken:
+    async def api_token_add(self, token: ApiToken) -> ApiToken:
         async with self._write() as db:
             try:
                 cursor = await db.execute(
@@ -125,19 +113,19 @@ class SqliteApiTokens:
             token.id = cursor.lastrowid
         return token
 
-    async def api_tokens(self: _Sqlite) -> list[ApiToken]:
+    async def api_tokens(self) -> list[ApiToken]:
         return [_token(r) for r in await self._all("SELECT * FROM api_tokens ORDER BY id")]
 
-    async def api_token_by_hash(self: _Sqlite, token_hash: str) -> ApiToken | None:
+    async def api_token_by_hash(self, token_hash: str) -> ApiToken | None:
         rows = await self._all("SELECT * FROM api_tokens WHERE token_hash = ?", (token_hash,))
         return _token(rows[0]) if rows else None
 
-    async def api_token_used(self: _Sqlite, token_id: int, at: dt.datetime) -> None:
+    async def api_token_used(self, token_id: int, at: dt.datetime) -> None:
         async with self._write(durable=False) as db:
             await db.execute("UPDATE api_tokens SET last_used_at = ? WHERE id = ?",
                              (dt_text(at), token_id))
 
-    async def api_token_revoke(self: _Sqlite, name_or_id: str,
+    async def api_token_revoke(self, name_or_id: str,
                                at: dt.datetime) -> ApiToken | None:
         async with self._write() as db:  # a name wins over an id that reads the same
             rows = list(await db.execute_fetchall(
@@ -153,7 +141,7 @@ class SqliteApiTokens:
                                  (dt_text(at), found.id))
         return found
 
-    async def answers_page(self: _Sqlite, *, after_id: int, limit: int,
+    async def answers_page(self, *, after_id: int, limit: int,
                            flow_id: str | None = None,
                            round_id: str | None = None) -> list[AnswerRow]:
         sql, params = "SELECT * FROM answers WHERE id > ?", list[object]([after_id])
@@ -164,7 +152,7 @@ class SqliteApiTokens:
         rows = await self._all(sql + " ORDER BY id LIMIT ?", (*params, limit))
         return [_answer(r) for r in rows]
 
-    async def participants_page(self: _Sqlite, *, after_id: str, limit: int
+    async def participants_page(self, *, after_id: str, limit: int
                                 ) -> list[tuple[Participant, list[Address]]]:
         people = [_participant(r) for r in await self._all(
             "SELECT * FROM participants WHERE id > ? AND status != 'erased' "

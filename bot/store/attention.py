@@ -1,4 +1,4 @@
-"""Store methods for the coordinators' inbox ("needs attention"), for both stores.
+"""Store methods for the coordinators' inbox ("needs attention") (the SQL mixin).
 
 An item is projected from one committed ``AttentionNeeded`` event: the event is written
 in the same transaction as the message that caused it, and ``attention_open`` inserts
@@ -8,14 +8,13 @@ never lost and coordinators are never alerted twice for one message.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from bot.store.records import EventRow, OutboxItem
+from bot.store.sql_runner import SqlRow, SqlRunner
 
 AttentionKind = Literal["distress", "help", "unprompted", "late"]
 AttentionStatus = Literal["open", "acknowledged", "done"]
@@ -81,7 +80,7 @@ def _p(value: str | None) -> dt.datetime | None:
     return None if value is None else dt.datetime.fromisoformat(value)
 
 
-def _item(row: sqlite3.Row) -> AttentionItem:
+def _item(row: SqlRow) -> AttentionItem:
     created = _p(row["created_at"])
     assert created is not None
     return AttentionItem(
@@ -93,10 +92,10 @@ def _item(row: sqlite3.Row) -> AttentionItem:
         id=row["id"])
 
 
-class SqliteAttention:
+class SqliteAttention(SqlRunner):
     """Mixed into SqliteStore."""
 
-    async def attention_new_events(self: Any, limit: int = 200) -> list[EventRow]:
+    async def attention_new_events(self, limit: int = 200) -> list[EventRow]:
         from bot.store.sqlite_codec import _event
 
         rows = await self._all(
@@ -105,7 +104,7 @@ class SqliteAttention:
             (EVENT, limit))
         return [_event(r) for r in rows]
 
-    async def attention_open(self: Any, item: AttentionItem, alerts: Alerts) -> bool:
+    async def attention_open(self, item: AttentionItem, alerts: Alerts) -> bool:
         from bot.store.sqlite_codec import _INSERT_OUTBOX, _outbox_params
 
         async with self._write() as db:
@@ -120,11 +119,11 @@ class SqliteAttention:
             await db.executemany(_INSERT_OUTBOX, [_outbox_params(a) for a in alerts(item)])
         return True
 
-    async def attention_get(self: Any, item_id: int) -> AttentionItem | None:
+    async def attention_get(self, item_id: int) -> AttentionItem | None:
         row = await self._one("SELECT * FROM attention WHERE id = ?", (item_id,))
         return None if row is None else _item(row)
 
-    async def attention_list(self: Any, *, status: str | None = None,
+    async def attention_list(self, *, status: str | None = None,
                              participant_id: str | None = None) -> list[AttentionItem]:
         where, params = [], []
         if status is not None:
@@ -137,11 +136,11 @@ class SqliteAttention:
         rows = await self._all(f"SELECT * FROM attention{clause} ORDER BY id DESC", params)
         return [_item(r) for r in rows]
 
-    async def attention_count(self: Any, status: str = "open") -> int:
+    async def attention_count(self, status: str = "open") -> int:
         row = await self._one("SELECT COUNT(*) FROM attention WHERE status = ?", (status,))
         return int(row[0]) if row is not None else 0
 
-    async def attention_ack(self: Any, item_id: int, by: str, at: dt.datetime) -> bool:
+    async def attention_ack(self, item_id: int, by: str, at: dt.datetime) -> bool:
         async with self._write() as db:
             cursor = await db.execute(
                 "UPDATE attention SET acked_by = ?, acked_at = ?, status = CASE WHEN "
@@ -149,7 +148,7 @@ class SqliteAttention:
                 "WHERE id = ? AND acked_at IS NULL", (by, _t(at), item_id))
             return bool(cursor.rowcount)
 
-    async def attention_done(self: Any, item_id: int, by: str, at: dt.datetime) -> bool:
+    async def attention_done(self, item_id: int, by: str, at: dt.datetime) -> bool:
         async with self._write() as db:
             cursor = await db.execute(
                 "UPDATE attention SET status = 'done', done_by = ?, done_at = ?, "
@@ -157,13 +156,13 @@ class SqliteAttention:
                 "WHERE id = ? AND status != 'done'", (by, _t(at), by, _t(at), item_id))
             return bool(cursor.rowcount)
 
-    async def attention_escalations_due(self: Any, now: dt.datetime) -> list[AttentionItem]:
+    async def attention_escalations_due(self, now: dt.datetime) -> list[AttentionItem]:
         rows = await self._all(
             "SELECT * FROM attention WHERE acked_at IS NULL AND escalated_at IS NULL "
             "AND escalate_at IS NOT NULL AND escalate_at <= ? ORDER BY id", (_t(now),))
         return [_item(r) for r in rows]
 
-    async def attention_escalate(self: Any, item_id: int, alerts: Sequence[OutboxItem],
+    async def attention_escalate(self, item_id: int, alerts: Sequence[OutboxItem],
                                  at: dt.datetime) -> bool:
         from bot.store.sqlite_codec import _INSERT_OUTBOX, _outbox_params
 
@@ -174,88 +173,4 @@ class SqliteAttention:
             if cursor.rowcount == 0:
                 return False
             await db.executemany(_INSERT_OUTBOX, [_outbox_params(a) for a in alerts])
-        return True
-
-
-class MemoryAttention:
-    """Mixed into MemoryStore."""
-
-    def _attention(self: Any) -> dict[int, AttentionItem]:
-        found: dict[int, AttentionItem] = self.__dict__.setdefault("_attention_rows", {})
-        return found
-
-    def _queue_alerts(self: Any, alerts: Sequence[OutboxItem]) -> None:
-        for alert in alerts:
-            row = copy.deepcopy(alert)
-            row.id = alert.id = self._next_id("outbox")
-            self._outbox[row.id] = row
-
-    async def attention_new_events(self: Any, limit: int = 200) -> list[EventRow]:
-        self._check()
-        done = max((i.event_id for i in self._attention().values()), default=0)
-        found = [e for k, e in sorted(self._events.items()) if e.name == EVENT and k > done]
-        return copy.deepcopy(found[:limit])
-
-    async def attention_open(self: Any, item: AttentionItem, alerts: Alerts) -> bool:
-        self._check()
-        rows = self._attention()
-        if any(i.event_id == item.event_id for i in rows.values()):
-            return False
-        item.id = self._next_id("attention")
-        messages = alerts(item)
-        rows[item.id] = copy.deepcopy(item)
-        self._queue_alerts(messages)
-        return True
-
-    async def attention_get(self: Any, item_id: int) -> AttentionItem | None:
-        self._check()
-        found: AttentionItem | None = self._attention().get(item_id)
-        return copy.deepcopy(found)
-
-    async def attention_list(self: Any, *, status: str | None = None,
-                             participant_id: str | None = None) -> list[AttentionItem]:
-        self._check()
-        found = [i for i in self._attention().values()
-                 if (status is None or i.status == status)
-                 and (participant_id is None or i.participant_id == participant_id)]
-        return copy.deepcopy(sorted(found, key=lambda i: -(i.id or 0)))
-
-    async def attention_count(self: Any, status: str = "open") -> int:
-        self._check()
-        return sum(1 for i in self._attention().values() if i.status == status)
-
-    async def attention_ack(self: Any, item_id: int, by: str, at: dt.datetime) -> bool:
-        self._check()
-        item = self._attention().get(item_id)
-        if item is None or item.acked_at is not None:
-            return False
-        item.acked_by, item.acked_at = by, at
-        if item.status == "open":
-            item.status = "acknowledged"
-        return True
-
-    async def attention_done(self: Any, item_id: int, by: str, at: dt.datetime) -> bool:
-        self._check()
-        item = self._attention().get(item_id)
-        if item is None or item.status == "done":
-            return False
-        item.status, item.done_by, item.done_at = "done", by, at
-        item.acked_by, item.acked_at = item.acked_by or by, item.acked_at or at
-        return True
-
-    async def attention_escalations_due(self: Any, now: dt.datetime) -> list[AttentionItem]:
-        self._check()
-        found = [i for i in self._attention().values()
-                 if i.acked_at is None and i.escalated_at is None
-                 and i.escalate_at is not None and i.escalate_at <= now]
-        return copy.deepcopy(sorted(found, key=lambda i: i.id or 0))
-
-    async def attention_escalate(self: Any, item_id: int, alerts: Sequence[OutboxItem],
-                                 at: dt.datetime) -> bool:
-        self._check()
-        item = self._attention().get(item_id)
-        if item is None or item.acked_at is not None or item.escalated_at is not None:
-            return False
-        item.escalated_at = at
-        self._queue_alerts(alerts)
         return True

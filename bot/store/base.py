@@ -1,8 +1,8 @@
 """The repository interface every store implements.
 
-``SqliteStore`` is the real one; ``MemoryStore`` is its in-memory twin for fast tests and
-the simulator. ``tests/test_store_contract.py`` runs one suite against both, so a
-PostgreSQL store can later be added by passing the same suite.
+``SqliteStore`` implements it (``ScratchStore``, a ``SqliteStore`` on a temporary file,
+serves ``memory://``, the simulator and the tests). ``tests/test_store_contract.py`` is
+the one suite every implementation passes, so a PostgreSQL store is added by passing it.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-import aiosqlite
+from bot.store.sql_runner import SqlConnection
 
 CHUNK = 200
 """Rows a statement: 200 × 15 columns stays far below SQLite's 32,766 parameters."""
@@ -33,7 +33,7 @@ def multi_row(sql: str, count: int) -> str:
     return f"{head}VALUES {', '.join([row.strip()] * count)} RETURNING id"
 
 
-async def insert_rows(db: aiosqlite.Connection, sql: str,
+async def insert_rows(db: SqlConnection, sql: str,
                       rows: Sequence[Sequence[Any]]) -> list[int]:
     """Insert ``rows`` with ``sql`` (one row's ``INSERT … VALUES (?, …)``) in as few
     statements as possible; the new ids, in the order of ``rows``."""

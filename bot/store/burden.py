@@ -1,4 +1,4 @@
-"""Store methods for burden limits (``[burden]``), for both stores (mixed into each).
+"""Store methods for burden limits (``[burden]``) (the SQL mixin).
 
 Planning a round asks, for everyone at once, how many messages each person was sent in
 the past week and which rounds reach them around the round's own time: two queries,
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
+
+from bot.store.sql_runner import SqlRunner
 
 NOT_MESSAGES = ("press_ack", "test")
 """Outbox kinds that are not messages to a person (a button's spinner, a test send)."""
@@ -40,10 +42,10 @@ class BurdenStore(Protocol):
         oldest first (the scheduler's check before a round reminder)."""
 
 
-class SqliteBurden:
+class SqliteBurden(SqlRunner):
     """Mixed into SqliteStore."""
 
-    async def burden_usage(self: Any, messages_since: dt.datetime, rounds_from: dt.datetime,
+    async def burden_usage(self, messages_since: dt.datetime, rounds_from: dt.datetime,
                            rounds_to: dt.datetime) -> dict[str, Usage]:
         from bot.store.sqlite_codec import dt_text, parse_dt
 
@@ -65,7 +67,7 @@ class SqliteBurden:
             out.setdefault(r[0], Usage()).rounds.append((r[1], parse_dt(r[2])))
         return out
 
-    async def burden_messages_of(self: Any, participant_id: str,
+    async def burden_messages_of(self, participant_id: str,
                                  since: dt.datetime) -> list[dt.datetime]:
         from bot.store.sqlite_codec import dt_text, parse_dt
 
@@ -76,30 +78,3 @@ class SqliteBurden:
             "ORDER BY created_at", (participant_id, dt_text(since), *NOT_MESSAGES))
         return [parse_dt(r[0]) for r in rows]
 
-
-class MemoryBurden:
-    """Mixed into MemoryStore."""
-
-    async def burden_usage(self: Any, messages_since: dt.datetime, rounds_from: dt.datetime,
-                           rounds_to: dt.datetime) -> dict[str, Usage]:
-        self._check()
-        out: dict[str, Usage] = {}
-        for item in sorted(self._outbox.values(), key=lambda o: o.created_at):
-            if (item.participant_id and item.created_at >= messages_since
-                    and item.payload.get("kind") not in NOT_MESSAGES):
-                out.setdefault(item.participant_id, Usage()).messages.append(item.created_at)
-        reached = []
-        for t in self._rt().targets.values():
-            at = t.sent_at or t.send_at
-            if t.status in ROUND_REACHED and rounds_from <= at < rounds_to:
-                reached.append((at, t.participant_id, t.round_id))
-        for at, pid, rid in sorted(reached):
-            out.setdefault(pid, Usage()).rounds.append((rid, at))
-        return out
-
-    async def burden_messages_of(self: Any, participant_id: str,
-                                 since: dt.datetime) -> list[dt.datetime]:
-        self._check()
-        return sorted(item.created_at for item in self._outbox.values()
-                      if item.participant_id == participant_id and item.created_at >= since
-                      and item.payload.get("kind") not in NOT_MESSAGES)

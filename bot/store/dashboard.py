@@ -1,4 +1,4 @@
-"""Store methods for the coordinator dashboard, for both stores: logins, browser
+"""Store methods for the coordinator dashboard (the SQL mixin): logins, browser
 sessions and the target cohort mix (migration ``0006_dashboard.sql``).
 
 Kept apart from the core store modules like ``people.py``: nothing here touches
@@ -7,14 +7,13 @@ participants' data, and the conversation engine never needs it.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bot.store.records import Address
+from bot.store.sql_runner import SqlRow, SqlRunner
 
 
 @dataclass
@@ -82,7 +81,7 @@ def _iso(value: dt.datetime | None) -> str | None:
     return opt_dt_text(value)
 
 
-def _coordinator(row: sqlite3.Row) -> Coordinator:
+def _coordinator(row: SqlRow) -> Coordinator:
     from bot.store.sqlite_codec import opt_parse_dt, parse_dt
 
     return Coordinator(email=row["email"], password_hash=row["password_hash"],
@@ -90,7 +89,7 @@ def _coordinator(row: sqlite3.Row) -> Coordinator:
                        last_login_at=opt_parse_dt(row["last_login_at"]))
 
 
-def _session(row: sqlite3.Row) -> DashboardSession:
+def _session(row: SqlRow) -> DashboardSession:
     from bot.store.sqlite_codec import parse_dt
 
     return DashboardSession(token_hash=row["token_hash"], email=row["email"],
@@ -99,10 +98,10 @@ def _session(row: sqlite3.Row) -> DashboardSession:
                             expires_at=parse_dt(row["expires_at"]))
 
 
-class SqliteDashboard:
+class SqliteDashboard(SqlRunner):
     """Mixed into SqliteStore."""
 
-    async def save_coordinator(self: Any, coordinator: Coordinator) -> None:
+    async def save_coordinator(self, coordinator: Coordinator) -> None:
         c = coordinator
         async with self._write() as db:
             await db.execute(
@@ -113,20 +112,20 @@ class SqliteDashboard:
                 (c.email, c.password_hash, _iso(c.created_at), int(c.disabled),
                  _iso(c.last_login_at)))
 
-    async def get_coordinator(self: Any, email: str) -> Coordinator | None:
+    async def get_coordinator(self, email: str) -> Coordinator | None:
         row = await self._one("SELECT * FROM coordinators WHERE email = ?", (email,))
         return None if row is None else _coordinator(row)
 
-    async def list_coordinators(self: Any) -> list[Coordinator]:
+    async def list_coordinators(self) -> list[Coordinator]:
         return [_coordinator(r) for r in
                 await self._all("SELECT * FROM coordinators ORDER BY email")]
 
-    async def record_login(self: Any, email: str, at: dt.datetime) -> None:
+    async def record_login(self, email: str, at: dt.datetime) -> None:
         async with self._write() as db:
             await db.execute("UPDATE coordinators SET last_login_at = ? WHERE email = ?",
                              (_iso(at), email))
 
-    async def create_dashboard_session(self: Any, session: DashboardSession) -> None:
+    async def create_dashboard_session(self, session: DashboardSession) -> None:
         s = session
         async with self._write() as db:
             await db.execute("DELETE FROM dashboard_sessions WHERE expires_at <= ?",
@@ -136,38 +135,38 @@ class SqliteDashboard:
                 "expires_at) VALUES (?, ?, ?, ?, ?)",
                 (s.token_hash, s.email, s.csrf_token, _iso(s.created_at), _iso(s.expires_at)))
 
-    async def get_dashboard_session(self: Any, token_hash: str,
+    async def get_dashboard_session(self, token_hash: str,
                                     now: dt.datetime) -> DashboardSession | None:
         row = await self._one("SELECT * FROM dashboard_sessions WHERE token_hash = ? AND "
                               "expires_at > ?", (token_hash, _iso(now)))
         return None if row is None else _session(row)
 
-    async def delete_dashboard_session(self: Any, token_hash: str) -> None:
+    async def delete_dashboard_session(self, token_hash: str) -> None:
         async with self._write() as db:
             await db.execute("DELETE FROM dashboard_sessions WHERE token_hash = ?",
                              (token_hash,))
 
-    async def delete_dashboard_sessions_of(self: Any, email: str) -> None:
+    async def delete_dashboard_sessions_of(self, email: str) -> None:
         async with self._write() as db:
             await db.execute("DELETE FROM dashboard_sessions WHERE email = ?", (email,))
 
-    async def cohort_targets(self: Any) -> dict[str, float]:
+    async def cohort_targets(self) -> dict[str, float]:
         rows = await self._all("SELECT cohort, share FROM cohort_targets ORDER BY cohort")
         return {str(r["cohort"]): float(r["share"]) for r in rows}
 
-    async def set_cohort_targets(self: Any, targets: Mapping[str, float]) -> None:
+    async def set_cohort_targets(self, targets: Mapping[str, float]) -> None:
         async with self._write() as db:
             await db.execute("DELETE FROM cohort_targets")
             await db.executemany("INSERT INTO cohort_targets (cohort, share) VALUES (?, ?)",
                                  [(k, float(v)) for k, v in targets.items()])
 
-    async def addresses_all(self: Any) -> list[Address]:
+    async def addresses_all(self) -> list[Address]:
         from bot.store.sqlite_codec import _address
 
         rows = await self._all("SELECT * FROM addresses ORDER BY created_at, rowid")
         return [_address(r) for r in rows]
 
-    async def outbox_usage(self: Any, channel: str,
+    async def outbox_usage(self, channel: str,
                            since: dt.datetime | None = None) -> tuple[int, int]:
         sql = ("SELECT count(*), coalesce(sum(segments), 0) FROM outbox WHERE channel = ? "
                "AND status = 'sent'")
@@ -177,96 +176,3 @@ class SqliteDashboard:
             params.append(_iso(since))
         row = await self._one(sql, params)
         return (int(row[0]), int(row[1])) if row is not None else (0, 0)
-
-
-class MemoryDashboard:
-    """Mixed into MemoryStore."""
-
-    def _dash(self: Any, table: str) -> dict[str, Any]:
-        found: dict[str, Any] = self.__dict__.setdefault(f"_dashboard_{table}", {})
-        return found
-
-    async def save_coordinator(self: Any, coordinator: Coordinator) -> None:
-        from bot.store.sqlite_codec import opt_utc, to_utc
-
-        self._check()
-        rows = self._dash("coordinators")
-        kept = rows.get(coordinator.email)
-        row = copy.deepcopy(coordinator)
-        row.created_at = kept.created_at if kept else to_utc(row.created_at)
-        row.last_login_at = opt_utc(row.last_login_at)
-        rows[row.email] = row
-
-    async def get_coordinator(self: Any, email: str) -> Coordinator | None:
-        self._check()
-        found: Coordinator | None = copy.deepcopy(self._dash("coordinators").get(email))
-        return found
-
-    async def list_coordinators(self: Any) -> list[Coordinator]:
-        self._check()
-        rows = self._dash("coordinators")
-        return [copy.deepcopy(rows[k]) for k in sorted(rows)]
-
-    async def record_login(self: Any, email: str, at: dt.datetime) -> None:
-        from bot.store.sqlite_codec import to_utc
-
-        self._check()
-        found = self._dash("coordinators").get(email)
-        if found is not None:
-            found.last_login_at = to_utc(at)
-
-    async def create_dashboard_session(self: Any, session: DashboardSession) -> None:
-        from bot.store.sqlite_codec import to_utc
-
-        self._check()
-        rows = self._dash("sessions")
-        for key in [k for k, s in rows.items() if s.expires_at <= to_utc(session.created_at)]:
-            del rows[key]
-        row = copy.deepcopy(session)
-        row.created_at, row.expires_at = to_utc(row.created_at), to_utc(row.expires_at)
-        rows[row.token_hash] = row
-
-    async def get_dashboard_session(self: Any, token_hash: str,
-                                    now: dt.datetime) -> DashboardSession | None:
-        from bot.store.sqlite_codec import to_utc
-
-        self._check()
-        found: DashboardSession | None = self._dash("sessions").get(token_hash)
-        if found is None or found.expires_at <= to_utc(now):
-            return None
-        return copy.deepcopy(found)
-
-    async def delete_dashboard_session(self: Any, token_hash: str) -> None:
-        self._check()
-        self._dash("sessions").pop(token_hash, None)
-
-    async def delete_dashboard_sessions_of(self: Any, email: str) -> None:
-        self._check()
-        rows = self._dash("sessions")
-        for key in [k for k, s in rows.items() if s.email == email]:
-            del rows[key]
-
-    async def cohort_targets(self: Any) -> dict[str, float]:
-        self._check()
-        rows = self._dash("targets")
-        return {k: float(rows[k]) for k in sorted(rows)}
-
-    async def set_cohort_targets(self: Any, targets: Mapping[str, float]) -> None:
-        self._check()
-        rows = self._dash("targets")
-        rows.clear()
-        rows.update({k: float(v) for k, v in targets.items()})
-
-    async def addresses_all(self: Any) -> list[Address]:
-        self._check()
-        found: list[Address] = [copy.deepcopy(a) for a in self._addresses.values()]
-        return sorted(found, key=lambda a: a.created_at)
-
-    async def outbox_usage(self: Any, channel: str,
-                           since: dt.datetime | None = None) -> tuple[int, int]:
-        from bot.store.sqlite_codec import to_utc
-
-        self._check()
-        rows = [o for o in self._outbox.values() if o.channel == channel and o.status == "sent"
-                and (since is None or (o.sent_at is not None and o.sent_at >= to_utc(since)))]
-        return len(rows), sum(o.segments or 0 for o in rows)

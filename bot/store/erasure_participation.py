@@ -9,11 +9,9 @@ these steps find the quotes by the event ids, which erasure keeps."""
 from __future__ import annotations
 
 import json
-from typing import Any
-
-import aiosqlite
 
 from bot.store.erasure_scope import Scope
+from bot.store.sql_runner import SqlConnection
 
 CONTRIBUTIONS = ("SuggestionMade", "StatementWritten")
 ERASED_TEXT = "(erased)"
@@ -39,7 +37,7 @@ def _scrub_vars(variables: dict[str, str], ids: set[int]) -> dict[str, str] | No
     return changed if changed != variables else None
 
 
-async def sqlite_step(db: aiosqlite.Connection, scope: Scope) -> None:
+async def sqlite_step(db: SqlConnection, scope: Scope) -> None:
     rows = await db.execute_fetchall(
         f"SELECT id FROM events WHERE participant_id = :pid AND name IN "
         f"({', '.join(repr(n) for n in CONTRIBUTIONS)})", scope.params)
@@ -57,22 +55,3 @@ async def sqlite_step(db: aiosqlite.Connection, scope: Scope) -> None:
             if scrubbed is not None:
                 await db.execute(f"UPDATE {table} SET vars = ? WHERE id = ?",
                                  (json.dumps(scrubbed, ensure_ascii=False), row_id))
-
-
-def memory_step(store: Any, scope: Scope) -> None:
-    ids = {e.id for e in store._events.values()
-           if e.participant_id == scope.participant_id and e.name in CONTRIBUTIONS}
-    if not ids:
-        return
-    store._participation()
-    for i in ids:
-        if i in store._decisions:
-            store._decisions[i].label = None
-    for item in store._rt().rounds.values():
-        scrubbed = _scrub_vars(item.vars, ids)
-        if scrubbed is not None:
-            item.vars = scrubbed
-    for key, session in list(store._sessions.items()):
-        scrubbed = _scrub_vars(session.vars, ids)
-        if scrubbed is not None:
-            store._sessions[key] = session.evolve(vars=scrubbed)

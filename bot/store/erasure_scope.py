@@ -9,14 +9,11 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Scope:
-    """Whom to erase, and what the steps need to find their rows."""
+    """Whom to erase, when, and the secret that replaces their inbox keys."""
 
     participant_id: str
     at: dt.datetime
     secret: str
-    addresses: frozenset[str] = frozenset()
-    sessions: frozenset[str] = frozenset()
-    outbox_ids: frozenset[int] = frozenset()
 
     @property
     def params(self) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Store methods for events (workshops) and their RSVPs, for both stores (tables
+"""Store methods for events (workshops) and their RSVPs (the SQL mixin) (tables
 ``workshops`` and ``workshop_rsvps``: ``events`` is the event log).
 
 RSVP changes travel in ``Changes.rsvps`` with ``Changes.event_versions`` (the event's
@@ -10,16 +10,15 @@ count is never overrun. Reminders are claimed one RSVP at a time
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import sqlite3
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
+from typing import TYPE_CHECKING, Literal, Protocol, cast
 
 from bot.store.rounds_base import StaleWrite
+from bot.store.sql_runner import SqlConnection, SqlRow, SqlRunner
 
 if TYPE_CHECKING:
-    import aiosqlite
+    pass
 
 Seat = Literal["booked", "waiting", "none"]
 
@@ -93,7 +92,7 @@ def _text(value: dt.datetime | None) -> str | None:
     return None if value is None else value.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-def _event(r: sqlite3.Row) -> Event:
+def _event(r: SqlRow) -> Event:
     return Event(r["id"], r["title"], cast(dt.datetime, _dt(r["at"])),
                  cast(dt.datetime, _dt(r["ends_at"])), r["place"], r["capacity"],
                  r["code_word"], cast(dt.datetime, _dt(r["created_at"])), r["credits"],
@@ -101,13 +100,13 @@ def _event(r: sqlite3.Row) -> Event:
                  r["version"])
 
 
-def _rsvp(r: sqlite3.Row) -> Rsvp:
+def _rsvp(r: SqlRow) -> Rsvp:
     return Rsvp(r["event_id"], r["participant_id"], r["answer"], r["seat"],
                 cast(dt.datetime, _dt(r["answered_at"])), _dt(r["waiting_since"]),
                 _dt(r["reminded_at"]), _dt(r["attended_at"]))
 
 
-async def write_events(db: aiosqlite.Connection, changes: Changes) -> None:
+async def write_events(db: SqlConnection, changes: Changes) -> None:
     """Inside ``SqliteStore.apply``'s transaction."""
     for event_id, version in changes.event_versions:
         cursor = await db.execute("UPDATE workshops SET version = version + 1 "
@@ -131,10 +130,10 @@ async def write_events(db: aiosqlite.Connection, changes: Changes) -> None:
              _text(r.answered_at), _text(r.reminded_at), _text(r.attended_at)))
 
 
-class SqliteEvents:
+class SqliteEvents(SqlRunner):
     """Mixed into SqliteStore."""
 
-    async def event_add(self: Any, event: Event) -> None:
+    async def event_add(self, event: Event) -> None:
         async with self._write() as db:
             await db.execute(
                 "INSERT INTO workshops (id, title, at, ends_at, place, capacity, credits, "
@@ -144,31 +143,31 @@ class SqliteEvents:
                  event.capacity, event.credits, event.minutes, event.code_word,
                  event.status, _text(event.created_at), event.created_by))
 
-    async def event_get(self: Any, event_id: str) -> Event | None:
+    async def event_get(self, event_id: str) -> Event | None:
         row = await self._one("SELECT * FROM workshops WHERE id = ?", (event_id,))
         return None if row is None else _event(row)
 
-    async def events_all(self: Any) -> list[Event]:
+    async def events_all(self) -> list[Event]:
         return [_event(r) for r in await self._all("SELECT * FROM workshops ORDER BY at")]
 
-    async def events_open_around(self: Any, now: dt.datetime,
+    async def events_open_around(self, now: dt.datetime,
                                  margin: dt.timedelta) -> list[Event]:
         rows = await self._all(
             "SELECT * FROM workshops WHERE status = 'open' AND at <= ? AND ends_at >= ? "
             "ORDER BY at", (_text(now + margin), _text(now - margin)))
         return [_event(r) for r in rows]
 
-    async def rsvps_of(self: Any, event_id: str) -> list[Rsvp]:
+    async def rsvps_of(self, event_id: str) -> list[Rsvp]:
         rows = await self._all("SELECT * FROM workshop_rsvps WHERE event_id = ? "
                                "ORDER BY answered_at", (event_id,))
         return [_rsvp(r) for r in rows]
 
-    async def rsvps_for(self: Any, participant_id: str) -> list[Rsvp]:
+    async def rsvps_for(self, participant_id: str) -> list[Rsvp]:
         rows = await self._all("SELECT * FROM workshop_rsvps WHERE participant_id = ? "
                                "ORDER BY answered_at", (participant_id,))
         return [_rsvp(r) for r in rows]
 
-    async def rsvp_claim_reminder(self: Any, event_id: str, participant_id: str,
+    async def rsvp_claim_reminder(self, event_id: str, participant_id: str,
                                   at: dt.datetime) -> bool:
         async with self._write() as db:
             cursor = await db.execute(
@@ -176,70 +175,3 @@ class SqliteEvents:
                 "participant_id = ? AND reminded_at IS NULL",
                 (_text(at), event_id, participant_id))
             return bool(cursor.rowcount == 1)
-
-
-class MemoryEvents:
-    """Mixed into MemoryStore."""
-
-    def _ev(self: Any) -> dict[str, Any]:
-        tables: dict[str, Any] = self.__dict__.setdefault("_events_tables",
-                                                          {"events": {}, "rsvps": {}})
-        return tables
-
-    def _events_check(self: Any, changes: Changes) -> None:
-        for event_id, version in changes.event_versions:
-            found = self._ev()["events"].get(event_id)
-            if found is None or found.version != version:
-                raise StaleWrite(f"event {event_id} changed since it was read")
-
-    def _events_write(self: Any, changes: Changes) -> None:
-        for event_id, _ in changes.event_versions:
-            self._ev()["events"][event_id].version += 1
-        for e in changes.event_edits:
-            kept = self._ev()["events"][e.id]
-            kept.title, kept.at, kept.ends_at = e.title, e.at, e.ends_at
-            kept.place, kept.capacity, kept.status = e.place, e.capacity, e.status
-        for r in changes.rsvps:
-            self._ev()["rsvps"][(r.event_id, r.participant_id)] = copy.deepcopy(r)
-
-    async def event_add(self: Any, event: Event) -> None:
-        from bot.errors import StoreError
-
-        self._check()
-        if event.id in self._ev()["events"]:
-            raise StoreError(f"event {event.id} already exists")
-        self._ev()["events"][event.id] = copy.deepcopy(event)
-
-    async def event_get(self: Any, event_id: str) -> Event | None:
-        self._check()
-        found: Event | None = self._ev()["events"].get(event_id)
-        return copy.deepcopy(found)
-
-    async def events_all(self: Any) -> list[Event]:
-        self._check()
-        return sorted((copy.deepcopy(e) for e in self._ev()["events"].values()),
-                      key=lambda e: e.at)
-
-    async def events_open_around(self: Any, now: dt.datetime,
-                                 margin: dt.timedelta) -> list[Event]:
-        return [e for e in await self.events_all() if e.status == "open"
-                and e.at - margin <= now <= e.ends_at + margin]
-
-    async def rsvps_of(self: Any, event_id: str) -> list[Rsvp]:
-        self._check()
-        return sorted((copy.deepcopy(r) for r in self._ev()["rsvps"].values()
-                       if r.event_id == event_id), key=lambda r: r.answered_at)
-
-    async def rsvps_for(self: Any, participant_id: str) -> list[Rsvp]:
-        self._check()
-        return sorted((copy.deepcopy(r) for r in self._ev()["rsvps"].values()
-                       if r.participant_id == participant_id), key=lambda r: r.answered_at)
-
-    async def rsvp_claim_reminder(self: Any, event_id: str, participant_id: str,
-                                  at: dt.datetime) -> bool:
-        self._check()
-        found = self._ev()["rsvps"].get((event_id, participant_id))
-        if found is None or found.reminded_at is not None:
-            return False
-        found.reminded_at = at
-        return True

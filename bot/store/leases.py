@@ -10,7 +10,9 @@ import os
 import secrets
 import socket
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
+
+from bot.store.sql_runner import SqlRunner
 
 MEMBER = "member:"
 """Leases named ``member:<process>``: the processes alive now (bot/delivery/membership.py)."""
@@ -48,11 +50,15 @@ class LeasesStore(Protocol):
     async def lease_count(self, prefix: str, now: dt.datetime) -> int:
         """How many leases whose name starts with ``prefix`` run past ``now``."""
 
+    async def lease_holders(self, prefix: str, now: dt.datetime) -> list[str]:
+        """The holders of the leases whose name starts with ``prefix`` and that run past
+        ``now``, sorted (every process sees the same order)."""
 
-class SqliteLeases:
+
+class SqliteLeases(SqlRunner):
     """Mixed into SqliteStore (portable SQL: SQLite 3.35+ and PostgreSQL)."""
 
-    async def lease_hold(self: Any, name: str, holder: str, now: dt.datetime,
+    async def lease_hold(self, name: str, holder: str, now: dt.datetime,
                          ttl: dt.timedelta) -> bool:
         from bot.store.sqlite_codec import dt_text
 
@@ -67,11 +73,11 @@ class SqliteLeases:
             (name, holder, dt_text(now), dt_text(now + ttl), dt_text(now)), durable=False)
         return bool(rows) and rows[0][0] == holder
 
-    async def lease_release(self: Any, name: str, holder: str) -> None:
+    async def lease_release(self, name: str, holder: str) -> None:
         await self._write_one("DELETE FROM leases WHERE name = ? AND holder = ?",
                               (name, holder), durable=False)
 
-    async def lease_get(self: Any, name: str) -> Lease | None:
+    async def lease_get(self, name: str) -> Lease | None:
         from bot.store.sqlite_codec import parse_dt
 
         row = await self._one("SELECT name, holder, acquired_at, expires_at FROM leases "
@@ -80,43 +86,13 @@ class SqliteLeases:
             return None
         return Lease(row[0], row[1], parse_dt(row[2]), parse_dt(row[3]))
 
-    async def lease_count(self: Any, prefix: str, now: dt.datetime) -> int:
+    async def lease_count(self, prefix: str, now: dt.datetime) -> int:
+        return len(await self.lease_holders(prefix, now))
+
+    async def lease_holders(self, prefix: str, now: dt.datetime) -> list[str]:
         from bot.store.sqlite_codec import dt_text
 
         pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        row = await self._one("SELECT COUNT(*) FROM leases WHERE name LIKE ? ESCAPE '\\' "
-                              "AND expires_at > ?", (pattern, dt_text(now)))
-        return int(row[0]) if row is not None else 0
-
-
-class MemoryLeases:
-    """Mixed into MemoryStore (one process: the same rules over a dict)."""
-
-    holder: str
-
-    def _leases(self: Any) -> dict[str, Lease]:
-        found: dict[str, Lease] = self.__dict__.setdefault("_lease_rows", {})
-        return found
-
-    async def lease_hold(self: Any, name: str, holder: str, now: dt.datetime,
-                         ttl: dt.timedelta) -> bool:
-        rows = self._leases()
-        old = rows.get(name)
-        if old is not None and old.holder != holder and old.expires_at > now:
-            return False
-        since = old.acquired_at if old is not None and old.holder == holder else now
-        rows[name] = Lease(name, holder, since, now + ttl)
-        return True
-
-    async def lease_release(self: Any, name: str, holder: str) -> None:
-        rows = self._leases()
-        if name in rows and rows[name].holder == holder:
-            del rows[name]
-
-    async def lease_get(self: Any, name: str) -> Lease | None:
-        found: Lease | None = self._leases().get(name)
-        return found
-
-    async def lease_count(self: Any, prefix: str, now: dt.datetime) -> int:
-        return sum(1 for lease in self._leases().values()
-                   if lease.name.startswith(prefix) and lease.expires_at > now)
+        rows = await self._all("SELECT holder FROM leases WHERE name LIKE ? ESCAPE '\\' "
+                               "AND expires_at > ?", (pattern, dt_text(now)))
+        return sorted(str(row[0]) for row in rows)

@@ -5,7 +5,9 @@ counts the same tries."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
+
+from bot.store.sql_runner import SqlRunner
 
 
 class LoginLimitsStore(Protocol):
@@ -21,10 +23,10 @@ class LoginLimitsStore(Protocol):
     async def login_failures_clear(self, key: str) -> None: ...
 
 
-class SqliteLoginLimits:
+class SqliteLoginLimits(SqlRunner):
     """Mixed into SqliteStore (portable SQL)."""
 
-    async def login_failures_since(self: Any, keys: Sequence[str],
+    async def login_failures_since(self, keys: Sequence[str],
                                    since: float) -> dict[str, list[float]]:
         found: dict[str, list[float]] = {key: [] for key in keys}
         if not keys:
@@ -36,39 +38,13 @@ class SqliteLoginLimits:
             found[row[0]].append(float(row[1]))
         return found
 
-    async def login_failure_add(self: Any, keys: Sequence[str], at: float,
+    async def login_failure_add(self, keys: Sequence[str], at: float,
                                 forget_before: float) -> None:
         async with self._write(durable=False) as db:
             await db.execute("DELETE FROM login_failures WHERE at <= ?", (forget_before,))
             await db.executemany("INSERT INTO login_failures (key, at) VALUES (?, ?)",
                                  [(key, at) for key in keys])
 
-    async def login_failures_clear(self: Any, key: str) -> None:
+    async def login_failures_clear(self, key: str) -> None:
         await self._write_one("DELETE FROM login_failures WHERE key = ?", (key,),
                               durable=False)
-
-
-class MemoryLoginLimits:
-    """Mixed into MemoryStore."""
-
-    def _failures(self: Any) -> list[tuple[str, float]]:
-        found: list[tuple[str, float]] = self.__dict__.setdefault("_login_failures", [])
-        return found
-
-    async def login_failures_since(self: Any, keys: Sequence[str],
-                                   since: float) -> dict[str, list[float]]:
-        found: dict[str, list[float]] = {key: [] for key in keys}
-        for key, at in sorted(self._failures(), key=lambda row: row[1]):
-            if key in found and at > since:
-                found[key].append(at)
-        return found
-
-    async def login_failure_add(self: Any, keys: Sequence[str], at: float,
-                                forget_before: float) -> None:
-        rows = self._failures()
-        rows[:] = [row for row in rows if row[1] > forget_before]
-        rows.extend((key, at) for key in keys)
-
-    async def login_failures_clear(self: Any, key: str) -> None:
-        rows = self._failures()
-        rows[:] = [row for row in rows if row[0] != key]

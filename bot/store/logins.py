@@ -1,4 +1,4 @@
-"""Removing a dashboard login, for both stores (``parley coordinators remove``).
+"""Removing a dashboard login (``parley coordinators remove``; the SQL mixin).
 
 Disabling needs nothing new (``save_coordinator`` with ``disabled``); removal deletes
 the login and its browser sessions in one transaction. The audit log keeps the
@@ -7,7 +7,9 @@ coordinator's past actions under their email: that is the record of who did what
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
+
+from bot.store.sql_runner import SqlRunner
 
 
 class LoginsStore(Protocol):
@@ -15,22 +17,11 @@ class LoginsStore(Protocol):
         """Delete the login and its sessions; False when there was no such login."""
 
 
-class SqliteLogins:
+class SqliteLogins(SqlRunner):
     """Mixed into SqliteStore."""
 
-    async def delete_coordinator(self: Any, email: str) -> bool:
+    async def delete_coordinator(self, email: str) -> bool:
         async with self._write() as db:
             await db.execute("DELETE FROM dashboard_sessions WHERE email = ?", (email,))
             cursor = await db.execute("DELETE FROM coordinators WHERE email = ?", (email,))
             return bool(cursor.rowcount)
-
-
-class MemoryLogins:
-    """Mixed into MemoryStore."""
-
-    async def delete_coordinator(self: Any, email: str) -> bool:
-        self._check()
-        sessions = self._dash("sessions")
-        for key in [k for k, s in sessions.items() if s.email == email]:
-            del sessions[key]
-        return self._dash("coordinators").pop(email, None) is not None

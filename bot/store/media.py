@@ -1,4 +1,4 @@
-"""Store methods for media people send as replies, for both stores (mixed into each).
+"""Store methods for media people send as replies (the SQL mixin).
 
 A ``MediaItem`` is written when a reply is taken (``media_add``, idempotent on the inbound
 message and the item's place in it, so a reprocessed message adds nothing twice). The
@@ -10,14 +10,13 @@ file itself is fetched later (``bot.media_fetch``): ``media_due`` lists what to 
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import datetime as dt
 import logging
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
+
+from bot.store.sql_runner import SqlRow, SqlRunner
 
 log = logging.getLogger("parley.media")
 
@@ -84,7 +83,7 @@ _COLUMNS = ("participant_id", "inbox_id", "position", "channel", "kind", "source
             "next_attempt_at", "error", "created_at", "updated_at")
 
 
-def _row(row: sqlite3.Row) -> MediaItem:
+def _row(row: SqlRow) -> MediaItem:
     from bot.store.sqlite_codec import parse_dt
 
     def when(value: str | None) -> dt.datetime | None:
@@ -109,10 +108,10 @@ def _params(item: MediaItem) -> tuple[Any, ...]:
             item.error, dt_text(item.created_at), dt_text(item.updated_at or item.created_at))
 
 
-class SqliteMedia:
+class SqliteMedia(SqlRunner):
     """Mixed into SqliteStore."""
 
-    async def media_add(self: Any, item: MediaItem) -> int:
+    async def media_add(self, item: MediaItem) -> int:
         async with self._write() as db:
             if item.inbox_id is not None:
                 found = list(await db.execute_fetchall(
@@ -125,7 +124,7 @@ class SqliteMedia:
                 f"VALUES ({', '.join('?' for _ in _COLUMNS)})", _params(item))
             return int(cursor.lastrowid or 0)
 
-    async def media_due(self: Any, now: dt.datetime, limit: int = 20) -> list[MediaItem]:
+    async def media_due(self, now: dt.datetime, limit: int = 20) -> list[MediaItem]:
         from bot.store.sqlite_codec import dt_text
 
         rows = await self._all(
@@ -133,17 +132,17 @@ class SqliteMedia:
             "next_attempt_at <= ?) ORDER BY id LIMIT ?", (dt_text(now), limit))
         return [_row(r) for r in rows]
 
-    async def media_update(self: Any, item: MediaItem) -> None:
+    async def media_update(self, item: MediaItem) -> None:
         assignments = ", ".join(f"{c} = ?" for c in _COLUMNS)
         async with self._write() as db:
             await db.execute(f"UPDATE media SET {assignments} WHERE id = ?",
                              (*_params(item), item.id))
 
-    async def media_get(self: Any, media_id: int) -> MediaItem | None:
+    async def media_get(self, media_id: int) -> MediaItem | None:
         row = await self._one("SELECT * FROM media WHERE id = ?", (media_id,))
         return None if row is None else _row(row)
 
-    async def media_of(self: Any, participant_id: str | None = None) -> list[MediaItem]:
+    async def media_of(self, participant_id: str | None = None) -> list[MediaItem]:
         if participant_id is None:
             rows = await self._all("SELECT * FROM media ORDER BY id", ())
         else:
@@ -151,61 +150,9 @@ class SqliteMedia:
                                    (participant_id,))
         return [_row(r) for r in rows]
 
-    async def media_erase(self: Any, participant_id: str) -> int:
+    async def media_erase(self, participant_id: str) -> int:
         async with self._write() as db:
             rows = list(await db.execute_fetchall(
                 "SELECT path FROM media WHERE participant_id = ?", (participant_id,)))
             await db.execute("DELETE FROM media WHERE participant_id = ?", (participant_id,))
         return unlink_all([r["path"] for r in rows])
-
-
-class MemoryMedia:
-    """Mixed into MemoryStore."""
-
-    def _media(self: Any) -> dict[int, MediaItem]:
-        found: dict[int, MediaItem] = self.__dict__.setdefault("_media_rows", {})
-        return found
-
-    async def media_add(self: Any, item: MediaItem) -> int:
-        from bot.store.sqlite_codec import to_utc
-
-        self._check()
-        rows = self._media()
-        for row in rows.values():
-            if item.inbox_id is not None and (row.inbox_id, row.position) == (
-                    item.inbox_id, item.position):
-                return int(row.id)
-        new_id = max(rows, default=0) + 1
-        rows[new_id] = dataclasses.replace(item, id=new_id, created_at=to_utc(item.created_at),
-                                           updated_at=item.updated_at or item.created_at)
-        return new_id
-
-    async def media_due(self: Any, now: dt.datetime, limit: int = 20) -> list[MediaItem]:
-        self._check()
-        due = [m for m in self._media().values() if m.status == "pending"
-               and (m.next_attempt_at is None or m.next_attempt_at <= now)]
-        return copy.deepcopy(sorted(due, key=lambda m: m.id or 0)[:limit])
-
-    async def media_update(self: Any, item: MediaItem) -> None:
-        self._check()
-        if item.id in self._media():
-            self._media()[item.id] = copy.deepcopy(item)
-
-    async def media_get(self: Any, media_id: int) -> MediaItem | None:
-        self._check()
-        found: MediaItem | None = copy.deepcopy(self._media().get(media_id))
-        return found
-
-    async def media_of(self: Any, participant_id: str | None = None) -> list[MediaItem]:
-        self._check()
-        return copy.deepcopy([m for _, m in sorted(self._media().items())
-                              if participant_id in (None, m.participant_id)])
-
-    async def media_erase(self: Any, participant_id: str) -> int:
-        self._check()
-        rows = self._media()
-        mine = [k for k, m in rows.items() if m.participant_id == participant_id]
-        paths = [rows[k].path for k in mine]
-        for key in mine:
-            del rows[key]
-        return unlink_all(paths)

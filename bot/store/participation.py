@@ -1,4 +1,4 @@
-"""Store methods for agenda-setting and participatory budgets, for both stores.
+"""Store methods for agenda-setting and participatory budgets (the SQL mixin).
 
 Suggestions are ``SuggestionMade`` events (written with the message that made them, in
 one transaction); what is kept here is the moderation decision about each, and budgets
@@ -8,14 +8,13 @@ where it lives, in the event.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from bot.errors import StoreError
+from bot.store.sql_runner import SqlRow, SqlRunner
 
 DecisionStatus = Literal["accepted", "merged", "rejected"]
 
@@ -83,7 +82,7 @@ def _iso(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-def _decision(row: sqlite3.Row) -> SuggestionDecision:
+def _decision(row: SqlRow) -> SuggestionDecision:
     return SuggestionDecision(
         suggestion_id=row["suggestion_id"], status=row["status"],
         decided_at=dt.datetime.fromisoformat(row["decided_at"]),
@@ -91,10 +90,10 @@ def _decision(row: sqlite3.Row) -> SuggestionDecision:
         decided_by=row["decided_by"], round_id=row["round_id"])
 
 
-class SqliteParticipation:
+class SqliteParticipation(SqlRunner):
     """Mixed into SqliteStore."""
 
-    async def decide_suggestion(self: Any, decision: SuggestionDecision) -> None:
+    async def decide_suggestion(self, decision: SuggestionDecision) -> None:
         d = decision
         async with self._write() as db:
             await db.execute(
@@ -107,16 +106,16 @@ class SqliteParticipation:
                 (d.suggestion_id, d.status, d.merged_into, d.reason, d.label,
                  _iso(d.decided_at), d.decided_by, d.round_id))
 
-    async def suggestion_decisions(self: Any) -> dict[int, SuggestionDecision]:
+    async def suggestion_decisions(self) -> dict[int, SuggestionDecision]:
         rows = await self._all("SELECT * FROM suggestion_decisions ORDER BY suggestion_id", ())
         return {row["suggestion_id"]: _decision(row) for row in rows}
 
-    async def mark_suggestions_used(self: Any, ids: Sequence[int], round_id: str) -> None:
+    async def mark_suggestions_used(self, ids: Sequence[int], round_id: str) -> None:
         async with self._write() as db:
             await db.executemany("UPDATE suggestion_decisions SET round_id = ? "
                                  "WHERE suggestion_id = ?", [(round_id, i) for i in ids])
 
-    async def budget_add(self: Any, budget: Budget) -> None:
+    async def budget_add(self, budget: Budget) -> None:
         async with self._write() as db:
             found = await db.execute_fetchall("SELECT 1 FROM budgets WHERE id = ?", (budget.id,))
             if list(found):
@@ -130,7 +129,7 @@ class SqliteParticipation:
                 [(budget.id, p.id, p.title, p.cost, p.description, i)
                  for i, p in enumerate(budget.projects)])
 
-    async def budget_get(self: Any, budget_id: str) -> Budget | None:
+    async def budget_get(self, budget_id: str) -> Budget | None:
         row = await self._one("SELECT * FROM budgets WHERE id = ?", (budget_id,))
         if row is None:
             return None
@@ -142,7 +141,7 @@ class SqliteParticipation:
                        for p in projects])
 
 
-    async def finding_translation_put(self: Any, translation: FindingTranslation) -> None:
+    async def finding_translation_put(self, translation: FindingTranslation) -> None:
         t = translation
         async with self._write() as db:
             await db.execute(
@@ -151,68 +150,9 @@ class SqliteParticipation:
                 "title = excluded.title, text = excluded.text, changes = excluded.changes",
                 (t.finding_id, t.locale, t.title, t.text, t.changes))
 
-    async def finding_translations(self: Any, finding_id: str
+    async def finding_translations(self, finding_id: str
                                    ) -> dict[str, FindingTranslation]:
         rows = await self._all("SELECT * FROM finding_translations WHERE finding_id = ? "
                                "ORDER BY locale", (finding_id,))
         return {r["locale"]: FindingTranslation(r["finding_id"], r["locale"], r["title"],
                                                 r["text"], r["changes"]) for r in rows}
-
-
-class MemoryParticipation:
-    """Mixed into MemoryStore."""
-
-    _decisions: dict[int, SuggestionDecision]
-    _budgets: dict[str, Budget]
-    _translations: dict[tuple[str, str], FindingTranslation]
-
-    def _participation(self) -> None:
-        if not hasattr(self, "_decisions"):
-            self._decisions, self._budgets, self._translations = {}, {}, {}
-
-    async def decide_suggestion(self: Any, decision: SuggestionDecision) -> None:
-        self._check()
-        self._participation()
-        kept = self._decisions.get(decision.suggestion_id)
-        stored = copy.deepcopy(decision)
-        if kept is not None:  # as in SQLite: a new decision keeps the round it went into
-            stored.round_id = kept.round_id
-        self._decisions[decision.suggestion_id] = stored
-
-    async def suggestion_decisions(self: Any) -> dict[int, SuggestionDecision]:
-        self._check()
-        self._participation()
-        return copy.deepcopy(dict(sorted(self._decisions.items())))
-
-    async def mark_suggestions_used(self: Any, ids: Sequence[int], round_id: str) -> None:
-        self._check()
-        self._participation()
-        for i in ids:
-            if i in self._decisions:
-                self._decisions[i].round_id = round_id
-
-    async def budget_add(self: Any, budget: Budget) -> None:
-        self._check()
-        self._participation()
-        if budget.id in self._budgets:
-            raise StoreError(f"budget {budget.id} already exists")
-        self._budgets[budget.id] = copy.deepcopy(budget)
-
-    async def budget_get(self: Any, budget_id: str) -> Budget | None:
-        self._check()
-        self._participation()
-        found: Budget | None = copy.deepcopy(self._budgets.get(budget_id))
-        return found
-
-    async def finding_translation_put(self: Any, translation: FindingTranslation) -> None:
-        self._check()
-        self._participation()
-        key = (translation.finding_id, translation.locale)
-        self._translations[key] = copy.deepcopy(translation)
-
-    async def finding_translations(self: Any, finding_id: str
-                                   ) -> dict[str, FindingTranslation]:
-        self._check()
-        self._participation()
-        return {locale: copy.deepcopy(t) for (fid, locale), t in
-                sorted(self._translations.items()) if fid == finding_id}

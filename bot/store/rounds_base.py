@@ -1,7 +1,7 @@
 """The store interface for rounds, findings, credits and the audit log.
 
-Part of ``Store`` (``bot/store/base.py``); implemented by ``SqliteRounds`` and
-``MemoryRounds`` and covered by the one contract suite in ``tests/test_store_contract.py``.
+Part of ``Store`` (``bot/store/base.py``); implemented by ``SqliteRounds`` and covered by
+the one contract suite in ``tests/test_store_contract.py``.
 
 Round targets and ledger entries are also written through ``Store.apply`` (fields
 ``Changes.targets`` and ``Changes.ledger``), so that a step of a round, a credit and the

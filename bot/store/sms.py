@@ -1,4 +1,4 @@
-"""Store methods for SMS delivery tracking, for both stores (mixed into each).
+"""Store methods for SMS delivery tracking (the SQL mixin).
 
 Twilio answers a send with a message SID and later reports its fate through status
 callbacks (``queued → sent → delivered / undelivered / failed``), possibly out of order
@@ -13,15 +13,13 @@ Also here, because it is what makes the goodbye after an erasure leave no trace:
 
 from __future__ import annotations
 
-import copy
-import dataclasses
 import datetime as dt
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.store.records import OutboxItem
+from bot.store.sql_runner import SqlRow, SqlRunner
 
 STATUS_RANK = {"accepted": 0, "scheduled": 0, "queued": 0, "sending": 1, "sent": 2,
                "delivered": 3, "undelivered": 3, "failed": 3, "canceled": 3, "read": 4}
@@ -104,7 +102,7 @@ class SmsStore(Protocol):
         that must not outlive their sending, like the goodbye after an erasure)."""
 
 
-def _part(row: sqlite3.Row) -> SmsPart:
+def _part(row: SqlRow) -> SmsPart:
     from bot.store.sqlite_codec import parse_dt
 
     return SmsPart(sid=row["sid"], outbox_id=row["outbox_id"], part=row["part"],
@@ -113,10 +111,10 @@ def _part(row: sqlite3.Row) -> SmsPart:
                    updated_at=parse_dt(row["updated_at"]), error_code=row["error_code"])
 
 
-class SqliteSms:
+class SqliteSms(SqlRunner):
     """Mixed into SqliteStore."""
 
-    async def sms_part_add(self: Any, part: SmsPart) -> None:
+    async def sms_part_add(self, part: SmsPart) -> None:
         from bot.store.sqlite_codec import dt_text
 
         async with self._write() as db:
@@ -127,16 +125,16 @@ class SqliteSms:
                 (part.sid, part.outbox_id, part.part, part.parts, part.segments, part.status,
                  part.error_code, dt_text(part.created_at), dt_text(part.updated_at)))
 
-    async def sms_parts_of(self: Any, outbox_id: int) -> list[SmsPart]:
+    async def sms_parts_of(self, outbox_id: int) -> list[SmsPart]:
         rows = await self._all("SELECT * FROM sms_parts WHERE outbox_id = ? "
                                "ORDER BY part, created_at, rowid", (outbox_id,))
         return [_part(r) for r in rows]
 
-    async def sms_part(self: Any, sid: str) -> SmsPart | None:
+    async def sms_part(self, sid: str) -> SmsPart | None:
         row = await self._one("SELECT * FROM sms_parts WHERE sid = ?", (sid,))
         return None if row is None else _part(row)
 
-    async def sms_status_record(self: Any, sid: str, status: str, error_code: int | None,
+    async def sms_status_record(self, sid: str, status: str, error_code: int | None,
                                 at: dt.datetime) -> SmsPart | None:
         from bot.store.sqlite_codec import dt_text
 
@@ -158,7 +156,7 @@ class SqliteSms:
                                  (part.status, part.error_code, dt_text(at), sid))
         return part
 
-    async def sms_status_history(self: Any, outbox_id: int) -> list[SmsStatusEvent]:
+    async def sms_status_history(self, outbox_id: int) -> list[SmsStatusEvent]:
         from bot.store.sqlite_codec import parse_dt
 
         rows = await self._all("SELECT * FROM sms_status_events WHERE outbox_id = ? "
@@ -167,88 +165,19 @@ class SqliteSms:
                                error_code=r["error_code"], outbox_id=r["outbox_id"],
                                id=r["id"]) for r in rows]
 
-    async def outbox_get(self: Any, outbox_id: int) -> OutboxItem | None:
+    async def outbox_get(self, outbox_id: int) -> OutboxItem | None:
         from bot.store.sqlite_codec import _outbox
 
         row = await self._one("SELECT * FROM outbox WHERE id = ?", (outbox_id,))
         return None if row is None else _outbox(row)
 
-    async def outbox_set_delivery_status(self: Any, outbox_id: int, status: str | None) -> None:
+    async def outbox_set_delivery_status(self, outbox_id: int, status: str | None) -> None:
         async with self._write() as db:
             await db.execute("UPDATE outbox SET delivery_status = ? WHERE id = ?",
                              (status, outbox_id))
 
-    async def outbox_forget(self: Any, outbox_id: int) -> None:
+    async def outbox_forget(self, outbox_id: int) -> None:
         async with self._write() as db:
             await db.execute("UPDATE outbox SET address = '', payload = '{}', last_error = NULL "
                              "WHERE id = ?", (outbox_id,))
         await self.checkpoint()  # no older copy of the number left in the -wal file
-
-
-class MemorySms:
-    """Mixed into MemoryStore."""
-
-    def _sms(self: Any) -> tuple[dict[str, SmsPart], list[SmsStatusEvent]]:
-        parts: dict[str, SmsPart] = self.__dict__.setdefault("_sms_parts", {})
-        history: list[SmsStatusEvent] = self.__dict__.setdefault("_sms_history", [])
-        return parts, history
-
-    async def sms_part_add(self: Any, part: SmsPart) -> None:
-        from bot.store.sqlite_codec import to_utc
-
-        self._check()
-        parts, _ = self._sms()
-        if part.sid not in parts:
-            parts[part.sid] = dataclasses.replace(part, created_at=to_utc(part.created_at),
-                                                  updated_at=to_utc(part.updated_at))
-
-    async def sms_parts_of(self: Any, outbox_id: int) -> list[SmsPart]:
-        self._check()
-        parts, _ = self._sms()
-        found = [p for p in parts.values() if p.outbox_id == outbox_id]
-        return copy.deepcopy(sorted(found, key=lambda p: (p.part, p.created_at)))
-
-    async def sms_part(self: Any, sid: str) -> SmsPart | None:
-        self._check()
-        found: SmsPart | None = self._sms()[0].get(sid)
-        return copy.deepcopy(found)
-
-    async def sms_status_record(self: Any, sid: str, status: str, error_code: int | None,
-                                at: dt.datetime) -> SmsPart | None:
-        from bot.store.sqlite_codec import to_utc
-
-        self._check()
-        at = to_utc(at)
-        parts, history = self._sms()
-        part = parts.get(sid)
-        if part is None:
-            return None
-        if not any(e.sid == sid and e.status == status for e in history):
-            history.append(SmsStatusEvent(sid, status, at, error_code, part.outbox_id,
-                                          id=len(history) + 1))
-        if advanced(part.status, status):
-            part.status, part.updated_at = status, at
-            part.error_code = error_code if error_code is not None else part.error_code
-        result: SmsPart = copy.deepcopy(part)
-        return result
-
-    async def sms_status_history(self: Any, outbox_id: int) -> list[SmsStatusEvent]:
-        self._check()
-        return copy.deepcopy([e for e in self._sms()[1] if e.outbox_id == outbox_id])
-
-    async def outbox_get(self: Any, outbox_id: int) -> OutboxItem | None:
-        self._check()
-        found: OutboxItem | None = self._outbox.get(outbox_id)
-        return copy.deepcopy(found)
-
-    async def outbox_set_delivery_status(self: Any, outbox_id: int, status: str | None) -> None:
-        self._check()
-        item = self._outbox.get(outbox_id)
-        if item is not None:
-            item.delivery_status = status
-
-    async def outbox_forget(self: Any, outbox_id: int) -> None:
-        self._check()
-        item = self._outbox.get(outbox_id)
-        if item is not None:
-            item.address, item.payload, item.last_error = "", {}, None

@@ -1,6 +1,6 @@
 """The SQLite store: one aiosqlite connection in WAL mode, numbered migrations.
 
-Storage rules, shared with ``MemoryStore`` through the codec helpers below:
+Storage rules (the codec helpers in ``bot/store/sqlite_codec.py``):
 
 - Datetimes must be timezone-aware; they are stored as fixed-width ISO-8601 UTC text
   (``2026-01-05T09:00:00.000000+00:00``) so text comparison is time comparison, and
@@ -59,6 +59,7 @@ from bot.store.records import (
     Participant,
 )
 from bot.store.sms import SqliteSms
+from bot.store.sql_runner import SqlConnection, SqlRow
 from bot.store.sqlite_apply import NewIds, finish_inbox, use_invites, write_rows
 from bot.store.sqlite_codec import (
     ACTIVE_STATUSES,
@@ -96,14 +97,19 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
-                 clock: Clock | None = None, max_page_count: int | None = None) -> None:
+                 clock: Clock | None = None, max_page_count: int | None = None,
+                 fsync: bool = True) -> None:
+        """``fsync=False`` never waits for the disk (``synchronous=OFF``): for a store
+        that is not kept (``ScratchStore``) or a test; a power cut may lose its last
+        commits, so a real project keeps the default."""
         self.path = Path(path)
+        self.fsync = fsync
         self.busy_timeout_ms = busy_timeout_ms
         self.max_page_count = max_page_count
         self._clock: Clock = clock or SystemClock()
         self._db: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
-        self._sync_level = "FULL"
+        self._sync_level = self._sync_for(durable=True)
         self._inbox_batch: list[tuple[InboxItem, Params, asyncio.Future[bool]]] = []
         self._inbox_flusher: asyncio.Task[None] | None = None
         self._secret: str | None = None
@@ -166,7 +172,7 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
         crash of the process and are made durable by the next FULL commit, which syncs
         the whole WAL up to it — so nothing a FULL commit depends on can be lost."""
         async with self._locked() as db:
-            level = "FULL" if durable else "NORMAL"
+            level = self._sync_for(durable)
             try:  # inside: a cancelled BEGIN still ends
                 if level != self._sync_level:  # one round trip to aiosqlite's thread, not two
                     self._sync_level = ""  # unknown until the script has run
@@ -181,21 +187,27 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
                 raise
 
     async def _write_one(self, sql: str, params: Sequence[Any], *,
-                         durable: bool) -> list[sqlite3.Row]:
+                         durable: bool) -> list[SqlRow]:
         """One statement as its own transaction (SQLite's autocommit: it takes the write
         lock, waiting up to the busy timeout, and commits when done): one round trip to
         aiosqlite's thread instead of three (``BEGIN``, the statement, ``COMMIT``).
         ``durable`` as in ``_write``; give the statement ``RETURNING`` to see its rows."""
         async with self._locked() as db:
-            level = "FULL" if durable else "NORMAL"
+            level = self._sync_for(durable)
             if level != self._sync_level:
                 self._sync_level = ""  # unknown until the PRAGMA has run
                 await db.execute(f"PRAGMA synchronous = {level}")
                 self._sync_level = level
             return list(await db.execute_fetchall(sql, params))
 
+    def _sync_for(self, durable: bool) -> str:
+        """The ``synchronous`` level of a commit (see ``_write``)."""
+        if not self.fsync:
+            return "OFF"
+        return "FULL" if durable else "NORMAL"
+
     @staticmethod
-    async def _rollback(db: aiosqlite.Connection) -> None:
+    async def _rollback(db: SqlConnection) -> None:
         """Queued behind any statement still running (e.g. after a cancellation), so it
         always ends the transaction; "no transaction is active" is fine."""
         try:
@@ -204,11 +216,11 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
             if "no transaction" not in str(exc):
                 log.warning("rollback failed: %s", exc)
 
-    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[SqlRow]:
         async with self._locked() as db:
             return list(await db.execute_fetchall(sql, params))
 
-    async def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> SqlRow | None:
         rows = await self._all(sql, params)
         return rows[0] if rows else None
 
@@ -346,7 +358,7 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
         return [_consent(r) for r in rows]
 
     # -- meta ---------------------------------------------------------------------------
-    async def _erase(self, db: aiosqlite.Connection,
+    async def _erase(self, db: SqlConnection,
                      erase: tuple[str, dt.datetime] | None) -> None:
         if erase is not None:
             await erase_sqlite(db, erase[0], erase[1], await self._erasure_secret(db))
@@ -357,7 +369,7 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
             await self.checkpoint()
             await scrub_files(self, erase[0])
 
-    async def _erasure_secret(self, db: aiosqlite.Connection) -> str:
+    async def _erasure_secret(self, db: SqlConnection) -> str:
         """The per-project secret of erased inbox keys (made once, kept in ``meta``)."""
         if self._secret is None:
             await db.execute("INSERT INTO meta (key, value) VALUES (?, ?) "

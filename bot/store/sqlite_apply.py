@@ -6,11 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import aiosqlite
-
 from bot.errors import AlreadyProcessed
 from bot.store.batch_insert import insert_rows
 from bot.store.records import Changes
+from bot.store.sql_runner import SqlConnection
 from bot.store.sqlite_codec import (
     _INSERT_ANSWER,
     _INSERT_CONSENT,
@@ -29,18 +28,18 @@ NewIds = list[tuple[Any, int]]
 """Rows inserted and the ids SQLite gave them, set on the objects only once committed."""
 
 
-async def _insert_all(db: aiosqlite.Connection, sql: str, rows: list[Params],
+async def _insert_all(db: SqlConnection, sql: str, rows: list[Params],
                       objects: Sequence[Any], ids: NewIds) -> None:
     """Several rows of one table in one statement (``batch_insert``)."""
     ids.extend(zip(objects, await insert_rows(db, sql, rows), strict=True))
 
 
-async def _many(db: aiosqlite.Connection, sql: str, rows: list[Params]) -> None:
+async def _many(db: SqlConnection, sql: str, rows: list[Params]) -> None:
     if rows:
         await db.executemany(sql, rows)
 
 
-async def write_rows(db: aiosqlite.Connection, enc: _Encoded, changes: Changes,
+async def write_rows(db: SqlConnection, enc: _Encoded, changes: Changes,
                      ids: NewIds) -> None:
     """Participant, sessions, answers, events, consents, outbox, queue and timers, then
     addresses (last but one: a foreign-key failure there undoes everything above)."""
@@ -60,7 +59,7 @@ async def write_rows(db: aiosqlite.Connection, enc: _Encoded, changes: Changes,
     await _many(db, _UPSERT_ADDRESS, enc.addresses)
 
 
-async def finish_inbox(db: aiosqlite.Connection, enc: _Encoded, inbox_ids: list[int]) -> None:
+async def finish_inbox(db: SqlConnection, enc: _Encoded, inbox_ids: list[int]) -> None:
     """Processed: its effects are stored, so only the dedupe key is kept (before consent,
     what someone wrote must not linger here). Only a pending row may finish: a second
     processing of the same message rolls back whole, so no answer is stored and no reply
@@ -75,6 +74,6 @@ async def finish_inbox(db: aiosqlite.Connection, enc: _Encoded, inbox_ids: list[
             raise AlreadyProcessed(inbox_id)
 
 
-async def use_invites(db: aiosqlite.Connection, codes: list[str], now_text: str) -> None:
+async def use_invites(db: SqlConnection, codes: list[str], now_text: str) -> None:
     await _many(db, "UPDATE invites SET uses = uses + 1, used_at = COALESCE(used_at, ?) "
                 "WHERE code = ?", [(now_text, code) for code in codes])

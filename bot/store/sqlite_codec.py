@@ -1,6 +1,6 @@
-"""How the SQLite store writes values and reads rows (shared with ``MemoryStore``, which
-normalises values with the same functions). The storage rules are in ``bot/store/sqlite.py``'s
-docstring; this module is the codec, the row mappers and the write statements."""
+"""How the SQLite store writes values and reads rows. The storage rules are in
+``bot/store/sqlite.py``'s docstring; this module is the codec, the row mappers and the
+write statements."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from bot.store.records import (
     QueuedFlow,
     Timer,
 )
+from bot.store.sql_runner import SqlRow
 
 UTC = dt.UTC
 T = TypeVar("T")
@@ -41,7 +42,7 @@ DUE_STATUSES = ("pending", "retry")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-# -- codec (MemoryStore normalises values with the same functions) ----------------------
+# -- codec -------------------------------------------------------------------------------
 
 def to_utc(value: dt.datetime) -> dt.datetime:
     """The same instant in UTC; naive datetimes are refused."""
@@ -49,10 +50,6 @@ def to_utc(value: dt.datetime) -> dt.datetime:
         raise ValueError(f"naive datetime {value.isoformat()} given to the store; "
                          "use timezone-aware datetimes")
     return value.astimezone(UTC)
-
-
-def opt_utc(value: dt.datetime | None) -> dt.datetime | None:
-    return None if value is None else to_utc(value)
 
 
 def dt_text(value: dt.datetime) -> str:
@@ -83,11 +80,6 @@ def dumps(value: Any) -> str:
     """JSON text for a column; raises TypeError for values JSON cannot hold."""
     text = json.dumps(value, ensure_ascii=False)
     return text if _utf8_ok(text) else json.dumps(value, ensure_ascii=True)
-
-
-def json_copy(value: T) -> T:
-    """What a value looks like after a trip through a JSON column (also a deep copy)."""
-    return cast(T, json.loads(dumps(value)))
 
 
 def safe_text(text: str | None) -> str | None:
@@ -141,7 +133,7 @@ def _participant_params(p: Participant) -> Params:
             p.consent_version, int(p.imported), int(p.pathway_done), opt_dt_text(p.erased_at))
 
 
-def _participant(row: sqlite3.Row) -> Participant:
+def _participant(row: SqlRow) -> Participant:
     return Participant(
         id=row["id"], created_at=parse_dt(row["created_at"]),
         status=cast(ParticipantStatus, row["status"]), locale=row["locale"],
@@ -158,7 +150,7 @@ def _address_params(a: Address) -> Params:
             opt_dt_text(a.opted_out_at), int(a.unreachable), safe_text(a.unreachable_reason))
 
 
-def _address(row: sqlite3.Row) -> Address:
+def _address(row: SqlRow) -> Address:
     return Address(
         address=row["address"], participant_id=row["participant_id"],
         channel=cast(Channel, row["channel"]), created_at=parse_dt(row["created_at"]),
@@ -172,7 +164,7 @@ def _session_params(s: Session) -> Params:
             s.asked, s.retries, s.round_id)
 
 
-def _session(row: sqlite3.Row) -> Session:
+def _session(row: SqlRow) -> Session:
     return Session(
         id=row["id"], participant_id=row["participant_id"], flow_id=row["flow_id"],
         flow_version=row["flow_version"], node=row["node"],
@@ -189,7 +181,7 @@ def _answer_params(a: AnswerRow) -> Params:
             int(a.late))
 
 
-def _answer(row: sqlite3.Row) -> AnswerRow:
+def _answer(row: SqlRow) -> AnswerRow:
     value: FieldValue = None if row["value"] is None else json.loads(row["value"])
     return AnswerRow(
         participant_id=row["participant_id"], session_id=row["session_id"],
@@ -203,18 +195,18 @@ def _event_params(e: EventRow) -> Params:
     return (e.participant_id, e.session_id, e.name, dumps(e.payload), dt_text(e.at))
 
 
-def _event(row: sqlite3.Row) -> EventRow:
+def _event(row: SqlRow) -> EventRow:
     return EventRow(participant_id=row["participant_id"], session_id=row["session_id"],
                     name=row["name"], payload=json.loads(row["payload"]),
                     at=parse_dt(row["at"]), id=row["id"])
 
 
-def _consent(row: sqlite3.Row) -> ConsentRecord:
+def _consent(row: SqlRow) -> ConsentRecord:
     return ConsentRecord(participant_id=row["participant_id"], version=row["version"],
                          decision=cast(Any, row["decision"]), at=parse_dt(row["at"]))
 
 
-def _inbox(row: sqlite3.Row) -> InboxItem:
+def _inbox(row: SqlRow) -> InboxItem:
     return InboxItem(
         channel=cast(Channel, row["channel"]), dedupe_key=row["dedupe_key"],
         address=row["address"], payload=json.loads(row["payload"]),
@@ -230,7 +222,7 @@ def _outbox_params(o: OutboxItem) -> Params:
             opt_dt_text(o.sent_at))
 
 
-def _outbox(row: sqlite3.Row) -> OutboxItem:
+def _outbox(row: SqlRow) -> OutboxItem:
     return OutboxItem(
         participant_id=row["participant_id"], address=row["address"],
         channel=cast(Channel, row["channel"]), payload=json.loads(row["payload"]),
@@ -242,13 +234,13 @@ def _outbox(row: sqlite3.Row) -> OutboxItem:
         segments=row["segments"], sent_at=opt_parse_dt(row["sent_at"]), id=row["id"])
 
 
-def _queued(row: sqlite3.Row) -> QueuedFlow:
+def _queued(row: SqlRow) -> QueuedFlow:
     return QueuedFlow(participant_id=row["participant_id"], flow_id=row["flow_id"],
                       vars=json.loads(row["vars"]), queued_at=parse_dt(row["queued_at"]),
                       round_id=row["round_id"], id=row["id"])
 
 
-def _timer(row: sqlite3.Row) -> Timer:
+def _timer(row: SqlRow) -> Timer:
     return Timer(session_id=row["session_id"], participant_id=row["participant_id"],
                  node=row["node"], asked=row["asked"], due_at=parse_dt(row["due_at"]),
                  kind=row["kind"], id=row["id"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +18,7 @@ from bot.store.records import (
     QueuedFlow,
     Timer,
 )
+from bot.store.sql_runner import SqlRow, SqlRunner
 from bot.store.sqlite_codec import (
     _INSERT_INBOX,
     DUE_STATUSES,
@@ -35,13 +35,15 @@ from bot.store.sqlite_codec import (
 )
 
 
-class SqliteQueues:
+class SqliteQueues(SqlRunner):
     """Mixed into SqliteStore."""
 
+    _inbox_batch: list[tuple[InboxItem, Params, asyncio.Future[bool]]]
     _inbox_flusher: asyncio.Task[None] | None
+    _secret: str | None
 
     # -- inbox --------------------------------------------------------------------------
-    async def inbox_put(self: Any, item: InboxItem) -> bool:
+    async def inbox_put(self, item: InboxItem) -> bool:
         """Durable before it returns. Concurrent callers share one FULL commit (group
         commit): while one transaction is being synced the next batch gathers, so a
         burst of webhooks costs a few fsyncs rather than one each."""
@@ -54,13 +56,13 @@ class SqliteQueues:
             self._inbox_flusher = asyncio.create_task(self._flush_inbox())
         return await asyncio.shield(future)
 
-    async def _flush_inbox(self: Any) -> None:
+    async def _flush_inbox(self) -> None:
         while self._inbox_batch:
             batch, self._inbox_batch = self._inbox_batch[:500], self._inbox_batch[500:]
             try:
                 results: list[tuple[bool, int | None]] = []
                 if len(batch) == 1 and self._secret is not None:
-                    results.append(await self._put_one(batch[0][0], batch[0][1]))
+                    results.append(await self._put_one(batch[0][0], batch[0][1], self._secret))
                 else:
                     await self._put_many(batch, results)
             except BaseException as exc:
@@ -77,14 +79,15 @@ class SqliteQueues:
                 if not future.done():
                     future.set_result(inserted)
 
-    async def _put_one(self: Any, item: InboxItem, params: Params) -> tuple[bool, int | None]:
+    async def _put_one(self, item: InboxItem, params: Params,
+                       secret: str) -> tuple[bool, int | None]:
         """A lone webhook's row: one autocommitted, durable statement (one round trip)."""
         rows = await self._write_one(_INSERT_INBOX + " RETURNING id", (
-            *params, item.channel, forgotten_key(self._secret, item.channel,
+            *params, item.channel, forgotten_key(secret, item.channel,
                                                  item.dedupe_key)), durable=True)
         return (True, int(rows[0][0])) if rows else (False, None)
 
-    async def _put_many(self: Any, batch: list[tuple[InboxItem, Params, Any]],
+    async def _put_many(self, batch: list[tuple[InboxItem, Params, Any]],
                         results: list[tuple[bool, int | None]]) -> None:
         """Rows that arrived together: one transaction, one durable commit."""
         async with self._write() as db:
@@ -94,12 +97,12 @@ class SqliteQueues:
                     forgotten_key(secret, item.channel, item.dedupe_key))))
                 results.append((cursor.rowcount == 1, cursor.lastrowid))
 
-    async def inbox_pending(self: Any, limit: int = 100) -> list[InboxItem]:
+    async def inbox_pending(self, limit: int = 100) -> list[InboxItem]:
         rows = await self._all("SELECT * FROM inbox WHERE status = 'pending' ORDER BY id "
                                "LIMIT ?", (limit,))
         return [_inbox(r) for r in rows]
 
-    async def inbox_mark(self: Any, item_id: int, status: str, at: dt.datetime) -> None:
+    async def inbox_mark(self, item_id: int, status: str, at: dt.datetime) -> None:
         """Set the status, ``processed_at = at``, and count one more processing attempt."""
         at_text = dt_text(at)
         async with self._write() as db:
@@ -107,16 +110,16 @@ class SqliteQueues:
                              "attempts = attempts + 1 WHERE id = ?", (status, at_text, item_id))
 
     # -- outbox -------------------------------------------------------------------------
-    async def outbox_due(self: Any, channel: str, now: dt.datetime, limit: int) -> list[OutboxItem]:
+    async def outbox_due(self, channel: str, now: dt.datetime, limit: int) -> list[OutboxItem]:
         return [_outbox(r) for r in await self._due("*", channel, now, limit)]
 
-    async def outbox_due_ids(self: Any, channel: str, now: dt.datetime, limit: int) -> list[int]:
+    async def outbox_due_ids(self, channel: str, now: dt.datetime, limit: int) -> list[int]:
         return [int(r[0]) for r in await self._due("id", channel, now, limit)]
 
-    async def _due(self: Any, columns: str, channel: str, now: dt.datetime,
-                   limit: int) -> list[sqlite3.Row]:
+    async def _due(self, columns: str, channel: str, now: dt.datetime,
+                   limit: int) -> list[SqlRow]:
         now_text = dt_text(now)
-        rows: list[sqlite3.Row] = await self._all(
+        rows: list[SqlRow] = await self._all(
             f"SELECT {columns} FROM outbox WHERE channel = ? AND status IN (?, ?) "
             "AND not_before <= ? AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
             f"AND {HELD_BACK_SQL} "  # per-address order across retries and restarts
@@ -124,7 +127,7 @@ class SqliteQueues:
             (channel, *DUE_STATUSES, now_text, now_text, limit))
         return rows
 
-    async def outbox_rows(self: Any, ids: Sequence[int]) -> list[OutboxItem]:
+    async def outbox_rows(self, ids: Sequence[int]) -> list[OutboxItem]:
         found: dict[int, OutboxItem] = {}
         for start in range(0, len(ids), 500):
             chunk = list(ids[start:start + 500])
@@ -135,7 +138,7 @@ class SqliteQueues:
                 found[item.id] = item
         return [found[i] for i in ids if i in found]
 
-    async def outbox_update(self: Any, item: OutboxItem) -> None:
+    async def outbox_update(self, item: OutboxItem) -> None:
         """Raises KeyError when the row does not exist."""
         if item.id is None:
             raise KeyError("outbox item has no id; it was never stored")
@@ -151,7 +154,7 @@ class SqliteQueues:
         if len(changed) != 1:
             raise KeyError(f"no outbox row {item.id}")
 
-    async def outbox_mark_sending(self: Any, items: Sequence[OutboxItem]) -> list[OutboxItem]:
+    async def outbox_mark_sending(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
         """Mark several rows ``sending`` (attempts + 1) in one durable commit (per 500);
         only rows still due-able are marked, and those are returned."""
         if not items:
@@ -173,23 +176,23 @@ class SqliteQueues:
             item.status, item.attempts = "sending", item.attempts + 1
         return marked
 
-    async def outbox_by_provider_id(self: Any, provider_id: str) -> OutboxItem | None:
+    async def outbox_by_provider_id(self, provider_id: str) -> OutboxItem | None:
         row = await self._one("SELECT * FROM outbox WHERE provider_id = ? "
                               "ORDER BY id DESC LIMIT 1", (provider_id,))
         return None if row is None else _outbox(row)
 
-    async def outbox_of(self: Any, participant_id: str) -> list[OutboxItem]:
+    async def outbox_of(self, participant_id: str) -> list[OutboxItem]:
         rows = await self._all("SELECT * FROM outbox WHERE participant_id = ? ORDER BY id",
                                (participant_id,))
         return [_outbox(r) for r in rows]
 
-    async def outbox_all(self: Any, *, round_id: str | None = None,
+    async def outbox_all(self, *, round_id: str | None = None,
                          status: OutboxStatus | None = None) -> list[OutboxItem]:
         where, params = _filters(round_id=round_id, status=status)
         rows = await self._all(f"SELECT * FROM outbox{where} ORDER BY id", params)
         return [_outbox(r) for r in rows]
 
-    async def outbox_recover(self: Any, now: dt.datetime | None = None) -> int:
+    async def outbox_recover(self, now: dt.datetime | None = None) -> int:
         from bot.store.leases import MEMBER
 
         # rows this process is sending (another channel's sender, started earlier) and
@@ -206,17 +209,17 @@ class SqliteQueues:
             return recovered
 
     # -- queued flows and timers --------------------------------------------------------
-    async def queued_flows(self: Any, participant_id: str) -> list[QueuedFlow]:
+    async def queued_flows(self, participant_id: str) -> list[QueuedFlow]:
         rows = await self._all("SELECT * FROM queued_flows WHERE participant_id = ? "
                                "ORDER BY id", (participant_id,))
         return [_queued(r) for r in rows]
 
-    async def timers_due(self: Any, now: dt.datetime, limit: int = 500) -> list[Timer]:
+    async def timers_due(self, now: dt.datetime, limit: int = 500) -> list[Timer]:
         rows = await self._all("SELECT * FROM timers WHERE due_at <= ? ORDER BY due_at, id "
                                "LIMIT ?", (dt_text(now), limit))
         return [_timer(r) for r in rows]
 
-    async def timers_of(self: Any, session_id: str) -> list[Timer]:
+    async def timers_of(self, session_id: str) -> list[Timer]:
         rows = await self._all("SELECT * FROM timers WHERE session_id = ? "
                                "ORDER BY due_at, id", (session_id,))
         return [_timer(r) for r in rows]

@@ -14,8 +14,6 @@ from functools import lru_cache
 from itertools import islice
 from typing import Any, cast
 
-import aiosqlite
-
 from bot.errors import StoreError
 from bot.store.round_records import (
     ACTIVE_TARGET_STATUSES,
@@ -28,6 +26,7 @@ from bot.store.round_records import (
     RoundTarget,
 )
 from bot.store.rounds_base import StaleWrite
+from bot.store.sql_runner import SqlConnection, SqlRow, SqlRunner
 
 UTC = dt.UTC
 Params = tuple[Any, ...]
@@ -45,9 +44,18 @@ def _t(value: dt.datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-@lru_cache(maxsize=1024)
-def _tags(text: str) -> tuple[str, ...]:
-    return tuple(json.loads(text))
+class _Tags:
+    """Participants' tag lists, each distinct text parsed once per scan: the memo lives as
+    long as the call, so no process-wide table keeps anyone's tags (issue 18)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, tuple[str, ...]] = {}
+
+    def __call__(self, text: str) -> tuple[str, ...]:
+        found = self.seen.get(text)
+        if found is None:
+            found = self.seen[text] = tuple(json.loads(text))
+        return found
 
 
 def _d(text: str | None) -> dt.datetime | None:
@@ -76,7 +84,7 @@ def _round_params(r: Round) -> Params:
             r.occurrence, r.created_by, _t(r.started_at), _t(r.closed_at), r.version)
 
 
-def round_from_row(row: sqlite3.Row) -> Round:
+def round_from_row(row: SqlRow) -> Round:
     return Round(
         id=row["id"], flow_id=row["flow_id"], audience=row["audience"],
         audience_ids=tuple(json.loads(row["audience_ids"])),
@@ -101,7 +109,7 @@ def target_params(t: RoundTarget) -> Params:
             _json(t.vars) if t.vars else None, t.version)
 
 
-def _target(row: sqlite3.Row) -> RoundTarget:
+def _target(row: SqlRow) -> RoundTarget:
     return RoundTarget(
         round_id=row["round_id"], participant_id=row["participant_id"],
         channel=row["channel"], address=row["address"], send_at=_dd(row["send_at"]),
@@ -121,7 +129,7 @@ def ledger_params(e: LedgerEntry) -> Params:
             e.flow_id, e.session_id, e.round_id, e.note, e.actor)
 
 
-def _ledger(row: sqlite3.Row) -> LedgerEntry:
+def _ledger(row: SqlRow) -> LedgerEntry:
     return LedgerEntry(
         participant_id=row["participant_id"], at=_dd(row["at"]), amount=row["amount"],
         kind=row["kind"], payable=bool(row["payable"]), key=row["key"],
@@ -129,14 +137,14 @@ def _ledger(row: sqlite3.Row) -> LedgerEntry:
         note=row["note"], actor=row["actor"], id=row["id"])
 
 
-def _batch(row: sqlite3.Row) -> PayoutBatch:
+def _batch(row: SqlRow) -> PayoutBatch:
     return PayoutBatch(
         id=row["id"], period=row["period"], created_at=_dd(row["created_at"]),
         total=row["total"], rows=row["rows"], file=row["file"], status=row["status"],
         actor=row["actor"], paid_at=_d(row["paid_at"]), paid_by=row["paid_by"])
 
 
-def _finding(row: sqlite3.Row) -> Finding:
+def _finding(row: SqlRow) -> Finding:
     return Finding(id=row["id"], title=row["title"], text=row["text"],
                    created_at=_dd(row["created_at"]), lineage=row["lineage"],
                    version=row["version"], replaces=row["replaces"],
@@ -157,7 +165,7 @@ def _chunks(items: Iterable[Params], size: int = CHUNK) -> Iterator[list[Params]
         yield chunk
 
 
-async def write_targets(db: aiosqlite.Connection, targets: Sequence[RoundTarget]) -> None:
+async def write_targets(db: SqlConnection, targets: Sequence[RoundTarget]) -> None:
     """Compare-and-set each target (inside the caller's transaction)."""
     for t in targets:
         p = target_params(t)
@@ -168,7 +176,7 @@ async def write_targets(db: aiosqlite.Connection, targets: Sequence[RoundTarget]
                              "it was read")
 
 
-async def write_ledger(db: aiosqlite.Connection, entries: Sequence[LedgerEntry]
+async def write_ledger(db: SqlConnection, entries: Sequence[LedgerEntry]
                        ) -> list[tuple[LedgerEntry, int]]:
     """Insert entries (inside the caller's transaction); a known key is skipped."""
     ids = []
@@ -181,7 +189,7 @@ async def write_ledger(db: aiosqlite.Connection, entries: Sequence[LedgerEntry]
     return ids
 
 
-async def _save_round(db: aiosqlite.Connection, r: Round) -> None:
+async def _save_round(db: SqlConnection, r: Round) -> None:
     p = _round_params(r)
     cursor = await db.execute(
         "UPDATE rounds SET flow_id = ?, audience = ?, audience_ids = ?, created_at = ?, "
@@ -193,11 +201,11 @@ async def _save_round(db: aiosqlite.Connection, r: Round) -> None:
         raise StaleWrite(f"round {r.id} changed since it was read")
 
 
-class SqliteRounds:
+class SqliteRounds(SqlRunner):
     """Mixed into SqliteStore (which provides ``_write``, ``_all`` and ``_one``)."""
 
     # rounds ----------------------------------------------------------------------------
-    async def round_add(self: Any, item: Round) -> None:
+    async def round_add(self, item: Round) -> None:
         params = _round_params(item)
         async with self._write() as db:
             try:
@@ -206,20 +214,20 @@ class SqliteRounds:
             except sqlite3.IntegrityError as exc:
                 raise StoreError(f"round {item.id} already exists") from exc
 
-    async def round_get(self: Any, round_id: str) -> Round | None:
+    async def round_get(self, round_id: str) -> Round | None:
         row = await self._one("SELECT * FROM rounds WHERE id = ?", (round_id,))
         return None if row is None else round_from_row(row)
 
-    async def rounds_all(self: Any) -> list[Round]:
+    async def rounds_all(self) -> list[Round]:
         rows = await self._all("SELECT * FROM rounds ORDER BY created_at, rowid")
         return [round_from_row(r) for r in rows]
 
-    async def round_save(self: Any, item: Round) -> None:
+    async def round_save(self, item: Round) -> None:
         async with self._write() as db:
             await _save_round(db, item)
         item.version += 1
 
-    async def round_plan(self: Any, item: Round, targets: Iterable[RoundTarget]) -> int:
+    async def round_plan(self, item: Round, targets: Iterable[RoundTarget]) -> int:
         inserted = 0
         sql = (f"INSERT INTO round_targets ({_TARGET_COLS}) VALUES "
                f"(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
@@ -231,7 +239,7 @@ class SqliteRounds:
         item.version += 1
         return inserted
 
-    async def round_cancel(self: Any, item: Round, at: dt.datetime) -> int:
+    async def round_cancel(self, item: Round, at: dt.datetime) -> int:
         async with self._write() as db:
             await _save_round(db, item)
             cursor = await db.execute(
@@ -246,7 +254,7 @@ class SqliteRounds:
         item.version += 1
         return count
 
-    async def candidates(self: Any, *, cohort: str | None = None, tag: str | None = None,
+    async def candidates(self, *, cohort: str | None = None, tag: str | None = None,
                          ids: Sequence[str] | None = None) -> list[Candidate]:
         where, params = ["p.status NOT IN ('erased', 'declined')"], []
         if cohort is not None:
@@ -264,6 +272,7 @@ class SqliteRounds:
         wanted = None if ids is None else set(ids)
         out: list[Candidate] = []
         last: Candidate | None = None
+        tags = _Tags()
         async with self._locked() as db:
             db.row_factory = None  # plain tuples: a third of the cost for 100,000 rows
             cursor = await db.execute(sql, params)
@@ -274,7 +283,7 @@ class SqliteRounds:
                         if wanted is not None and pid not in wanted:
                             continue
                         if last is None or last.id != pid:
-                            last = Candidate(pid, r[1], r[2], r[3], r[4], r[5], _tags(r[6]),
+                            last = Candidate(pid, r[1], r[2], r[3], r[4], r[5], tags(r[6]),
                                              bool(r[7]), r[8], r[9])
                             out.append(last)
                         if r[10] is not None:
@@ -285,35 +294,35 @@ class SqliteRounds:
         return out
 
     # targets ----------------------------------------------------------------------------
-    async def target_get(self: Any, round_id: str, participant_id: str) -> RoundTarget | None:
+    async def target_get(self, round_id: str, participant_id: str) -> RoundTarget | None:
         row = await self._one("SELECT * FROM round_targets WHERE round_id = ? AND "
                               "participant_id = ?", (round_id, participant_id))
         return None if row is None else _target(row)
 
-    async def targets_of(self: Any, round_id: str) -> list[RoundTarget]:
+    async def targets_of(self, round_id: str) -> list[RoundTarget]:
         rows = await self._all("SELECT * FROM round_targets WHERE round_id = ? "
                                "ORDER BY send_at, participant_id", (round_id,))
         return [_target(r) for r in rows]
 
-    async def targets_due(self: Any, now: dt.datetime, limit: int = 500) -> list[RoundTarget]:
+    async def targets_due(self, now: dt.datetime, limit: int = 500) -> list[RoundTarget]:
         rows = await self._all(
             "SELECT t.* FROM round_targets t JOIN rounds r ON r.id = t.round_id "
             "WHERE t.next_at IS NOT NULL AND t.next_at <= ? AND r.status = 'running' "
             "ORDER BY t.next_at, t.round_id, t.participant_id LIMIT ?", (_t(now), limit))
         return [_target(r) for r in rows]
 
-    async def targets_open(self: Any, round_id: str) -> int:
+    async def targets_open(self, round_id: str) -> int:
         row = await self._one("SELECT count(*) FROM round_targets WHERE round_id = ? AND "
                               "next_at IS NOT NULL", (round_id,))
         return 0 if row is None else int(row[0])
 
-    async def next_target_at(self: Any) -> dt.datetime | None:
+    async def next_target_at(self) -> dt.datetime | None:
         row = await self._one(
             "SELECT min(t.next_at) FROM round_targets t JOIN rounds r ON r.id = t.round_id "
             "WHERE t.next_at IS NOT NULL AND r.status = 'running'")
         return None if row is None else _d(row[0])
 
-    async def round_delivery(self: Any, round_id: str) -> list[DeliveryRow]:
+    async def round_delivery(self, round_id: str) -> list[DeliveryRow]:
         rows = await self._all(
             "SELECT participant_id, channel, status, delivery_status, segments, "
             "json_extract(payload, '$.kind') FROM outbox WHERE round_id = ? ORDER BY id",

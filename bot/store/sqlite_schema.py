@@ -10,13 +10,15 @@ import os
 import random
 import re
 import sqlite3
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import aiosqlite
 
+from bot.clock import Clock
 from bot.errors import StoreError
+from bot.store.sql_runner import SqlConnection, SqlRunner
 from bot.store.sqlite_codec import (
     dt_text,
     store_error,
@@ -68,13 +70,20 @@ def _create_private(path: Path) -> None:
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
 
 
-class SqliteSchema:
+class SqliteSchema(SqlRunner):
     """Mixed into SqliteStore."""
 
+    path: Path
+    busy_timeout_ms: int
+    max_page_count: int | None
+    _clock: Clock
+    _sync_level: str
+    _sync_for: Callable[[bool], str]
     _db: aiosqlite.Connection | None
+    _rollback: Callable[[SqlConnection], Awaitable[None]]
 
     # -- lifecycle ----------------------------------------------------------------------
-    async def open(self: Any) -> None:
+    async def open(self) -> None:
         """Connect, switch to WAL and apply pending migrations. Two processes opening a
         new file at the same moment can meet SQLite's "database is locked" without its
         busy wait (while one switches the journal mode or changes the schema); each
@@ -93,7 +102,7 @@ class SqliteSchema:
                 log.debug("store %s: locked while opening; trying again", self.path)
                 await asyncio.sleep(0.02 + random.random() * 0.05)
 
-    async def _open_once(self: Any) -> None:
+    async def _open_once(self) -> None:
         if self._db is not None:
             return
         _create_private(self.path)
@@ -116,7 +125,8 @@ class SqliteSchema:
                 await conn.execute("PRAGMA foreign_keys = ON")
                 await conn.execute("PRAGMA secure_delete = ON")
                 await self._set_wal(conn)
-                await conn.execute("PRAGMA synchronous = FULL")
+                self._sync_level = self._sync_for(True)
+                await conn.execute(f"PRAGMA synchronous = {self._sync_level}")
                 await self._migrate(conn)
                 if self.max_page_count is not None:
                     await conn.execute(f"PRAGMA max_page_count = {int(self.max_page_count)}")
@@ -126,7 +136,7 @@ class SqliteSchema:
                 await db.close()
             raise
 
-    async def _set_wal(self: Any, db: aiosqlite.Connection) -> None:
+    async def _set_wal(self, db: SqlConnection) -> None:
         """Switching to WAL needs a moment alone with the file and SQLite does not wait
         for it (no busy handler), so two processes opening a new file retry briefly."""
         loop = asyncio.get_running_loop()
@@ -140,7 +150,7 @@ class SqliteSchema:
                     raise
                 await asyncio.sleep(0.02)
 
-    async def _migrate(self: Any, db: aiosqlite.Connection) -> None:
+    async def _migrate(self, db: SqlConnection) -> None:
         """Apply each pending migration in its own transaction. The applied set is read
         again under the write lock, so two processes opening a new file at once do not
         both apply a migration."""
@@ -180,11 +190,11 @@ class SqliteSchema:
             log.info("store %s: applied migration %s", self.path, name)
 
     @staticmethod
-    async def _applied(db: aiosqlite.Connection) -> set[int]:
+    async def _applied(db: SqlConnection) -> set[int]:
         rows = await db.execute_fetchall("SELECT version FROM schema_migrations")
         return {int(row[0]) for row in rows}
 
-    async def schema_versions(self: Any) -> list[int]:
+    async def schema_versions(self) -> list[int]:
         """Migration numbers recorded as applied (for diagnostics and tests)."""
         rows = await self._all("SELECT version FROM schema_migrations ORDER BY version")
         return [int(row[0]) for row in rows]

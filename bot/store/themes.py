@@ -1,4 +1,4 @@
-"""Store methods for coding free-text answers with themes, for both stores.
+"""Store methods for coding free-text answers with themes (the SQL mixin).
 
 ``theme_ids`` finds or creates themes by name (any case); a merged theme resolves to
 the one it was merged into, so tags and imports always land on a live theme. Tags of an
@@ -7,11 +7,12 @@ erased person's answers are deleted with their words (``bot/store/erasure.py``).
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
+
+from bot.store.sql_runner import SqlRunner
 
 if TYPE_CHECKING:
     pass
@@ -53,15 +54,15 @@ def _live(themes: dict[int, Theme], theme_id: int) -> int:
     return theme_id
 
 
-class SqliteThemes:
+class SqliteThemes(SqlRunner):
     """Mixed into SqliteStore."""
 
-    async def themes_all(self: Any) -> list[Theme]:
+    async def themes_all(self) -> list[Theme]:
         rows = await self._all("SELECT * FROM themes ORDER BY id")
         return [Theme(r["id"], r["name"], dt.datetime.fromisoformat(r["created_at"]),
                       r["merged_into"], r["created_by"]) for r in rows]
 
-    async def theme_ids(self: Any, names: Sequence[str], at: dt.datetime,
+    async def theme_ids(self, names: Sequence[str], at: dt.datetime,
                         by: str) -> list[int]:
         async with self._write() as db:
             for name in names:
@@ -72,14 +73,14 @@ class SqliteThemes:
         by_name = {t.name.casefold(): t.id for t in themes.values()}
         return list(dict.fromkeys(_live(themes, by_name[n.casefold()]) for n in names))
 
-    async def answer_themes(self: Any) -> dict[int, list[int]]:
+    async def answer_themes(self) -> dict[int, list[int]]:
         out: dict[int, list[int]] = {}
         for r in await self._all("SELECT answer_id, theme_id FROM answer_themes "
                                  "ORDER BY answer_id, tagged_at, theme_id"):
             out.setdefault(r[0], []).append(r[1])
         return out
 
-    async def tag_answer(self: Any, answer_id: int, theme_ids: Sequence[int],
+    async def tag_answer(self, answer_id: int, theme_ids: Sequence[int],
                          at: dt.datetime, by: str) -> None:
         async with self._write() as db:
             await db.execute("DELETE FROM answer_themes WHERE answer_id = ?", (answer_id,))
@@ -87,54 +88,10 @@ class SqliteThemes:
                                  "tagged_at, tagged_by) VALUES (?, ?, ?, ?)",
                                  [(answer_id, t, _text(at), by) for t in theme_ids])
 
-    async def merge_theme(self: Any, source: int, into: int) -> None:
+    async def merge_theme(self, source: int, into: int) -> None:
         async with self._write() as db:
             await db.execute("INSERT OR IGNORE INTO answer_themes (answer_id, theme_id, "
                              "tagged_at, tagged_by) SELECT answer_id, ?, tagged_at, "
                              "tagged_by FROM answer_themes WHERE theme_id = ?", (into, source))
             await db.execute("DELETE FROM answer_themes WHERE theme_id = ?", (source,))
             await db.execute("UPDATE themes SET merged_into = ? WHERE id = ?", (into, source))
-
-
-class MemoryThemes:
-    """Mixed into MemoryStore."""
-
-    def _th(self: Any) -> dict[str, Any]:
-        tables: dict[str, Any] = self.__dict__.setdefault("_themes_tables",
-                                                          {"themes": {}, "tags": {}})
-        return tables
-
-    async def themes_all(self: Any) -> list[Theme]:
-        self._check()
-        return [copy.deepcopy(t) for t in self._th()["themes"].values()]
-
-    async def theme_ids(self: Any, names: Sequence[str], at: dt.datetime,
-                        by: str) -> list[int]:
-        self._check()
-        themes: dict[int, Theme] = self._th()["themes"]
-        for name in names:
-            if not any(t.name.casefold() == name.casefold() for t in themes.values()):
-                new_id = self._next_id("themes")
-                themes[new_id] = Theme(new_id, name, at, None, by)
-        by_name = {t.name.casefold(): t.id for t in themes.values()}
-        return list(dict.fromkeys(_live(themes, by_name[n.casefold()]) for n in names))
-
-    async def answer_themes(self: Any) -> dict[int, list[int]]:
-        self._check()
-        return {a: list(ids) for a, ids in sorted(self._th()["tags"].items()) if ids}
-
-    async def tag_answer(self: Any, answer_id: int, theme_ids: Sequence[int],
-                         at: dt.datetime, by: str) -> None:
-        self._check()
-        self._th()["tags"][answer_id] = list(dict.fromkeys(theme_ids))
-
-    async def merge_theme(self: Any, source: int, into: int) -> None:
-        self._check()
-        for answer_id, ids in self._th()["tags"].items():
-            self._th()["tags"][answer_id] = list(dict.fromkeys(
-                into if t == source else t for t in ids))
-        self._th()["themes"][source].merged_into = into
-
-    def _themes_erase(self: Any, answer_ids: set[int]) -> None:
-        for answer_id in answer_ids:
-            self._th()["tags"].pop(answer_id, None)

@@ -1,26 +1,26 @@
-"""Store methods for the time bank (``[credits] time_bank``), for both stores.
+"""Store methods for the time bank (``[credits] time_bank``).
 
 Hours live in their own append-only ledger (``time_ledger``, in minutes), beside the
 money ledger, so payouts never mix the currencies. New ledger entries, new SPEND
 requests and coordinators' decisions travel in ``Changes`` (``hours``,
 ``spend_requests``, ``spend_decisions``) and commit with the messages they cause;
-``write_timebank`` / ``MemoryTimebank._timebank_*`` are the stores' hook for that.
+``write_timebank`` is the store's hook for that.
 A decision only applies to a request still pending (``StaleWrite`` otherwise), so a
 request is never confirmed twice.
 """
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from bot.store.rounds_base import StaleWrite
+from bot.store.sql_runner import SqlConnection, SqlRow, SqlRunner
 
 if TYPE_CHECKING:
-    import aiosqlite
+    pass
 
 HourKind = Literal["earned", "spent", "adjustment"]
 RequestStatus = Literal["pending", "confirmed", "declined"]
@@ -110,23 +110,23 @@ def _text(value: dt.datetime | None) -> str | None:
     return None if value is None else value.astimezone(dt.UTC).isoformat(timespec="microseconds")
 
 
-def _entry(r: sqlite3.Row) -> HourEntry:
+def _entry(r: SqlRow) -> HourEntry:
     return HourEntry(r["participant_id"], cast(dt.datetime, _dt(r["at"])), r["minutes"],
                      r["kind"], r["key"], r["source"], r["note"], r["actor"], r["id"])
 
 
-def _request(r: sqlite3.Row) -> SpendRequest:
+def _request(r: SqlRow) -> SpendRequest:
     return SpendRequest(r["participant_id"], r["offer_code"], r["minutes"], r["uses"],
                         cast(dt.datetime, _dt(r["requested_at"])), r["key"], r["status"],
                         _dt(r["decided_at"]), r["decided_by"], r["note"], r["id"])
 
 
-def _offer(r: sqlite3.Row) -> Offer:
+def _offer(r: SqlRow) -> Offer:
     return Offer(r["code"], r["title"], r["minutes"], cast(dt.datetime, _dt(r["created_at"])),
                  r["description"], r["created_by"], _dt(r["retired_at"]))
 
 
-async def write_timebank(db: aiosqlite.Connection, changes: Changes) -> list[tuple[Any, int]]:
+async def write_timebank(db: SqlConnection, changes: Changes) -> list[tuple[Any, int]]:
     """Inside ``SqliteStore.apply``'s transaction: entries and requests (a known key is
     skipped), then decisions (each on a pending request, else StaleWrite)."""
     ids: list[tuple[Any, int]] = []
@@ -157,34 +157,34 @@ async def write_timebank(db: aiosqlite.Connection, changes: Changes) -> list[tup
     return ids
 
 
-class SqliteTimebank:
+class SqliteTimebank(SqlRunner):
     """Mixed into SqliteStore."""
 
-    async def offer_add(self: Any, offer: Offer) -> None:
+    async def offer_add(self, offer: Offer) -> None:
         from bot.errors import StoreError
 
-        try:
-            async with self._write() as db:
+        async with self._write() as db:
+            try:  # inside: the store turns an error that leaves _write into a StoreError
                 await db.execute(
                     "INSERT INTO timebank_offers (code, title, minutes, description, "
                     "created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)",
                     (offer.code, offer.title, offer.minutes, offer.description,
                      _text(offer.created_at), offer.created_by))
-        except sqlite3.IntegrityError as exc:
-            raise StoreError(f"an offer with code '{offer.code}' already exists") from exc
+            except sqlite3.IntegrityError as exc:
+                raise StoreError(f"an offer with code '{offer.code}' already exists") from exc
 
-    async def offers(self: Any, *, include_retired: bool = False) -> list[Offer]:
+    async def offers(self, *, include_retired: bool = False) -> list[Offer]:
         where = "" if include_retired else " WHERE retired_at IS NULL"
         rows = await self._all(f"SELECT * FROM timebank_offers{where} ORDER BY created_at")
         return [_offer(r) for r in rows]
 
-    async def offer_retire(self: Any, code: str, at: dt.datetime) -> bool:
+    async def offer_retire(self, code: str, at: dt.datetime) -> bool:
         async with self._write() as db:
             cursor = await db.execute("UPDATE timebank_offers SET retired_at = ? "
                                       "WHERE code = ? AND retired_at IS NULL", (_text(at), code))
             return bool(cursor.rowcount == 1)
 
-    async def hour_entries(self: Any, participant_id: str | None = None) -> list[HourEntry]:
+    async def hour_entries(self, participant_id: str | None = None) -> list[HourEntry]:
         if participant_id is None:
             rows = await self._all("SELECT * FROM time_ledger ORDER BY id")
         else:
@@ -192,7 +192,7 @@ class SqliteTimebank:
                                    "ORDER BY id", (participant_id,))
         return [_entry(r) for r in rows]
 
-    async def spend_requests(self: Any, *, status: str | None = None,
+    async def spend_requests(self, *, status: str | None = None,
                              participant_id: str | None = None) -> list[SpendRequest]:
         where, params = [], []
         for column, value in (("status", status), ("participant_id", participant_id)):
@@ -203,84 +203,10 @@ class SqliteTimebank:
             f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY id"
         return [_request(r) for r in await self._all(sql, params)]
 
-    async def spend_request(self: Any, request_id: int) -> SpendRequest | None:
+    async def spend_request(self, request_id: int) -> SpendRequest | None:
         row = await self._one("SELECT * FROM timebank_requests WHERE id = ?", (request_id,))
         return None if row is None else _request(row)
 
 
-class MemoryTimebank:
-    """Mixed into MemoryStore."""
-
-    def _tb(self: Any) -> dict[str, Any]:
-        tables: dict[str, Any] = self.__dict__.setdefault(
-            "_timebank", {"offers": {}, "hours": {}, "requests": {}, "keys": set()})
-        return tables
-
-    def _timebank_check(self: Any, changes: Changes) -> None:
-        """Before anything is written: every decision must find a pending request."""
-        requests = self._tb()["requests"]
-        for d in changes.spend_decisions:
-            found = requests.get(d.request_id)
-            if found is None or found.status != "pending":
-                raise StaleWrite(f"spend request {d.request_id} is no longer pending")
-
-    def _timebank_write(self: Any, changes: Changes) -> None:
-        tb = self._tb()
-        for e in changes.hours:
-            if e.key is not None and ("h", e.key) in tb["keys"]:
-                continue
-            tb["keys"].add(("h", e.key))
-            e.id = self._next_id("time_ledger")
-            tb["hours"][e.id] = copy.deepcopy(e)
-        for q in changes.spend_requests:
-            if q.key is not None and ("q", q.key) in tb["keys"]:
-                continue
-            tb["keys"].add(("q", q.key))
-            q.id = self._next_id("timebank_requests")
-            tb["requests"][q.id] = copy.deepcopy(q)
-        for d in changes.spend_decisions:
-            found = tb["requests"][d.request_id]
-            found.status, found.decided_at, found.decided_by, found.note = (
-                d.status, d.at, d.by, d.note)
-
-    async def offer_add(self: Any, offer: Offer) -> None:
-        from bot.errors import StoreError
-
-        self._check()
-        if offer.code in self._tb()["offers"]:
-            raise StoreError(f"an offer with code '{offer.code}' already exists")
-        self._tb()["offers"][offer.code] = copy.deepcopy(offer)
-
-    async def offers(self: Any, *, include_retired: bool = False) -> list[Offer]:
-        self._check()
-        return [copy.deepcopy(o) for o in self._tb()["offers"].values()
-                if include_retired or o.retired_at is None]
-
-    async def offer_retire(self: Any, code: str, at: dt.datetime) -> bool:
-        self._check()
-        found = self._tb()["offers"].get(code)
-        if found is None or found.retired_at is not None:
-            return False
-        found.retired_at = at
-        return True
-
-    async def hour_entries(self: Any, participant_id: str | None = None) -> list[HourEntry]:
-        self._check()
-        return [copy.deepcopy(e) for e in self._tb()["hours"].values()
-                if participant_id is None or e.participant_id == participant_id]
-
-    async def spend_requests(self: Any, *, status: str | None = None,
-                             participant_id: str | None = None) -> list[SpendRequest]:
-        self._check()
-        return [copy.deepcopy(q) for q in self._tb()["requests"].values()
-                if (status is None or q.status == status)
-                and (participant_id is None or q.participant_id == participant_id)]
-
-    async def spend_request(self: Any, request_id: int) -> SpendRequest | None:
-        self._check()
-        found: SpendRequest | None = self._tb()["requests"].get(request_id)
-        return copy.deepcopy(found)
-
-
-__all__ = ["HourEntry", "MemoryTimebank", "Offer", "SpendDecision", "SpendRequest",
+__all__ = ["HourEntry", "Offer", "SpendDecision", "SpendRequest",
            "SqliteTimebank", "TimebankStore", "write_timebank"]

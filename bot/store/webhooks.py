@@ -16,14 +16,13 @@ events table's write lock in the transactions that insert events.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.store.records import EventRow, OutboxItem
+from bot.store.sql_runner import SqlRow, SqlRunner
 
 CURSOR = "events"
 
@@ -65,16 +64,16 @@ class WebhooksStore(Protocol):
         was marked already."""
 
 
-def _source(row: sqlite3.Row) -> WebhookSource:
+def _source(row: SqlRow) -> WebhookSource:
     from bot.store.sqlite_codec import _event
 
     return WebhookSource(_event(row), row["flow_id"], row["round_id"])
 
 
-class SqliteWebhooks:
+class SqliteWebhooks(SqlRunner):
     """Mixed into SqliteStore (which provides ``_write``, ``_all`` and ``_one``)."""
 
-    async def webhook_cursor_start(self: Any, at: dt.datetime) -> int:
+    async def webhook_cursor_start(self, at: dt.datetime) -> int:
         from bot.store.sqlite_codec import dt_text
 
         row = await self._one("SELECT event_id FROM webhook_cursor WHERE name = ?", (CURSOR,))
@@ -92,7 +91,7 @@ class SqliteWebhooks:
         assert row is not None
         return int(row[0])
 
-    async def webhook_events_after(self: Any, after: int, names: Sequence[str], limit: int,
+    async def webhook_events_after(self, after: int, names: Sequence[str], limit: int,
                                    ) -> tuple[list[WebhookSource], int]:
         newest = await self._one("SELECT COALESCE(MAX(id), 0) FROM events")
         upto = int(newest[0]) if newest is not None else 0
@@ -109,7 +108,7 @@ class SqliteWebhooks:
             upto = last
         return found, max(upto, after)
 
-    async def webhook_advance(self: Any, after: int, upto: int,
+    async def webhook_advance(self, after: int, upto: int,
                               items: Sequence[OutboxItem]) -> bool:
         from bot.store.sqlite_codec import _INSERT_OUTBOX, _outbox_params
 
@@ -122,7 +121,7 @@ class SqliteWebhooks:
             await db.executemany(_INSERT_OUTBOX, [_outbox_params(i) for i in items])
         return True
 
-    async def webhook_forget_done(self: Any) -> int:
+    async def webhook_forget_done(self) -> int:
         done = ("WHERE channel = 'webhook' AND status IN ('sent', 'failed', 'cancelled') "
                 "AND payload != '{}'")
         if await self._one(f"SELECT 1 FROM outbox {done} LIMIT 1") is None:
@@ -135,10 +134,10 @@ class SqliteWebhooks:
             await self.checkpoint()  # no older copy of an answer left in the -wal file
         return forgotten
 
-    async def webhook_rounds_marked(self: Any) -> set[str]:
+    async def webhook_rounds_marked(self) -> set[str]:
         return {str(r[0]) for r in await self._all("SELECT round_id FROM webhook_rounds")}
 
-    async def webhook_round_queue(self: Any, round_id: str, at: dt.datetime,
+    async def webhook_round_queue(self, round_id: str, at: dt.datetime,
                                   items: Sequence[OutboxItem]) -> bool:
         from bot.store.sqlite_codec import _INSERT_OUTBOX, _outbox_params, dt_text
 
@@ -149,76 +148,4 @@ class SqliteWebhooks:
             if cursor.rowcount == 0:
                 return False
             await db.executemany(_INSERT_OUTBOX, [_outbox_params(i) for i in items])
-        return True
-
-
-class MemoryWebhooks:
-    """Mixed into MemoryStore."""
-
-    def _webhook_state(self: Any) -> dict[str, Any]:
-        state: dict[str, Any] = self.__dict__.setdefault(
-            "_webhook_rows", {"cursor": None, "rounds": set()})
-        return state
-
-    def _webhook_insert(self: Any, items: Sequence[OutboxItem]) -> None:
-        for item in items:
-            row = copy.deepcopy(item)
-            row.id = item.id = self._next_id("outbox")
-            self._outbox[row.id] = row
-
-    async def webhook_cursor_start(self: Any, at: dt.datetime) -> int:
-        self._check()
-        state = self._webhook_state()
-        if state["cursor"] is None:
-            state["cursor"] = max(self._events, default=0)
-            state["rounds"] |= {r.id for r in await self.rounds_all() if r.status == "closed"}
-        return int(state["cursor"])
-
-    async def webhook_events_after(self: Any, after: int, names: Sequence[str], limit: int,
-                                   ) -> tuple[list[WebhookSource], int]:
-        self._check()
-        upto = max(self._events, default=0)
-        found: list[WebhookSource] = []
-        for key in sorted(k for k in self._events if after < k <= upto):
-            event = self._events[key]
-            if event.name not in names:
-                continue
-            session = self._sessions.get(event.session_id or "")
-            found.append(WebhookSource(copy.deepcopy(event),
-                                       session.flow_id if session else None,
-                                       session.round_id if session else None))
-            if len(found) == limit:
-                return found, key
-        return found, max(upto, after)
-
-    async def webhook_advance(self: Any, after: int, upto: int,
-                              items: Sequence[OutboxItem]) -> bool:
-        self._check()
-        state = self._webhook_state()
-        if state["cursor"] != after:
-            return False
-        state["cursor"] = upto
-        self._webhook_insert(items)
-        return True
-
-    async def webhook_forget_done(self: Any) -> int:
-        self._check()
-        done = [o for o in self._outbox.values() if o.channel == "webhook" and o.payload
-                and o.status in ("sent", "failed", "cancelled")]
-        for item in done:
-            item.payload, item.last_error = {}, None
-        return len(done)
-
-    async def webhook_rounds_marked(self: Any) -> set[str]:
-        self._check()
-        return set(self._webhook_state()["rounds"])
-
-    async def webhook_round_queue(self: Any, round_id: str, at: dt.datetime,
-                                  items: Sequence[OutboxItem]) -> bool:
-        self._check()
-        marked: set[str] = self._webhook_state()["rounds"]
-        if round_id in marked:
-            return False
-        marked.add(round_id)
-        self._webhook_insert(items)
         return True

@@ -9,7 +9,9 @@ with the person), so the window is read from there rather than kept twice.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Protocol
+from typing import Protocol
+
+from bot.store.sql_runner import SqlRunner
 
 
 class WindowStore(Protocol):
@@ -17,21 +19,12 @@ class WindowStore(Protocol):
         """When the newest inbound message from ``address`` arrived (None: never)."""
 
 
-class SqliteWindow:
+class SqliteWindow(SqlRunner):
     """Mixed into SqliteStore."""
 
-    async def last_inbound_at(self: Any, address: str) -> dt.datetime | None:
+    async def last_inbound_at(self, address: str) -> dt.datetime | None:
         from bot.store.sqlite_codec import parse_dt
 
         row = await self._one("SELECT max(received_at) AS at FROM inbox WHERE address = ?",
                               (address,))
         return None if row is None or row["at"] is None else parse_dt(row["at"])
-
-
-class MemoryWindow:
-    """Mixed into MemoryStore."""
-
-    async def last_inbound_at(self: Any, address: str) -> dt.datetime | None:
-        self._check()
-        times = [i.received_at for i in self._inbox.values() if i.address == address]
-        return max(times) if times else None

@@ -13,9 +13,8 @@ from bot.config import Config
 from bot.credits.ledger import NOT_EARNING
 from bot.engine.session import Session
 from bot.errors import ParleyError
-from bot.store.base import Store
 from bot.store.records import Changes, Participant
-from bot.store.timebank import HourEntry, SpendRequest
+from bot.store.timebank import HourEntry, SpendRequest, TimebankStore
 
 
 def to_minutes(hours: float | str | Decimal) -> int:
@@ -47,7 +46,7 @@ class HourBalance:
         return self.earned - self.spent - self.held
 
 
-async def hour_balance(store: Store, participant_id: str) -> HourBalance:
+async def hour_balance(store: TimebankStore, participant_id: str) -> HourBalance:
     out = HourBalance()
     for e in await store.hour_entries(participant_id):
         if e.kind == "spent":

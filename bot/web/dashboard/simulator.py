@@ -1,6 +1,6 @@
 """The phone simulator: a coordinator chats with the real engine; nothing is sent.
 
-Each logged-in browser gets its own throw-away ``Runtime`` over a fresh ``MemoryStore``
+Each logged-in browser gets its own throw-away ``Runtime`` over a fresh ``ScratchStore``
 (the project's flows and templates, none of its people), and a ``SimulatedPhone`` that
 collects replies from that store's outbox. The real store and channels are never
 touched, so no message can reach anyone.
@@ -22,9 +22,10 @@ from bot.clock import SystemClock
 from bot.conversations import Conversations
 from bot.ids import SequentialIds
 from bot.runtime import Runtime
+from bot.service import ParleyService
 from bot.simulator import Received, SimulatedPhone, enrolled_phone
 from bot.store.dashboard import DashboardSession
-from bot.store.memory import MemoryStore
+from bot.store.scratch import ScratchStore
 from bot.text.render import sms_bodies
 from bot.text.sms_encoding import measure
 from bot.web.dashboard.core import Dashboard, form_text
@@ -92,6 +93,11 @@ class Simulator:
         if old is not None:
             await old.runtime.close()
 
+    async def close_all(self) -> None:
+        """Close every phone's scratch store (its connection thread, its temporary file)."""
+        for key in list(self.phones):
+            await self._drop(key)
+
     async def _sweep(self) -> None:
         cutoff = time.monotonic() - IDLE_SECONDS
         for key in [k for k, p in self.phones.items() if p.used < cutoff]:
@@ -139,7 +145,7 @@ class Simulator:
         key = self._key(request)
         await self._drop(key)
         await self._sweep()
-        store = MemoryStore(clock=SystemClock())
+        store = ScratchStore(clock=SystemClock())
         await store.open()
         clock = SystemClock()
         conversations = Conversations(store=store, library=live.library,
@@ -191,8 +197,23 @@ class Simulator:
                              "segments": info.segments})
 
 
+@dataclass
+class PhonesJob:
+    """Stops with the service (a ``BackgroundJob``): the phones' stores are closed, so
+    their connection threads end and the server can exit."""
+
+    sim: Simulator
+
+    async def start(self, service: ParleyService) -> None:
+        """Nothing to start: phones are made on demand."""
+
+    async def stop(self) -> None:
+        await self.sim.close_all()
+
+
 def routes(dash: Dashboard) -> list[BaseRoute]:
     sim = Simulator(dash)
+    dash.service.jobs.append(PhonesJob(sim))
     return [Route("/simulator", dash.protect(sim.page)),
             Route("/simulator/start", dash.protect(sim.start), methods=["POST"]),
             Route("/simulator/say", dash.protect(sim.say), methods=["POST"]),
