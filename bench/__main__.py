@@ -3,6 +3,9 @@
 Each benchmark prints the contract's JSON lines ``{"name", "value", "unit", "baseline",
 "ratio"}`` with its baseline measured in the same run. Separate processes keep one
 benchmark's servers, threads and caches from colouring the next one's figures.
+
+``--only scale`` (``bench/scale.py``: one and two processes on PostgreSQL) is not in the
+default list: it needs PostgreSQL's server binaries.
 """
 
 from __future__ import annotations

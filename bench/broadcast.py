@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -30,6 +30,9 @@ from telegram.ext import AIORateLimiter, ExtBot
 from telegram.request import HTTPXRequest
 
 from bench.common import figure
+from bot.store import Store, open_store
+from bot.store.leases import MEMBER
+from bot.store.records import OutboxItem
 from tests.fakes.server import ServedApp
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, FakeTwilio
@@ -40,8 +43,12 @@ TOKEN = "7000000001:AAbroadcastBenchmarkTokenxxxxxxxxxxxx"
 TG_RATE, SMS_RATE = 30, 10
 
 
-def write_config(folder: Path, tg_url: str, tw_url: str) -> Path:
+def write_config(folder: Path, tg_url: str, tw_url: str, store_url: str | None = None) -> Path:
+    """``folder/config.toml`` for these fakes, on ``store_url`` (default an SQLite file in
+    ``folder``)."""
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "config.toml"
+    store = store_url or f"sqlite:///{folder / 'parley.db'}"
     path.write_text(f"""
 [project]
 name = "Money Voices"
@@ -49,7 +56,7 @@ locales = ["en"]
 flows_dir = "{ROOT / 'flows'}"
 templates_dir = "{ROOT / 'templates'}"
 [store]
-url = "sqlite:///{folder / 'parley.db'}"
+url = "{store}"
 [server]
 port = 0
 public_url = "https://parley.example"
@@ -88,19 +95,14 @@ def parley(config: Path, *args: str) -> str:
     return result.stdout.strip().splitlines()[-1]
 
 
-def outbox(db: Path) -> list[tuple[str, str]]:
-    with sqlite3.connect(db) as con:
-        return list(con.execute("SELECT channel, status FROM outbox"))
+async def outbox(store: Store) -> list[OutboxItem]:
+    return await store.outbox_all()
 
 
-def release_spread(db: Path) -> float:
-    """Seconds between the first and the last message the round queued."""
-    with sqlite3.connect(db) as con:
-        first, last = con.execute("SELECT min(created_at), max(created_at) FROM outbox "
-                                  "WHERE channel = 'telegram'").fetchone()
-    from datetime import datetime
-
-    return (datetime.fromisoformat(last) - datetime.fromisoformat(first)).total_seconds()
+def release_spread(rows: list[OutboxItem]) -> float:
+    """Seconds between the first and the last Telegram message the round queued."""
+    times = [row.created_at for row in rows if row.channel == "telegram"]
+    return (max(times) - min(times)).total_seconds() if times else 0.0
 
 
 def rate_of(times: list[float]) -> float:
@@ -121,33 +123,73 @@ def middle_rate(times: list[float]) -> float:
     return (high - low) / (times[high] - times[low])
 
 
-async def parley_round(telegram_people: int, sms_people: int) -> dict[str, Any]:
+async def parley_round(telegram_people: int, sms_people: int, *, store_url: str | None = None,
+                       processes: int = 1) -> dict[str, Any]:
+    """A round to ``telegram_people`` + ``sms_people`` imported people, sent by
+    ``processes`` ``parley serve`` processes sharing ``store_url`` (default an SQLite
+    file). The servers are up (and, sharing a database, have counted each other) before
+    the round starts, as long-running services would be."""
     tg = FakeTelegram(token=TOKEN, enforce_limits=True, global_per_second=TG_RATE,
                       per_chat_per_second=1)
     tw = FakeTwilio(enforce_limits=True, per_second=SMS_RATE)
     with tempfile.TemporaryDirectory() as tmp, ServedApp(tg.app) as tgs, \
             ServedApp(tw.app) as tws:
         folder = Path(tmp)
-        config = write_config(folder, tgs.base_url, tws.base_url)
-        parley(config, "participants", "import", str(people_csv(folder, telegram_people,
-                                                                 sms_people)))
-        round_id = parley(config, "rounds", "create", "--flow", "ons4", "--audience", "all")
-        parley(config, "rounds", "start", round_id)
+        url = store_url or f"sqlite:///{folder / 'parley.db'}"
+        configs = [write_config(folder / f"serve{n}", tgs.base_url, tws.base_url, url)
+                   for n in range(processes)]
+        parley(configs[0], "participants", "import", str(people_csv(folder, telegram_people,
+                                                                     sms_people)))
+        round_id = parley(configs[0], "rounds", "create", "--flow", "ons4", "--audience",
+                          "all")
         os.environ["PARLEY_SCHEDULER_INTERVAL"] = "0.5"
-        server = ParleyProcess(config, log_level="WARNING").start()
+        servers = [ParleyProcess(config, log_level="WARNING") for config in configs]
+        store = open_store(url)
+        await store.open()
         try:
+            for server in servers:
+                server.start()
+            await settled(store, url, processes)
+            parley(configs[0], "rounds", "start", round_id)
             deadline = time.monotonic() + 900
             while time.monotonic() < deadline:
-                rows = outbox(folder / "parley.db")
-                if rows and all(status in ("sent", "failed", "ambiguous", "cancelled")
-                                for _, status in rows):
+                rows = await outbox(store)
+                if rows and all(row.status in ("sent", "failed", "ambiguous", "cancelled")
+                                for row in rows) and await released(store, round_id):
                     break
                 await asyncio.sleep(0.5)
         finally:
-            server.stop()
-        rows = outbox(folder / "parley.db")
-        print(f"broadcast: the round queued its messages over "
-              f"{release_spread(folder / 'parley.db'):.1f}s", file=sys.stderr)
+            for server in servers:
+                server.stop()
+        rows = await outbox(store)
+        await store.close()
+        print(f"broadcast: the round queued its messages over {release_spread(rows):.1f}s",
+              file=sys.stderr)
+    return tally(tg, tw, [(row.channel, row.status) for row in rows], telegram_people)
+
+
+async def released(store: Store, round_id: str) -> bool:
+    """Whether the round has queued its messages to everyone (none still planned)."""
+    return all(target.status != "planned" for target in await store.targets_of(round_id))
+
+
+async def settled(store: Store, url: str, processes: int) -> None:
+    """Wait until every process counts the others (membership leases, renewed every 2 s;
+    processes on one SQLite file do not share the rate)."""
+    if url.startswith("sqlite:") or processes == 1:
+        return
+    deadline = time.monotonic() + 30
+    while await store.lease_count(MEMBER, dt.datetime.now(dt.UTC)) < processes:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{processes} processes never all held membership leases")
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(2.5)  # one renewal later: each has re-counted and shares the rate
+
+
+def tally(tg: FakeTelegram, tw: FakeTwilio, rows: list[tuple[str, str]],
+          telegram_people: int) -> dict[str, Any]:
+    """What the fakes received against what the outbox says: rates, 429s, duplicates,
+    losses."""
     tg_sent = list(tg.sent_messages)
     if tg_sent:
         first = min(m["time"] for m in tg_sent)

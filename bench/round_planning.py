@@ -34,6 +34,7 @@ from pathlib import Path
 
 from bench.common import figure
 from bot.config import Config
+from bot.store import open_store
 from bot.store.records import Address, Participant
 from bot.store.sqlite import SqliteStore
 
@@ -44,10 +45,11 @@ ZONES = [("Europe/London", 70), ("America/New_York", 15), ("Asia/Kolkata", 10),
 CONTACT = [None, None, "morning", "afternoon", "evening", "any"]
 
 
-def config(db: Path) -> Config:
+def config(url: str) -> Config:
+    """The bench project on the store at ``url`` (``sqlite:///…`` or ``postgresql://…``)."""
     return Config.model_validate({
         "project": {"name": "Bench", "locales": ["en", "cy"]},
-        "store": {"url": f"sqlite:///{db}"},
+        "store": {"url": url},
         "schedule": {"timezone": "Europe/London", "quiet_hours": "21:00-09:00"},
     })
 
@@ -78,20 +80,20 @@ def people(total: int, tagged: int) -> list[tuple[Participant, list[Address]]]:
     return out
 
 
-async def setup(db: Path, total: int, tagged: int) -> None:
-    store = SqliteStore(db)
+async def setup(url: str, total: int, tagged: int) -> None:
+    store = open_store(url)
     await store.open()
     await store.import_participants(people(total, tagged))
     await store.close()
 
 
-async def plan(db: Path) -> tuple[float, int]:
+async def plan(url: str) -> tuple[float, int]:
     """Ours: exactly the code ``parley rounds start`` runs."""
     from bot.clock import ManualClock
     from bot.runtime import open_runtime
     from bot.wiring import round_service
 
-    runtime = await open_runtime(config(db), clock=ManualClock(NOW))
+    runtime = await open_runtime(config(url), clock=ManualClock(NOW))
     service = round_service(runtime.conversations)
     item = await service.build(flow="ons4", audience="tag:panel", start="2026-03-02T10:00",
                                remind_after="2d,5d", close_after="14d", label="baseline")
@@ -109,7 +111,7 @@ async def naive(db: Path, limit: int) -> tuple[float, int]:
     from bot.runtime import load_content
     from bot.timing import next_allowed
 
-    cfg = config(db)
+    cfg = config(f"sqlite:///{db}")
     renderer, library = load_content(cfg)
     store = SqliteStore(db)
     await store.open()
@@ -160,10 +162,20 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
 
 
-def child(db: Path) -> None:
-    seconds, rows = asyncio.run(plan(db))
+def child(url: str) -> None:
+    seconds, rows = asyncio.run(plan(url))
     peak_mb = peak_rss_mb()
     sys.stdout.write(json.dumps({"seconds": seconds, "rows": rows, "peak_mb": peak_mb}) + "\n")
+
+
+def plan_in_child(url: str, audience: int) -> dict[str, float]:
+    """Fill the store at ``url`` with ``audience`` tagged people (and a fifth as many
+    others), then plan the round in a fresh process: ``{"seconds", "rows", "peak_mb"}``."""
+    asyncio.run(setup(url, audience + audience // 5, audience))
+    result = subprocess.run([sys.executable, "-m", "bench.round_planning", "--child", url],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600, check=True)
+    found: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
+    return found
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -171,21 +183,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--people", type=int, default=100_000, help="audience size")
     parser.add_argument("--baseline-people", type=int, default=2_000)
     parser.add_argument("--quick", action="store_true", help="20,000 people")
-    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
         child(args.child)
         return
     audience = 20_000 if args.quick else args.people
     with tempfile.TemporaryDirectory(prefix="parley-bench-") as tmp:
-        db = Path(tmp) / "plan.db"
-        asyncio.run(setup(db, audience + audience // 5, audience))
-        result = subprocess.run([sys.executable, "-m", "bench.round_planning", "--child",
-                                 str(db)], cwd=ROOT, capture_output=True, text=True,
-                                timeout=600, check=True)
-        ours = json.loads(result.stdout.strip().splitlines()[-1])
+        ours = plan_in_child(f"sqlite:///{Path(tmp) / 'plan.db'}", audience)
         base_db = Path(tmp) / "naive.db"
-        asyncio.run(setup(base_db, args.baseline_people + args.baseline_people // 5,
+        asyncio.run(setup(f"sqlite:///{base_db}", args.baseline_people + args.baseline_people // 5,
                           args.baseline_people))
         base_seconds, base_rows = asyncio.run(naive(base_db, args.baseline_people))
     base_rate = base_rows / base_seconds

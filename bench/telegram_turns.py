@@ -183,8 +183,11 @@ def loop_flow(folder: Path) -> Path:
     return flows
 
 
-def write_config(folder: Path, fake_url: str) -> Path:
+def write_config(folder: Path, fake_url: str, store_url: str | None = None) -> Path:
+    """``folder/config.toml``: the bench's flows, this fake, and ``store_url`` (default an
+    SQLite file in ``folder``)."""
     path = folder / "config.toml"
+    store = store_url or f"sqlite:///{folder / 'parley.db'}"
     path.write_text(f"""
 [project]
 name = "Money Voices"
@@ -194,7 +197,7 @@ flows_dir = "{loop_flow(folder)}"
 templates_dir = "{ROOT / 'templates'}"
 
 [store]
-url = "sqlite:///{folder / 'parley.db'}"
+url = "{store}"
 
 [server]
 host = "127.0.0.1"

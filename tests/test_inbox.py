@@ -4,9 +4,11 @@ pending while its first processing is still running."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 import pytest
 
+from bot.clock import ManualClock
 from bot.delivery.inbox import InboxProcessor
 from bot.metrics import Metrics
 from bot.runtime import Runtime
@@ -62,3 +64,25 @@ async def test_later_messages_still_flow_after_a_refused_duplicate(runtime: Runt
     await fresh.accept(later)
     await fresh.wait_idle()
     assert len(await replies(runtime)) == 2  # the first HELP once, the second once
+
+
+async def test_a_sweep_leaves_a_fresh_row_to_the_process_that_accepted_it(
+        runtime: Runtime, clock: ManualClock) -> None:
+    """Two processes share the database: the one that accepted a message processes it;
+    the other's sweep takes it only once it has been pending a whole sweep interval
+    (its process stopped), so the message is not run twice."""
+    accepting = InboxProcessor(runtime.store, runtime.conversations, runtime.clock,
+                               Metrics(), paused=True)  # accepted; still processing it
+    await accepting.accept(help_message("u1"))
+    metrics = Metrics()
+    other = InboxProcessor(runtime.store, runtime.conversations, runtime.clock, metrics,
+                           sweep_interval=2.0)
+    assert await other.sweep() == 0
+    await other.wait_idle()
+    assert await replies(runtime) == []
+    clock.advance(timedelta(seconds=2))  # the accepting process is gone: nobody answered
+    assert await other.sweep() == 1
+    await other.wait_idle()
+    assert len(await replies(runtime)) == 1
+    assert metrics.value("parley_inbound_processed_total", channel="telegram",
+                         result="done") == 1

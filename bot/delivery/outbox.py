@@ -231,6 +231,7 @@ class OutboxSender(AmbiguousSends):
             self._stale = True  # read them again: they are still due
             raise
         if len(marked) < len(ready):  # changed since it was read: not ours to send
+            self._stale = True  # another process sharing the database took them: re-read
             taken = {id(item) for item in marked}
             for item in ready:
                 if id(item) not in taken:
@@ -259,8 +260,10 @@ class OutboxSender(AmbiguousSends):
         ``sent=False``: no request was made, so the chat's pace is not held."""
         assert item.id is not None
         slot = self._slots.pop(item.id, None)
-        if slot is not None:
+        if slot is not None and sent:
             self.window.close(slot)
+        elif slot is not None:  # no request left: the provider saw nothing to count
+            self.window.refund(slot)
         if sent and item.payload.get("kind") not in UNPACED_KINDS:
             self.per_chat.record(item.address)
         self._in_flight.discard(item.id)

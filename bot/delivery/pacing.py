@@ -100,6 +100,12 @@ class SlidingWindow:
         """The send's answer came back (or it failed before leaving)."""
         slot.close(self.clock())
 
+    def refund(self, slot: Slot) -> None:
+        """No request was made for ``slot`` (its row was claimed by another process, or
+        cancelled): it no longer counts, and the next send may take its place at once."""
+        if slot in self._slots:
+            self._slots.remove(slot)
+
     async def renew(self, slot: Slot) -> None:
         """The request ``slot`` covered was answered and the same sender has another
         (the next part of one message): close it now, wait for room as any send would,

@@ -178,7 +178,12 @@ class PostgresStore(SqliteStore):
         try:
             pool = await asyncpg.create_pool(self.url, min_size=1, max_size=self.pool_size,
                                              timeout=self.connect_timeout,
-                                             statement_cache_size=1024)
+                                             statement_cache_size=1024,
+                                             # batched inserts (1,000 rows a statement)
+                                             # exceed asyncpg's 15 KB default: uncached,
+                                             # each was parsed and planned again (a
+                                             # 100,000-person round: 7.9 s, cached: 3.0 s)
+                                             max_cacheable_statement_size=256 * 1024)
         except _ERRORS as exc:
             raise _pg_error(exc, self.url) from exc
         except ValueError as exc:  # a malformed URL, found by asyncpg's parser
