@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from bot.store.base import Store
+from bot.store.queues import AddressBook
 from bot.store.records import Address, Changes, EventRow
 
 OPTED_OUT = 21610
@@ -65,7 +65,7 @@ def apply(address: Address, problem: AddressProblem) -> None:
         address.unreachable, address.unreachable_reason = True, problem.reason
 
 
-async def mark(store: Store, address_text: str, problem: AddressProblem | None) -> bool:
+async def mark(store: AddressBook, address_text: str, problem: AddressProblem | None) -> bool:
     """Record ``problem`` on the stored address; False if there is no problem or no
     such address (erased since)."""
     if problem is None:
@@ -80,7 +80,7 @@ async def mark(store: Store, address_text: str, problem: AddressProblem | None) 
     return True
 
 
-async def _opt_out_event(store: Store, address: Address, problem: AddressProblem,
+async def _opt_out_event(store: AddressBook, address: Address, problem: AddressProblem,
                          was_out: bool) -> list[EventRow]:
     """``OptedOutAtCarrier`` in the events (and so ``participant.opted_out`` webhooks),
     kept like every event only for someone who consented."""

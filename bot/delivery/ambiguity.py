@@ -18,7 +18,7 @@ from bot.delivery.pacing import PerChat
 from bot.delivery.transport import SendResult, Transport
 from bot.errors import AmbiguousSend, TransientError
 from bot.metrics import Metrics
-from bot.store.base import Store
+from bot.store.queues import OutboxQueue
 from bot.store.records import OutboxItem
 
 log = logging.getLogger("parley.outbox")
@@ -31,7 +31,7 @@ was dropping to recover, short enough that the person is still in the conversati
 class AmbiguousSends:
     """Mixed into ``OutboxSender`` (which provides these attributes and methods)."""
 
-    store: Store
+    store: OutboxQueue
     transport: Transport
     clock: Clock
     metrics: Metrics

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from bot.clock import Clock
 from bot.delivery.supervisor import Supervisor
 from bot.durations import parse_duration
-from bot.store.base import Store
+from bot.store.queues import OutboxStore
 from bot.store.records import OutboxItem
 
 SAMPLE = 50
@@ -27,7 +27,7 @@ def due_since(item: OutboxItem) -> dt.datetime:
     return item.not_before
 
 
-async def send_lag(store: Store, channels: Iterable[str], now: dt.datetime,
+async def send_lag(store: OutboxStore, channels: Iterable[str], now: dt.datetime,
                    ) -> tuple[str, dt.timedelta] | None:
     """The channel whose due rows wait longest, and how long; None when nothing is due."""
     worst: tuple[str, dt.timedelta] | None = None
@@ -42,7 +42,7 @@ async def send_lag(store: Store, channels: Iterable[str], now: dt.datetime,
 class HealthCheck:
     """The supervisor's down tasks and the send lag, as one reason (empty when fine)."""
 
-    def __init__(self, store: Store, clock: Clock, supervisor: Supervisor,
+    def __init__(self, store: OutboxStore, clock: Clock, supervisor: Supervisor,
                  max_send_lag: str) -> None:
         self.store, self.clock, self.supervisor = store, clock, supervisor
         self.max_send_lag = parse_duration(max_send_lag)

@@ -21,7 +21,7 @@ from bot.conversations import Conversations, Inbound
 from bot.delivery.supervisor import Supervisor
 from bot.errors import AlreadyProcessed, StoreError
 from bot.metrics import Metrics
-from bot.store.base import Store
+from bot.store.queues import InboxQueue
 from bot.store.records import InboxItem
 from bot.text_hygiene import clean, clean_text
 
@@ -48,7 +48,7 @@ def to_inbound(item: InboxItem) -> Inbound:
 
 
 class InboxProcessor:
-    def __init__(self, store: Store, conversations: Conversations, clock: Clock,
+    def __init__(self, store: InboxQueue, conversations: Conversations, clock: Clock,
                  metrics: Metrics, *, concurrency: int = 32, sweep_interval: float = 2.0,
                  paused: bool = False, supervisor: Supervisor | None = None):
         self.store, self.conversations, self.clock = store, conversations, clock

@@ -31,7 +31,7 @@ from bot.errors import (
     Unreachable,
 )
 from bot.metrics import Metrics
-from bot.store.base import Store
+from bot.store.queues import OutboxQueue
 from bot.store.records import OutboxItem
 
 log = logging.getLogger("parley.outbox")
@@ -58,7 +58,7 @@ def backoff(attempts: int) -> float:
 class OutboxSender(AmbiguousSends):
     """Sends one channel's outbox rows through its transport."""
 
-    def __init__(self, store: Store, transport: Transport, clock: Clock, metrics: Metrics,
+    def __init__(self, store: OutboxQueue, transport: Transport, clock: Clock, metrics: Metrics,
                  *, workers: int = 4, poll_interval: float = 0.05, paused: bool = False,
                  max_attempts: int = MAX_ATTEMPTS,
                  on_unreachable: Callable[[OutboxItem, Unreachable], object] | None = None,

@@ -8,7 +8,6 @@ the one suite every implementation passes, so a PostgreSQL store is added by pas
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from typing import Protocol
 
 from bot.engine.session import Session
@@ -23,15 +22,13 @@ from bot.store.logins import LoginsStore
 from bot.store.media import MediaStore
 from bot.store.participation import ParticipationStore
 from bot.store.people import PeopleStore
+from bot.store.queues import InboxStore, OutboxStore
 from bot.store.records import (
     Address,
     AnswerRow,
     Changes,
     ConsentRecord,
     EventRow,
-    InboxItem,
-    OutboxItem,
-    OutboxStatus,
     Participant,
     QueuedFlow,
     Timer,
@@ -48,7 +45,7 @@ from bot.store.window import WindowStore
 class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, WindowStore, MediaStore,
             AttentionStore, LoginsStore, ParticipationStore, BurdenStore, TimebankStore,
             EventsStore, ThemesStore, TargetsStore, DeliveryStore, LeasesStore,
-            LoginLimitsStore, WebhooksStore, Protocol):
+            LoginLimitsStore, InboxStore, OutboxStore, WebhooksStore, Protocol):
     """Async persistence. Every method raises StoreError when the database is unusable."""
 
     async def open(self) -> None:
@@ -106,51 +103,6 @@ class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, WindowStore, Med
     async def events(self, *, participant_id: str | None = None,
                      name: str | None = None) -> list[EventRow]: ...
     async def consents_of(self, participant_id: str) -> list[ConsentRecord]: ...
-
-    # inbox
-    async def inbox_put(self, item: InboxItem) -> bool:
-        """Insert and commit durably; False (and nothing written) when the dedupe key
-        ``(channel, dedupe_key)`` was already received."""
-
-    async def inbox_pending(self, limit: int = 100) -> list[InboxItem]:
-        """Pending items in arrival order."""
-
-    async def inbox_mark(self, item_id: int, status: str, at: dt.datetime) -> None: ...
-
-    # outbox
-    async def outbox_due(self, channel: str, now: dt.datetime, limit: int) -> list[OutboxItem]:
-        """Rows with status pending or retry whose ``not_before`` and ``next_attempt_at``
-        have passed, oldest first."""
-
-    async def outbox_due_ids(self, channel: str, now: dt.datetime, limit: int) -> list[int]:
-        """The ids of ``outbox_due``'s rows, in its order: cheap to read often, for a
-        sender that keeps the rows it has already read."""
-
-    async def outbox_rows(self, ids: Sequence[int]) -> list[OutboxItem]:
-        """The rows with these ids that exist, in the order of ``ids``."""
-
-    async def outbox_update(self, item: OutboxItem) -> None:
-        """Write back status, attempts, next_attempt_at, provider_id, last_error,
-        delivery_status, segments, sent_at."""
-
-    async def outbox_mark_sending(self, items: Sequence[OutboxItem]) -> list[OutboxItem]:
-        """Mark rows ``sending`` with one more attempt, durably, in one commit: done
-        just before their requests, so a crash leaves them ``sending`` (-> ambiguous).
-
-        Only rows still pending or retry are marked; the ones returned are those (a row
-        cancelled, sent or erased since it was read is left alone and not returned), so
-        a sender working from a slightly old list can never send a row twice."""
-
-    async def outbox_by_provider_id(self, provider_id: str) -> OutboxItem | None: ...
-    async def outbox_of(self, participant_id: str) -> list[OutboxItem]: ...
-    async def outbox_all(self, *, round_id: str | None = None,
-                         status: OutboxStatus | None = None) -> list[OutboxItem]: ...
-    async def outbox_recover(self, now: dt.datetime | None = None) -> int:
-        """Rows left ``sending`` by a crash become ``ambiguous`` (the request may have
-        reached the provider). Returns how many. With ``now``, rows claimed by this process
-        (another channel's sender) or by a process whose membership lease runs past
-        ``now`` (alive, still sending them) are left alone — at start-up, and when a
-        process sharing the database has died."""
 
     # queued flows and timers
     async def queued_flows(self, participant_id: str) -> list[QueuedFlow]: ...
