@@ -32,7 +32,7 @@ if it is missing, the 18-61 column is used and the score says so in its ``catego
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Literal
 
 from bot.measures import MeasureScore
@@ -128,10 +128,16 @@ def score(answers: Mapping[str, object]) -> MeasureScore:
     ``category`` names the worksheet column used, e.g. ``"self-administered, 18-61"``,
     or ``"self-administered, 18-61 (age not given)"`` when the 18-61 table was assumed.
     """
-    total = total_response_value(answers)
-    given = age_group_of(answers)
+    return self_administered("cfpb_fwb10", total_response_value(answers),
+                             age_group_of(answers), convert)
+
+
+def self_administered(measure: str, total: int | None, given: AgeGroup | None,
+                      convert: Callable[[int, AgeGroup], int]) -> MeasureScore:
+    """A CFPB score from the self-administered column of the person's age group (18-61
+    when they did not say, and the category says so); no score when an item is
+    missing. Shared by the standard and the abbreviated scale."""
     age: AgeGroup = given or "18-61"
     column = f"self-administered, {age}" + ("" if given else " (age not given)")
     value = None if total is None else convert(total, age)
-    return MeasureScore("cfpb_fwb10", value, 0, 100, "better financial well-being",
-                        column)
+    return MeasureScore(measure, value, 0, 100, "better financial well-being", column)

@@ -36,9 +36,14 @@ through :func:`total_response_value`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
 
 from bot.measures import MeasureScore
+from bot.measures.cfpb_fwb10 import (  # the same age question and column rule
+    AGE_FIELD,
+    AGE_VALUES,
+    AgeGroup,
+    self_administered,
+)
 
 DESCRIBES = ("completely", "very_well", "somewhat", "very_little", "not_at_all")
 """Answer values of statements 1-3, in the worksheet's column order."""
@@ -53,11 +58,6 @@ ITEMS: dict[str, tuple[tuple[str, ...], bool]] = {
     "fwb_control": (FREQUENCY, False),     # 5 My finances control my life
 }
 """Saved field -> (answer values in column order, positively worded?), in item order."""
-
-AGE_FIELD = "fwb_age_group"
-AgeGroup = Literal["18-61", "62+"]
-AGE_VALUES: dict[str, AgeGroup] = {"18_61": "18-61", "62_plus": "62+"}
-"""Saved answer of the age question -> the worksheet's age group."""
 
 SELF_ADMINISTERED: dict[AgeGroup, tuple[int, ...]] = {
     "18-61": (19, 25, 29, 32, 36, 38, 41, 43, 46, 48, 50, 53, 55, 57, 60, 63, 65, 68, 72,
@@ -108,10 +108,5 @@ def score(answers: Mapping[str, object]) -> MeasureScore:
     ``category`` names the worksheet column used, e.g. ``"self-administered, 18-61"``,
     or ``"self-administered, 18-61 (age not given)"`` when the 18-61 table was assumed.
     """
-    total = total_response_value(answers)
-    given = age_group_of(answers)
-    age: AgeGroup = given or "18-61"
-    column = f"self-administered, {age}" + ("" if given else " (age not given)")
-    value = None if total is None else convert(total, age)
-    return MeasureScore("cfpb_fwb5", value, 0, 100, "better financial well-being",
-                        column)
+    return self_administered("cfpb_fwb5", total_response_value(answers),
+                             age_group_of(answers), convert)
