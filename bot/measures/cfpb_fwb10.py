@@ -91,22 +91,37 @@ TABLES: dict[Mode, dict[AgeGroup, tuple[int, ...]]] = {
 
 
 class ScoreTableError(ValueError):
-    """A total response value outside the worksheet's 0-40 rows."""
+    """A total response value outside a worksheet's rows (0-40 here, 0-20 abbreviated)."""
+
+
+Items = Mapping[str, tuple[tuple[str, ...], bool]]
+"""Saved field -> (answer values in the worksheet's column order, positively worded?)."""
+
+
+def response_value(items: Items, field: str, answer: object) -> int | None:
+    """The worksheet's response value (0-4) of one answer, or None if not answered: the
+    first column (Completely / Always) is worth 0, unless the item is positively worded."""
+    columns, positive = items[field]
+    if not isinstance(answer, str) or answer not in columns:
+        return None
+    position = columns.index(answer)
+    return len(columns) - 1 - position if positive else position
+
+
+def total_of(items: Items, answers: Mapping[str, object]) -> int | None:
+    """The worksheet's total response value, or None if any item is missing."""
+    values = [response_value(items, field, answers.get(field)) for field in items]
+    return None if None in values else sum(v for v in values if v is not None)
 
 
 def item_value(field: str, answer: object) -> int | None:
-    """The worksheet's response value (0-4) of one answer, or None if not answered."""
-    columns, positive = ITEMS[field]
-    if not isinstance(answer, str) or answer not in columns:
-        return None
-    position = columns.index(answer)  # 0 = Completely / Always
-    return len(columns) - 1 - position if positive else position
+    """The response value (0-4) of one of the ten answers, or None if not answered."""
+    return response_value(ITEMS, field, answer)
 
 
 def total_response_value(answers: Mapping[str, object]) -> int | None:
     """Step 1: the sum of the ten response values (0-40), or None if any is missing."""
-    values = [item_value(field, answers.get(field)) for field in ITEMS]
-    return None if None in values else sum(v for v in values if v is not None)
+    return total_of(ITEMS, answers)
 
 
 def convert(total: int, age_group: AgeGroup, mode: Mode = "self") -> int:

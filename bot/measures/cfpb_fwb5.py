@@ -38,11 +38,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from bot.measures import MeasureScore
-from bot.measures.cfpb_fwb10 import (  # the same age question and column rule
-    AGE_FIELD,
-    AGE_VALUES,
+from bot.measures.cfpb_fwb10 import (  # the same answers, age question and column rule
     AgeGroup,
+    ScoreTableError,
+    age_group_of,
+    response_value,
     self_administered,
+    total_of,
 )
 
 DESCRIBES = ("completely", "very_well", "somewhat", "very_little", "not_at_all")
@@ -69,23 +71,14 @@ SELF_ADMINISTERED: dict[AgeGroup, tuple[int, ...]] = {
 value 0-20, value = financial well-being score."""
 
 
-class ScoreTableError(ValueError):
-    """A total response value outside the abbreviated worksheet's 0-20 rows."""
-
-
 def item_value(field: str, answer: object) -> int | None:
-    """The worksheet's response value (0-4) of one answer, or None if not answered."""
-    columns, positive = ITEMS[field]
-    if not isinstance(answer, str) or answer not in columns:
-        return None
-    position = columns.index(answer)  # 0 = Completely / Always
-    return len(columns) - 1 - position if positive else position
+    """The response value (0-4) of one of the five answers, or None if not answered."""
+    return response_value(ITEMS, field, answer)
 
 
 def total_response_value(answers: Mapping[str, object]) -> int | None:
     """Step 1: the sum of the five response values (0-20), or None if any is missing."""
-    values = [item_value(field, answers.get(field)) for field in ITEMS]
-    return None if None in values else sum(v for v in values if v is not None)
+    return total_of(ITEMS, answers)
 
 
 def convert(total: int, age_group: AgeGroup) -> int:
@@ -95,11 +88,6 @@ def convert(total: int, age_group: AgeGroup) -> int:
     if not 0 <= total < len(table):
         raise ScoreTableError(f"total response value {total} is outside 0-20")
     return table[total]
-
-
-def age_group_of(answers: Mapping[str, object]) -> AgeGroup | None:
-    """The age group the person gave, or None if they did not answer."""
-    return AGE_VALUES.get(str(answers.get(AGE_FIELD)))
 
 
 def score(answers: Mapping[str, object]) -> MeasureScore:
