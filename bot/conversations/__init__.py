@@ -22,8 +22,6 @@ from bot.clock import Clock
 from bot.config import Config
 from bot.conversations import media_replies
 from bot.conversations.acknowledgements import Acknowledgements
-from bot.conversations.attribution import attribute_to_waiting_round
-from bot.conversations.bundle import bundle
 from bot.conversations.enrolment import Enrolment
 from bot.conversations.global_words import handle_word, matched_word, said_word
 from bot.conversations.pathway import Pathway
@@ -31,6 +29,7 @@ from bot.conversations.privacy_actions import PrivacyActions
 from bot.conversations.recording import record_result
 from bot.conversations.replies import Replies
 from bot.conversations.safeguarding_phrases import flagged_phrase
+from bot.conversations.staging import staged
 from bot.conversations.unit import (
     DELETE_TOKEN,
     EXPIRE_VAR,
@@ -382,22 +381,7 @@ class Conversations:
         return self.library.add_version(source)
 
     async def _commit(self, unit: Unit) -> None:
-        changes = unit.changes
-        pid = unit.participant.id  # introductions and consent count to the waiting round
-        await attribute_to_waiting_round(changes.outbox, unit.sessions,
-                                         {*self.pathway.flows(), "consent"}, changes.queue_push,
-                                         lambda: self.store.queued_flows(pid))
-        changes.outbox = bundle(changes.outbox)  # one message, not five, on rich channels
-        sessions = list(unit.sessions.values())
-        if sessions:
-            changes.session, changes.more_sessions = sessions[0], sessions[1:]
-        if unit.address is not None and unit.participant.status != "erased":
-            # rows as they were read are not written again (two statements a turn)
-            participant, address = unit.changed_rows()
-            if address is not None and not any(a.address == address.address
-                                               for a in changes.addresses):
-                changes.addresses.append(address)
-            changes.participant = participant
+        changes = await staged(unit, self.store, self.pathway.flows())
         await self.store.apply(changes)
         if self.after_attention is not None and any(e.name == ATTENTION_EVENT
                                                     for e in changes.events):
