@@ -47,9 +47,6 @@ class LeasesStore(Protocol):
 
     async def lease_get(self, name: str) -> Lease | None: ...
 
-    async def lease_count(self, prefix: str, now: dt.datetime) -> int:
-        """How many leases whose name starts with ``prefix`` run past ``now``."""
-
     async def lease_holders(self, prefix: str, now: dt.datetime) -> list[str]:
         """The holders of the leases whose name starts with ``prefix`` and that run past
         ``now``, sorted (every process sees the same order)."""
@@ -85,9 +82,6 @@ class SqliteLeases(SqlRunner):
         if row is None:
             return None
         return Lease(row[0], row[1], parse_dt(row[2]), parse_dt(row[3]))
-
-    async def lease_count(self, prefix: str, now: dt.datetime) -> int:
-        return len(await self.lease_holders(prefix, now))
 
     async def lease_holders(self, prefix: str, now: dt.datetime) -> list[str]:
         from bot.store.sqlite_codec import dt_text
