@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -130,11 +131,14 @@ async def test_members_counted_and_a_dead_process_drops_out(
         await store.open()
     try:
         windows = [SlidingWindow(30), SlidingWindow(30)]
-        one, two = (Membership(store, clock, name, every=2.0, windows=lambda w=w: [w])
-                    for store, name, w in zip(stores, ("one", "two"), windows, strict=True))
+        # what membership sets on each outbox sender: its rate window and its part
+        senders = [SimpleNamespace(window=w, partition=(0, 1)) for w in windows]
+        one, two = (Membership(store, clock, name, every=2.0, senders=lambda s=s: [s])
+                    for store, name, s in zip(stores, ("one", "two"), senders, strict=True))
         assert await one.beat() == 1 and windows[0].count == 30
         assert await two.beat() == 2 and windows[1].count == 15
         assert await one.beat() == 2 and windows[0].count == 15
+        assert {senders[0].partition, senders[1].partition} == {(0, 2), (1, 2)}
         clock.advance(dt.timedelta(seconds=7))  # "two" stopped renewing 7 s ago (lease 6 s)
         assert await one.beat() == 1 and windows[0].count == 30
         assert await two.beat() == 2  # back (a restart): counted again at once

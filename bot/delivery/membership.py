@@ -63,13 +63,12 @@ class Membership:
     """A ``BackgroundJob``: this process's membership, and the share it sends at."""
 
     def __init__(self, store: Members, clock: Clock, holder: str, *,
-                 every: float = 2.0, windows: Callable[[], Iterable[SlidingWindow]] = tuple
+                 every: float = 2.0, senders: Callable[[], Iterable[Paced]] = tuple
                  ) -> None:
         self.store, self.clock, self.holder = store, clock, holder
         self.every = every
         self.ttl = dt.timedelta(seconds=every * 3)
-        self.windows = windows
-        self.senders: Callable[[], Iterable[Paced]] = tuple
+        self.senders = senders
         self.members = 1
         self._beats = 0
         self._service: Service | None = None
@@ -95,9 +94,8 @@ class Membership:
         if members != self.members:
             log.info("delivery: %d process(es) share the send rate", members)
         self.members = members
-        for window in self.windows():
-            window.share(members)
         for sender in self.senders():  # each person's messages from one process only
+            sender.window.share(members)
             sender.partition = (index, members)
         return members
 
@@ -114,12 +112,11 @@ class Membership:
         """Before the senders start: join, then send nothing for one beat, the time the
         others take to count this process and lower their share."""
         self._service = service
-        self.windows = lambda: [s.window for s in service.senders.values()]
         self.senders = lambda: service.senders.values()
         service.metrics.gauge("parley_processes", lambda: {(): float(self.members)})
         await self.beat()
-        for window in self.windows():
-            window.hold(self.every * 1.5)
+        for sender in self.senders():
+            sender.window.hold(self.every * 1.5)
         service.supervisor.spawn("membership", self._run)  # restarted if it ever dies
 
     async def _run(self) -> None:
