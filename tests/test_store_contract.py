@@ -512,10 +512,10 @@ async def test_outbox_recover_marks_sending_ambiguous(store: Store) -> None:
     rows = [outbox(status="sending"), outbox(status="sending"), outbox(status="sent"),
             outbox()]
     await store.apply(Changes(outbox=rows))
-    assert await store.outbox_recover() == 2
+    assert await store.outbox_recover(T0) == 2
     assert [o.status for o in await store.outbox_of("p1")] == [
         "ambiguous", "ambiguous", "sent", "pending"]
-    assert await store.outbox_recover() == 0
+    assert await store.outbox_recover(T0) == 0
 
 
 async def test_an_invite_use_is_counted_with_the_unit_that_made_it(store: Store) -> None:

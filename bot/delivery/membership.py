@@ -30,7 +30,7 @@ from bot.store.leases import MEMBER, LeasesStore
 
 
 class Members(LeasesStore, Protocol):
-    async def outbox_recover(self, now: dt.datetime | None = None) -> int: ...
+    async def outbox_recover(self, now: dt.datetime) -> int: ...
 
 
 class Paced(Protocol):

@@ -51,12 +51,12 @@ class OutboxStore(Protocol):
     async def outbox_of(self, participant_id: str) -> list[OutboxItem]: ...
     async def outbox_all(self, *, round_id: str | None = None,
                          status: OutboxStatus | None = None) -> list[OutboxItem]: ...
-    async def outbox_recover(self, now: dt.datetime | None = None) -> int:
+    async def outbox_recover(self, now: dt.datetime) -> int:
         """Rows left ``sending`` by a crash become ``ambiguous`` (the request may have
-        reached the provider). Returns how many. With ``now``, rows claimed by this process
-        (another channel's sender) or by a process whose membership lease runs past
-        ``now`` (alive, still sending them) are left alone — at start-up, and when a
-        process sharing the database has died."""
+        reached the provider) — at start-up, and when a process sharing the database has
+        died. Returns how many. Rows claimed by this process (another channel's sender)
+        or by a process whose membership lease runs past ``now`` (alive, still sending
+        them) are left alone."""
 
     async def outbox_forget(self, outbox_id: int) -> None:
         """Blank a row's address, text and error once it has been sent (``SmsStore``)."""

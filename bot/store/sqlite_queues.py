@@ -192,19 +192,17 @@ class SqliteQueues(SqlRunner):
         rows = await self._all(f"SELECT * FROM outbox{where} ORDER BY id", params)
         return [_outbox(r) for r in rows]
 
-    async def outbox_recover(self, now: dt.datetime | None = None) -> int:
+    async def outbox_recover(self, now: dt.datetime) -> int:
         from bot.store.leases import MEMBER
 
         # rows this process is sending (another channel's sender, started earlier) and
         # rows of live processes (another `parley serve` on a shared database) are theirs
-        live = "" if now is None else (
-            " AND (claimed_by IS NULL OR (claimed_by != ? AND claimed_by NOT IN "
-            "(SELECT holder FROM leases WHERE name LIKE ? AND expires_at > ?)))")
-        params = () if now is None else (self.holder, MEMBER + "%", dt_text(now))
         async with self._write() as db:
             cursor = await db.execute(
-                "UPDATE outbox SET status = 'ambiguous' WHERE status = 'sending'" + live,
-                params)
+                "UPDATE outbox SET status = 'ambiguous' WHERE status = 'sending' "
+                "AND (claimed_by IS NULL OR (claimed_by != ? AND claimed_by NOT IN "
+                "(SELECT holder FROM leases WHERE name LIKE ? AND expires_at > ?)))",
+                (self.holder, MEMBER + "%", dt_text(now)))
             recovered: int = cursor.rowcount
             return recovered
 
