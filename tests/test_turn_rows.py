@@ -28,7 +28,7 @@ async def test_a_turn_rewrites_only_rows_that_changed(tmp_path: Path) -> None:
         participant = await store.get_participant(pid)
         assert participant is not None
         # read by the turn below, then changed by someone else before it commits
-        original = store.participant_for_address
+        original = store.contact_of
 
         async def read_then_edit(address: str) -> object:
             found = await original(address)
@@ -38,9 +38,9 @@ async def test_a_turn_rewrites_only_rows_that_changed(tmp_path: Path) -> None:
             await store.apply(Changes(participant=edited))
             return found
 
-        store.participant_for_address = read_then_edit  # type: ignore[method-assign]
+        store.contact_of = read_then_edit  # type: ignore[method-assign]
         await phone.say("7")
-        store.participant_for_address = original  # type: ignore[method-assign]
+        store.contact_of = original  # type: ignore[method-assign]
         kept = await store.get_participant(pid)
         assert kept is not None and kept.tags == ("ward3",)  # not overwritten
         await phone.say("STOP")

@@ -58,7 +58,7 @@ from bot.ids import IdSource, RandomIds
 from bot.keyed_lock import KeyedLock
 from bot.store.attention import EVENT as ATTENTION_EVENT
 from bot.store.base import Store
-from bot.store.records import Changes, Invite, Participant, QueuedFlow, Timer
+from bot.store.records import Address, Changes, Invite, Participant, QueuedFlow, Timer
 
 __all__ = [
     "DELETE_TOKEN", "EXPIRE_VAR", "FILE_CHANNELS", "KEEP_TOKEN", "PROFILE_FIELDS",
@@ -104,10 +104,10 @@ class Conversations:
                 if ack is not None:  # a coordinator's press: stop its spinner too
                     await self.store.apply(Changes(outbox=[ack]))
                 return
-            participant = await self.store.participant_for_address(inbound.address)
-            if participant is not None:
-                async with self._locks.hold(participant.id):
-                    await self._handle(inbound, participant)
+            contact = await self.store.contact_of(inbound.address)
+            if contact is not None:
+                async with self._locks.hold(contact[0].id):
+                    await self._handle(inbound, contact)
             else:
                 await self._handle(inbound, None)
 
@@ -190,21 +190,20 @@ class Conversations:
             await self._commit(unit)
 
     # -- the inbound path -----------------------------------------------------------------
-    async def _handle(self, inbound: Inbound, participant: Participant | None) -> None:
+    async def _handle(self, inbound: Inbound,
+                      contact: tuple[Participant, Address] | None) -> None:
         now = self.clock.now()
         word = classify(inbound.text) if inbound.kind == "text" else None
         invite: Invite | None = None
-        known = participant is not None  # read from the store, not admitted just now
-        if participant is None:
+        known = contact is not None  # read from the store, not admitted just now
+        if contact is None:
             admitted = await self.enrolment.admit(inbound, word, now)
             if admitted is None:
                 return
             participant, address, invite = (admitted.participant, admitted.address,
                                             admitted.invite)
         else:
-            found = await self.store.get_address(inbound.address)
-            assert found is not None
-            address = found
+            participant, address = contact
         unit = Unit.for_inbound(inbound, participant, address, invite, now)
         if known:
             unit.read_from_store()

@@ -150,12 +150,15 @@ def _address_params(a: Address) -> Params:
             opt_dt_text(a.opted_out_at), int(a.unreachable), safe_text(a.unreachable_reason))
 
 
-def _address(row: SqlRow) -> Address:
+def _address(row: SqlRow, prefix: str = "") -> Address:
+    """``prefix``: the columns' alias prefix when read beside a participant's."""
+    p = prefix
     return Address(
-        address=row["address"], participant_id=row["participant_id"],
-        channel=cast(Channel, row["channel"]), created_at=parse_dt(row["created_at"]),
-        opted_out=bool(row["opted_out"]), opted_out_at=opt_parse_dt(row["opted_out_at"]),
-        unreachable=bool(row["unreachable"]), unreachable_reason=row["unreachable_reason"])
+        address=row[p + "address"], participant_id=row[p + "participant_id"],
+        channel=cast(Channel, row[p + "channel"]), created_at=parse_dt(row[p + "created_at"]),
+        opted_out=bool(row[p + "opted_out"]), opted_out_at=opt_parse_dt(row[p + "opted_out_at"]),
+        unreachable=bool(row[p + "unreachable"]),
+        unreachable_reason=row[p + "unreachable_reason"])
 
 
 def _session_params(s: Session) -> Params:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from bot.errors import StoreError
 from bot.store.delivery import HELD_BACK_SQL
 from bot.store.erasure import forgotten_key
 from bot.store.records import (
+    Address,
     InboxItem,
     OutboxItem,
     OutboxStatus,
@@ -137,6 +138,18 @@ class SqliteQueues(SqlRunner):
                 assert item.id is not None
                 found[item.id] = item
         return [found[i] for i in ids if i in found]
+
+    async def addresses_named(self, names: Collection[str]) -> dict[str, Address]:
+        from bot.store.sqlite_codec import _address
+
+        wanted, found = list(names), {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for row in await self._all(
+                    f"SELECT * FROM addresses WHERE address IN ({marks})", chunk):
+                found[row["address"]] = _address(row)
+        return found
 
     async def outbox_update(self, item: OutboxItem) -> None:
         """Raises KeyError when the row does not exist."""
