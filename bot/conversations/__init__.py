@@ -327,7 +327,7 @@ class Conversations:
             unit.late = await self.hooks.answer_given(unit.changes, unit.participant, session,
                                                       unit.now)
         result = step(flow, session, user_input, unit.now, self._ctx(unit))
-        await self._apply_result(unit, flow, result)
+        await self._apply_result(unit, flow, result, before=session)
 
     async def _repeat_question(self, unit: Unit, flow: Flow, session: Session) -> None:
         """Send the open question again (after START), without asking it anew."""
@@ -335,8 +335,9 @@ class Conversations:
         if output is not None:
             unit.reply(output, session)
 
-    async def _apply_result(self, unit: Unit, flow: Flow, result: StepResult) -> None:
-        record_result(unit, flow, result)
+    async def _apply_result(self, unit: Unit, flow: Flow, result: StepResult,
+                            before: Session | None = None) -> None:
+        record_result(unit, flow, result, before)
         session = result.session
         if session.status == "completed":
             await self._after_completion(unit, flow, session, result)
