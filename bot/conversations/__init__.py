@@ -46,7 +46,7 @@ from bot.conversations.unit import (
 )
 from bot.engine import StepContext, StepResult, begin, step
 from bot.engine import events as ev
-from bot.engine.caches import StepCaches
+from bot.engine.caches import StepCaches, project_digest
 from bot.engine.io import Expire, Input, Output, Press, Reply, TimerFired
 from bot.engine.keywords import classify, prefixed
 from bot.engine.session import Session
@@ -83,6 +83,7 @@ class Conversations:
         self.hooks = hooks
         self._locks = KeyedLock()
         self.step_caches = StepCaches()  # the engine's memo tables, for this runtime's life
+        self._project: tuple[dict[str, str], str] = ({}, project_digest({}))
         self.durations = Durations(renderer, config)
         self.after_attention: Callable[[], Awaitable[object]] | None = None
         """Called after a unit that needs a person commits (``bot.safeguarding.desk``)."""
@@ -362,9 +363,11 @@ class Conversations:
         self.replies.system(unit, key, kind, **extra)
 
     def _ctx(self, unit: Unit) -> StepContext:
-        sg = self.config.safeguarding
+        sg, project = self.config.safeguarding, self.config.project_data()
+        if project != self._project[0]:  # worked out again only if the settings changed
+            self._project = (project, project_digest(project))
         return StepContext(
-            renderer=self.renderer, project=self.config.project_data(),
+            renderer=self.renderer, project=project, project_digest=self._project[1],
             participant=dict(unit.participant.profile),
             timezone=unit.participant.timezone or self.config.schedule.timezone,
             date_order=self.config.project.date_order,
