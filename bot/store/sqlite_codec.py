@@ -53,7 +53,9 @@ def to_utc(value: dt.datetime) -> dt.datetime:
 
 
 def dt_text(value: dt.datetime) -> str:
-    return to_utc(value).isoformat(timespec="microseconds")
+    if value.tzinfo is not UTC:  # the clock's own times are UTC already
+        value = to_utc(value)
+    return value.isoformat(timespec="microseconds")
 
 
 def opt_dt_text(value: dt.datetime | None) -> str | None:
@@ -76,9 +78,14 @@ def _utf8_ok(text: str) -> bool:
     return True
 
 
+_AS_WRITTEN = json.JSONEncoder(ensure_ascii=False)
+"""Made once: ``json.dumps`` with any option builds a new encoder on every call, and a
+turn writes a dozen JSON columns. Encoders keep no state between calls."""
+
+
 def dumps(value: Any) -> str:
     """JSON text for a column; raises TypeError for values JSON cannot hold."""
-    text = json.dumps(value, ensure_ascii=False)
+    text = _AS_WRITTEN.encode(value)
     return text if _utf8_ok(text) else json.dumps(value, ensure_ascii=True)
 
 
