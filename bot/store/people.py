@@ -54,10 +54,32 @@ _CONTACT = ("SELECT p.*, " + ", ".join(f"a.{c} AS a_{c}" for c in _ADDRESS_COLUM
 class SqlitePeople(SqlRunner):
     """Mixed into SqliteStore."""
 
+    async def participant_for_address(self, address: str) -> Participant | None:
+        from bot.store.sqlite_codec import _participant
+
+        row = await self._one(
+            "SELECT p.* FROM participants p JOIN addresses a ON a.participant_id = p.id "
+            "WHERE a.address = ?", (address,))
+        return None if row is None else _participant(row)
+
+    async def get_address(self, address: str) -> Address | None:
+        from bot.store.sqlite_codec import _address
+
+        row = await self._one("SELECT * FROM addresses WHERE address = ?", (address,),
+                              quick=True)
+        return None if row is None else _address(row)
+
+    async def addresses_of(self, participant_id: str) -> list[Address]:
+        from bot.store.sqlite_codec import _address
+
+        rows = await self._all("SELECT * FROM addresses WHERE participant_id = ? "
+                               "ORDER BY created_at, rowid", (participant_id,))
+        return [_address(r) for r in rows]
+
     async def contact_of(self, address: str) -> tuple[Participant, Address] | None:
         from bot.store.sqlite_codec import _address, _participant
 
-        row = await self._one(_CONTACT, (address,))
+        row = await self._one(_CONTACT, (address,), quick=True)
         return None if row is None else (_participant(row), _address(row, "a_"))
 
     async def import_participants(self, people: PersonRows) -> None:

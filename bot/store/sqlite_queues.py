@@ -147,7 +147,7 @@ class SqliteQueues(SqlRunner):
             chunk = wanted[start:start + 500]
             marks = ", ".join("?" * len(chunk))
             for row in await self._all(
-                    f"SELECT * FROM addresses WHERE address IN ({marks})", chunk):
+                    f"SELECT * FROM addresses WHERE address IN ({marks})", chunk, quick=True):
                 found[row["address"]] = _address(row)
         return found
 

@@ -23,6 +23,7 @@ from bot.store.sqlite_codec import (
     dt_text,
     store_error,
 )
+from bot.store.sqlite_lane import LoopLane, lane_path
 
 log = logging.getLogger("bot.store.sqlite")
 
@@ -80,6 +81,7 @@ class SqliteSchema(SqlRunner):
     _sync_level: str
     _sync_for: Callable[[bool], str]
     _db: aiosqlite.Connection | None
+    _lane: LoopLane | None
     _rollback: Callable[[SqlConnection], Awaitable[None]]
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -130,6 +132,12 @@ class SqliteSchema(SqlRunner):
                 await self._migrate(conn)
                 if self.max_page_count is not None:
                     await conn.execute(f"PRAGMA max_page_count = {int(self.max_page_count)}")
+            if lane_path(self.path):
+                try:
+                    self._lane = LoopLane.open(self.path, synchronous=self._sync_for(False),
+                                               max_page_count=self.max_page_count)
+                except sqlite3.Error as exc:
+                    raise store_error(exc) from exc
         except BaseException:
             self._db = None
             with contextlib.suppress(sqlite3.Error):
