@@ -93,6 +93,11 @@ class SqlRunner(Protocol):
         makes the commit survive a power cut before it returns."""
         ...
 
+    def _batch_write(self, rows: int) -> AbstractAsyncContextManager[SqlConnection]:
+        """``_write()`` (durable) for a batch of ``rows`` small rows; where the store can,
+        written in the event loop's thread and made durable by one sync."""
+        ...
+
     async def _write_one(self, sql: str, params: Sequence[Any], *,
                          durable: bool) -> list[SqlRow]:
         """One statement as its own transaction; ``RETURNING`` rows come back."""

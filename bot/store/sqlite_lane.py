@@ -31,7 +31,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,11 @@ from bot.store.sqlite_codec import store_error
 
 SMALL_UNIT = 64
 """Rows in a unit of work small enough to commit on the event loop's thread."""
+
+SYNC_KEY = "_parley.lane_sync"
+SYNC_SQL = ("INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+"""The one-row durable commit that syncs what the lane wrote (``_batch_write``)."""
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
@@ -183,6 +188,7 @@ class SqliteLane(SqlRunner):
 
     _lane: LoopLane | None
     _lock: asyncio.Lock
+    _synced = 0
 
     async def _quick_rows(self, sql: str, params: Sequence[Any]) -> list[SqlRow]:
         lane = self._lane
@@ -211,8 +217,21 @@ class SqliteLane(SqlRunner):
     async def _unit_of_work(self, changes: Changes) -> AsyncIterator[SqlConnection]:
         """``_write(durable=False)`` for ``changes``: on the lane if it is small and the
         write lock is free at once."""
+        async with self._lane_or_write(small(changes), durable=False) as db:
+            yield db
+
+    def _batch_write(self, rows: int) -> AbstractAsyncContextManager[SqlConnection]:
+        return self._lane_or_write(rows <= SMALL_UNIT, durable=True)
+
+    @asynccontextmanager
+    async def _lane_or_write(self, small: bool, *,
+                             durable: bool) -> AsyncIterator[SqlConnection]:
+        """A transaction on the lane (``durable``: then made durable by one FULL commit
+        on aiosqlite's thread, which syncs the log the lane appended to), or ``_write``
+        when the work is not small, there is no lane or its write lock is taken."""
         lane = self._lane
-        if lane is not None and small(changes):
+        begun = False
+        if lane is not None and small:
             async with self._lock:
                 try:
                     begun = lane.begin()
@@ -228,6 +247,9 @@ class SqliteLane(SqlRunner):
                     except BaseException:
                         lane.rollback()
                         raise
-                    return
-        async with self._write(durable=False) as db:  # see _write: the next FULL syncs it
-            yield db
+        if not begun:
+            async with self._write(durable=durable) as db:
+                yield db
+        elif durable:
+            self._synced += 1  # a new value: the commit writes, so the log is synced
+            await self._write_one(SYNC_SQL, (SYNC_KEY, str(self._synced)), durable=True)

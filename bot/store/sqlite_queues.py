@@ -91,7 +91,7 @@ class SqliteQueues(SqlRunner):
     async def _put_many(self, batch: list[tuple[InboxItem, Params, Any]],
                         results: list[tuple[bool, int | None]]) -> None:
         """Rows that arrived together: one transaction, one durable commit."""
-        async with self._write() as db:
+        async with self._batch_write(len(batch)) as db:
             secret = await self._erasure_secret(db)
             for item, params, _ in batch:
                 cursor = await db.execute(_INSERT_INBOX, (*params, item.channel, (
@@ -133,7 +133,8 @@ class SqliteQueues(SqlRunner):
         for start in range(0, len(ids), 500):
             chunk = list(ids[start:start + 500])
             marks = ", ".join("?" * len(chunk))
-            for row in await self._all(f"SELECT * FROM outbox WHERE id IN ({marks})", chunk):
+            for row in await self._all(f"SELECT * FROM outbox WHERE id IN ({marks})", chunk,
+                                       quick=True):
                 item = _outbox(row)
                 assert item.id is not None
                 found[item.id] = item
