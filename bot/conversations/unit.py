@@ -168,16 +168,14 @@ class Unit:
         ))
 
 
-CHOICE_KEYS = ("key", "label", "value", "token")
-"""A ``Choice``'s fields in its own order: each button's entry in an outbox payload."""
-
-
 def payload_of(output: Output, session: Session | None) -> dict[str, Any]:
     """The outbox form of an engine output: everything a channel needs to send it."""
     return {
         "text": output.text, "plain": output.plain, "kind": output.kind, "node": output.node,
         "layout": output.layout, "long_ok": output.long_ok,
-        "choices": [dict(zip(CHOICE_KEYS, c, strict=True)) for c in output.choices],
+        # each button as its fields by name (a dict display: a 0-10 scale makes eleven)
+        "choices": [{"key": key, "label": label, "value": value, "token": token}
+                    for key, label, value, token in output.choices],
         "session_id": session.id if session else None,
         "flow_id": session.flow_id if session else None,
     }
