@@ -3,12 +3,12 @@ and shared through the owner's ``StepCaches`` unless it reads someone's data."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from bot.engine import events, many
 from bot.engine.caches import Skeleton, StepCaches
 from bot.engine.context import RunState, StepContext
-from bot.engine.io import Choice, Output
+from bot.engine.io import Choice, Choices, Output
 from bot.engine.session import FieldValue
 from bot.flows.models import (
     AskNode,
@@ -65,7 +65,7 @@ class Questions(RunState):
     def ask(self, node_id: str, node: AskNode) -> None:
         asked = self.session.asked + 1
         self.session = self.session.evolve(node=node_id, status="waiting", asked=asked,
-                                           retries=0)
+                                           retries=0, fresh=self.fresh)
         self.outputs.append(self.question(node_id, node))
         self.events.append(events.QuestionAsked(node_id, asked))
         if node.timeout is not None:
@@ -150,14 +150,11 @@ class Questions(RunState):
                          node.sms_long is not None, buttons)
 
     def choices(self, node_id: str, node: AskNode,
-                sk: Skeleton | None = None) -> tuple[Choice, ...]:
+                sk: Skeleton | None = None) -> Sequence[Choice]:
         prefix = f"{self.session.id[-8:]}.{self.session.asked}."
-        make = tuple.__new__  # NamedTuple's own __new__ is a Python-level wrapper: 2x slower
-        buttons = (sk or self.skeleton(node_id, node)).buttons
-        base = tuple([make(Choice, (k, label, value, prefix + suffix))
-                      for k, label, value, suffix in buttons])
+        base = Choices(prefix, (sk or self.skeleton(node_id, node)).buttons)
         if isinstance(node.answer, many.TAPPED):
-            return many.controls(node.answer, base, many.current(self.session), prefix,
+            return many.controls(node.answer, tuple(base), many.current(self.session), prefix,
                                  self.renders(node_id))
         return base
 

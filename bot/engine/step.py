@@ -60,7 +60,8 @@ class _Run(Questions):
         return nxt.else_
 
     def save(self, name: str, value: FieldValue) -> None:
-        self.session = self.session.evolve(fields={**self.session.fields, name: value})
+        self.session = self.session.evolve(fields={**self.session.fields, name: value},
+                                           fresh=self.fresh)
         self._data = None
         self._skeletons.clear()
         if not name.startswith("participant."):
@@ -68,7 +69,7 @@ class _Run(Questions):
         attr = name.split(".", 1)[1]
         self.events.append(events.ParticipantUpdated(attr, value))
         if attr == "locale" and isinstance(value, str) and value in self.ctx.renderer.locales:
-            self.session = self.session.evolve(locale=value)
+            self.session = self.session.evolve(locale=value, fresh=self.fresh)
         if attr == "consent":
             version = self.flow.consent_version or self.flow.version
             agreed = value is True or value in ("yes", "agree", "given")
@@ -82,7 +83,8 @@ class _Run(Questions):
                 self.ask(node_id, node)
                 return
             if isinstance(node, EndNode):
-                self.session = self.session.evolve(node=node_id, status="completed")
+                self.session = self.session.evolve(node=node_id, status="completed",
+                                                   fresh=self.fresh)
                 if node.text:
                     self.say("end", self.render(node.text, node_id), node_id)
                 self.events.append(events.FlowCompleted(self.flow.id, node.outcome))
@@ -103,7 +105,7 @@ class _Run(Questions):
             node_id = self.resolve(node.next, node_id)
         self.events.append(events.FlowErrored(node_id, "the flow went round in a loop "
                                               f"{MAX_NODES_PER_STEP} times without a question"))
-        self.session = self.session.evolve(node=node_id, status="stopped")
+        self.session = self.session.evolve(node=node_id, status="stopped", fresh=self.fresh)
 
     def info(self, node_id: str, node: SayNode) -> Output:
         text = self.render(node.text, node_id)
@@ -123,7 +125,7 @@ class _Run(Questions):
                 self.system("notice", "system.moving_on", node_id)
                 self.walk(self.resolve(node.next, node_id))
                 return
-            self.session = self.session.evolve(retries=retries)
+            self.session = self.session.evolve(retries=retries, fresh=self.fresh)
             self.reprompt(node_id, node, parsed.reprompt, parsed.args)
             return
         self.events.append(events.AnswerRecorded(node_id, node.save_as, parsed.value, raw))
@@ -202,7 +204,7 @@ class _Run(Questions):
             if (self.session.node, self.session.asked, self.session.status) != (
                     node_id, asked, "waiting"):
                 fields = {k: v for k, v in self.session.fields.items() if k != many.PICKS}
-                self.session = self.session.evolve(fields=fields)
+                self.session = self.session.evolve(fields=fields, fresh=self.fresh)
                 if chosen:  # the taps end in a message saying what was chosen
                     said = self.render("system.answered", node_id, answer=chosen)
                     self.outputs.insert(0, Output(text=said, plain=said, kind="info",
