@@ -112,9 +112,11 @@ def parse_scale(answer: ScaleAnswer, text: str,
     is called only for a reply that is not a number (rendering them is not free)."""
     bare = text.strip()
     if bare.isdecimal() and bare.isascii():  # "7": the usual reply, without the search
-        value: float | None = int(bare)
-    else:
-        value = _one_number(text)
+        number = int(bare)
+        if answer.min <= number <= answer.max:
+            return Valid(number)
+        return Invalid("system.reprompt_scale", "outside the scale")
+    value = _one_number(text)
     if value is None:
         t = simplify(text)
         matches = [point for point, label in labels().items() if simplify(label) == t]

@@ -151,12 +151,18 @@ class Questions(RunState):
 
     def choices(self, node_id: str, node: AskNode,
                 sk: Skeleton | None = None) -> Sequence[Choice]:
-        prefix = f"{self.session.id[-8:]}.{self.session.asked}."
+        """The open question's buttons, with this asking's tokens."""
+        prefix = self.token_prefix()
         base = Choices(prefix, (sk or self.skeleton(node_id, node)).buttons)
         if node.answer.kind in many.TAPPED_KINDS and isinstance(node.answer, many.TAPPED):
             return many.controls(node.answer, tuple(base), many.current(self.session), prefix,
                                  self.renders(node_id))
         return base
+
+    def token_prefix(self) -> str:
+        """What every button token of this asking starts with: the session's last eight
+        characters and the asking's number, so a button from elsewhere is refused."""
+        return f"{self.session.id[-8:]}.{self.session.asked}."
 
     def renders(self, node_id: str) -> Callable[..., str]:
         return lambda key, **kw: self.render(key, node_id, **kw)
@@ -170,7 +176,8 @@ class Questions(RunState):
             return Output(text=text, plain=sk.plain, kind="question", node=node_id,
                           choices=self.choices(node_id, node), layout="list",
                           long_ok=sk.long_ok)
-        # positional: this runs for nearly every step
-        return Output(sk.text, sk.plain, "question", node_id, self.choices(node_id, node, sk),
+        # positional, the choices made here: this runs for nearly every step
+        return Output(sk.text, sk.plain, "question", node_id,
+                      Choices(self.token_prefix(), sk.buttons),
                       sk.layout, sk.long_ok)  # type: ignore[arg-type]
 

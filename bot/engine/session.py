@@ -89,12 +89,10 @@ class Session:
         session is itself a copy that only the caller holds (one made earlier in the same
         step), so it is changed in place and returned rather than copied again."""
         if fresh:
-            new = self
-            state = new.__dict__
-        else:
-            new = object.__new__(Session)
-            state = new.__dict__
-            state.update(self.__dict__)
+            new, state = self, self.__dict__
+        else:  # a copy of the fields as the new instance's own (past the frozen guard)
+            new, state = object.__new__(Session), self.__dict__.copy()
+            object.__setattr__(new, "__dict__", state)
         if node is not None:
             state["node"] = node
         if status is not None:
