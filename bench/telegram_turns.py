@@ -20,10 +20,13 @@ competent user might pick:
   ``run_webhook`` (tornado);
 - ``concurrent``: ``concurrent_updates(True)`` behind PTB's "custom webhook" pattern
   (Starlette + uvicorn, ``update_queue.put(Update.de_json(...))``, the web stack Parley
-  serves with).
+  serves with);
 
-Each figure is compared with the better of the two *for that figure* (the higher rate,
-the lower latency, the lower CPU); both configurations' own figures go to stderr. PTB's
+each on asyncio's own event loop and on uvloop (``-uvloop``: what ``parley serve`` runs
+on, so the baseline gets it too).
+
+Each figure is compared with the best of the four *for that figure* (the higher rate,
+the lower latency, the lower CPU); every configuration's own figures go to stderr. PTB's
 pickle is written every 60 s (its default ``update_interval``), so a crash loses up to
 a minute of answers and any update acknowledged but not yet handled; Parley loses
 nothing.
@@ -317,7 +320,7 @@ async def wait_listening(base_url: str) -> None:
 
 async def baseline_run(arrivals: Arrivals, fake_url: str, users: int, turns: int,
                        mode: str) -> Run:
-    first = 600_001 if mode == "concurrent" else 700_001
+    first = 600_001 + 100_000 * BASELINE_MODES.index(mode)
     chats = list(range(first, first + users))
     with tempfile.TemporaryDirectory() as tmp:
         port_file = Path(tmp) / "port"
@@ -384,6 +387,11 @@ def serve_baseline(port_file: Path, fake_url: str, pickle_path: Path, mode: str)
             return following
         return handle
 
+    if mode.endswith("-uvloop"):  # as Parley serves: the same event loop for both
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+        mode = mode.removesuffix("-uvloop")
     text_only = filters.TEXT & ~filters.COMMAND
     builder = (Application.builder().token(DEFAULT_TOKEN).base_url(f"{fake_url}/bot")
                .persistence(PicklePersistence(filepath=pickle_path)))
@@ -465,9 +473,10 @@ async def main_async(users: int, turns: int, only: str | None = None) -> None:
                                  "turns": len(ours.latencies)}) + "\n")
 
 
-BASELINE_MODES = ("default", "concurrent")
+BASELINE_MODES = ("default", "default-uvloop", "concurrent", "concurrent-uvloop")
 """PTB as its documentation shows it (sequential updates, its own ``run_webhook``), and
-with ``concurrent_updates`` behind a custom Starlette webhook."""
+with ``concurrent_updates`` behind a custom Starlette webhook; each on asyncio's own
+event loop and on uvloop (which ``parley serve`` runs on), the better one counting."""
 
 
 def report(ours: Run, baselines: list[Run]) -> None:

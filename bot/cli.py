@@ -256,7 +256,8 @@ def serve(
     except ParleyError as exc:
         fail(str(exc))
     run(run_server(cfg, senders_paused=senders == "paused",
-                   processing_paused=processing == "paused", port_file=port_file))
+                   processing_paused=processing == "paused", port_file=port_file),
+        fast_loop=True)
 
 
 def _keep_brackets(command: Any) -> None:

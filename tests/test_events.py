@@ -113,7 +113,9 @@ async def test_event_input_is_checked(tmp_path: Path) -> None:
     events = await events_of(p)
     for kwargs, message in [({"title": " "}, "--title"), ({"at": "tomorrow"}, "--at"),
                             ({"capacity": 0}, "--capacity"),
-                            ({"hours": "2"}, "--hours needs the time bank")]:
+                            ({"hours": "2"}, "--hours needs the time bank"),
+                            # a number would swallow a 0-10 answer during the event
+                            ({"code_word": "4 2"}, "'4 2' needs at least one letter")]:
         values = {"title": "T", "at": "2026-03-10T18:00", "place": "P", "capacity": 3,
                   "now": START, **kwargs}
         with pytest.raises(ParleyError, match=message):

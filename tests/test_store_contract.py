@@ -137,6 +137,9 @@ async def test_participant_and_addresses_upsert_and_lookup(store: Store) -> None
     assert await store.get_participant("p1") == changed
     assert await store.get_address("tel:+447700900001") == opted
     assert len(await store.addresses_of("p1")) == 2
+    # an inbound message reads both in one go: the same rows as the two reads
+    assert await store.contact_of("tel:+447700900001") == (changed, opted)
+    assert await store.contact_of("telegram:43") is None
 
 
 async def test_address_can_move_to_another_participant(store: Store) -> None:

@@ -46,7 +46,7 @@ from bot.conversations.unit import (
 )
 from bot.engine import StepContext, StepResult, begin, step
 from bot.engine import events as ev
-from bot.engine.caches import StepCaches
+from bot.engine.caches import StepCaches, project_digest
 from bot.engine.io import Expire, Input, Output, Press, Reply, TimerFired
 from bot.engine.keywords import classify, prefixed
 from bot.engine.session import Session
@@ -58,7 +58,7 @@ from bot.ids import IdSource, RandomIds
 from bot.keyed_lock import KeyedLock
 from bot.store.attention import EVENT as ATTENTION_EVENT
 from bot.store.base import Store
-from bot.store.records import Changes, Invite, Participant, QueuedFlow, Timer
+from bot.store.records import Address, Changes, Invite, Participant, QueuedFlow, Timer
 
 __all__ = [
     "DELETE_TOKEN", "EXPIRE_VAR", "FILE_CHANNELS", "KEEP_TOKEN", "PROFILE_FIELDS",
@@ -83,6 +83,7 @@ class Conversations:
         self.hooks = hooks
         self._locks = KeyedLock()
         self.step_caches = StepCaches()  # the engine's memo tables, for this runtime's life
+        self._project: tuple[dict[str, str], str] = ({}, project_digest({}))
         self.durations = Durations(renderer, config)
         self.after_attention: Callable[[], Awaitable[object]] | None = None
         """Called after a unit that needs a person commits (``bot.safeguarding.desk``)."""
@@ -104,10 +105,10 @@ class Conversations:
                 if ack is not None:  # a coordinator's press: stop its spinner too
                     await self.store.apply(Changes(outbox=[ack]))
                 return
-            participant = await self.store.participant_for_address(inbound.address)
-            if participant is not None:
-                async with self._locks.hold(participant.id):
-                    await self._handle(inbound, participant)
+            contact = await self.store.contact_of(inbound.address)
+            if contact is not None:
+                async with self._locks.hold(contact[0].id):
+                    await self._handle(inbound, contact)
             else:
                 await self._handle(inbound, None)
 
@@ -190,21 +191,20 @@ class Conversations:
             await self._commit(unit)
 
     # -- the inbound path -----------------------------------------------------------------
-    async def _handle(self, inbound: Inbound, participant: Participant | None) -> None:
+    async def _handle(self, inbound: Inbound,
+                      contact: tuple[Participant, Address] | None) -> None:
         now = self.clock.now()
         word = classify(inbound.text) if inbound.kind == "text" else None
         invite: Invite | None = None
-        known = participant is not None  # read from the store, not admitted just now
-        if participant is None:
+        known = contact is not None  # read from the store, not admitted just now
+        if contact is None:
             admitted = await self.enrolment.admit(inbound, word, now)
             if admitted is None:
                 return
             participant, address, invite = (admitted.participant, admitted.address,
                                             admitted.invite)
         else:
-            found = await self.store.get_address(inbound.address)
-            assert found is not None
-            address = found
+            participant, address = contact
         unit = Unit.for_inbound(inbound, participant, address, invite, now)
         if known:
             unit.read_from_store()
@@ -328,7 +328,7 @@ class Conversations:
             unit.late = await self.hooks.answer_given(unit.changes, unit.participant, session,
                                                       unit.now)
         result = step(flow, session, user_input, unit.now, self._ctx(unit))
-        await self._apply_result(unit, flow, result)
+        await self._apply_result(unit, flow, result, before=session)
 
     async def _repeat_question(self, unit: Unit, flow: Flow, session: Session) -> None:
         """Send the open question again (after START), without asking it anew."""
@@ -336,8 +336,9 @@ class Conversations:
         if output is not None:
             unit.reply(output, session)
 
-    async def _apply_result(self, unit: Unit, flow: Flow, result: StepResult) -> None:
-        record_result(unit, flow, result)
+    async def _apply_result(self, unit: Unit, flow: Flow, result: StepResult,
+                            before: Session | None = None) -> None:
+        record_result(unit, flow, result, before)
         session = result.session
         if session.status == "completed":
             await self._after_completion(unit, flow, session, result)
@@ -362,9 +363,11 @@ class Conversations:
         self.replies.system(unit, key, kind, **extra)
 
     def _ctx(self, unit: Unit) -> StepContext:
-        sg = self.config.safeguarding
+        sg, project = self.config.safeguarding, self.config.project_data()
+        if project != self._project[0]:  # worked out again only if the settings changed
+            self._project = (project, project_digest(project))
         return StepContext(
-            renderer=self.renderer, project=self.config.project_data(),
+            renderer=self.renderer, project=project, project_digest=self._project[1],
             participant=dict(unit.participant.profile),
             timezone=unit.participant.timezone or self.config.schedule.timezone,
             date_order=self.config.project.date_order,

@@ -16,7 +16,7 @@ from bot.engine import events as ev
 from bot.engine.context import StepResult
 from bot.engine.session import Session
 from bot.flow_errors import log_flow_errors
-from bot.flows.models import Flow
+from bot.flows.models import AskNode, Flow
 from bot.store.records import AnswerRow, ConsentRecord, EventRow, Timer
 
 KEPT_BEFORE_CONSENT = (ev.ParticipantUpdated, ev.ConsentGiven, ev.ConsentDeclined,
@@ -90,8 +90,29 @@ def record(unit: Unit, session: Session, event: ev.Event) -> None:
         recorder(unit, session, event)
 
 
-def record_result(unit: Unit, flow: Flow, result: StepResult) -> None:
-    """A step's events, timers and replies into the unit's changes."""
+def timers_unchanged(flow: Flow, before: Session | None, result: StepResult,
+                     unit: Unit) -> bool:
+    """Whether a step leaves the session's stored timers as they are, so none need
+    deleting and writing again (two statements a turn): it went from a question without
+    a no-reply timeout to another, set no timer, and nothing else asked for the
+    session's timers to be cleared. Its expiry is due at its start plus the flow's
+    expiry, which a step does not change; the expiry row's node is not read."""
+    after = result.session
+    if before is None or after.finished or after.vars != before.vars:
+        return False  # a new session has no expiry row yet
+    if after.id in unit.changes.timers_clear_session:
+        return False  # a fired timer, say: cleared, so the expiry must be written again
+    if any(isinstance(e, ev.TimerScheduled) for e in result.events):
+        return False
+    node = flow.nodes.get(before.node)
+    return not (before.status == "waiting" and isinstance(node, AskNode)
+                and node.timeout is not None)
+
+
+def record_result(unit: Unit, flow: Flow, result: StepResult,
+                  before: Session | None = None) -> None:
+    """A step's events, timers and replies into the unit's changes (``before``: the
+    session the step started from, None for a new one)."""
     session, p = result.session, unit.participant
     unit.sessions[session.id] = session
     unit.distress |= any(isinstance(e, ev.DistressFlagged) for e in result.events)
@@ -100,13 +121,14 @@ def record_result(unit: Unit, flow: Flow, result: StepResult) -> None:
         if consented or isinstance(event, KEPT_BEFORE_CONSENT):
             record(unit, session, event)
     log_flow_errors(flow.id, result.events)
-    unit.changes.timers_clear_session.append(session.id)
-    unit.changes.timers_set += [Timer(session.id, p.id, e.node, e.asked, e.due)
-                                for e in result.events if isinstance(e, ev.TimerScheduled)]
-    if not session.finished:
-        flow_expiry = session.started_at + expiry_of(flow, session)
-        unit.changes.timers_set.append(Timer(session.id, p.id, session.node, session.asked,
-                                             flow_expiry, kind="expiry"))
+    if not timers_unchanged(flow, before, result, unit):
+        unit.changes.timers_clear_session.append(session.id)
+        unit.changes.timers_set += [Timer(session.id, p.id, e.node, e.asked, e.due)
+                                    for e in result.events if isinstance(e, ev.TimerScheduled)]
+        if not session.finished:
+            flow_expiry = session.started_at + expiry_of(flow, session)
+            unit.changes.timers_set.append(Timer(session.id, p.id, session.node,
+                                                 session.asked, flow_expiry, kind="expiry"))
     if unit.address is not None:
         for output in result.outputs:
             unit.reply(output, session)

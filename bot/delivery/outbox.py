@@ -32,7 +32,7 @@ from bot.errors import (
 )
 from bot.metrics import Metrics
 from bot.store.queues import OutboxQueue
-from bot.store.records import OutboxItem
+from bot.store.records import Address, OutboxItem
 
 log = logging.getLogger("parley.outbox")
 MAX_ATTEMPTS = 8
@@ -245,10 +245,11 @@ class OutboxSender(AmbiguousSends):
     async def _unsuppressed(self, batch: list[OutboxItem]) -> list[OutboxItem]:
         """The rows of ``batch`` that may still be sent; the others are cancelled."""
         ready: list[OutboxItem] = []
+        known = await self.store.addresses_named({item.address for item in batch})
         for item in batch:
             assert item.id is not None
             self._due.pop(item.id, None)
-            if await self._suppressed(item):
+            if self._suppressed_by(item, known.get(item.address)):
                 await self._cancel(item)
                 self._release(item)
             else:
@@ -380,7 +381,10 @@ class OutboxSender(AmbiguousSends):
     async def _suppressed(self, item: OutboxItem) -> bool:
         """Nothing goes to an opted-out address except the STOP acknowledgement itself
         (and the answer to a button press, which only stops the button's spinner)."""
-        address = await self.store.get_address(item.address)
+        return self._suppressed_by(item, await self.store.get_address(item.address))
+
+    @staticmethod
+    def _suppressed_by(item: OutboxItem, address: Address | None) -> bool:
         if address is None:
             return bool(item.participant_id)  # erased since it was queued
         return address.opted_out and item.payload.get("kind") not in ("stop_ack", "press_ack")

@@ -39,10 +39,13 @@ class StepContext:
     caches: StepCaches = field(default_factory=StepCaches)
     """Owned by whoever builds the contexts (``Conversations`` shares one for its whole
     lifetime); keyed without personal data (``bot/engine/caches.py``)."""
+    project_digest: str | None = None
+    """``project_digest(project)`` if the builder already has it (a context is built for
+    every turn, the project's settings rarely change); None: worked out when needed."""
 
     @functools.cached_property
     def project_key(self) -> str:
-        return project_digest(self.project)
+        return self.project_digest or project_digest(self.project)
 
     @property
     def renderer_key(self) -> str:

@@ -51,6 +51,8 @@ async def code_word(call: KeywordCall) -> bool:
     word = normalise(call.text)
     if not word or len(word) > 30 or call.participant.status != "consented":
         return False  # nothing is recorded about someone who has not consented
+    if not any(ch.isalpha() for ch in word):
+        return False  # a code word has a letter (see service.create): a number is an answer
     event = next((e for e in await call.store.events_open_around(call.now, MARGIN)
                   if live(e, call.now) and normalise(e.code_word) == word), None)
     if event is None:

@@ -8,6 +8,7 @@ the one suite every implementation passes, so a PostgreSQL store is added by pas
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Protocol
 
 from bot.engine.session import Session
@@ -70,6 +71,9 @@ class Store(PeopleStore, SmsStore, DashboardStore, RoundsStore, WindowStore, Med
     async def get_participant(self, participant_id: str) -> Participant | None: ...
     async def participant_for_address(self, address: str) -> Participant | None: ...
     async def get_address(self, address: str) -> Address | None: ...
+    async def addresses_named(self, names: Collection[str]) -> dict[str, Address]:
+        """The stored addresses among ``names``, by name (one read for a batch)."""
+
     async def addresses_of(self, participant_id: str) -> list[Address]: ...
     async def list_participants(self) -> list[Participant]:
         """Every participant not erased, oldest first."""

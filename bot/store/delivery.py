@@ -80,7 +80,7 @@ class SqliteDelivery(SqlRunner):
         from bot.store.sqlite_codec import _inbox
 
         rows = await self._all("SELECT * FROM inbox WHERE address = ? AND status = 'pending' "
-                               "AND id < ? ORDER BY id", (address, item_id))
+                               "AND id < ? ORDER BY id", (address, item_id), quick=True)
         return [_inbox(r) for r in rows]
 
     async def round_resent_count(self, round_id: str) -> int:

@@ -23,6 +23,10 @@ class PeopleStore(Protocol):
         """Insert every participant and address in one transaction, or none; StoreError
         naming the address if one is already taken."""
 
+    async def contact_of(self, address: str) -> tuple[Participant, Address] | None:
+        """The participant an address belongs to, and the address, in one read (every
+        inbound message needs both); None for an address nobody has."""
+
     async def create_invites(self, invites: Sequence[Invite]) -> None: ...
     async def get_invite(self, code: str) -> Invite | None:
         """Uses are counted by ``Store.apply`` (``Changes.invites_used``), in the unit of
@@ -40,8 +44,43 @@ def _invite(row: SqlRow) -> Invite:
                   uses=row["uses"], max_uses=row["max_uses"])
 
 
+_ADDRESS_COLUMNS = ("address", "participant_id", "channel", "created_at", "opted_out",
+                    "opted_out_at", "unreachable", "unreachable_reason")
+_CONTACT = ("SELECT p.*, " + ", ".join(f"a.{c} AS a_{c}" for c in _ADDRESS_COLUMNS)
+            + " FROM addresses a JOIN participants p ON p.id = a.participant_id "
+              "WHERE a.address = ?")
+
+
 class SqlitePeople(SqlRunner):
     """Mixed into SqliteStore."""
+
+    async def participant_for_address(self, address: str) -> Participant | None:
+        from bot.store.sqlite_codec import _participant
+
+        row = await self._one(
+            "SELECT p.* FROM participants p JOIN addresses a ON a.participant_id = p.id "
+            "WHERE a.address = ?", (address,))
+        return None if row is None else _participant(row)
+
+    async def get_address(self, address: str) -> Address | None:
+        from bot.store.sqlite_codec import _address
+
+        row = await self._one("SELECT * FROM addresses WHERE address = ?", (address,),
+                              quick=True)
+        return None if row is None else _address(row)
+
+    async def addresses_of(self, participant_id: str) -> list[Address]:
+        from bot.store.sqlite_codec import _address
+
+        rows = await self._all("SELECT * FROM addresses WHERE participant_id = ? "
+                               "ORDER BY created_at, rowid", (participant_id,))
+        return [_address(r) for r in rows]
+
+    async def contact_of(self, address: str) -> tuple[Participant, Address] | None:
+        from bot.store.sqlite_codec import _address, _participant
+
+        row = await self._one(_CONTACT, (address,), quick=True)
+        return None if row is None else (_participant(row), _address(row, "a_"))
 
     async def import_participants(self, people: PersonRows) -> None:
         from bot.store.sqlite_codec import (

@@ -160,13 +160,13 @@ class PostgresStore(SqliteStore):
         async with self._lock, self._locked() as db:
             return await db.execute_fetchall(sql, params)
 
-    async def _all(self, sql: str, params: Sequence[Any] = ()
-                   ) -> list[Row]:
+    async def _all(self, sql: str, params: Sequence[Any] = (), *,
+                   quick: bool = False) -> list[Row]:  # quick: every read is a round trip
         async with self._locked() as db:
             return await db.execute_fetchall(sql, params)
 
-    async def _one(self, sql: str, params: Sequence[Any] = ()
-                   ) -> Row | None:
+    async def _one(self, sql: str, params: Sequence[Any] = (), *,
+                   quick: bool = False) -> Row | None:
         rows = await self._all(sql, params)
         return rows[0] if rows else None
 

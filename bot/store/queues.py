@@ -5,7 +5,7 @@ outbox senders may ask of it (``bot/delivery``), typed apart from the rest of ``
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from bot.store.delivery import DeliveryStore
@@ -71,6 +71,7 @@ class AddressBook(Protocol):
     address unreachable marks it, and may record the person's opt-out)."""
 
     async def get_address(self, address: str) -> Address | None: ...
+    async def addresses_named(self, names: Collection[str]) -> dict[str, Address]: ...
     async def get_participant(self, participant_id: str) -> Participant | None: ...
     async def apply(self, changes: Changes) -> None: ...
 

@@ -75,9 +75,14 @@ class SqlRunner(Protocol):
     holder: str
     """This process's name in outbox claims and leases (``bot.store.leases``)."""
 
-    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[SqlRow]: ...
+    async def _all(self, sql: str, params: Sequence[Any] = (), *,
+                   quick: bool = False) -> list[SqlRow]:
+        """``quick``: a read by key of a row or a few, cheap enough to run on the event
+        loop's own thread where the store can (``bot.store.sqlite_lane``)."""
+        ...
 
-    async def _one(self, sql: str, params: Sequence[Any] = ()) -> SqlRow | None: ...
+    async def _one(self, sql: str, params: Sequence[Any] = (), *,
+                   quick: bool = False) -> SqlRow | None: ...
 
     def _locked(self) -> AbstractAsyncContextManager[SqlConnection]:
         """The connection, alone (no transaction opened), driver errors as StoreError."""
@@ -86,6 +91,11 @@ class SqlRunner(Protocol):
     def _write(self, *, durable: bool = True) -> AbstractAsyncContextManager[SqlConnection]:
         """One transaction, committed on exit and rolled back on any error; ``durable``
         makes the commit survive a power cut before it returns."""
+        ...
+
+    def _batch_write(self, rows: int) -> AbstractAsyncContextManager[SqlConnection]:
+        """``_write()`` (durable) for a batch of ``rows`` small rows; where the store can,
+        written in the event loop's thread and made durable by one sync."""
         ...
 
     async def _write_one(self, sql: str, params: Sequence[Any], *,

@@ -50,7 +50,6 @@ from bot.store.media import SqliteMedia
 from bot.store.participation import SqliteParticipation
 from bot.store.people import SqlitePeople
 from bot.store.records import (
-    Address,
     AnswerRow,
     Changes,
     ConsentRecord,
@@ -64,7 +63,6 @@ from bot.store.sqlite_apply import NewIds, finish_inbox, use_invites, write_rows
 from bot.store.sqlite_codec import (
     ACTIVE_STATUSES,
     Params,
-    _address,
     _answer,
     _consent,
     _Encoded,
@@ -76,6 +74,7 @@ from bot.store.sqlite_codec import (
     safe_text,
     store_error,
 )
+from bot.store.sqlite_lane import LoopLane, SqliteLane
 from bot.store.sqlite_ledger import SqliteLedger
 from bot.store.sqlite_queues import SqliteQueues
 from bot.store.sqlite_rounds import SqliteRounds, write_ledger, write_targets
@@ -93,7 +92,7 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
                   SqliteRounds, SqliteLedger, SqliteWindow, SqliteMedia, SqliteAttention,
                   SqliteLogins, SqliteParticipation, SqliteBurden, SqliteTimebank, SqliteEvents,
                   SqliteThemes, SqliteTargets, SqliteDelivery, SqliteApiTokens, SqliteLeases,
-                  SqliteLoginLimits, SqliteWebhooks):
+                  SqliteLoginLimits, SqliteWebhooks, SqliteLane):
     """``Store`` on one SQLite file (WAL, ``synchronous=FULL``, ``secure_delete``)."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000,
@@ -108,6 +107,7 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
         self.max_page_count = max_page_count
         self._clock: Clock = clock or SystemClock()
         self._db: aiosqlite.Connection | None = None
+        self._lane: LoopLane | None = None  # opened with the store (bot/store/sqlite_lane.py)
         self._lock = asyncio.Lock()
         self._sync_level = self._sync_for(durable=True)
         self._inbox_batch: list[tuple[InboxItem, Params, asyncio.Future[bool]]] = []
@@ -192,6 +192,8 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
         lock, waiting up to the busy timeout, and commits when done): one round trip to
         aiosqlite's thread instead of three (``BEGIN``, the statement, ``COMMIT``).
         ``durable`` as in ``_write``; give the statement ``RETURNING`` to see its rows."""
+        if not durable and (done := await self._quick_write(sql, params)) is not None:
+            return done  # committed on the event loop's thread (bot/store/sqlite_lane.py)
         async with self._locked() as db:
             level = self._sync_for(durable)
             if level != self._sync_level:
@@ -216,15 +218,22 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
             if "no transaction" not in str(exc):
                 log.warning("rollback failed: %s", exc)
 
-    async def _all(self, sql: str, params: Sequence[Any] = ()) -> list[SqlRow]:
+    async def _all(self, sql: str, params: Sequence[Any] = (), *,
+                   quick: bool = False) -> list[SqlRow]:
+        if quick:
+            return await self._quick_rows(sql, params)
         async with self._locked() as db:
             return list(await db.execute_fetchall(sql, params))
 
-    async def _one(self, sql: str, params: Sequence[Any] = ()) -> SqlRow | None:
-        rows = await self._all(sql, params)
+    async def _one(self, sql: str, params: Sequence[Any] = (), *,
+                   quick: bool = False) -> SqlRow | None:
+        rows = await self._all(sql, params, quick=quick)
         return rows[0] if rows else None
 
     async def close(self) -> None:
+        lane, self._lane = self._lane, None
+        if lane is not None:
+            lane.close()
         db, self._db = self._db, None
         if db is None:
             return
@@ -255,7 +264,7 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
     async def apply(self, changes: Changes) -> None:
         enc = _Encoded.of(changes, self._clock.now())
         ids: NewIds = []
-        async with self._write(durable=False) as db:  # see _write: the next FULL syncs it
+        async with self._unit_of_work(changes) as db:  # NORMAL: the next FULL syncs it
             await write_rows(db, enc, changes, ids)
             await finish_inbox(db, enc, changes.inbox_done)
             await use_invites(db, changes.invites_used, dt_text(self._clock.now()))
@@ -272,23 +281,9 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
 
     # -- participants and addresses -----------------------------------------------------
     async def get_participant(self, participant_id: str) -> Participant | None:
-        row = await self._one("SELECT * FROM participants WHERE id = ?", (participant_id,))
+        row = await self._one("SELECT * FROM participants WHERE id = ?", (participant_id,),
+                              quick=True)
         return None if row is None else _participant(row)
-
-    async def participant_for_address(self, address: str) -> Participant | None:
-        row = await self._one(
-            "SELECT p.* FROM participants p JOIN addresses a ON a.participant_id = p.id "
-            "WHERE a.address = ?", (address,))
-        return None if row is None else _participant(row)
-
-    async def get_address(self, address: str) -> Address | None:
-        row = await self._one("SELECT * FROM addresses WHERE address = ?", (address,))
-        return None if row is None else _address(row)
-
-    async def addresses_of(self, participant_id: str) -> list[Address]:
-        rows = await self._all("SELECT * FROM addresses WHERE participant_id = ? "
-                               "ORDER BY created_at, rowid", (participant_id,))
-        return [_address(r) for r in rows]
 
     async def list_participants(self) -> list[Participant]:
         rows = await self._all("SELECT * FROM participants WHERE status != 'erased' "
@@ -311,13 +306,14 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
 
     # -- sessions -----------------------------------------------------------------------
     async def get_session(self, session_id: str) -> Session | None:
-        row = await self._one("SELECT * FROM sessions WHERE id = ?", (session_id,))
+        row = await self._one("SELECT * FROM sessions WHERE id = ?", (session_id,), quick=True)
         return None if row is None else _session(row)
 
     async def active_session(self, participant_id: str) -> Session | None:
         row = await self._one(
             "SELECT * FROM sessions WHERE participant_id = ? AND status IN (?, ?) "
-            "ORDER BY updated_at DESC, rowid DESC LIMIT 1", (participant_id, *ACTIVE_STATUSES))
+            "ORDER BY updated_at DESC, rowid DESC LIMIT 1", (participant_id, *ACTIVE_STATUSES),
+            quick=True)
         return None if row is None else _session(row)
 
     async def sessions_of(self, participant_id: str) -> list[Session]:

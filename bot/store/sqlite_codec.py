@@ -53,7 +53,9 @@ def to_utc(value: dt.datetime) -> dt.datetime:
 
 
 def dt_text(value: dt.datetime) -> str:
-    return to_utc(value).isoformat(timespec="microseconds")
+    if value.tzinfo is not UTC:  # the clock's own times are UTC already
+        value = to_utc(value)
+    return value.isoformat(timespec="microseconds")
 
 
 def opt_dt_text(value: dt.datetime | None) -> str | None:
@@ -76,9 +78,14 @@ def _utf8_ok(text: str) -> bool:
     return True
 
 
+_AS_WRITTEN = json.JSONEncoder(ensure_ascii=False)
+"""Made once: ``json.dumps`` with any option builds a new encoder on every call, and a
+turn writes a dozen JSON columns. Encoders keep no state between calls."""
+
+
 def dumps(value: Any) -> str:
     """JSON text for a column; raises TypeError for values JSON cannot hold."""
-    text = json.dumps(value, ensure_ascii=False)
+    text = _AS_WRITTEN.encode(value)
     return text if _utf8_ok(text) else json.dumps(value, ensure_ascii=True)
 
 
@@ -150,12 +157,15 @@ def _address_params(a: Address) -> Params:
             opt_dt_text(a.opted_out_at), int(a.unreachable), safe_text(a.unreachable_reason))
 
 
-def _address(row: SqlRow) -> Address:
+def _address(row: SqlRow, prefix: str = "") -> Address:
+    """``prefix``: the columns' alias prefix when read beside a participant's."""
+    p = prefix
     return Address(
-        address=row["address"], participant_id=row["participant_id"],
-        channel=cast(Channel, row["channel"]), created_at=parse_dt(row["created_at"]),
-        opted_out=bool(row["opted_out"]), opted_out_at=opt_parse_dt(row["opted_out_at"]),
-        unreachable=bool(row["unreachable"]), unreachable_reason=row["unreachable_reason"])
+        address=row[p + "address"], participant_id=row[p + "participant_id"],
+        channel=cast(Channel, row[p + "channel"]), created_at=parse_dt(row[p + "created_at"]),
+        opted_out=bool(row[p + "opted_out"]), opted_out_at=opt_parse_dt(row[p + "opted_out_at"]),
+        unreachable=bool(row[p + "unreachable"]),
+        unreachable_reason=row[p + "unreachable_reason"])
 
 
 def _session_params(s: Session) -> Params:

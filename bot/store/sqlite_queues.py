@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from bot.errors import StoreError
 from bot.store.delivery import HELD_BACK_SQL
 from bot.store.erasure import forgotten_key
 from bot.store.records import (
+    Address,
     InboxItem,
     OutboxItem,
     OutboxStatus,
@@ -90,7 +91,7 @@ class SqliteQueues(SqlRunner):
     async def _put_many(self, batch: list[tuple[InboxItem, Params, Any]],
                         results: list[tuple[bool, int | None]]) -> None:
         """Rows that arrived together: one transaction, one durable commit."""
-        async with self._write() as db:
+        async with self._batch_write(len(batch)) as db:
             secret = await self._erasure_secret(db)
             for item, params, _ in batch:
                 cursor = await db.execute(_INSERT_INBOX, (*params, item.channel, (
@@ -132,11 +133,24 @@ class SqliteQueues(SqlRunner):
         for start in range(0, len(ids), 500):
             chunk = list(ids[start:start + 500])
             marks = ", ".join("?" * len(chunk))
-            for row in await self._all(f"SELECT * FROM outbox WHERE id IN ({marks})", chunk):
+            for row in await self._all(f"SELECT * FROM outbox WHERE id IN ({marks})", chunk,
+                                       quick=True):
                 item = _outbox(row)
                 assert item.id is not None
                 found[item.id] = item
         return [found[i] for i in ids if i in found]
+
+    async def addresses_named(self, names: Collection[str]) -> dict[str, Address]:
+        from bot.store.sqlite_codec import _address
+
+        wanted, found = list(names), {}
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for row in await self._all(
+                    f"SELECT * FROM addresses WHERE address IN ({marks})", chunk, quick=True):
+                found[row["address"]] = _address(row)
+        return found
 
     async def outbox_update(self, item: OutboxItem) -> None:
         """Raises KeyError when the row does not exist."""

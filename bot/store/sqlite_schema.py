@@ -23,6 +23,7 @@ from bot.store.sqlite_codec import (
     dt_text,
     store_error,
 )
+from bot.store.sqlite_lane import LoopLane, lane_path
 
 log = logging.getLogger("bot.store.sqlite")
 
@@ -80,6 +81,7 @@ class SqliteSchema(SqlRunner):
     _sync_level: str
     _sync_for: Callable[[bool], str]
     _db: aiosqlite.Connection | None
+    _lane: LoopLane | None
     _rollback: Callable[[SqlConnection], Awaitable[None]]
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -121,15 +123,25 @@ class SqliteSchema(SqlRunner):
         self._db = db
         try:
             async with self._locked() as conn:
-                await conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-                await conn.execute("PRAGMA foreign_keys = ON")
-                await conn.execute("PRAGMA secure_delete = ON")
+                # each result read to the end: a statement left open keeps its read
+                # snapshot, and the lane's commits would then make this connection's
+                # next write fail at once ("database is locked")
+                await conn.execute_fetchall(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+                await conn.execute_fetchall("PRAGMA foreign_keys = ON")
+                await conn.execute_fetchall("PRAGMA secure_delete = ON")
                 await self._set_wal(conn)
                 self._sync_level = self._sync_for(True)
-                await conn.execute(f"PRAGMA synchronous = {self._sync_level}")
+                await conn.execute_fetchall(f"PRAGMA synchronous = {self._sync_level}")
                 await self._migrate(conn)
                 if self.max_page_count is not None:
-                    await conn.execute(f"PRAGMA max_page_count = {int(self.max_page_count)}")
+                    await conn.execute_fetchall(
+                        f"PRAGMA max_page_count = {int(self.max_page_count)}")
+            if lane_path(self.path):
+                try:
+                    self._lane = LoopLane.open(self.path, synchronous=self._sync_for(False),
+                                               max_page_count=self.max_page_count)
+                except sqlite3.Error as exc:
+                    raise store_error(exc) from exc
         except BaseException:
             self._db = None
             with contextlib.suppress(sqlite3.Error):
@@ -143,7 +155,7 @@ class SqliteSchema(SqlRunner):
         deadline = loop.time() + self.busy_timeout_ms / 1000
         while True:
             try:
-                await db.execute("PRAGMA journal_mode = WAL")
+                await db.execute_fetchall("PRAGMA journal_mode = WAL")
                 return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or loop.time() > deadline:
