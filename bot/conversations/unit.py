@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from bot.acks import ack_item
 from bot.durations import parse_duration
-from bot.engine.io import Output
+from bot.engine.io import Choice, Choices, Output
 from bot.engine.session import Session
 from bot.flows.models import Flow
 from bot.store.base import Store
@@ -168,14 +169,21 @@ class Unit:
         ))
 
 
+def choice_dicts(choices: Sequence[Choice]) -> list[dict[str, Any]]:
+    """Each button's entry in an outbox payload; a question's ``Choices`` makes them
+    straight from its buttons, without a ``Choice`` each on the way."""
+    if isinstance(choices, Choices):
+        return choices.dicts()
+    return [{"key": key, "label": label, "value": value, "token": token}
+            for key, label, value, token in choices]
+
+
 def payload_of(output: Output, session: Session | None) -> dict[str, Any]:
     """The outbox form of an engine output: everything a channel needs to send it."""
     return {
         "text": output.text, "plain": output.plain, "kind": output.kind, "node": output.node,
         "layout": output.layout, "long_ok": output.long_ok,
-        # each button as its fields by name (a dict display: a 0-10 scale makes eleven)
-        "choices": [{"key": key, "label": label, "value": value, "token": token}
-                    for key, label, value, token in output.choices],
+        "choices": choice_dicts(output.choices),
         "session_id": session.id if session else None,
         "flow_id": session.flow_id if session else None,
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from bot.engine.quick_init import quick_init
@@ -106,12 +106,20 @@ def _one_number(text: str) -> float | None:
     return None
 
 
-def parse_scale(answer: ScaleAnswer, text: str, labels: dict[int, str]) -> Parsed:
-    """``labels`` are the rendered end labels, so "completely" picks the top point."""
+def parse_scale(answer: ScaleAnswer, text: str,
+                labels: Callable[[], Mapping[int, str]]) -> Parsed:
+    """``labels`` gives the rendered end labels, so "completely" picks the top point; it
+    is called only for a reply that is not a number (rendering them is not free)."""
+    bare = text.strip()
+    if bare.isdecimal() and bare.isascii():  # "7": the usual reply, without the search
+        number = int(bare)
+        if answer.min <= number <= answer.max:
+            return Valid(number)
+        return Invalid("system.reprompt_scale", "outside the scale")
     value = _one_number(text)
     if value is None:
         t = simplify(text)
-        matches = [point for point, label in labels.items() if simplify(label) == t]
+        matches = [point for point, label in labels().items() if simplify(label) == t]
         if len(matches) == 1:
             return Valid(matches[0])
         return Invalid("system.reprompt_scale", "not a number on the scale")

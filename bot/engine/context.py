@@ -74,6 +74,12 @@ class RunState:
         self._data: dict[str, Any] | None = None
         self._skeletons: dict[tuple[str, str], Skeleton] = {}
 
+    @property
+    def fresh(self) -> bool:
+        """Whether ``session`` is this step's own copy (so ``evolve`` may change it in
+        place): never the caller's session, which stays as it was."""
+        return self.session is not self.original
+
     def result(self) -> StepResult:
         if self.session is not self.original:
             # a fresh object only this step holds, so stamping it in place is safe

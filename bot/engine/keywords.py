@@ -57,17 +57,18 @@ def classify(text: str) -> Keyword | None:
     which the caller knows and the words alone do not.
     """
     stripped = text.strip()
-    if stripped.isdigit() or not stripped:
+    if not stripped or stripped[0].isdigit():  # "7", "8/10": no word starts with a digit
         return None
+    letters = stripped.isalpha()  # "seven": no digit, nothing for normalise to drop
     if stripped.startswith("/"):
         command = stripped.split()[0].split("@")[0].lower()
         if command in _COMMANDS:
             return _COMMANDS[command]
-    if stripped[0] in _ARGUMENT_INITIALS:  # the words taking an argument start so
-        for keyword, pattern in _WITH_ARGUMENT.items():
+    if stripped[0] in _ARGUMENT_INITIALS and not letters:  # those words start so and
+        for keyword, pattern in _WITH_ARGUMENT.items():  # take a number
             if pattern.match(stripped):
                 return keyword
-    word = normalise(stripped)
+    word = stripped.upper() if letters else normalise(stripped)
     if len(word) > 12:
         return None
     if word == "YES":

@@ -3,12 +3,12 @@ and shared through the owner's ``StepCaches`` unless it reads someone's data."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from bot.engine import events, many
 from bot.engine.caches import Skeleton, StepCaches
 from bot.engine.context import RunState, StepContext
-from bot.engine.io import Choice, Output
+from bot.engine.io import Choice, Choices, Output
 from bot.engine.session import FieldValue
 from bot.flows.models import (
     AskNode,
@@ -63,9 +63,10 @@ class Questions(RunState):
     """Mixed into the step's run: asking questions."""
 
     def ask(self, node_id: str, node: AskNode) -> None:
-        asked = self.session.asked + 1
-        self.session = self.session.evolve(node=node_id, status="waiting", asked=asked,
-                                           retries=0)
+        session = self.session
+        asked = session.asked + 1
+        self.session = session.evolve(node=node_id, status="waiting", asked=asked, retries=0,
+                                      fresh=session is not self.original)
         self.outputs.append(self.question(node_id, node))
         self.events.append(events.QuestionAsked(node_id, asked))
         if node.timeout is not None:
@@ -75,18 +76,17 @@ class Questions(RunState):
     def skeleton(self, node_id: str, node: AskNode) -> Skeleton:
         """Everything about a question except its button tokens, memoised: the same
         question to thousands of people is worked out once per locale."""
-        locale = self.session.locale
+        locale, ctx = self.session.locale, self.ctx
+        shared = ctx.caches.skeletons
+        key = (ctx.renderer.digest, self.flow.id, self.flow.version, node_id, locale,
+               ctx.project_key)  # the digest itself: no property call per question
+        found = shared.get(key)
+        if found is not None:  # only questions that read nobody's data are ever kept
+            return found
         local_key = (node_id, locale)
         cached = self._skeletons.get(local_key)
         if cached is not None:
             return cached
-        shared = self.ctx.caches.skeletons
-        key = (self.ctx.renderer.digest, self.flow.id, self.flow.version, node_id, locale,
-               self.ctx.project_key)  # the digest itself: no property call per question
-        found = shared.get(key)
-        if found is not None:  # only questions that read nobody's data are ever kept
-            self._skeletons[local_key] = found
-            return found
         if _dynamic_options(node) or _reads_data(self.ctx, self.flow, node_id, node, locale):
             # options that came with the round, or rendered with this person's name or
             # answers: never kept beyond this step, so no cache is keyed by (or full of)
@@ -150,30 +150,34 @@ class Questions(RunState):
                          node.sms_long is not None, buttons)
 
     def choices(self, node_id: str, node: AskNode,
-                sk: Skeleton | None = None) -> tuple[Choice, ...]:
-        prefix = f"{self.session.id[-8:]}.{self.session.asked}."
-        make = tuple.__new__  # NamedTuple's own __new__ is a Python-level wrapper: 2x slower
-        buttons = (sk or self.skeleton(node_id, node)).buttons
-        base = tuple([make(Choice, (k, label, value, prefix + suffix))
-                      for k, label, value, suffix in buttons])
-        if isinstance(node.answer, many.TAPPED):
-            return many.controls(node.answer, base, many.current(self.session), prefix,
+                sk: Skeleton | None = None) -> Sequence[Choice]:
+        """The open question's buttons, with this asking's tokens."""
+        prefix = self.token_prefix()
+        base = Choices(prefix, (sk or self.skeleton(node_id, node)).buttons)
+        if node.answer.kind in many.TAPPED_KINDS and isinstance(node.answer, many.TAPPED):
+            return many.controls(node.answer, tuple(base), many.current(self.session), prefix,
                                  self.renders(node_id))
         return base
+
+    def token_prefix(self) -> str:
+        """What every button token of this asking starts with: the session's last eight
+        characters and the asking's number, so a button from elsewhere is refused."""
+        return f"{self.session.id[-8:]}.{self.session.asked}."
 
     def renders(self, node_id: str) -> Callable[..., str]:
         return lambda key, **kw: self.render(key, node_id, **kw)
 
     def question(self, node_id: str, node: AskNode) -> Output:
         sk = self.skeleton(node_id, node)
-        if isinstance(node.answer, many.TAPPED):
+        if node.answer.kind in many.TAPPED_KINDS and isinstance(node.answer, many.TAPPED):
             labels = [label for _, label, _ in sk.entries]
             text = many.telegram_text(node.answer, sk.text, labels,
                                       many.current(self.session), self.renders(node_id))
             return Output(text=text, plain=sk.plain, kind="question", node=node_id,
                           choices=self.choices(node_id, node), layout="list",
                           long_ok=sk.long_ok)
-        # positional: this runs for nearly every step
-        return Output(sk.text, sk.plain, "question", node_id, self.choices(node_id, node, sk),
+        # positional, the choices made here: this runs for nearly every step
+        return Output(sk.text, sk.plain, "question", node_id,
+                      Choices(self.token_prefix(), sk.buttons),
                       sk.layout, sk.long_ok)  # type: ignore[arg-type]
 

@@ -3,8 +3,9 @@
 A frozen dataclass's generated ``__init__`` sets each field with ``object.__setattr__``
 (to get past its own frozen ``__setattr__``): for a 0-10 question's ``Output`` or a
 ``Session``, that is most of what a step spends on building its results (issue 18). The
-``__init__`` made here has the same signature, defaults and default factories and fills
-the instance's ``__dict__`` in one call. Everything else stays the dataclass's own:
+``__init__`` made here has the same signature, defaults and default factories and sets
+each field straight into the instance's ``__dict__`` (no keyword dict on the way).
+Everything else stays the dataclass's own:
 fields, ``repr``, ``==``, ``hash``, ``dataclasses.replace``, and assignment after
 construction still raises ``FrozenInstanceError``.
 
@@ -21,6 +22,10 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
+_STATE = "_quick_init_state"
+"""The generated ``__init__``'s one local besides its parameters."""
+
+
 class QuickInitError(TypeError):
     """``quick_init`` was given a class whose ``__init__`` it cannot reproduce."""
 
@@ -32,12 +37,13 @@ def _check(cls: type[Any], fields: tuple[dataclasses.Field[Any], ...]) -> None:
     if hasattr(cls, "__post_init__") or "__slots__" in vars(cls):
         raise QuickInitError(f"{cls.__name__}: __post_init__ or __slots__ is not supported")
     for f in fields:
-        if not f.init or f.kw_only or keyword.iskeyword(f.name) or not f.name.isidentifier():
+        if (not f.init or f.kw_only or keyword.iskeyword(f.name) or not f.name.isidentifier()
+                or f.name in ("self", _STATE)):
             raise QuickInitError(f"{cls.__name__}.{f.name}: only plain init fields")
 
 
 def quick_init(cls: type[T]) -> type[T]:
-    """Give the frozen dataclass ``cls`` an ``__init__`` that fills ``__dict__`` at once."""
+    """Give the frozen dataclass ``cls`` an ``__init__`` that fills ``__dict__`` directly."""
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
     _check(cls, fields)
     scope: dict[str, Any] = {"_MISSING": dataclasses.MISSING}
@@ -53,9 +59,9 @@ def quick_init(cls: type[T]) -> type[T]:
                          f"        {f.name} = _factory_{f.name}()\n")
         else:
             params.append(f.name)
-    assigned = ", ".join(f"{f.name}={f.name}" for f in fields)
+    assigned = "".join(f"    {_STATE}[{f.name!r}] = {f.name}\n" for f in fields)
     source = (f"def __init__(self, {', '.join(params)}):\n{''.join(lines)}"
-              f"    self.__dict__.update({assigned})\n")
+              f"    {_STATE} = self.__dict__\n{assigned}")
     exec(source, scope)  # as dataclasses itself builds __init__, from field names only
     init = scope["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"

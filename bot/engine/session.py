@@ -82,13 +82,17 @@ class Session:
     def evolve(self, *, node: str | None = None, status: SessionStatus | None = None,
                locale: str | None = None, fields: dict[str, FieldValue] | None = None,
                vars: dict[str, str] | None = None, asked: int | None = None,
-               retries: int | None = None) -> Session:
+               retries: int | None = None, fresh: bool = False) -> Session:
         """A copy with the given fields changed (None: unchanged). Only what a step may
         change can be passed, each with its type; ``dataclasses.replace`` is skipped
-        because the engine evolves sessions several times per step."""
-        new = object.__new__(Session)
-        state = new.__dict__
-        state.update(self.__dict__)
+        because the engine evolves sessions several times per step. ``fresh``: this
+        session is itself a copy that only the caller holds (one made earlier in the same
+        step), so it is changed in place and returned rather than copied again."""
+        if fresh:
+            new, state = self, self.__dict__
+        else:  # a copy of the fields as the new instance's own (past the frozen guard)
+            new, state = object.__new__(Session), self.__dict__.copy()
+            object.__setattr__(new, "__dict__", state)
         if node is not None:
             state["node"] = node
         if status is not None:

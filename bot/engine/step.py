@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from bot.engine import answers, answers_many, events, many, options_from
 from bot.engine.context import StepContext, StepResult
-from bot.engine.io import Begin, Expire, Input, Output, Press, TimerFired
+from bot.engine.io import Begin, Expire, Input, Output, Press, Reply, TimerFired
 from bot.engine.keywords import classify
 from bot.engine.questions import Questions
 from bot.engine.session import FieldValue, Session
@@ -41,6 +41,9 @@ from bot.flows.models_many import MultiAnswer, RankingAnswer
 
 MAX_NODES_PER_STEP = 200
 """Guards against a loop of branch/set nodes that never reaches a question."""
+_FOLLOWED_UP = frozenset({"multi", "text"})
+"""The answer kinds ``_Run.follow_up`` has anything to do for: told apart by ``kind``
+first, as an ``isinstance`` on a flow model that fails is slow (pydantic's ABC check)."""
 
 
 class _Run(Questions):
@@ -60,7 +63,9 @@ class _Run(Questions):
         return nxt.else_
 
     def save(self, name: str, value: FieldValue) -> None:
-        self.session = self.session.evolve(fields={**self.session.fields, name: value})
+        session = self.session
+        self.session = session.evolve(fields={**session.fields, name: value},
+                                      fresh=session is not self.original)
         self._data = None
         self._skeletons.clear()
         if not name.startswith("participant."):
@@ -68,7 +73,7 @@ class _Run(Questions):
         attr = name.split(".", 1)[1]
         self.events.append(events.ParticipantUpdated(attr, value))
         if attr == "locale" and isinstance(value, str) and value in self.ctx.renderer.locales:
-            self.session = self.session.evolve(locale=value)
+            self.session = self.session.evolve(locale=value, fresh=self.fresh)
         if attr == "consent":
             version = self.flow.consent_version or self.flow.version
             agreed = value is True or value in ("yes", "agree", "given")
@@ -82,7 +87,8 @@ class _Run(Questions):
                 self.ask(node_id, node)
                 return
             if isinstance(node, EndNode):
-                self.session = self.session.evolve(node=node_id, status="completed")
+                self.session = self.session.evolve(node=node_id, status="completed",
+                                                   fresh=self.fresh)
                 if node.text:
                     self.say("end", self.render(node.text, node_id), node_id)
                 self.events.append(events.FlowCompleted(self.flow.id, node.outcome))
@@ -103,7 +109,7 @@ class _Run(Questions):
             node_id = self.resolve(node.next, node_id)
         self.events.append(events.FlowErrored(node_id, "the flow went round in a loop "
                                               f"{MAX_NODES_PER_STEP} times without a question"))
-        self.session = self.session.evolve(node=node_id, status="stopped")
+        self.session = self.session.evolve(node=node_id, status="stopped", fresh=self.fresh)
 
     def info(self, node_id: str, node: SayNode) -> Output:
         text = self.render(node.text, node_id)
@@ -123,26 +129,31 @@ class _Run(Questions):
                 self.system("notice", "system.moving_on", node_id)
                 self.walk(self.resolve(node.next, node_id))
                 return
-            self.session = self.session.evolve(retries=retries)
+            self.session = self.session.evolve(retries=retries, fresh=self.fresh)
             self.reprompt(node_id, node, parsed.reprompt, parsed.args)
             return
         self.events.append(events.AnswerRecorded(node_id, node.save_as, parsed.value, raw))
         if node.save_as:
             self.save(node.save_as, parsed.value)
+        if node.answer.kind in _FOLLOWED_UP:
+            self.follow_up(node_id, node, parsed.value)
+        self.walk(self.resolve(node.next, node_id))
+
+    def follow_up(self, node_id: str, node: AskNode, value: FieldValue) -> None:
+        """What a saved answer of some kinds leads to: a budget's summary, a check for
+        distress in free text, a suggestion or statement recorded."""
         if isinstance(node.answer, MultiAnswer) and node.answer.limit is not None:
             picked = [i for i, o in enumerate(node.answer.options)
-                      if isinstance(parsed.value, list) and o.value in parsed.value]
+                      if isinstance(value, list) and o.value in value]
             self.system("info", "answers.budget_spent", node_id,
                         **many.budget_args(node.answer, picked))
-        if isinstance(node.answer, TextAnswer) and isinstance(parsed.value, str):
-            self.check_distress(node_id, parsed.value)
+        if isinstance(node.answer, TextAnswer) and isinstance(value, str):
+            self.check_distress(node_id, value)
             if isinstance(node, SuggestNode):
-                self.events.append(events.SuggestionMade(node_id, parsed.value,
-                                                         self.session.locale))
+                self.events.append(events.SuggestionMade(node_id, value, self.session.locale))
             elif isinstance(node, StatementNode):
-                self.events.append(events.StatementWritten(node_id, parsed.value,
+                self.events.append(events.StatementWritten(node_id, value,
                                                            self.session.locale))
-        self.walk(self.resolve(node.next, node_id))
 
     def reprompt(self, node_id: str, node: AskNode, key: str,
                  extra: Mapping[str, object] | None = None) -> None:
@@ -162,8 +173,9 @@ class _Run(Questions):
     def parse(self, node: AskNode, raw: str) -> answers.Parsed:
         answer = node.answer
         if isinstance(answer, ScaleAnswer):
-            return answers.parse_scale(answer, raw, self.skeleton(self.session.node,
-                                                                  node).scale_labels)
+            node_id = self.session.node
+            return answers.parse_scale(answer, raw,
+                                       lambda: self.skeleton(node_id, node).scale_labels)
         if isinstance(answer, ChoiceAnswer | YesNoAnswer):
             labels = [label for _, label, _ in self.skeleton(self.session.node, node).entries]
             if isinstance(answer, ChoiceAnswer):
@@ -202,7 +214,7 @@ class _Run(Questions):
             if (self.session.node, self.session.asked, self.session.status) != (
                     node_id, asked, "waiting"):
                 fields = {k: v for k, v in self.session.fields.items() if k != many.PICKS}
-                self.session = self.session.evolve(fields=fields)
+                self.session = self.session.evolve(fields=fields, fresh=self.fresh)
                 if chosen:  # the taps end in a message saying what was chosen
                     said = self.render("system.answered", node_id, answer=chosen)
                     self.outputs.insert(0, Output(text=said, plain=said, kind="info",
@@ -259,7 +271,9 @@ def step(flow: Flow, session: Session, input: Input, now: dt.datetime,
         flow = options_from.for_input(flow, session.vars, input, ctx.caches)
     run = _Run(flow, session, now, ctx)
     node = flow.nodes[session.node]
-    if isinstance(input, Begin):
+    if type(input) is Reply and session.status == "waiting" and isinstance(node, AskNode):
+        _replied(run, session, node, input.text)  # the usual step, ahead of the rest
+    elif isinstance(input, Begin):
         run.session = session.evolve(vars={**session.vars, **input.vars})
         run.events.append(events.FlowStarted(flow.id, flow.version))
         run.walk(flow.start)

@@ -186,6 +186,9 @@ class Renderer:
     def fixed(self, key: str, locale: str) -> str | None:
         """The text of ``key`` when its template reads no variable (None otherwise): the
         same for everyone, so callers can skip gathering data for it."""
+        own = self._static.get((locale, key))  # the locale's own fixed text: the usual
+        if own is not None:
+            return own
         found = self.resolve_locale(key, locale)
         return None if found is None else self._static.get((found, key))
 
