@@ -179,7 +179,7 @@ async def settled(store: Store, url: str, processes: int) -> None:
     if url.startswith("sqlite:") or processes == 1:
         return
     deadline = time.monotonic() + 30
-    while await store.lease_count(MEMBER, dt.datetime.now(dt.UTC)) < processes:
+    while len(await store.lease_holders(MEMBER, dt.datetime.now(dt.UTC))) < processes:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{processes} processes never all held membership leases")
         await asyncio.sleep(0.2)

@@ -29,8 +29,8 @@ def create(title: Annotated[str, typer.Option(help="e.g. 'Working group: housing
            hours: Annotated[str | None, typer.Option(help="time-bank hours for attending")
                             ] = None,
            duration: Annotated[str, typer.Option(help="hours it lasts")] = "2",
-           code_word: Annotated[str | None, typer.Option(help="attendance word (default: "
-                                                         "a random one)")] = None,
+           code_word: Annotated[str | None, typer.Option(help="attendance word, with a letter "
+                                                         "(default: a random one)")] = None,
            actor: ActorOpt = None, config: ConfigOpt = None) -> None:
     """Create an event; prints its id alone on the last line."""
     from bot.cli_common import config_or_exit, out, run
