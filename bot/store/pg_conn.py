@@ -186,14 +186,19 @@ class PgConnection:
         status = await self._conn.execute(sql, *args)
         return PgCursor(rowcount=_count(status))
 
-    async def execute(self, sql: str,
-                      params: Sequence[Any] | Mapping[str, Any] = ()) -> PgCursor:
+    async def _translated(self, sql: str, params: Sequence[Any] | Mapping[str, Any]
+                          ) -> tuple[Statement, PgCursor]:
+        """Run SQLite-dialect ``sql``; a constraint error comes back as SQLite's own."""
         stmt = translate(sql)
         try:
             await self._in_order(stmt)
-            cursor = await self._run(stmt.sql, _positional(stmt, params))
+            return stmt, await self._run(stmt.sql, _positional(stmt, params))
         except asyncpg.IntegrityConstraintViolationError as exc:
             raise sqlite3.IntegrityError(str(exc)) from exc
+
+    async def execute(self, sql: str,
+                      params: Sequence[Any] | Mapping[str, Any] = ()) -> PgCursor:
+        stmt, cursor = await self._translated(sql, params)
         if stmt.returns_id:
             cursor.lastrowid = int(cursor.rows[0][0]) if cursor.rows else None
             cursor.rows = []
@@ -201,13 +206,7 @@ class PgConnection:
 
     async def execute_fetchall(self, sql: str,
                                params: Sequence[Any] | Mapping[str, Any] = ()) -> list[Row]:
-        stmt = translate(sql)
-        try:
-            await self._in_order(stmt)
-            cursor = await self._run(stmt.sql, _positional(stmt, params))
-        except asyncpg.IntegrityConstraintViolationError as exc:
-            raise sqlite3.IntegrityError(str(exc)) from exc
-        return cursor.rows
+        return (await self._translated(sql, params))[1].rows
 
     async def executemany(self, sql: str,
                           seq: Iterable[Sequence[Any] | Mapping[str, Any]]) -> PgCursor:
