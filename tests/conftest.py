@@ -76,6 +76,17 @@ def pg_url(pg_cluster: PgCluster) -> str:
     return pg_cluster.clean_url()
 
 
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo's database, kept (``parley demo --keep-db``): a real project to copy."""
+    from tests.cli_inprocess import run_cli
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    ran = run_cli("demo", "--keep-db", path)
+    assert ran.returncode == 0, ran.stderr
+    return path
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--update-golden", action="store_true", default=False,
                      help="rewrite tests/golden/*.json from the current engine output")

@@ -8,21 +8,12 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.store.copy_tables import Digest
 from bot.store.sqlite import SqliteStore
 from tests.cli_inprocess import run_cli
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    ran = run_cli("demo", "--keep-db", path)
-    assert ran.returncode == 0, ran.stderr
-    return path
 
 
 def contents(path: Path) -> dict[str, list[tuple[object, ...]]]:

@@ -11,7 +11,6 @@ import sqlite3
 from pathlib import Path
 
 import asyncpg
-import pytest
 
 from bot.store.postgres import PostgresStore
 from bot.store.round_records import AuditEntry
@@ -19,14 +18,6 @@ from bot.store.sqlite import SqliteStore
 from tests.cli_inprocess import run_cli
 from tests.pg_cluster import PASSWORD, PgCluster
 from tests.test_db_copy import contents
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    ran = run_cli("demo", "--keep-db", path)
-    assert ran.returncode == 0, ran.stderr
-    return path
 
 
 async def same_rows(sqlite_path: Path, url: str, *, compare: bool = True) -> dict[str, int]:
