@@ -24,6 +24,12 @@ from bot.timebank.hours import hours_text
 MARGIN = dt.timedelta(hours=1)
 
 
+def has_letter(word: str) -> bool:
+    """What every code word needs: a number would be taken for the answer to a 0-10
+    question during the event (and a number then costs no lookup of the events)."""
+    return any(ch.isalpha() for ch in word)
+
+
 def live(event: Event, now: dt.datetime) -> bool:
     return event.status == "open" and event.at - MARGIN <= now <= event.ends_at + MARGIN
 
@@ -51,8 +57,8 @@ async def code_word(call: KeywordCall) -> bool:
     word = normalise(call.text)
     if not word or len(word) > 30 or call.participant.status != "consented":
         return False  # nothing is recorded about someone who has not consented
-    if not any(ch.isalpha() for ch in word):
-        return False  # a code word has a letter (see service.create): a number is an answer
+    if not has_letter(word):
+        return False
     event = next((e for e in await call.store.events_open_around(call.now, MARGIN)
                   if live(e, call.now) and normalise(e.code_word) == word), None)
     if event is None:

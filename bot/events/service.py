@@ -12,6 +12,7 @@ from bot.conversations import Conversations
 from bot.credits.ledger import to_cents
 from bot.engine.keywords import normalise
 from bot.errors import ParleyError, StoreError
+from bot.events.attendance import has_letter
 from bot.events.rsvp import when_text
 from bot.rounds.service import RoundService
 from bot.store.events import Event, Rsvp
@@ -75,8 +76,7 @@ class EventService:
         length = to_minutes(duration)
         if length <= 0:
             raise ParleyError("--duration must be more than 0 hours")
-        if code_word is not None and not any(ch.isalpha() for ch in normalise(code_word)):
-            # a number would be taken for the answer to a 0-10 question during the event
+        if code_word is not None and not has_letter(normalise(code_word)):
             raise ParleyError(f"--code-word '{code_word}' needs at least one letter")
         known = await self.store.events_all()
         event = Event(f"e{len(known) + 1}", title.strip(), start,
