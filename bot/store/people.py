@@ -55,12 +55,8 @@ class SqlitePeople(SqlRunner):
     """Mixed into SqliteStore."""
 
     async def participant_for_address(self, address: str) -> Participant | None:
-        from bot.store.sqlite_codec import _participant
-
-        row = await self._one(
-            "SELECT p.* FROM participants p JOIN addresses a ON a.participant_id = p.id "
-            "WHERE a.address = ?", (address,))
-        return None if row is None else _participant(row)
+        contact = await self.contact_of(address)
+        return None if contact is None else contact[0]
 
     async def get_address(self, address: str) -> Address | None:
         from bot.store.sqlite_codec import _address
