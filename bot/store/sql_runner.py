@@ -15,9 +15,11 @@ mixins call; ``SqlRow`` is a result row, read by position or by column name.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
 
 SqlParams = Sequence[Any] | Mapping[str, Any] | None
 """Statement parameters: positional (``?``) or named (``:name``)."""
@@ -93,9 +95,11 @@ class SqlRunner(Protocol):
         makes the commit survive a power cut before it returns."""
         ...
 
-    def _batch_write(self, rows: int) -> AbstractAsyncContextManager[SqlConnection]:
-        """``_write()`` (durable) for a batch of ``rows`` small rows; where the store can,
-        written in the event loop's thread and made durable by one sync."""
+    async def _unit(self, work: Callable[[SqlConnection], Awaitable[T]], *, small: bool,
+                    durable: bool) -> T:
+        """``work`` in one transaction (as ``_write``), its result once committed; where
+        the store can and the work is ``small``, written in the event loop's thread with
+        the other small writes ready at the same time (``bot.store.group_commit``)."""
         ...
 
     async def _write_one(self, sql: str, params: Sequence[Any], *,

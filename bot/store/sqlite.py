@@ -43,6 +43,7 @@ from bot.store.delivery import SqliteDelivery
 from bot.store.erasure import SECRET_KEY, erase_sqlite, new_secret
 from bot.store.erasure_files import scrub_files
 from bot.store.events import SqliteEvents, write_events
+from bot.store.group_commit import CommitGroup
 from bot.store.leases import SqliteLeases, process_name
 from bot.store.login_limits import SqliteLoginLimits
 from bot.store.logins import SqliteLogins
@@ -74,7 +75,7 @@ from bot.store.sqlite_codec import (
     safe_text,
     store_error,
 )
-from bot.store.sqlite_lane import LoopLane, SqliteLane
+from bot.store.sqlite_lane import LoopLane, SqliteLane, small
 from bot.store.sqlite_ledger import SqliteLedger
 from bot.store.sqlite_queues import SqliteQueues
 from bot.store.sqlite_rounds import SqliteRounds, write_ledger, write_targets
@@ -108,6 +109,7 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
         self._clock: Clock = clock or SystemClock()
         self._db: aiosqlite.Connection | None = None
         self._lane: LoopLane | None = None  # opened with the store (bot/store/sqlite_lane.py)
+        self._group: CommitGroup | None = None  # writes for the lane, committed together
         self._lock = asyncio.Lock()
         self._sync_level = self._sync_for(durable=True)
         self._inbox_batch: list[tuple[InboxItem, Params, asyncio.Future[bool]]] = []
@@ -192,7 +194,7 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
         lock, waiting up to the busy timeout, and commits when done): one round trip to
         aiosqlite's thread instead of three (``BEGIN``, the statement, ``COMMIT``).
         ``durable`` as in ``_write``; give the statement ``RETURNING`` to see its rows."""
-        if not durable and (done := await self._quick_write(sql, params)) is not None:
+        if (done := await self._quick_write(sql, params, durable=durable)) is not None:
             return done  # committed on the event loop's thread (bot/store/sqlite_lane.py)
         async with self._locked() as db:
             level = self._sync_for(durable)
@@ -231,7 +233,7 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
         return rows[0] if rows else None
 
     async def close(self) -> None:
-        lane, self._lane = self._lane, None
+        lane, self._lane, self._group = self._lane, None, None
         if lane is not None:
             lane.close()
         db, self._db = self._db, None
@@ -263,16 +265,22 @@ class SqliteStore(SqliteSchema, SqliteQueues, SqlitePeople, SqliteSms, SqliteDas
     # -- the unit of work ---------------------------------------------------------------
     async def apply(self, changes: Changes) -> None:
         enc = _Encoded.of(changes, self._clock.now())
-        ids: NewIds = []
-        async with self._unit_of_work(changes) as db:  # NORMAL: the next FULL syncs it
+        now_text = dt_text(self._clock.now())
+
+        async def work(db: SqlConnection) -> NewIds:
+            ids: NewIds = []  # afresh: the work runs again on aiosqlite if the lane is busy
             await write_rows(db, enc, changes, ids)
             await finish_inbox(db, enc, changes.inbox_done)
-            await use_invites(db, changes.invites_used, dt_text(self._clock.now()))
+            await use_invites(db, changes.invites_used, now_text)
             await write_targets(db, changes.targets)
             ids.extend(await write_ledger(db, changes.ledger))
             ids.extend(await write_timebank(db, changes))  # time bank (#15)
             await write_events(db, changes)  # event RSVPs (#15)
             await self._erase(db, changes.erase)  # last: it also blanks rows above
+            return ids
+
+        # NORMAL: the next FULL commit syncs it
+        ids = await self._unit(work, small=small(changes), durable=False)
         for obj, new_id in ids:  # only once committed
             obj.id = new_id
         for target in changes.targets:

@@ -9,12 +9,16 @@ turn (issue 18). On this connection the same SQL runs in place.
 What keeps the event loop from waiting on it:
 
 - Only small work comes here: reads the callers mark ``quick`` (by key, a row or a
-  few), and units of work of a few rows. Large reads, erasure and every commit that must
-  reach the disk before it returns (``durable``) stay on aiosqlite's thread.
-- Its commits use ``synchronous = NORMAL`` (OFF for a store that is not kept): in WAL
-  mode that is an append to the log, no fsync. They are made durable by the next FULL
-  commit of the aiosqlite connection, which syncs the same log file — exactly the
-  guarantee a NORMAL commit had there (``SqliteStore._write``).
+  few), single statements and units of work of a few rows. Large reads and writes and
+  erasure stay on aiosqlite's thread.
+- Its ordinary commits use ``synchronous = NORMAL`` (OFF for a store that is not kept):
+  in WAL mode that is an append to the log, no fsync, made durable by the next FULL
+  commit — the guarantee a NORMAL commit has on aiosqlite (``SqliteStore._write``). A
+  commit that must be on the disk before it returns (``durable``: a webhook before its
+  200, a message marked ``sending`` before its request) is FULL, and waits for the fsync
+  in a worker thread, the store's lock held, so the event loop goes on meanwhile.
+- Writing here rather than on aiosqlite's connection also keeps this connection's page
+  cache: SQLite drops a connection's whole cache when another connection has committed.
 - It never waits for a lock (``busy_timeout = 0``): if another process (a ``parley``
   command beside ``serve``) holds the write lock, it answers "busy" at once and the work
   goes to aiosqlite's thread, which waits there. It never checkpoints the log
@@ -22,6 +26,8 @@ What keeps the event loop from waiting on it:
   connection's commits do it.
 - The store's lock is held around it as around aiosqlite, so the two connections never
   write at once and a read never overtakes a unit of work in flight.
+- Its writes are committed in groups: those ready in the same loop turn share one
+  transaction, each in its own savepoint (``bot.store.group_commit``).
 
 The connection is set up like the other (foreign keys, secure delete, the size cap).
 """
@@ -30,23 +36,20 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Iterable, Sequence
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from bot.store.group_commit import CommitGroup, LaneBusy, Work
 from bot.store.records import Changes
 from bot.store.sql_runner import SqlConnection, SqlParams, SqlRow, SqlRunner
 from bot.store.sqlite_codec import store_error
 
+T = TypeVar("T")
+
 SMALL_UNIT = 64
 """Rows in a unit of work small enough to commit on the event loop's thread."""
-
-SYNC_KEY = "_parley.lane_sync"
-SYNC_SQL = ("INSERT INTO meta (key, value) VALUES (?, ?) "
-            "ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-"""The one-row durable commit that syncs what the lane wrote (``_batch_write``)."""
-
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
     text = str(exc).lower()
@@ -111,25 +114,34 @@ class LoopConnection:
 class LoopLane:
     """The connection and the three things done with it: read, begin, end."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, *, synchronous: str = "NORMAL",
+                 durable: str = "FULL") -> None:
         self._conn = conn
         self.connection = LoopConnection(conn)
+        self._levels = {False: synchronous, True: durable}
+        self._level = synchronous
 
     @classmethod
-    def open(cls, path: Path, *, synchronous: str, max_page_count: int | None) -> LoopLane:
+    def open(cls, path: Path, *, synchronous: str, durable: str,
+             max_page_count: int | None) -> LoopLane:
+        """``synchronous``: the level of an ordinary commit; ``durable``: of a commit
+        that must be on the disk when it returns (``commit_durably``)."""
         conn = sqlite3.connect(str(path), isolation_level=None, timeout=0,
                                check_same_thread=False)  # used under the store's lock
         try:
             conn.row_factory = sqlite3.Row
+            # temp_store: a group's savepoints keep their undo pages in memory, not in
+            # a temporary file written page by page
             for pragma in ("busy_timeout = 0", "foreign_keys = ON", "secure_delete = ON",
-                           f"synchronous = {synchronous}", "wal_autocheckpoint = 0"):
+                           "temp_store = MEMORY", f"synchronous = {synchronous}",
+                           "wal_autocheckpoint = 0"):
                 conn.execute(f"PRAGMA {pragma}")
             if max_page_count is not None:
                 conn.execute(f"PRAGMA max_page_count = {int(max_page_count)}")
         except BaseException:
             conn.close()
             raise
-        return cls(conn)
+        return cls(conn, synchronous=synchronous, durable=durable)
 
     def read(self, sql: str, params: Sequence[Any]) -> list[SqlRow] | None:
         """The rows, or None when the file is busy (read them on aiosqlite's thread)."""
@@ -145,8 +157,11 @@ class LoopLane:
         """One statement as its own transaction; None (nothing done) when busy."""
         return self.read(sql, params)  # the same call: SQLite commits it when it ends
 
-    def begin(self) -> bool:
-        """Take the write lock; False (nothing begun) if another connection holds it."""
+    def begin(self, *, durable: bool = False) -> bool:
+        """Take the write lock; False (nothing begun) if another connection holds it.
+        ``durable``: the commit will sync the log (SQLite takes the level only outside a
+        transaction, so it is set here)."""
+        self._set_level(self._levels[durable])
         try:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
@@ -158,9 +173,37 @@ class LoopLane:
     def commit(self) -> None:
         self._conn.execute("COMMIT")
 
+    async def commit_durably(self) -> None:
+        """COMMIT, waiting for the disk in a worker thread so the event loop goes on (the
+        caller holds the store's lock, so nothing else uses the connection meanwhile)."""
+        done = asyncio.get_running_loop().run_in_executor(None, self._conn.execute, "COMMIT")
+        try:
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            await asyncio.wait([done])  # the connection is free only once it has ended
+            raise
+
+    def _set_level(self, level: str) -> None:
+        if level != self._level:
+            self._conn.execute(f"PRAGMA synchronous = {level}")
+            self._level = level
+
     def rollback(self) -> None:
         if self._conn.in_transaction:  # SQLite may have rolled back already (disk full)
             self._conn.execute("ROLLBACK")
+
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction
+
+    def savepoint(self) -> None:
+        self._conn.execute("SAVEPOINT writer")
+
+    def release_savepoint(self) -> None:
+        self._conn.execute("RELEASE writer")
+
+    def undo_savepoint(self) -> None:
+        self._conn.execute("ROLLBACK TO writer")
+        self._conn.execute("RELEASE writer")
 
     def close(self) -> None:
         self._conn.close()
@@ -183,17 +226,20 @@ def small(changes: Changes) -> bool:
 
 
 class SqliteLane(SqlRunner):
-    """Mixed into ``SqliteStore``: ``_quick_rows`` and ``_unit_of_work`` use the lane when
-    there is one and it is free, aiosqlite otherwise."""
+    """Mixed into ``SqliteStore``: ``_quick_rows``, ``_quick_write`` and ``_unit`` use the
+    lane when there is one and it is free, aiosqlite otherwise."""
 
     _lane: LoopLane | None
+    _group: CommitGroup | None
     _lock: asyncio.Lock
-    _synced = 0
+
+    def _open_group(self, lane: LoopLane) -> None:
+        self._group = CommitGroup(lane, self._lock)
 
     async def _quick_rows(self, sql: str, params: Sequence[Any]) -> list[SqlRow]:
         lane = self._lane
         if lane is not None:
-            async with self._lock:  # behind any unit of work in flight
+            async with self._lock:  # behind any group being written
                 try:
                     rows = lane.read(sql, params)
                 except sqlite3.Error as exc:
@@ -202,54 +248,29 @@ class SqliteLane(SqlRunner):
                 return rows
         return await self._all(sql, params)
 
-    async def _quick_write(self, sql: str, params: Sequence[Any]) -> list[SqlRow] | None:
-        """A non-durable statement on the lane, or None: use aiosqlite."""
-        lane = self._lane
-        if lane is None:
+    async def _quick_write(self, sql: str, params: Sequence[Any], *,
+                           durable: bool) -> list[SqlRow] | None:
+        """One statement committed with the lane's group, or None: use aiosqlite."""
+        group = self._group
+        if group is None:
             return None
-        async with self._lock:
+        try:
+            return await group.run(partial(_fetch_all, sql, params), durable=durable)
+        except LaneBusy:
+            return None
+
+    async def _unit(self, work: Work[T], *, small: bool, durable: bool) -> T:
+        """``work`` in one transaction: committed with the lane's group
+        (``bot.store.group_commit``) if it is small, else (or if another process holds the
+        write lock) in ``_write`` on aiosqlite's thread. ``durable`` as in ``_write``."""
+        group = self._group
+        if group is not None and small:
             try:
-                return lane.write_one(sql, params)
-            except sqlite3.Error as exc:
-                raise store_error(exc) from exc
+                return await group.run(work, durable=durable)
+            except LaneBusy:
+                pass
+        async with self._write(durable=durable) as db:
+            return await work(db)
 
-    @asynccontextmanager
-    async def _unit_of_work(self, changes: Changes) -> AsyncIterator[SqlConnection]:
-        """``_write(durable=False)`` for ``changes``: on the lane if it is small and the
-        write lock is free at once."""
-        async with self._lane_or_write(small(changes), durable=False) as db:
-            yield db
-
-    def _batch_write(self, rows: int) -> AbstractAsyncContextManager[SqlConnection]:
-        return self._lane_or_write(rows <= SMALL_UNIT, durable=True)
-
-    @asynccontextmanager
-    async def _lane_or_write(self, small: bool, *,
-                             durable: bool) -> AsyncIterator[SqlConnection]:
-        """A transaction on the lane (``durable``: then made durable by one FULL commit
-        on aiosqlite's thread, which syncs the log the lane appended to), or ``_write``
-        when the work is not small, there is no lane or its write lock is taken."""
-        lane = self._lane
-        begun = False
-        if lane is not None and small:
-            async with self._lock:
-                try:
-                    begun = lane.begin()
-                except sqlite3.Error as exc:
-                    raise store_error(exc) from exc
-                if begun:
-                    try:
-                        yield lane.connection
-                        lane.commit()
-                    except sqlite3.Error as exc:
-                        lane.rollback()
-                        raise store_error(exc) from exc
-                    except BaseException:
-                        lane.rollback()
-                        raise
-        if not begun:
-            async with self._write(durable=durable) as db:
-                yield db
-        elif durable:
-            self._synced += 1  # a new value: the commit writes, so the log is synced
-            await self._write_one(SYNC_SQL, (SYNC_KEY, str(self._synced)), durable=True)
+async def _fetch_all(sql: str, params: Sequence[Any], db: SqlConnection) -> list[SqlRow]:
+    return list(await db.execute_fetchall(sql, params))

@@ -19,7 +19,7 @@ from bot.store.records import (
     QueuedFlow,
     Timer,
 )
-from bot.store.sql_runner import SqlRow, SqlRunner
+from bot.store.sql_runner import SqlConnection, SqlRow, SqlRunner
 from bot.store.sqlite_codec import (
     _INSERT_INBOX,
     DUE_STATUSES,
@@ -34,6 +34,7 @@ from bot.store.sqlite_codec import (
     opt_dt_text,
     safe_text,
 )
+from bot.store.sqlite_lane import SMALL_UNIT
 
 
 class SqliteQueues(SqlRunner):
@@ -91,12 +92,16 @@ class SqliteQueues(SqlRunner):
     async def _put_many(self, batch: list[tuple[InboxItem, Params, Any]],
                         results: list[tuple[bool, int | None]]) -> None:
         """Rows that arrived together: one transaction, one durable commit."""
-        async with self._batch_write(len(batch)) as db:
+        async def work(db: SqlConnection) -> list[tuple[bool, int | None]]:
+            done: list[tuple[bool, int | None]] = []
             secret = await self._erasure_secret(db)
             for item, params, _ in batch:
                 cursor = await db.execute(_INSERT_INBOX, (*params, item.channel, (
                     forgotten_key(secret, item.channel, item.dedupe_key))))
-                results.append((cursor.rowcount == 1, cursor.lastrowid))
+                done.append((cursor.rowcount == 1, cursor.lastrowid))
+            return done
+
+        results.extend(await self._unit(work, small=len(batch) <= SMALL_UNIT, durable=True))
 
     async def inbox_pending(self, limit: int = 100) -> list[InboxItem]:
         rows = await self._all("SELECT * FROM inbox WHERE status = 'pending' ORDER BY id "

@@ -82,6 +82,7 @@ class SqliteSchema(SqlRunner):
     _sync_for: Callable[[bool], str]
     _db: aiosqlite.Connection | None
     _lane: LoopLane | None
+    _open_group: Callable[[LoopLane], None]
     _rollback: Callable[[SqlConnection], Awaitable[None]]
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -139,7 +140,9 @@ class SqliteSchema(SqlRunner):
             if lane_path(self.path):
                 try:
                     self._lane = LoopLane.open(self.path, synchronous=self._sync_for(False),
+                                               durable=self._sync_for(True),
                                                max_page_count=self.max_page_count)
+                    self._open_group(self._lane)
                 except sqlite3.Error as exc:
                     raise store_error(exc) from exc
         except BaseException:
