@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -126,4 +127,6 @@ async def serve(config: Config, *, senders_paused: bool = False,
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: setattr(server, "should_exit", True))
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
     await server.serve(sockets=[sock])
