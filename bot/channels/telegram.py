@@ -35,8 +35,6 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from telegram import Bot, BotCommand
 from telegram.error import InvalidToken, RetryAfter, TelegramError
@@ -48,6 +46,7 @@ from bot.channels.telegram_updates import UpdateError, normalise
 from bot.config import Config
 from bot.delivery.transport import Pacing, Transport
 from bot.errors import RateLimited, StoreError, TemplateError
+from bot.plain_http import Headers, PlainEndpoint, header
 from bot.store.records import Channel, InboxItem
 from bot.text_hygiene import loads_bounded
 
@@ -56,6 +55,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("parley.telegram")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+SECRET_HEADER_KEY = SECRET_HEADER.lower().encode("ascii")
 WEBHOOK_PATH = "/telegram/webhook"
 ALLOWED_UPDATES = ("message", "callback_query")
 COMMANDS = ("start", "help", "stop", "mydata", "delete", "balance")
@@ -116,7 +116,7 @@ class TelegramChannel:
         self._tasks: list[asyncio.Task[None]] = []
 
     def routes(self) -> list[BaseRoute]:
-        return [Route(WEBHOOK_PATH, self.webhook, methods=["POST"])]
+        return [Route(WEBHOOK_PATH, PlainEndpoint(self.webhook), methods=["POST"])]
 
     async def start(self, service: ServiceHost) -> None:
         self._service = service
@@ -161,17 +161,17 @@ class TelegramChannel:
                          received_at=service.runtime.clock.now())
         return "stored" if await service.inbox.accept(item) else "duplicate"
 
-    async def webhook(self, request: Request) -> Response:
+    async def webhook(self, headers: Headers, body: bytes) -> tuple[int, str]:
+        """``POST /telegram/webhook`` (through ``PlainEndpoint``): the status and answer."""
         service = self._service_or_fail()
-        given = request.headers.get(SECRET_HEADER, "").encode("utf-8")
+        given = header(headers, SECRET_HEADER_KEY) or b""
         if not self._secret or not hmac.compare_digest(given, self._secret):
             reason = "no_secret_configured" if not self._secret else (
                 "bad_secret" if given else "no_secret")
             service.metrics.inc("parley_inbound_rejected_total", channel=self.name,
                                 reason=reason)
             log.warning("telegram: refused a webhook: %s", reason.replace("_", " "))
-            return PlainTextResponse("forbidden", status_code=403)
-        body = await request.body()
+            return 403, "forbidden"
         try:
             received = await self.receive(loads_bounded(body))
         except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError and UpdateError
@@ -180,11 +180,11 @@ class TelegramChannel:
             what = exc if isinstance(exc, UpdateError) else "not JSON"
             log.warning("telegram: refused a malformed webhook body (%d bytes): %s",
                         len(body), what)
-            return PlainTextResponse("malformed update", status_code=400)
+            return 400, "malformed update"
         except StoreError as exc:  # Telegram sends it again later
             log.error("telegram: could not store an update, answered 503: %s", exc)
-            return PlainTextResponse("store unavailable", status_code=503)
-        return PlainTextResponse(received)
+            return 503, "store unavailable"
+        return 200, received
 
     async def _poll(self) -> None:
         """Long polling: an update is confirmed to Telegram (the next ``offset``) only

@@ -78,6 +78,7 @@ class AiohttpRequest(BaseRequest):
         self._max_idle = max_idle
         self.max_response_bytes = max_response_bytes
         self._session: aiohttp.ClientSession | None = None
+        self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -89,8 +90,10 @@ class AiohttpRequest(BaseRequest):
             connector = aiohttp.TCPConnector(limit=self._pool_size,
                                              keepalive_timeout=self._max_idle,
                                              ssl=_ssl_context())
+            # the Bot API sets no cookies: no jar to filter for every request
             self._session = aiohttp.ClientSession(
-                connector=connector, headers={"User-Agent": self.USER_AGENT})
+                connector=connector, headers={"User-Agent": self.USER_AGENT},
+                cookie_jar=aiohttp.DummyCookieJar())
         return self._session
 
     async def initialize(self) -> None:
@@ -117,11 +120,7 @@ class AiohttpRequest(BaseRequest):
         read, write = _seconds(read_timeout, self._read), _seconds(write_timeout, self._write)
         connect = _seconds(connect_timeout, self._connect)
         pool = _seconds(pool_timeout, self._pool)
-        # aiohttp's ``connect`` covers waiting for a pooled connection and opening one:
-        # either way nothing has been written when it expires
-        timeout = aiohttp.ClientTimeout(
-            total=None, sock_read=read, sock_connect=connect,
-            connect=None if connect is None or pool is None else connect + pool)
+        timeout = self._timeout(read, connect, pool)
         body = request_data.json_payload if request_data else b""
         overall = None if None in (read, write, connect, pool) else \
             sum(t for t in (read, write, connect, pool) if t is not None)
@@ -134,6 +133,22 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut("no answer in time after the request was sent") from exc
         except (aiohttp.ClientError, ResponseTooLarge) as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+
+    def _timeout(self, read: float | None, connect: float | None,
+                 pool: float | None) -> aiohttp.ClientTimeout:
+        """aiohttp's timeouts for PTB's; made once per distinct set (a send's are the
+        bot's defaults, so in practice one object)."""
+        key = (read, connect, pool)
+        timeout = self._timeouts.get(key)
+        if timeout is None:
+            # aiohttp's ``connect`` covers waiting for a pooled connection and opening
+            # one: either way nothing has been written when it expires
+            timeout = aiohttp.ClientTimeout(
+                total=None, sock_read=read, sock_connect=connect,
+                connect=None if connect is None or pool is None else connect + pool)
+            if len(self._timeouts) < 64:  # PTB's callers pass a few; never grows unbounded
+                self._timeouts[key] = timeout
+        return timeout
 
     async def _exchange(self, url: str, method: str, body: bytes,
                         timeout: aiohttp.ClientTimeout) -> tuple[int, bytes]:
