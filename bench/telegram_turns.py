@@ -23,9 +23,11 @@ competent user might pick:
   serves with);
 
 each on asyncio's own event loop and on uvloop (``-uvloop``: what ``parley serve`` runs
-on, so the baseline gets it too).
+on, so the baseline gets it too); and ``default-gc``, the default with Python's garbage
+collector tuned as ``parley serve`` tunes it (start-up frozen, young objects collected
+less often: ``bot.server.tune_collector``), so Parley's tuning is the baseline's too.
 
-Each figure is compared with the best of the four *for that figure* (the higher rate,
+Each figure is compared with the best of the five *for that figure* (the higher rate,
 the lower latency, the lower CPU); every configuration's own figures go to stderr. PTB's
 pickle is written every 60 s (its default ``update_interval``), so a crash loses up to
 a minute of answers and any update acknowledged but not yet handled; Parley loses
@@ -387,6 +389,8 @@ def serve_baseline(port_file: Path, fake_url: str, pickle_path: Path, mode: str)
             return following
         return handle
 
+    tuned = mode.endswith("-gc")  # the collector tuned as ``parley serve`` tunes it
+    mode = mode.removesuffix("-gc")
     if mode.endswith("-uvloop"):  # as Parley serves: the same event loop for both
         import uvloop
 
@@ -405,6 +409,10 @@ def serve_baseline(port_file: Path, fake_url: str, pickle_path: Path, mode: str)
         entry_points=[CommandHandler("start", start)],
         states={i: [MessageHandler(text_only, answer(i))] for i in range(4)},
         fallbacks=[], name="ons4", persistent=True))
+    if tuned:
+        from bot.server import tune_collector
+
+        tune_collector()
     if mode == "default":  # PTB's own webhook server (tornado), updates one at a time
         application.run_webhook(listen="127.0.0.1", port=port, url_path="webhook",
                                 webhook_url=f"http://127.0.0.1:{port}/webhook")
@@ -473,10 +481,13 @@ async def main_async(users: int, turns: int, only: str | None = None) -> None:
                                  "turns": len(ours.latencies)}) + "\n")
 
 
-BASELINE_MODES = ("default", "default-uvloop", "concurrent", "concurrent-uvloop")
+BASELINE_MODES = ("default", "default-uvloop", "default-gc", "concurrent",
+                  "concurrent-uvloop")
 """PTB as its documentation shows it (sequential updates, its own ``run_webhook``), and
 with ``concurrent_updates`` behind a custom Starlette webhook; each on asyncio's own
-event loop and on uvloop (which ``parley serve`` runs on), the better one counting."""
+event loop and on uvloop (which ``parley serve`` runs on); and the default with Python's
+garbage collector tuned as ``parley serve`` tunes it (``bot.server.tune_collector``).
+The best one counts, figure by figure."""
 
 
 def report(ours: Run, baselines: list[Run]) -> None:

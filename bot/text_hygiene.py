@@ -17,11 +17,12 @@ inert.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from rich.markup import escape
+
+from bot.json_codec import loads
 
 __all__ = ["clean", "clean_text", "for_terminal", "loads_bounded"]
 MAX_JSON_DEPTH = 64
@@ -58,7 +59,7 @@ def for_terminal(value: object) -> str:
 def loads_bounded(body: bytes | str, max_depth: int = MAX_JSON_DEPTH) -> Any:
     """``json.loads``, refusing (ValueError) documents nested deeper than ``max_depth``."""
     try:
-        value = json.loads(body)
+        value = loads(body)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
     stack: list[tuple[Any, int]] = [(value, 1)]

@@ -14,6 +14,7 @@ from typing import Any, TypeVar, cast
 
 from bot.engine.session import FieldValue, Session, SessionStatus
 from bot.errors import StoreError
+from bot.json_codec import dumps_text, loads
 from bot.store.records import (
     Address,
     AnswerRow,
@@ -78,15 +79,9 @@ def _utf8_ok(text: str) -> bool:
     return True
 
 
-_AS_WRITTEN = json.JSONEncoder(ensure_ascii=False)
-"""Made once: ``json.dumps`` with any option builds a new encoder on every call, and a
-turn writes a dozen JSON columns. Encoders keep no state between calls."""
-
-
 def dumps(value: Any) -> str:
     """JSON text for a column; raises TypeError for values JSON cannot hold."""
-    text = _AS_WRITTEN.encode(value)
-    return text if _utf8_ok(text) else json.dumps(value, ensure_ascii=True)
+    return dumps_text(value)
 
 
 def safe_text(text: str | None) -> str | None:
@@ -146,8 +141,8 @@ def _participant(row: SqlRow) -> Participant:
         status=cast(ParticipantStatus, row["status"]), locale=row["locale"],
         timezone=row["timezone"], preferred_channel=cast(Channel | None,
                                                          row["preferred_channel"]),
-        cohort=row["cohort"], tags=tuple(json.loads(row["tags"])), name=row["name"],
-        profile=json.loads(row["profile"]), consent_version=row["consent_version"],
+        cohort=row["cohort"], tags=tuple(loads(row["tags"])), name=row["name"],
+        profile=loads(row["profile"]), consent_version=row["consent_version"],
         imported=bool(row["imported"]), pathway_done=bool(row["pathway_done"]),
         erased_at=opt_parse_dt(row["erased_at"]))
 
@@ -180,7 +175,7 @@ def _session(row: SqlRow) -> Session:
         flow_version=row["flow_version"], node=row["node"],
         status=cast(SessionStatus, row["status"]), locale=row["locale"],
         started_at=parse_dt(row["started_at"]), updated_at=parse_dt(row["updated_at"]),
-        fields=json.loads(row["fields"]), vars=json.loads(row["vars"]), asked=row["asked"],
+        fields=loads(row["fields"]), vars=loads(row["vars"]), asked=row["asked"],
         retries=row["retries"], round_id=row["round_id"])
 
 
@@ -192,7 +187,7 @@ def _answer_params(a: AnswerRow) -> Params:
 
 
 def _answer(row: SqlRow) -> AnswerRow:
-    value: FieldValue = None if row["value"] is None else json.loads(row["value"])
+    value: FieldValue = None if row["value"] is None else loads(row["value"])
     return AnswerRow(
         participant_id=row["participant_id"], session_id=row["session_id"],
         flow_id=row["flow_id"], flow_version=row["flow_version"], node=row["node"],
@@ -207,7 +202,7 @@ def _event_params(e: EventRow) -> Params:
 
 def _event(row: SqlRow) -> EventRow:
     return EventRow(participant_id=row["participant_id"], session_id=row["session_id"],
-                    name=row["name"], payload=json.loads(row["payload"]),
+                    name=row["name"], payload=loads(row["payload"]),
                     at=parse_dt(row["at"]), id=row["id"])
 
 
@@ -219,7 +214,7 @@ def _consent(row: SqlRow) -> ConsentRecord:
 def _inbox(row: SqlRow) -> InboxItem:
     return InboxItem(
         channel=cast(Channel, row["channel"]), dedupe_key=row["dedupe_key"],
-        address=row["address"], payload=json.loads(row["payload"]),
+        address=row["address"], payload=loads(row["payload"]),
         received_at=parse_dt(row["received_at"]), status=cast(InboxStatus, row["status"]),
         attempts=row["attempts"], processed_at=opt_parse_dt(row["processed_at"]),
         id=row["id"])
@@ -235,7 +230,7 @@ def _outbox_params(o: OutboxItem) -> Params:
 def _outbox(row: SqlRow) -> OutboxItem:
     return OutboxItem(
         participant_id=row["participant_id"], address=row["address"],
-        channel=cast(Channel, row["channel"]), payload=json.loads(row["payload"]),
+        channel=cast(Channel, row["channel"]), payload=loads(row["payload"]),
         created_at=parse_dt(row["created_at"]), not_before=parse_dt(row["not_before"]),
         status=cast(OutboxStatus, row["status"]), attempts=row["attempts"],
         next_attempt_at=opt_parse_dt(row["next_attempt_at"]),
@@ -246,7 +241,7 @@ def _outbox(row: SqlRow) -> OutboxItem:
 
 def _queued(row: SqlRow) -> QueuedFlow:
     return QueuedFlow(participant_id=row["participant_id"], flow_id=row["flow_id"],
-                      vars=json.loads(row["vars"]), queued_at=parse_dt(row["queued_at"]),
+                      vars=loads(row["vars"]), queued_at=parse_dt(row["queued_at"]),
                       round_id=row["round_id"], id=row["id"])
 
 
