@@ -461,6 +461,33 @@ async def test_an_oversized_answer_is_refused_unread_and_ambiguous(declared: boo
         server.close()
 
 
+async def test_an_answer_that_is_not_json_is_a_retry_as_with_ptbs_own_parser(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """The answer is read by orjson through PTB's ``parse_json_payload`` hook: junk is
+    PTB's own "Invalid server response", retried as before, and its text (which could
+    hold a participant's message) is not logged."""
+    body = b'{"ok": true, "result": {"text": "Ann\'s reply'  # cut short
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    bot = Bot(DEFAULT_TOKEN, base_url=f"http://127.0.0.1:{port}/bot",
+              request=backend("aiohttp"))
+    try:
+        with pytest.raises(TransientError, match="Invalid server response"):
+            await TelegramTransport(bot, Pacing(30, 1)).send(row({"text": "hi"}))
+    finally:
+        await bot.shutdown()
+        await bot.request.shutdown()  # an uninitialised Bot skips it
+        server.close()
+    assert "invalid JSON" in caplog.text and "Ann" not in caplog.text
+
+
 def test_a_proxy_in_the_environment_means_httpx() -> None:
     assert proxy_configured({"HTTPS_PROXY": "http://proxy:3128"})
     assert not proxy_configured({})
