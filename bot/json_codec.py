@@ -44,6 +44,14 @@ def dumps_text(value: Any) -> str:
     return text if _utf8_ok(text) else json.dumps(value, ensure_ascii=True)
 
 
+def dumps_bytes(value: Any) -> bytes:
+    """``dumps_text`` as UTF-8 (what orjson writes anyway: no decoding and encoding)."""
+    try:
+        return orjson.dumps(value, option=_OPTIONS)
+    except orjson.JSONEncodeError:
+        return dumps_text(value).encode("utf-8", "surrogatepass")
+
+
 def _utf8_ok(text: str) -> bool:
     try:
         text.encode("utf-8")

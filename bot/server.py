@@ -128,7 +128,7 @@ async def serve(config: Config, *, senders_paused: bool = False,
                                loop="auto", http="auto", timeout_graceful_shutdown=5,
                                proxy_headers=bool(trusted),
                                forwarded_allow_ips=list(trusted),
-                               timeout_keep_alive=5)
+                               timeout_keep_alive=5, server_header=False)
     server = uvicorn.Server(uv_config)
     channels = ", ".join(service.channels) or "no channels (no credentials configured)"
     log.info("Parley listening on http://%s:%d with %s%s", config.server.host, port, channels,

@@ -151,3 +151,43 @@ async def test_edge_alone_does_not_call_the_app_when_the_client_leaves(
                    receive, send)
     assert called == []
     assert [r.levelname for r in caplog.records] == ["DEBUG"]
+
+
+async def test_webhooks_are_answered_directly_with_the_same_answers(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A provider's webhook (a POST ``PlainEndpoint`` route) is handed its request by the
+    edge, past Starlette's routing; other methods on its path still get Starlette's 405,
+    other paths Starlette's routes, and a failing webhook a 500 with its traceback in
+    the log, as Starlette would answer it."""
+    from starlette.applications import Starlette
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from bot.plain_http import PlainEndpoint, header
+    from bot.web.app import webhooks
+
+    async def hook(headers: list[tuple[bytes, bytes]], body: bytes) -> tuple[int, str]:
+        if body == b"boom":
+            raise RuntimeError("a bug")
+        return 202, f"{header(headers, b'x-key')!r} {body.decode()}"
+
+    async def page(request: object) -> PlainTextResponse:
+        return PlainTextResponse("page")
+
+    routes = [Route("/hook", PlainEndpoint(hook), methods=["POST"]), Route("/page", page)]
+    direct = webhooks(routes)
+    assert list(direct) == ["/hook"]
+    edge = HttpEdge(Starlette(routes=routes), limit=LIMIT, direct=direct)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=edge),
+                                 base_url="http://parley.test") as http:
+        answer = await http.post("/hook", content=b"hi", headers={"X-Key": "k"})
+        assert (answer.status_code, answer.text) == (202, "b'k' hi")
+        assert answer.headers["content-type"] == "text/plain; charset=utf-8"
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert (await http.get("/hook")).status_code == 405
+        assert (await http.get("/page")).text == "page"
+        assert (await http.post("/hook", content=b"x" * (LIMIT + 1))).status_code == 413
+        with caplog.at_level(logging.ERROR, logger="parley.web"):
+            failed = await http.post("/hook", content=b"boom")
+    assert failed.status_code == 500 and "a bug" not in failed.text
+    assert "RuntimeError: a bug" in caplog.text

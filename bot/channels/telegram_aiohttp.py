@@ -37,7 +37,7 @@ import aiohttp
 from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from bot.json_codec import loads
+from bot.json_codec import dumps_bytes, dumps_text, loads
 
 log = logging.getLogger("parley.telegram")
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
@@ -46,6 +46,14 @@ JSON_BODY = {"Content-Type": "application/json", "Accept": "*/*"}
 form-encodes (each value already JSON text, as Telegram reads form fields), as one JSON
 object, which the Bot API accepts for every method but uploads. Form-encoding quotes the
 keyboard's JSON byte by byte in Python: a sixth of a send's CPU."""
+
+
+def json_body(request_data: RequestData) -> bytes:
+    """``request_data.json_payload``, encoded by orjson the way PTB's documentation says
+    another JSON library should do it: each value that is not a string as JSON text of
+    its own, then the whole object."""
+    return dumps_bytes({name: value if isinstance(value, str) else dumps_text(value)
+                        for name, value in request_data.parameters.items()})
 
 
 class ResponseTooLarge(Exception):
@@ -139,7 +147,7 @@ class AiohttpRequest(BaseRequest):
         connect = _seconds(connect_timeout, self._connect)
         pool = _seconds(pool_timeout, self._pool)
         timeout = self._timeout(read, connect, pool)
-        body = request_data.json_payload if request_data else b""
+        body = json_body(request_data) if request_data else b""
         overall = None if None in (read, write, connect, pool) else \
             sum(t for t in (read, write, connect, pool) if t is not None)
         try:

@@ -9,9 +9,10 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
+from bot.plain_http import PlainEndpoint
 from bot.service import ParleyService
 from bot.web.api.routes import api_routes
 from bot.web.dashboard import dashboard_routes
@@ -58,4 +59,12 @@ def create_app(service: ParleyService, *, manage_lifecycle: bool = True) -> ASGI
     app.state.service = service
     server = service.runtime.config.server
     return HttpEdge(app, limit=server.max_body_bytes, read_timeout=server.read_timeout,
-                    https=server.public_url.lower().startswith("https://"))
+                    https=server.public_url.lower().startswith("https://"),
+                    direct=webhooks(routes))
+
+
+def webhooks(routes: list[BaseRoute]) -> dict[str, ASGIApp]:
+    """The POST-only routes answered over plain ASGI (``bot.plain_http``), by path."""
+    return {route.path: route.endpoint for route in routes
+            if isinstance(route, Route) and isinstance(route.endpoint, PlainEndpoint)
+            and route.methods is not None and route.methods <= {"POST", "HEAD"}}

@@ -34,8 +34,13 @@ class HttpEdge:
     """ASGI middleware around the whole app (see the module docstring)."""
 
     def __init__(self, app: ASGIApp, *, limit: int, read_timeout: float = 30.0,
-                 https: bool = False) -> None:
+                 https: bool = False, direct: dict[str, ASGIApp] | None = None) -> None:
+        """``direct``: POST routes (the providers' webhooks) handed their request here,
+        past Starlette's routing and middleware, which cost a webhook as much as the
+        answer itself (issue 18); their errors are answered 500 here as Starlette's
+        would be."""
         self.app, self.limit, self.read_timeout, self.https = app, limit, read_timeout, https
+        self.direct = direct or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -58,7 +63,15 @@ class HttpEdge:
         if body is None:
             await _answer(scope, receive, send, 413, "request body too large")
             return
-        await self.app(scope, _replay(body, receive), send)
+        direct = self.direct.get(scope["path"]) if scope["method"] == "POST" else None
+        if direct is None:
+            await self.app(scope, _replay(body, receive), send)
+            return
+        try:
+            await direct(scope, _replay(body, receive), send)
+        except Exception:
+            log.exception("web: %s %s failed", scope["method"], scope["path"])
+            await _answer(scope, receive, send, 500, "Internal Server Error")
 
     async def _body(self, receive: Receive) -> bytes | None:
         """The whole body, or None when it is over the limit."""
