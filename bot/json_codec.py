@@ -41,7 +41,7 @@ def dumps_text(value: Any) -> str:
     except orjson.JSONEncodeError:
         pass
     text = _STANDARD.encode(value)
-    return text if _utf8_ok(text) else json.dumps(value, ensure_ascii=True)
+    return text if utf8_ok(text) else json.dumps(value, ensure_ascii=True)
 
 
 def dumps_bytes(value: Any) -> bytes:
@@ -52,7 +52,8 @@ def dumps_bytes(value: Any) -> bytes:
         return dumps_text(value).encode("utf-8", "surrogatepass")
 
 
-def _utf8_ok(text: str) -> bool:
+def utf8_ok(text: str) -> bool:
+    """Whether ``text`` encodes as UTF-8 (no lone surrogates)."""
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

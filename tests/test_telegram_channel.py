@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -410,10 +411,11 @@ async def test_aiohttp_backend_survives_a_server_closing_idle_connections() -> N
         server.close()
 
 
-async def test_aiohttp_backend_reads_chunked_and_close_delimited_answers() -> None:
-    answers = [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-               b"5\r\n{\"ok\"\r\n8\r\n:true,\"r\r\nC\r\nesult\":true}\r\n0\r\n\r\n",
-               b"HTTP/1.0 200 OK\r\n\r\n{\"ok\":true,\"result\":true}"]
+@asynccontextmanager
+async def bot_answered_with(answers: list[bytes],
+                            request: BaseRequest | None = None) -> AsyncIterator[Bot]:
+    """A Bot whose server reads each request and writes the next of ``answers`` (whole
+    HTTP responses, byte for byte), then closes the connection."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await read_request(reader)
@@ -424,14 +426,22 @@ async def test_aiohttp_backend_reads_chunked_and_close_delimited_answers() -> No
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     bot = Bot(DEFAULT_TOKEN, base_url=f"http://127.0.0.1:{port}/bot",
-              request=backend("aiohttp"))
+              request=request or backend("aiohttp"))
     try:
-        assert await bot.delete_webhook() is True  # chunked
-        assert await bot.delete_webhook() is True  # HTTP/1.0, body to end of stream
+        yield bot
     finally:
         await bot.shutdown()
         await bot.request.shutdown()  # an uninitialised Bot skips it
         server.close()
+
+
+async def test_aiohttp_backend_reads_chunked_and_close_delimited_answers() -> None:
+    answers = [b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+               b"5\r\n{\"ok\"\r\n8\r\n:true,\"r\r\nC\r\nesult\":true}\r\n0\r\n\r\n",
+               b"HTTP/1.0 200 OK\r\n\r\n{\"ok\":true,\"result\":true}"]
+    async with bot_answered_with(answers) as bot:
+        assert await bot.delete_webhook() is True  # chunked
+        assert await bot.delete_webhook() is True  # HTTP/1.0, body to end of stream
 
 
 @pytest.mark.parametrize("declared", [True, False])
@@ -440,25 +450,12 @@ async def test_an_oversized_answer_is_refused_unread_and_ambiguous(declared: boo
     the send is ambiguous (Telegram answered, so it may have acted), never resent."""
     body = b'{"ok":true,"result":"' + b"x" * 5000 + b'"}'
     head = (f"Content-Length: {len(body)}" if declared else "Connection: close").encode()
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\n" + head + b"\r\n\r\n" + body)
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
     request = AiohttpRequest(files=HTTPXRequest(), read_timeout=2, connect_timeout=2,
                              max_response_bytes=4096)
-    bot = Bot(DEFAULT_TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=request)
-    try:
+    async with bot_answered_with([b"HTTP/1.1 200 OK\r\n" + head + b"\r\n\r\n" + body],
+                                 request) as bot:
         with pytest.raises(AmbiguousSend, match="ResponseTooLarge"):
             await TelegramTransport(bot, Pacing(30, 1)).send(row({"text": "hi"}))
-    finally:
-        await bot.shutdown()
-        await bot.request.shutdown()  # an uninitialised Bot skips it
-        server.close()
 
 
 async def test_an_answer_that_is_not_json_is_a_retry_as_with_ptbs_own_parser(
@@ -467,24 +464,10 @@ async def test_an_answer_that_is_not_json_is_a_retry_as_with_ptbs_own_parser(
     PTB's own "Invalid server response", retried as before, and its text (which could
     hold a participant's message) is not logged."""
     body = b'{"ok": true, "result": {"text": "Ann\'s reply'  # cut short
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    bot = Bot(DEFAULT_TOKEN, base_url=f"http://127.0.0.1:{port}/bot",
-              request=backend("aiohttp"))
-    try:
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+    async with bot_answered_with([answer]) as bot:
         with pytest.raises(TransientError, match="Invalid server response"):
             await TelegramTransport(bot, Pacing(30, 1)).send(row({"text": "hi"}))
-    finally:
-        await bot.shutdown()
-        await bot.request.shutdown()  # an uninitialised Bot skips it
-        server.close()
     assert "invalid JSON" in caplog.text and "Ann" not in caplog.text
 
 

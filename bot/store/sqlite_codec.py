@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 
 from bot.engine.session import FieldValue, Session, SessionStatus
 from bot.errors import StoreError
-from bot.json_codec import dumps_text, loads
+from bot.json_codec import dumps_text, loads, utf8_ok
 from bot.store.records import (
     Address,
     AnswerRow,
@@ -71,14 +71,6 @@ def opt_parse_dt(text: str | None) -> dt.datetime | None:
     return None if text is None else parse_dt(text)
 
 
-def _utf8_ok(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def dumps(value: Any) -> str:
     """JSON text for a column; raises TypeError for values JSON cannot hold."""
     return dumps_text(value)
@@ -86,14 +78,14 @@ def dumps(value: Any) -> str:
 
 def safe_text(text: str | None) -> str | None:
     """Free text made UTF-8 encodable: lone surrogates become U+FFFD."""
-    if text is None or _utf8_ok(text):
+    if text is None or utf8_ok(text):
         return text
     return _SURROGATE.sub("\ufffd", text)
 
 
 def encode_raw(raw: str | None) -> tuple[str | None, int]:
     # NUL too: PostgreSQL's text cannot hold it (the escaped form is portable)
-    if raw is None or ("\x00" not in raw and _utf8_ok(raw)):
+    if raw is None or ("\x00" not in raw and utf8_ok(raw)):
         return raw, 0
     return json.dumps(raw, ensure_ascii=True), 1
 
