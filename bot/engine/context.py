@@ -65,6 +65,10 @@ class RunState:
     """One step's state: the session as it evolves, outputs and events so far, and
     rendering with the person's data."""
 
+    # slots: a step makes one of these and reads its attributes dozens of times
+    __slots__ = ("_data", "_skeletons", "ctx", "events", "flow", "now", "original", "outputs",
+                 "session")
+
     def __init__(self, flow: Flow, session: Session, now: dt.datetime, ctx: StepContext):
         self.flow, self.now, self.ctx = flow, now, ctx
         self.original = session

@@ -62,6 +62,8 @@ def _dynamic_options(node: AskNode) -> bool:
 class Questions(RunState):
     """Mixed into the step's run: asking questions."""
 
+    __slots__ = ()
+
     def ask(self, node_id: str, node: AskNode) -> None:
         session = self.session
         asked = session.asked + 1

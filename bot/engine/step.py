@@ -49,6 +49,8 @@ first, as an ``isinstance`` on a flow model that fails is slow (pydantic's ABC c
 class _Run(Questions):
     """Accumulates one step's outputs and events while walking the flow."""
 
+    __slots__ = ()
+
     def resolve(self, nxt: Next, node: str) -> str:
         if isinstance(nxt, str):
             return nxt
