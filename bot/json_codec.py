@@ -49,7 +49,7 @@ def dumps_bytes(value: Any) -> bytes:
     try:
         return orjson.dumps(value, option=_OPTIONS)
     except orjson.JSONEncodeError:
-        return dumps_text(value).encode("utf-8", "surrogatepass")
+        return dumps_text(value).encode("utf-8")  # escaped where not UTF-8
 
 
 def utf8_ok(text: str) -> bool:

@@ -34,7 +34,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from bot.errors import StoreError
@@ -81,11 +81,8 @@ class _Writer:
     future: asyncio.Future[Any]
 
 
-@dataclass
-class _Outcomes:
-    """What each writer's work returned or raised, kept until the commit is known."""
-
-    results: list[tuple[_Writer, Any, BaseException | None]] = field(default_factory=list)
+Outcome = tuple[_Writer, Any, BaseException | None]
+"""What a writer's work returned or raised, kept until the commit is known."""
 
 
 class CommitGroup:
@@ -127,7 +124,7 @@ class CommitGroup:
             raise
         if outcomes is None:
             return
-        for writer, result, error in outcomes.results:
+        for writer, result, error in outcomes:
             if writer.future.done():
                 continue
             if error is None:
@@ -135,7 +132,7 @@ class CommitGroup:
             else:
                 writer.future.set_exception(error)
 
-    async def _commit(self, writers: list[_Writer]) -> _Outcomes | None:
+    async def _commit(self, writers: list[_Writer]) -> list[Outcome] | None:
         """Each writer's work in its savepoint, then one COMMIT (the store's lock is
         held); None if the writers have been told already (busy, or the transaction
         failed as a whole)."""
@@ -147,11 +144,11 @@ class CommitGroup:
             return self._fail(writers, store_error(exc))
         if not begun:
             return self._fail(writers, LaneBusy())
-        outcomes = _Outcomes()
+        outcomes: list[Outcome] = []
         try:
             for writer in writers:
                 if not writer.future.done():  # a cancelled writer's work is not done
-                    outcomes.results.append(await self._one(writer))
+                    outcomes.append(await self._one(writer))
             if durable:  # the fsync waits in a worker thread: the loop goes on
                 await lane.commit_durably()
             else:
@@ -164,7 +161,7 @@ class CommitGroup:
             raise
         return outcomes
 
-    async def _one(self, writer: _Writer) -> tuple[_Writer, Any, BaseException | None]:
+    async def _one(self, writer: _Writer) -> Outcome:
         lane = self._lane
         lane.savepoint()
         try:

@@ -112,7 +112,8 @@ class LoopConnection:
 
 
 class LoopLane:
-    """The connection and the three things done with it: read, begin, end."""
+    """The connection and what is done with it: read, and write in transactions (with
+    savepoints for ``bot.store.group_commit``)."""
 
     def __init__(self, conn: sqlite3.Connection, *, synchronous: str = "NORMAL",
                  durable: str = "FULL") -> None:
@@ -152,10 +153,6 @@ class LoopLane:
                 return None
             raise
         return rows
-
-    def write_one(self, sql: str, params: Sequence[Any]) -> list[SqlRow] | None:
-        """One statement as its own transaction; None (nothing done) when busy."""
-        return self.read(sql, params)  # the same call: SQLite commits it when it ends
 
     def begin(self, *, durable: bool = False) -> bool:
         """Take the write lock; False (nothing begun) if another connection holds it.
@@ -271,6 +268,7 @@ class SqliteLane(SqlRunner):
                 pass
         async with self._write(durable=durable) as db:
             return await work(db)
+
 
 async def _fetch_all(sql: str, params: Sequence[Any], db: SqlConnection) -> list[SqlRow]:
     return list(await db.execute_fetchall(sql, params))

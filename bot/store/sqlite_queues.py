@@ -62,11 +62,10 @@ class SqliteQueues(SqlRunner):
         while self._inbox_batch:
             batch, self._inbox_batch = self._inbox_batch[:500], self._inbox_batch[500:]
             try:
-                results: list[tuple[bool, int | None]] = []
                 if len(batch) == 1 and self._secret is not None:
-                    results.append(await self._put_one(batch[0][0], batch[0][1], self._secret))
+                    results = [await self._put_one(batch[0][0], batch[0][1], self._secret)]
                 else:
-                    await self._put_many(batch, results)
+                    results = await self._put_many(batch)
             except BaseException as exc:
                 for _, _, future in batch:
                     if not future.done():
@@ -89,9 +88,10 @@ class SqliteQueues(SqlRunner):
                                                  item.dedupe_key)), durable=True)
         return (True, int(rows[0][0])) if rows else (False, None)
 
-    async def _put_many(self, batch: list[tuple[InboxItem, Params, Any]],
-                        results: list[tuple[bool, int | None]]) -> None:
-        """Rows that arrived together: one transaction, one durable commit."""
+    async def _put_many(self, batch: list[tuple[InboxItem, Params, Any]]
+                        ) -> list[tuple[bool, int | None]]:
+        """Rows that arrived together: one transaction, one durable commit; for each,
+        whether it was new and its id."""
         async def work(db: SqlConnection) -> list[tuple[bool, int | None]]:
             done: list[tuple[bool, int | None]] = []
             secret = await self._erasure_secret(db)
@@ -101,7 +101,7 @@ class SqliteQueues(SqlRunner):
                 done.append((cursor.rowcount == 1, cursor.lastrowid))
             return done
 
-        results.extend(await self._unit(work, small=len(batch) <= SMALL_UNIT, durable=True))
+        return await self._unit(work, small=len(batch) <= SMALL_UNIT, durable=True)
 
     async def inbox_pending(self, limit: int = 100) -> list[InboxItem]:
         rows = await self._all("SELECT * FROM inbox WHERE status = 'pending' ORDER BY id "
