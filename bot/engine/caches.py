@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from bot.engine.session import FieldValue
-from bot.flows.models import Flow
+from bot.flows.models import AskNode, EndNode, Flow, SayNode
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -39,6 +39,26 @@ class Skeleton:
     buttons: tuple[tuple[str, str, FieldValue, str], ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Stretch:
+    """Messages with fixed next nodes, then the question or end they lead to: what a
+    step passes through without reading or changing anyone's answers."""
+
+    says: tuple[tuple[str, SayNode], ...]
+    stop_id: str
+    stop: AskNode | EndNode
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyPlan:
+    """How a valid answer to one question of one flow version goes on; for a flow's
+    start (``node`` None), how the flow begins (``bot/engine/reply_plans.py``)."""
+
+    node_id: str
+    node: AskNode | None
+    stretch: Stretch
+
+
 SkeletonKey = tuple[str, str, str, str, str, str]
 """(template digest, flow id, flow version, node id, locale, project digest)."""
 NodeKey = tuple[str, str, str]
@@ -57,6 +77,9 @@ class StepCaches:
     """(flow id, version) → the questions whose options come with the round."""
     resolved: dict[tuple[str, str, str], Flow] = field(default_factory=dict)
     """(flow id, version, digest of the round's variables) → the flow with them filled."""
+    plans: dict[NodeKey, ReplyPlan | None] = field(default_factory=dict)
+    """(flow id, version, node id) → how a valid answer to that question goes on
+    (``bot/engine/reply_plans.py``); None: by the general step."""
 
     @staticmethod
     def keep(table: dict[K, V], key: K, value: V) -> V:
@@ -71,6 +94,7 @@ class StepCaches:
         self.label_keys.clear()
         self.dynamic.clear()
         self.resolved.clear()
+        self.plans.clear()
 
 
 def project_digest(project: Mapping[str, str]) -> str:

@@ -3,6 +3,7 @@ and shared through the owner's ``StepCaches`` unless it reads someone's data."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 
 from bot.engine import events, many
@@ -59,6 +60,28 @@ def _dynamic_options(node: AskNode) -> bool:
             and answer.options_from is not None)
 
 
+def token_prefix(session_id: str, asked: int) -> str:
+    """What every button token of an asking starts with: the session's last eight
+    characters and the asking's number, so a button from elsewhere is refused."""
+    return f"{session_id[-8:]}.{asked}."
+
+
+def question_output(node_id: str, sk: Skeleton, prefix: str) -> Output:
+    """A question with one-at-a-time answers, as sent: its buttons carry ``prefix``."""
+    # positional, the choices made here: this runs for nearly every step
+    return Output(sk.text, sk.plain, "question", node_id, Choices(prefix, sk.buttons),
+                  sk.layout, sk.long_ok)  # type: ignore[arg-type]
+
+
+def asking_events(node_id: str, node: AskNode, asked: int,
+                  now: dt.datetime) -> tuple[events.Event, ...]:
+    """What asking a question records: the asking, and its no-reply timer if it has one."""
+    if node.timeout is None:
+        return (events.QuestionAsked(node_id, asked),)
+    return (events.QuestionAsked(node_id, asked),
+            events.TimerScheduled(node_id, asked, now + node.timeout.delta))
+
+
 class Questions(RunState):
     """Mixed into the step's run: asking questions."""
 
@@ -70,10 +93,7 @@ class Questions(RunState):
         self.session = session.evolve(node=node_id, status="waiting", asked=asked, retries=0,
                                       fresh=session is not self.original)
         self.outputs.append(self.question(node_id, node))
-        self.events.append(events.QuestionAsked(node_id, asked))
-        if node.timeout is not None:
-            due = self.now + node.timeout.delta
-            self.events.append(events.TimerScheduled(node_id, asked, due))
+        self.events.extend(asking_events(node_id, node, asked, self.now))
 
     def skeleton(self, node_id: str, node: AskNode) -> Skeleton:
         """Everything about a question except its button tokens, memoised: the same
@@ -154,17 +174,12 @@ class Questions(RunState):
     def choices(self, node_id: str, node: AskNode,
                 sk: Skeleton | None = None) -> Sequence[Choice]:
         """The open question's buttons, with this asking's tokens."""
-        prefix = self.token_prefix()
+        prefix = token_prefix(self.session.id, self.session.asked)
         base = Choices(prefix, (sk or self.skeleton(node_id, node)).buttons)
         if node.answer.kind in many.TAPPED_KINDS and isinstance(node.answer, many.TAPPED):
             return many.controls(node.answer, tuple(base), many.current(self.session), prefix,
                                  self.renders(node_id))
         return base
-
-    def token_prefix(self) -> str:
-        """What every button token of this asking starts with: the session's last eight
-        characters and the asking's number, so a button from elsewhere is refused."""
-        return f"{self.session.id[-8:]}.{self.session.asked}."
 
     def renders(self, node_id: str) -> Callable[..., str]:
         return lambda key, **kw: self.render(key, node_id, **kw)
@@ -178,8 +193,5 @@ class Questions(RunState):
             return Output(text=text, plain=sk.plain, kind="question", node=node_id,
                           choices=self.choices(node_id, node), layout="list",
                           long_ok=sk.long_ok)
-        # positional, the choices made here: this runs for nearly every step
-        return Output(sk.text, sk.plain, "question", node_id,
-                      Choices(self.token_prefix(), sk.buttons),
-                      sk.layout, sk.long_ok)  # type: ignore[arg-type]
+        return question_output(node_id, sk, token_prefix(self.session.id, self.session.asked))
 

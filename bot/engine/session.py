@@ -109,6 +109,16 @@ class Session:
             state["retries"] = retries
         return new
 
+    def moved(self, node: str, status: SessionStatus, asked: int, retries: int,
+              fields: dict[str, FieldValue], now: dt.datetime) -> Session:
+        """A copy at ``node`` as of ``now``: what a planned step returns
+        (``bot/engine/reply_plans.py``), in one copy where ``evolve`` would take two."""
+        new, state = object.__new__(Session), self.__dict__.copy()
+        object.__setattr__(new, "__dict__", state)
+        state["node"], state["status"], state["asked"] = node, status, asked
+        state["retries"], state["fields"], state["updated_at"] = retries, fields, now
+        return new
+
     @property
     def finished(self) -> bool:
         return self.status in FINISHED

@@ -10,20 +10,19 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from bot.engine import answers, answers_many, events, many, options_from
+from bot.engine import answers, events, many, options_from, reply_plans
 from bot.engine.context import StepContext, StepResult
 from bot.engine.io import Begin, Expire, Input, Output, Press, Reply, TimerFired
 from bot.engine.keywords import classify
 from bot.engine.questions import Questions
+from bot.engine.replies import read_reply
 from bot.engine.session import FieldValue, Session
 from bot.flows import expressions
 from bot.flows.models import (
     AskNode,
     BranchNode,
     ChoiceAnswer,
-    DateAnswer,
     EndNode,
     Flow,
     Next,
@@ -35,7 +34,6 @@ from bot.flows.models import (
     SuggestNode,
     Switch,
     TextAnswer,
-    YesNoAnswer,
 )
 from bot.flows.models_many import MultiAnswer, RankingAnswer
 
@@ -173,25 +171,9 @@ class _Run(Questions):
         self.system("reprompt", key, node_id, **args)
 
     def parse(self, node: AskNode, raw: str) -> answers.Parsed:
-        answer = node.answer
-        if isinstance(answer, ScaleAnswer):
-            node_id = self.session.node
-            return answers.parse_scale(answer, raw,
-                                       lambda: self.skeleton(node_id, node).scale_labels)
-        if isinstance(answer, ChoiceAnswer | YesNoAnswer):
-            labels = [label for _, label, _ in self.skeleton(self.session.node, node).entries]
-            if isinstance(answer, ChoiceAnswer):
-                return answers.parse_choice(answer, raw, labels)
-            return answers.parse_yes_no(answer, raw, (labels[0], labels[1]))
-        if isinstance(answer, many.MANY):
-            labels = [label for _, label, _ in self.skeleton(self.session.node, node).entries]
-            return answers_many.parse(answer, raw, labels)
-        if isinstance(answer, NumberAnswer):
-            return answers.parse_number(answer, raw)
-        if isinstance(answer, DateAnswer):
-            today = self.now.astimezone(ZoneInfo(self.ctx.timezone)).date()
-            return answers.parse_date(answer, raw, today, self.ctx.date_order)
-        return answers.parse_text(answer, raw)
+        node_id = self.session.node
+        return read_reply(node, raw, lambda: self.skeleton(node_id, node), self.now,
+                          self.ctx)
 
     def press(self, node_id: str, node: AskNode, token: str) -> None:
         """A button of the open question (a stale one is refused kindly)."""
@@ -271,6 +253,30 @@ def step(flow: Flow, session: Session, input: Input, now: dt.datetime,
     """Apply one input to one session."""
     if ctx.caches.dynamic.get((flow.id, flow.version)) != ():  # () : none, the usual
         flow = options_from.for_input(flow, session.vars, input, ctx.caches)
+    else:  # an answer to a question or a start, most likely: planned?
+        planned = _planned(flow, session, input, now, ctx)
+        if planned is not None:
+            return planned
+    return step_general(flow, session, input, now, ctx)
+
+
+def _planned(flow: Flow, session: Session, input: Input, now: dt.datetime,
+             ctx: StepContext) -> StepResult | None:
+    if type(input) is Reply:
+        return (reply_plans.reply(flow, session, input.text, now, ctx)
+                if session.status == "waiting" else None)
+    if type(input) is Press:
+        return (reply_plans.press(flow, session, input.token, now, ctx)
+                if session.status == "waiting" else None)
+    if type(input) is Begin:
+        return reply_plans.started(flow, session, input.vars, now, ctx)
+    return None
+
+
+def step_general(flow: Flow, session: Session, input: Input, now: dt.datetime,
+                 ctx: StepContext) -> StepResult:
+    """``step`` the long way, walking the flow node by node: every step a plan does not
+    cover (``reply_plans``), and what the planned ones must equal."""
     run = _Run(flow, session, now, ctx)
     node = flow.nodes[session.node]
     if type(input) is Reply and session.status == "waiting" and isinstance(node, AskNode):
