@@ -109,7 +109,7 @@ def press(flow: Flow, session: Session, token: str, now: dt.datetime,
     prefix = token_prefix(session.id, session.asked)
     here = _shared(ctx, flow, session.node, session.locale)
     if here is None or not token.startswith(prefix):
-        return None  # a button of another asking: refused by the general step
+        return None  # not shared, or a button of another asking: the general step
     suffix = token[len(prefix):]
     for key, label, _, button in here.buttons:
         if button == suffix:

@@ -2,6 +2,11 @@
 
 Pure by design (goflow's "sprint"): the caller owns the clock, the store and the
 channels, so a conversation can be replayed, tested and benchmarked without I/O.
+
+The usual steps (a valid answer that leads on to the next question or the end, a flow's
+start) follow a plan worked out once per flow version (``reply_plans``); every other
+step, and every step a plan cannot vouch for, walks the flow node by node
+(``step_general``), which is what the planned steps are tested against.
 """
 
 from __future__ import annotations
