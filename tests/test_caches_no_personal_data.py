@@ -40,7 +40,7 @@ async def test_cache_keys_are_names_and_versions_not_object_ids(runtime: Runtime
     await phone.collect()
     caches = runtime.conversations.step_caches
     keys = [*caches.skeletons, *caches.reads_data, *caches.label_keys, *caches.dynamic,
-            *caches.resolved]
+            *caches.resolved, *caches.plans]
     assert keys
     for key in keys:
         for part in key:
